@@ -1,0 +1,212 @@
+"""The dump unit: plan, snapshot, then chunk files written by `threads` connections.
+
+A chunk file appears (atomically renamed) only once complete, so a killed dump
+resumes with the chunks still missing; those are taken under a fresh snapshot
+whose position is recorded too (see metadata.py).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pymysql
+
+from dm import errors
+from dm.db import Connection, Endpoint, connect, qualified, query_one, quote
+from dm.dump import plan as planning
+from dm.dump.metadata import write_metadata
+from dm.dump.plan import Chunk, DumpPlan, TablePlan
+from dm.dump.snapshot import SnapshotPosition, take_snapshot
+from dm.dump.tsv import row_expr
+
+log = logging.getLogger(__name__)
+SNAPSHOTS_FILE = "snapshots.json"
+DONE_FILE = "dump.done"
+
+
+@dataclass(frozen=True)
+class DumpSettings:
+    threads: int = 4
+    rows: int = 200_000
+    chunk_bytes: int = 64 << 20
+    consistency: str = "auto"
+
+
+ChunkReady = Callable[[TablePlan, Chunk, Path], None]
+
+
+class Dumper:
+    def __init__(self, source: Endpoint, settings: DumpSettings, directory: Path,
+                 allows: Callable[[str, str], bool], skip: Callable[[str], bool],
+                 on_chunk: ChunkReady, stop: threading.Event) -> None:
+        self.source = source
+        self.settings = settings
+        self.dir = directory
+        self.allows = allows
+        self.skip = skip  # chunk file names already loaded downstream
+        self.on_chunk = on_chunk
+        self.stop = stop
+        self.total_chunks = 0
+        self.done_chunks = 0
+        self.finished_bytes = 0
+        self.total_tables = 0
+        self._lock = threading.Lock()
+
+    @property
+    def complete(self) -> bool:
+        return (self.dir / DONE_FILE).exists()
+
+    def status(self) -> dict[str, object]:
+        return {"totalTables": self.total_tables, "totalChunks": self.total_chunks,
+                "finishedChunks": self.done_chunks, "finishedBytes": self.finished_bytes,
+                "progress": f"{100.0 * self.done_chunks / max(self.total_chunks, 1):.2f} %"}
+
+    def run(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if self.complete:
+            plan = DumpPlan.load(self.dir)
+            assert plan is not None
+            self._count(plan)
+            self.done_chunks = self.total_chunks
+            return
+        conns = [connect(self.source, what="upstream", raw=True)
+                 for _ in range(max(1, self.settings.threads))]
+        ctl = connect(self.source, what="upstream")
+        try:
+            self._dump(ctl, conns)
+        finally:
+            for c in [ctl, *conns]:
+                c.close()
+
+    def _dump(self, ctl: Connection, conns: list[Connection]) -> None:
+        max_packet = int(query_one(ctl, "SELECT @@max_allowed_packet")[0])  # type: ignore[index]
+        for c in conns:
+            with c.cursor() as cur:
+                cur.execute(f"SET SESSION group_concat_max_len = {max_packet}")
+        snapshot = take_snapshot(ctl, conns, self.settings.consistency, self.source.target)
+        log.info("snapshot at %s:%s gtid=%s (commits blocked %.1f ms)", snapshot.binlog_name,
+                 snapshot.binlog_pos, snapshot.binlog_gtid, snapshot.lock_seconds * 1000)
+        snapshots = self._record_snapshot(snapshot)
+        plan = DumpPlan.load(self.dir)
+        if plan is None:
+            target = min(self.settings.chunk_bytes, max_packet // 4, 16 << 20)
+            plan = self._make_plan(ctl, target)
+        self._count(plan)
+        todo: queue.SimpleQueue[tuple[TablePlan, Chunk]] = queue.SimpleQueue()
+        for table in plan.tables:
+            for chunk in table.chunks:
+                name = chunk.file_name(table.schema, table.table)
+                if self.skip(name):
+                    self._advance(0)
+                elif (self.dir / name).exists():
+                    self._advance((self.dir / name).stat().st_size)
+                    self.on_chunk(table, chunk, self.dir / name)
+                else:
+                    todo.put((table, chunk))
+        failures: list[BaseException] = []
+        threads = [threading.Thread(target=self._worker, args=(c, todo, failures), daemon=True)
+                   for c in conns]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if failures:
+            raise failures[0]
+        if self.stop.is_set():
+            return
+        write_metadata(self.dir, snapshots)
+        (self.dir / DONE_FILE).write_text("")
+
+    def _record_snapshot(self, snapshot: SnapshotPosition) -> list[SnapshotPosition]:
+        path = self.dir / SNAPSHOTS_FILE
+        known = [SnapshotPosition(**s) for s in json.loads(path.read_text())] \
+            if path.exists() else []
+        known.append(snapshot)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps([asdict(s) for s in known]))
+        os.replace(tmp, path)
+        return known
+
+    def _make_plan(self, conn: Connection, target_bytes: int) -> DumpPlan:
+        tables = []
+        for schema, table in planning.list_tables(conn, self.allows):
+            tables.append(planning.plan_table(conn, schema, table, self.settings.rows,
+                                              target_bytes))
+            self._write_schema(conn, schema, table)
+        plan = DumpPlan(tables)
+        plan.save(self.dir)
+        return plan
+
+    def _write_schema(self, conn: Connection, schema: str, table: str) -> None:
+        create_db = self.dir / f"{schema}-schema-create.sql"
+        if not create_db.exists():
+            row = query_one(conn, f"SHOW CREATE DATABASE {quote(schema)}")
+            assert row is not None
+            create_db.write_text(f"{row[1]};\n")
+        row = query_one(conn, f"SHOW CREATE TABLE {qualified(schema, table)}")
+        assert row is not None
+        (self.dir / f"{schema}.{table}-schema.sql").write_text(f"{row[1]};\n")
+
+    def _count(self, plan: DumpPlan) -> None:
+        self.total_tables = len(plan.tables)
+        self.total_chunks = sum(len(t.chunks) for t in plan.tables)
+
+    def _advance(self, size: int) -> None:
+        with self._lock:
+            self.done_chunks += 1
+            self.finished_bytes += size
+
+    def _worker(self, conn: Connection, todo: queue.SimpleQueue[tuple[TablePlan, Chunk]],
+                failures: list[BaseException]) -> None:
+        while not self.stop.is_set() and not failures:
+            try:
+                table, chunk = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                path = self._dump_chunk(conn, table, chunk)
+            except pymysql.err.MySQLError as exc:
+                failures.append(errors.DUMP_RUNTIME(exc, table=qualified(table.schema,
+                                                                           table.table)))
+                return
+            except BaseException as exc:  # noqa: BLE001 - handed to the unit's thread
+                failures.append(exc)
+                return
+            self._advance(path.stat().st_size)
+            self.on_chunk(table, chunk, path)
+
+    def _dump_chunk(self, conn: Connection, table: TablePlan, chunk: Chunk) -> Path:
+        final = self.dir / chunk.file_name(table.schema, table.table)
+        tmp = final.with_suffix(".part")
+        source = f"FROM {qualified(table.schema, table.table)}{table.where(chunk)}"
+        line = row_expr(table.columns)
+        with conn.cursor() as cur:
+            if table.chunk_key is not None:
+                cur.execute(f"SELECT COUNT(*), GROUP_CONCAT({line} SEPARATOR '\\n') {source}")
+                count, data = cur.fetchone()  # type: ignore[misc]
+                if data is None or data.count(b"\n") + 1 == int(count):
+                    tmp.write_bytes(b"" if data is None else data + b"\n")
+                    os.replace(tmp, final)
+                    return final
+                log.info("chunk %s too large for one GROUP_CONCAT; streaming it", final.name)
+        self._stream_chunk(conn, f"SELECT {line} {source}", tmp)
+        os.replace(tmp, final)
+        return final
+
+    def _stream_chunk(self, conn: Connection, sql: str, tmp: Path) -> None:
+        cur = pymysql.cursors.SSCursor(conn)
+        try:
+            cur.execute(sql)
+            with open(tmp, "wb", buffering=1 << 20) as out:
+                while rows := cur.fetchmany(5000):
+                    out.write(b"".join(r[0] + b"\n" for r in rows))
+        finally:
+            cur.close()
+

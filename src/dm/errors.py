@@ -1,0 +1,326 @@
+"""The one catalogue of coded errors every user-visible failure goes through.
+
+Codes follow DM's numbering (pkg/terror) where DM has one. `docs/errors.md` is
+generated from this module (`python -m dm.errors > docs/errors.md`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class ErrClass(StrEnum):
+    DATABASE = "database"
+    FUNCTIONAL = "functional"
+    CONFIG = "config"
+    BINLOG_OP = "binlog-op"
+    CHECKPOINT = "checkpoint"
+    TASK_CHECK = "task-check"
+    RELAY_EVENT_LIB = "relay-event-lib"
+    RELAY_UNIT = "relay-unit"
+    DUMP_UNIT = "dump-unit"
+    LOAD_UNIT = "load-unit"
+    SYNC_UNIT = "sync-unit"
+    DM_MASTER = "dm-master"
+    DM_WORKER = "dm-worker"
+    SCHEMA_TRACKER = "schema-tracker"
+    SCHEDULER = "scheduler"
+    DMCTL = "dmctl"
+    NOT_SET = "not-set"
+
+
+class Scope(StrEnum):
+    NOT_SET = "not-set"
+    UPSTREAM = "upstream"
+    DOWNSTREAM = "downstream"
+    INTERNAL = "internal"
+
+
+class Level(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """One catalogue entry; call it with the message's fields to raise-ready DMError."""
+
+    code: int
+    cls: ErrClass
+    scope: Scope
+    level: Level
+    message: str
+    workaround: str = ""
+    retryable: bool = False
+
+    def __call__(self, cause: BaseException | str | None = None, **fields: Any) -> DMError:
+        return DMError(self, self.message.format(**fields), _cause_text(cause))
+
+
+def _cause_text(cause: BaseException | str | None) -> str:
+    if cause is None:
+        return ""
+    if isinstance(cause, BaseException):
+        return f"{type(cause).__name__}: {cause}" if not str(cause) else str(cause)
+    return cause
+
+
+class DMError(Exception):
+    """A failure with a stable code, a culprit-naming message and a way out."""
+
+    def __init__(self, spec: ErrorCode, message: str, raw_cause: str = "") -> None:
+        super().__init__(message)
+        self.spec = spec
+        self.message = message
+        self.raw_cause = raw_cause
+
+    @property
+    def code(self) -> int:
+        return self.spec.code
+
+    def __str__(self) -> str:
+        s = self.spec
+        text = f"[code={s.code}:class={s.cls}:scope={s.scope}:level={s.level}], Message: {self.message}"
+        if self.raw_cause:
+            text += f", RawCause: {self.raw_cause}"
+        if s.workaround:
+            text += f", Workaround: {s.workaround}"
+        return text
+
+    def to_process_error(self) -> dict[str, Any]:
+        """DM's ProcessError wire shape, as shown by query-status."""
+        s = self.spec
+        return {
+            "ErrCode": s.code,
+            "ErrClass": str(s.cls),
+            "ErrScope": str(s.scope),
+            "ErrLevel": str(s.level),
+            "Message": self.message,
+            "RawCause": self.raw_cause,
+            "Workaround": s.workaround,
+        }
+
+    @classmethod
+    def from_process_error(cls, d: dict[str, Any]) -> DMError:
+        spec = CATALOGUE.get(int(d.get("ErrCode", 0)), NOT_SET_ERROR)
+        return cls(spec, str(d.get("Message", "")), str(d.get("RawCause", "")))
+
+
+CATALOGUE: dict[int, ErrorCode] = {}
+
+
+def _define(
+    code: int,
+    cls: ErrClass,
+    scope: Scope,
+    level: Level,
+    message: str,
+    workaround: str = "",
+    *,
+    retryable: bool = False,
+) -> ErrorCode:
+    if code in CATALOGUE:
+        raise ValueError(f"error code {code} defined twice")
+    spec = ErrorCode(code, cls, scope, level, message, workaround, retryable)
+    CATALOGUE[code] = spec
+    return spec
+
+
+_D, _C, _M, _W = ErrClass.DATABASE, ErrClass.CONFIG, ErrClass.DM_MASTER, ErrClass.DM_WORKER
+_UP, _DOWN, _INT, _NS = Scope.UPSTREAM, Scope.DOWNSTREAM, Scope.INTERNAL, Scope.NOT_SET
+_LOW, _MED, _HIGH = Level.LOW, Level.MEDIUM, Level.HIGH
+
+# --- database (10xxx) -------------------------------------------------------
+DB_DRIVER = _define(10001, _D, _NS, _HIGH, "database driver error on {target}",
+                    "Check that the database at {target} is reachable and the credentials are right.",
+                    retryable=True)
+DB_BAD_CONN = _define(10002, _D, _NS, _HIGH, "bad connection to {target}",
+                      "The task retries automatically; check the server at {target}.", retryable=True)
+DB_UNREACHABLE = _define(10005, _D, _NS, _HIGH, "cannot connect to {what} database at {target}",
+                         "Check host, port, user and password of {what} in {file}, and that the "
+                         "server is running.")
+DB_EXEC = _define(10006, _D, _NS, _HIGH, "execute statement failed on {target}: {sql}",
+                  "Look at the raw cause; fix the data or the schema, then resume-task.")
+
+# --- functional (11xxx) -----------------------------------------------------
+PARSE_DUMP_METADATA = _define(11001, ErrClass.FUNCTIONAL, _INT, _HIGH,
+                              "cannot parse dump metadata file {path}",
+                              "Remove the dump directory {path} so the dump runs again.")
+ENCRYPT = _define(11115, ErrClass.FUNCTIONAL, _INT, _HIGH, "cannot encrypt the given text", "")
+DECRYPT = _define(11116, ErrClass.FUNCTIONAL, _INT, _HIGH,
+                  "cannot decrypt {what}: it is not a DM-encrypted secret",
+                  "Pass the output of `dmctl encrypt`, or the plain password.")
+NO_BINLOG_LOCATION = _define(11123, ErrClass.FUNCTIONAL, _INT, _HIGH,
+                             "dump metadata {path} has no binlog location",
+                             "Check that binary logging is enabled upstream (log_bin=ON).")
+
+# --- config (20xxx) ----------------------------------------------------------
+CONFIG_CHECKING_ITEM = _define(20001, _C, _INT, _MED,
+                               "{file}:{line}: ignore-checking-items: unknown item {item!r}",
+                               "Use one of: {known}.")
+CONFIG_YAML = _define(20003, _C, _INT, _MED, "{file}:{line}: {detail}",
+                      "Fix the YAML at the line shown; see docs/configuration.md for every key.")
+CONFIG_READ_FILE = _define(20018, _C, _INT, _MED, "cannot read config file {file}",
+                           "Check the path and its permissions.")
+CONFIG_RULE_NOT_FOUND = _define(20023, _C, _INT, _MED,
+                                "{file}:{line}: {key}: {kind} rule {name!r} is not defined",
+                                "Define {name!r} under `{section}:` or remove it from the list.")
+CONFIG_GLOBAL_UNUSED = _define(20038, _C, _INT, _MED,
+                               "{file}:{line}: {section}.{name} is defined but no "
+                               "mysql-instances entry uses it",
+                               "Reference it from a mysql-instances entry or delete it.")
+
+# --- task-check (26xxx) -----------------------------------------------------
+PRECHECK_FAILED = _define(26005, ErrClass.TASK_CHECK, _INT, _MED,
+                          "precheck of task {task} failed:\n{detail}",
+                          "Fix what the failed checks name, or list them in "
+                          "ignore-checking-items if you accept the risk.")
+
+# --- dump unit (32xxx) --------------------------------------------------------
+DUMP_RUNTIME = _define(32001, ErrClass.DUMP_UNIT, _UP, _HIGH,
+                       "dump of {table} failed", "Check the upstream; resume-task continues "
+                       "from the chunks already dumped.", retryable=True)
+DUMP_SNAPSHOT = _define(32004, ErrClass.DUMP_UNIT, _UP, _HIGH,
+                        "cannot take a consistent snapshot on {target}",
+                        "The user needs RELOAD (FLUSH TABLES WITH READ LOCK) or, on MariaDB, "
+                        "BACKUP STAGE rights; or set mydumpers.<name>.extra-args "
+                        "`--consistency none`.")
+
+# --- load unit (34xxx) --------------------------------------------------------
+LOAD_EXEC = _define(34002, ErrClass.LOAD_UNIT, _DOWN, _HIGH,
+                    "loading {file} into {table} failed",
+                    "Fix the cause shown, then resume-task: loading continues after the "
+                    "last committed chunk.", retryable=True)
+LOAD_DUMP_DIR = _define(34006, ErrClass.LOAD_UNIT, _INT, _HIGH,
+                        "dump directory {path} is missing or unreadable",
+                        "Restart the task with `start-task --remove-meta` to dump again.")
+
+# --- dm-master (38xxx) and scheduler (46xxx) -------------------------------------
+MASTER_TASK_EXISTS = _define(38005, _M, _INT, _MED, "task {task} already exists",
+                             "Use query-status {task}; stop-task {task} first to start it again.")
+MASTER_TASK_NOT_FOUND = _define(38006, _M, _INT, _MED, "task {task} does not exist",
+                                "List tasks with `dmctl query-status`.")
+MASTER_SOURCE_NOT_FOUND = _define(38032, _M, _INT, _MED,
+                                  "source {source} does not exist",
+                                  "Create it first with `dmctl operate-source create "
+                                  "source.yaml`, or fix the source-id.")
+MASTER_SOURCE_EXISTS = _define(38033, _M, _INT, _MED, "source {source} already exists",
+                               "Stop it with `dmctl operate-source stop {source}` first.")
+MASTER_BAD_REQUEST = _define(38040, _M, _INT, _MED, "bad request: {detail}", "")
+MASTER_NOT_LEADER = _define(38041, _M, _INT, _MED, "master {name} is not the leader",
+                            "Retry; the request is forwarded to the leader once one is elected.",
+                            retryable=True)
+MASTER_ETCD = _define(38043, _M, _INT, _HIGH, "etcd request failed: {op}",
+                      "Check that the dm-master and its etcd are running.", retryable=True)
+SOURCE_HAS_TASKS = _define(46010, ErrClass.SCHEDULER, _INT, _MED,
+                           "source {source} is used by task(s) {tasks}",
+                           "Stop those tasks with `dmctl stop-task` first.")
+SOURCE_NOT_BOUND = _define(46021, ErrClass.SCHEDULER, _INT, _MED,
+                           "source {source} has no worker bound to it",
+                           "Start a dm-worker (`dm-worker --join <master>`); it is bound to a "
+                           "free source at once.")
+
+# --- dm-worker (40xxx) ------------------------------------------------------------
+WORKER_START = _define(40001, _W, _INT, _HIGH, "dm-worker {name} cannot start: {detail}",
+                       "Fix the flag or config key named and start it again.")
+WORKER_SUBTASK = _define(40015, _W, _INT, _HIGH, "subtask {task} of source {source} failed",
+                         "See the raw cause; resume-task {task} once fixed.")
+
+# --- dmctl (48xxx) ------------------------------------------------------------------
+CTL_CONNECT = _define(48001, ErrClass.DMCTL, _INT, _HIGH,
+                      "cannot reach dm-master at {addr}",
+                      "Check --master-addr (or DM_MASTER_ADDR) and that dm-master is running.")
+CTL_ARGS = _define(48002, ErrClass.DMCTL, _INT, _MED, "{detail}",
+                   "Run `dmctl <command> --help` for the expected arguments.")
+
+# --- binlog codec: relay-event-lib (28xxx) and sync-unit (36xxx) ------------------
+_EV, _SY = ErrClass.RELAY_EVENT_LIB, ErrClass.SYNC_UNIT
+BINLOG_EVENT_DECODE = _define(28101, _EV, _UP, _HIGH, "cannot decode {event} event at {where}: {detail}",
+                              "Inspect the event with `mariadb-binlog --hexdump` at {where}; the "
+                              "binlog may be corrupt or come from an unsupported server version.")
+BINLOG_CHECKSUM_MISMATCH = _define(28102, _EV, _UP, _HIGH,
+                                   "CRC32 checksum mismatch in the {event} event at {where}",
+                                   "The binlog at {where} is damaged in transit or on disk; "
+                                   "resume-task reads it again.", retryable=True)
+BINLOG_BAD_FILE = _define(28103, _EV, _INT, _HIGH, "{path} is not a binlog file: {detail}",
+                          "Check the path; a binlog file starts with the bytes fe 62 69 6e.")
+BINLOG_TRUNCATED = _define(28104, _EV, _UP, _HIGH, "binlog event at {where} is truncated: {detail}",
+                           "The file ends in the middle of an event (still being written, or "
+                           "cut off); read it again once the writer has finished.",
+                           retryable=True)
+BINLOG_PAYLOAD_COMPRESSED = _define(28105, _EV, _UP, _HIGH,
+                                    "transaction payload at {where} is compressed with "
+                                    "{algorithm}, which pydm cannot decompress",
+                                    "Set binlog_transaction_compression=OFF on the upstream, "
+                                    "then start replication after this transaction.")
+BINLOG_NO_TABLE_MAP = _define(28106, _EV, _UP, _HIGH,
+                              "rows event at {where} refers to table id {table_id}, which no "
+                              "TABLE_MAP event before it defined",
+                              "Start replication at a transaction boundary (a GTID event or "
+                              "the position of the transaction's first event).")
+BINLOG_COLUMN_UNSUPPORTED = _define(28107, _EV, _UP, _HIGH,
+                                    "column {column} of {table} has binlog type {type}, which "
+                                    "pydm cannot decode",
+                                    "Exclude the table with block-allow-list, or change the "
+                                    "column's type upstream.")
+BINLOG_CHARSET_UNKNOWN = _define(28108, _EV, _UP, _HIGH,
+                                 "column {column} of {table} uses charset {charset}, which "
+                                 "pydm cannot decode",
+                                 "Exclude the table with block-allow-list, or convert the "
+                                 "column to utf8mb4 upstream.")
+GTID_SET_INVALID = _define(28109, _EV, _INT, _MED, "invalid {flavor} GTID set {text!r}: {detail}",
+                           "Write MySQL GTID sets as `uuid:1-5:7,uuid2:1-3` and MariaDB ones as "
+                           "`domain-server-seq[,...]`.")
+BINLOG_LOCATION_INVALID = _define(28110, _EV, _INT, _MED,
+                                  "invalid binlog location {text!r}: {detail}",
+                                  "Write a location as `binlog-name:position`, e.g. "
+                                  "`mysql-bin.000003:1234`.")
+SYNC_COLUMN_COUNT_MISMATCH = _define(36027, _SY, _INT, _HIGH,
+                                     "table {table}: the binlog has {binlog} columns but the "
+                                     "tracked schema has {schema}",
+                                     "The tracked schema is out of step with the upstream; fix "
+                                     "it with `binlog-schema update`, then resume-task.")
+BINLOG_START_SYNC = _define(36053, _SY, _UP, _HIGH,
+                            "cannot start binlog replication from {target} at {location}",
+                            "Check the replica user's REPLICATION SLAVE right and the server-id "
+                            "in the source config; resume-task retries.", retryable=True)
+BINLOG_GET_EVENT = _define(36069, _SY, _UP, _HIGH,
+                           "reading the binlog stream from {target} failed at {location}",
+                           "The connection is reopened at the last position on resume-task.",
+                           retryable=True)
+BINLOG_PURGED = _define(36101, _SY, _UP, _HIGH,
+                        "binlog {location} is no longer available on {target} (purged, or "
+                        "never written)",
+                        "List what the upstream still has with SHOW BINARY LOGS; restart the "
+                        "task with a full dump (`start-task --remove-meta`) or point `meta` at "
+                        "a binlog the upstream still holds.")
+
+NOT_SET_ERROR = _define(50000, ErrClass.NOT_SET, _NS, _HIGH, "{detail}",
+                        "This is a bug in pydm if it has no better description; please report it "
+                        "with the log.")
+
+
+def wrap(exc: BaseException) -> DMError:
+    """Give any stray exception a catalogue entry so no traceback reaches a user."""
+    if isinstance(exc, DMError):
+        return exc
+    return NOT_SET_ERROR(exc, detail=f"unexpected {type(exc).__name__}")
+
+
+def render_markdown() -> str:
+    lines = ["# Error catalogue", "", "Generated from `src/dm/errors.py`.", "",
+             "| code | class | scope | level | retryable | message | workaround |",
+             "|---|---|---|---|---|---|---|"]
+    for code in sorted(CATALOGUE):
+        s = CATALOGUE[code]
+        msg = s.message.replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {code} | {s.cls} | {s.scope} | {s.level} | "
+                     f"{'yes' if s.retryable else 'no'} | {msg} | {s.workaround} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render_markdown(), end="")

@@ -1,0 +1,54 @@
+"""`<meta-schema>.<task>_loader_checkpoint`: one row per loaded chunk file, DM's columns.
+
+A chunk's row is written in the same transaction as the chunk's rows, so after any
+crash a chunk is either loaded and recorded, or neither. The row with filename `*`
+says the whole load finished.
+"""
+
+from __future__ import annotations
+
+from dm.db import Connection, qualified, query_all
+
+FINISHED = "*"
+
+
+class LoaderCheckpoint:
+    def __init__(self, meta_schema: str, task: str, source_id: str) -> None:
+        self.table = qualified(meta_schema, f"{task}_loader_checkpoint")
+        self.meta_schema = meta_schema
+        self.source_id = source_id
+
+    def create(self, conn: Connection) -> None:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE IF NOT EXISTS `{self.meta_schema}`")
+            cur.execute(f"""CREATE TABLE IF NOT EXISTS {self.table} (
+                `id` CHAR(32) NOT NULL,
+                `filename` VARCHAR(255) NOT NULL,
+                `cp_schema` VARCHAR(128) NOT NULL,
+                `cp_table` VARCHAR(128) NOT NULL,
+                `offset` BIGINT NOT NULL,
+                `end_pos` BIGINT NOT NULL,
+                `create_time` TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+                `update_time` TIMESTAMP DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+                UNIQUE KEY `uk_id_f` (`id`, `filename`))""")
+
+    def loaded(self, conn: Connection) -> set[str]:
+        rows = query_all(conn, f"SELECT `filename` FROM {self.table} WHERE `id` = %s "
+                               "AND `offset` = `end_pos`", (self.source_id,))
+        return {str(r[0]) for r in rows}
+
+    def record(self, conn: Connection, filename: str, schema: str, table: str, size: int) -> None:
+        """Mark a chunk loaded; call inside the transaction that loaded it."""
+        with conn.cursor() as cur:
+            cur.execute(f"INSERT INTO {self.table} (`id`, `filename`, `cp_schema`, `cp_table`, "
+                        "`offset`, `end_pos`) VALUES (%s, %s, %s, %s, %s, %s) "
+                        "ON DUPLICATE KEY UPDATE `offset` = VALUES(`offset`), "
+                        "`end_pos` = VALUES(`end_pos`)",
+                        (self.source_id, filename, schema, table, size, size))
+
+    def mark_finished(self, conn: Connection, total_bytes: int) -> None:
+        self.record(conn, FINISHED, "", "", total_bytes)
+
+    def drop(self, conn: Connection) -> None:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {self.table}")

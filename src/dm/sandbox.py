@@ -1,0 +1,200 @@
+"""Throwaway local servers (mariadbd, etcd) for the demo, the tests and the benchmarks.
+
+Each server lives in its own directory, listens on 127.0.0.1 at a free port and
+is stopped by PID. Nothing here is used by dm-master or dm-worker themselves.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pymysql
+
+MARIADBD = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
+INSTALL_DB = shutil.which("mariadb-install-db") or "/usr/bin/mariadb-install-db"
+ETCD = shutil.which("etcd") or "/usr/bin/etcd"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(predicate: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if callable(predicate) and predicate():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{what} not ready after {timeout:.0f}s")
+
+
+def stop_pid(proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+_TEMPLATE_LOCK = "template.lock"
+
+
+def _template_dir(cache: Path) -> Path:
+    """An initialised, never-started datadir that each server copies (0.02 s vs 1-2 s)."""
+    tpl = cache / "mariadb-template"
+    if (tpl / "mysql").is_dir():
+        return tpl
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = cache / f"mariadb-template.{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    subprocess.run(
+        [INSTALL_DB, "--no-defaults", f"--datadir={tmp}", "--user=root",
+         "--auth-root-authentication-method=normal", "--skip-test-db",
+         "--innodb-log-file-size=16M"],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        tmp.rename(tpl)
+    except OSError:  # another process won the race
+        shutil.rmtree(tmp, ignore_errors=True)
+    return tpl
+
+
+@dataclass
+class MariaDB:
+    """One mariadbd with ROW binlog (unless `log_bin=False`) on a free TCP port."""
+
+    base: Path
+    server_id: int
+    log_bin: bool = True
+    extra_args: list[str] = field(default_factory=list)
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def datadir(self) -> Path:
+        return self.base / "data"
+
+    @property
+    def socket(self) -> str:
+        return str(self.base / "mysqld.sock")
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self, cache: Path | None = None) -> MariaDB:
+        if not self.datadir.exists():
+            tpl = _template_dir(cache or self.base.parent / ".cache")
+            shutil.copytree(tpl, self.datadir)
+        self.port = self.port or free_port()
+        args = [
+            MARIADBD, "--no-defaults", f"--datadir={self.datadir}", "--user=root",
+            f"--port={self.port}", "--bind-address=127.0.0.1", f"--socket={self.socket}",
+            f"--server-id={self.server_id}", f"--pid-file={self.base / 'mysqld.pid'}",
+            f"--log-error={self.base / 'error.log'}", "--innodb-log-file-size=16M",
+            "--innodb-buffer-pool-size=256M", "--innodb-flush-log-at-trx-commit=2",
+            "--max-allowed-packet=256M", "--local-infile=1", "--skip-name-resolve",
+            "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci",
+            "--max-connections=500", "--performance-schema=OFF",
+        ]
+        if self.log_bin:
+            args += [f"--log-bin={self.base / 'binlog'}", "--binlog-format=ROW",
+                     "--binlog-row-image=FULL", "--sync-binlog=0"]
+        args += self.extra_args
+        self.base.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(self._ready, 60, f"mariadbd on port {self.port}")
+        except TimeoutError:
+            self.stop()
+            log = (self.base / "error.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"mariadbd failed to start:\n{log}") from None
+        return self
+
+    def _ready(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise RuntimeError((self.base / "error.log").read_text(errors="replace")[-2000:])
+        try:
+            self.connect().close()
+        except pymysql.err.OperationalError:
+            return False
+        return True
+
+    def connect(self, database: str | None = None, **kw: object) -> pymysql.Connection:  # type: ignore[type-arg]
+        return pymysql.connect(host="127.0.0.1", port=self.port, user="root", password="",
+                               database=database, charset="utf8mb4", autocommit=True,
+                               **kw)  # type: ignore[arg-type]
+
+    def execute(self, *statements: str) -> None:
+        conn = self.connect()
+        try:
+            with conn.cursor() as cur:
+                for sql in statements:
+                    cur.execute(sql)
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_pid(self.proc)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@dataclass
+class Etcd:
+    """A single-member etcd on free ports, for tests of the store layer."""
+
+    base: Path
+    client_port: int = 0
+    peer_port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.client_port}"
+
+    def start(self) -> Etcd:
+        self.client_port = self.client_port or free_port()
+        self.peer_port = self.peer_port or free_port()
+        self.base.mkdir(parents=True, exist_ok=True)
+        client = f"http://127.0.0.1:{self.client_port}"
+        peer = f"http://127.0.0.1:{self.peer_port}"
+        log = open(self.base / "etcd.log", "ab")  # noqa: SIM115 - handed to the child
+        self.proc = subprocess.Popen(
+            [ETCD, "--name", "sandbox", "--data-dir", str(self.base / "data"),
+             "--listen-client-urls", client, "--advertise-client-urls", client,
+             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+             "--initial-cluster", f"sandbox={peer}"],
+            stdout=log, stderr=log,
+        )
+        log.close()
+        wait_for(lambda: _port_open(self.client_port), 30, f"etcd on {self.endpoint}")
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_pid(self.proc)
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0

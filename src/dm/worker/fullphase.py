@@ -1,0 +1,110 @@
+"""Dump and load of one subtask, overlapped: each chunk is loaded as soon as it is dumped."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dm.db import Endpoint, connect
+from dm.dump.dumper import Dumper, DumpSettings
+from dm.dump.metadata import read_metadata
+from dm.load.checkpoint import FINISHED, LoaderCheckpoint
+from dm.load.loader import Loader, LoadSettings, Router
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FullPhaseConfig:
+    task: str
+    source_id: str
+    source: Endpoint
+    target: Endpoint
+    meta_schema: str
+    directory: Path
+    dump: DumpSettings
+    load: LoadSettings
+    keep_metadata: bool  # task-mode all: sync needs the dump's binlog location
+
+
+class FullPhase:
+    def __init__(self, cfg: FullPhaseConfig, allows: Callable[[str, str], bool],
+                 route: Router) -> None:
+        self.cfg = cfg
+        self.allows = allows
+        self.route = route
+        self.directory = cfg.directory
+        self.checkpoint = LoaderCheckpoint(cfg.meta_schema, cfg.task, cfg.source_id)
+        self._dumper: Dumper | None = None
+        self._loader: Loader | None = None
+        self._finished = False
+
+    def status(self) -> dict[str, Any]:
+        if self._finished:
+            return {"load": {"progress": "100.00 %", **self._meta_status()}}
+        out: dict[str, Any] = {}
+        if self._dumper is not None:
+            out["dump"] = self._dumper.status()
+        if self._loader is not None:
+            total = self._dumper.total_chunks if self._dumper else 0
+            done = self._loader.loaded_chunks
+            out["load"] = {**self._loader.status(),
+                           "totalBytes": self._dumper.finished_bytes if self._dumper else 0,
+                           "progress": f"{100.0 * done / max(total, 1):.2f} %",
+                           **self._meta_status()}
+        return out
+
+    def _meta_status(self) -> dict[str, str]:
+        try:
+            meta = read_metadata(self.directory)
+        except Exception:  # noqa: BLE001 - metadata appears only when the dump is done
+            return {"metaBinlog": "", "metaBinlogGTID": ""}
+        return {"metaBinlog": f"({meta.location.name}, {meta.location.pos})",
+                "metaBinlogGTID": meta.location.gtid}
+
+    def run(self, stop: threading.Event, set_unit: Callable[[str], None]) -> None:
+        conn = connect(self.cfg.target, what="downstream")
+        try:
+            self.checkpoint.create(conn)
+            loaded = self.checkpoint.loaded(conn)
+        finally:
+            conn.close()
+        if FINISHED in loaded:
+            self._finished = True
+            set_unit("Load")
+            return
+        loader = Loader(self.cfg.target, self.cfg.load, self.directory, self.checkpoint,
+                        self.route, stop)
+        dumper = Dumper(self.cfg.source, self.cfg.dump, self.directory, self.allows,
+                        loaded.__contains__, loader.submit, stop)
+        self._loader, self._dumper = loader, dumper
+        set_unit("Dump")
+        loader.start()
+        try:
+            dumper.run()
+        finally:
+            set_unit("Load")
+            loader.finish()
+        if stop.is_set():
+            return
+        conn = connect(self.cfg.target, what="downstream")
+        try:
+            self.checkpoint.mark_finished(conn, loader.finished_bytes)
+        finally:
+            conn.close()
+        self._finished = True
+        self._clean()
+
+    def _clean(self) -> None:
+        if not self.cfg.load.clean_dump_file:
+            return
+        if self.cfg.keep_metadata:
+            for path in self.directory.glob("*.tsv"):
+                path.unlink()
+        else:
+            shutil.rmtree(self.directory, ignore_errors=True)

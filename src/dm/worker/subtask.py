@@ -1,0 +1,104 @@
+"""One subtask (task × source) on a worker: its units run in order in one thread.
+
+Pause and stop set an event the units check between chunks; resume starts the
+units again, and each one continues from its own checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+from dm import errors
+from dm.worker.fullphase import FullPhase
+
+log = logging.getLogger(__name__)
+
+NEW, RUNNING, PAUSED, STOPPED, FINISHED = "New", "Running", "Paused", "Stopped", "Finished"
+
+
+class SubTask:
+    def __init__(self, phase: FullPhase, name: str, source_id: str, mode: str) -> None:
+        self.phase = phase
+        self.name = name
+        self.source_id = source_id
+        self.mode = mode
+        self.stage = NEW
+        self.unit = "Dump" if mode in ("full", "all") else "Sync"
+        self.errors: list[errors.DMError] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # --- lifecycle ---------------------------------------------------------------
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stop = threading.Event()
+            self.errors = []
+            self.stage = RUNNING
+            self._thread = threading.Thread(target=self._run, name=f"subtask-{self.name}",
+                                            daemon=True)
+            self._thread.start()
+
+    def pause(self) -> None:
+        self._halt(PAUSED)
+
+    def stop(self) -> None:
+        self._halt(STOPPED)
+
+    def _halt(self, stage: str) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join()
+        with self._lock:
+            if self.stage != FINISHED:
+                self.stage = stage
+
+    def remove_dump_dir(self) -> None:
+        shutil.rmtree(self.phase.directory, ignore_errors=True)
+
+    def _run(self) -> None:
+        try:
+            if self.mode in ("full", "all"):
+                self.phase.run(self._stop, self._set_unit)
+            if self._stop.is_set():
+                return
+            with self._lock:
+                self.stage = FINISHED
+        except errors.DMError as exc:
+            self._fail(exc)
+        except Exception as exc:  # noqa: BLE001 - every failure is shown, never lost
+            log.exception("subtask %s/%s crashed", self.name, self.source_id)
+            self._fail(errors.wrap(exc))
+
+    def _fail(self, exc: errors.DMError) -> None:
+        log.error("subtask %s/%s paused: %s", self.name, self.source_id, exc)
+        with self._lock:
+            self.errors = [exc]
+            self.stage = PAUSED
+
+    def _set_unit(self, unit: str) -> None:
+        self.unit = unit
+
+    # --- status ------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """DM's SubTaskStatus shape."""
+        result: dict[str, Any] = {"isCanceled": False, "errors": [e.to_process_error()
+                                                                   for e in self.errors]}
+        out: dict[str, Any] = {"name": self.name, "stage": self.stage, "unit": self.unit,
+                               "result": result if self.errors else None,
+                               "unresolvedDDLLockID": ""}
+        out.update(self.phase.status())
+        return out
+
+
+def dump_dir(base: Path, loader_dir: str, task: str) -> Path:
+    """DM appends `.<task>` to `loader.dir`, relative to the worker's working directory."""
+    path = Path(loader_dir)
+    return (path if path.is_absolute() else base / path).with_name(f"{path.name}.{task}")
