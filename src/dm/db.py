@@ -11,7 +11,10 @@ import pymysql.cursors
 
 from dm import errors
 
-Connection = pymysql.connections.Connection
+from pymysql.connections import Connection
+
+__all__ = ["Connection", "Endpoint", "connect", "qualified", "query_all", "query_one",
+           "quote"]
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,8 @@ class DMError(Exception):
 
     def __str__(self) -> str:
         s = self.spec
-        text = f"[code={s.code}:class={s.cls}:scope={s.scope}:level={s.level}], Message: {self.message}"
+        text = (f"[code={s.code}:class={s.cls}:scope={s.scope}:level={s.level}], "
+                f"Message: {self.message}")
         if self.raw_cause:
             text += f", RawCause: {self.raw_cause}"
         if s.workaround:
@@ -135,10 +136,12 @@ _LOW, _MED, _HIGH = Level.LOW, Level.MEDIUM, Level.HIGH
 
 # --- database (10xxx) -------------------------------------------------------
 DB_DRIVER = _define(10001, _D, _NS, _HIGH, "database driver error on {target}",
-                    "Check that the database at {target} is reachable and the credentials are right.",
+                    "Check that the database at {target} is reachable and the credentials "
+                    "are right.",
                     retryable=True)
 DB_BAD_CONN = _define(10002, _D, _NS, _HIGH, "bad connection to {target}",
-                      "The task retries automatically; check the server at {target}.", retryable=True)
+                      "The task retries automatically; check the server at {target}.",
+                      retryable=True)
 DB_UNREACHABLE = _define(10005, _D, _NS, _HIGH, "cannot connect to {what} database at {target}",
                          "Check host, port, user and password of {what} in {file}, and that the "
                          "server is running.")
@@ -159,19 +162,121 @@ NO_BINLOG_LOCATION = _define(11123, ErrClass.FUNCTIONAL, _INT, _HIGH,
 
 # --- config (20xxx) ----------------------------------------------------------
 CONFIG_CHECKING_ITEM = _define(20001, _C, _INT, _MED,
-                               "{file}:{line}: ignore-checking-items: unknown item {item!r}",
-                               "Use one of: {known}.")
+                               "{file}:{line}: {key}: unknown checking item {value!r}; "
+                               "known items: {known}",
+                               "Remove the item or use one of the known names.")
 CONFIG_YAML = _define(20003, _C, _INT, _MED, "{file}:{line}: {detail}",
                       "Fix the YAML at the line shown; see docs/configuration.md for every key.")
+CONFIG_EMPTY_SOURCE_ID = _define(20005, _C, _INT, _MED, "{file}:{line}: {key}: must not be empty",
+                                 "Set the source-id of the upstream instance.")
+CONFIG_SOURCE_ID_TOO_LONG = _define(20006, _C, _INT, _MED,
+                                    "{file}:{line}: {key}: {value!r} is longer than 32 characters",
+                                    "Use a source-id of at most 32 characters.")
+CONFIG_ONLINE_SCHEME = _define(20007, _C, _INT, _MED,
+                               "{file}:{line}: {key}: {value!r} is not supported",
+                               "Use `online-ddl: true` (online-ddl-scheme is deprecated; it only "
+                               "accepts pt and gh-ost).")
+CONFIG_META_INVALID = _define(20011, _C, _INT, _MED,
+                              "{file}:{line}: {key}: meta needs binlog-name (position mode) or "
+                              "binlog-gtid (GTID mode)", "Set binlog-name and binlog-pos, or "
+                              "binlog-gtid, of the position to start replicating from.")
+CONFIG_NO_INSTANCES = _define(20013, _C, _INT, _MED,
+                              "{file}:{line}: {key}: at least one mysql-instances entry is "
+                              "required",
+                              "List the upstream sources the task migrates.")
+CONFIG_DUP_SOURCE_ID = _define(20014, _C, _INT, _MED,
+                               "{file}:{line}: {key}: source-id {value!r} is already used by "
+                               "mysql-instances[{other}]", "Each source may appear once per task.")
+CONFIG_UNIT_CONFLICT = {
+    unit: _define(code, _C, _INT, _MED,
+                  "{file}:{line}: {key}: set either %s-config-name or %s, not both"
+                  .replace("%s", unit),
+                  "Keep the named reference or the inline block.")
+    for unit, code in (("mydumper", 20015), ("loader", 20016), ("syncer", 20017))
+}
 CONFIG_READ_FILE = _define(20018, _C, _INT, _MED, "cannot read config file {file}",
                            "Check the path and its permissions.")
+CONFIG_NEED_TASK_NAME = _define(20019, _C, _INT, _MED,
+                                "{file}:{line}: {key}: a task name is required",
+                                "Give the task a unique name.")
+CONFIG_TASK_MODE = _define(20020, _C, _INT, _MED,
+                           "{file}:{line}: {key}: {value!r} is not a task mode",
+                           "Use full, incremental, all, dump, load or load&sync.")
+CONFIG_NEED_TARGET_DB = _define(20021, _C, _INT, _MED,
+                                "{file}:{line}: {key}: the target database is required",
+                                "Add target-database with host, port, user and password.")
+CONFIG_META_NOT_SET = _define(20022, _C, _INT, _MED,
+                              "{file}:{line}: {key}: meta is required for task-mode incremental",
+                              "Set meta (binlog-name/binlog-pos or binlog-gtid) of this instance.")
 CONFIG_RULE_NOT_FOUND = _define(20023, _C, _INT, _MED,
-                                "{file}:{line}: {key}: {kind} rule {name!r} is not defined",
-                                "Define {name!r} under `{section}:` or remove it from the list.")
+                                "{file}:{line}: {key}: {value!r} is not defined under {section}",
+                                "Define it in that section or remove the reference.")
+CONFIG_REF_NOT_FOUND = {
+    "routes": CONFIG_RULE_NOT_FOUND,
+    **{
+        section: _define(code, _C, _INT, _MED, CONFIG_RULE_NOT_FOUND.message,
+                         CONFIG_RULE_NOT_FOUND.workaround)
+        for section, code in (("filters", 20024), ("column-mappings", 20025),
+                              ("block-allow-list", 20026), ("mydumpers", 20027),
+                              ("loaders", 20029), ("syncers", 20030),
+                              ("expression-filter", 20040))
+    },
+}
+CONFIG_MYDUMPER_PATH = _define(20028, _C, _INT, _MED,
+                               "{file}:{line}: {key}: mydumper-path must not be empty when the "
+                               "task dumps", "Remove the empty mydumper-path to use the default.")
+CONFIG_DUPLICATE_ITEM = _define(20032, _C, _INT, _MED,
+                                "{file}:{line}: {key}: {value!r} is listed more than once",
+                                "Remove the duplicates.")
+CONFIG_SHARD_MODE = _define(20033, _C, _INT, _MED,
+                            "{file}:{line}: {key}: {value!r} is not supported",
+                            "Use pessimistic or optimistic, or leave shard-mode empty.")
+CONFIG_EVENT_FILTER = _define(20037, _C, _INT, _HIGH, "{file}:{line}: {key}: {detail}",
+                              "Check the `filters` of the source and task configuration files.")
 CONFIG_GLOBAL_UNUSED = _define(20038, _C, _INT, _MED,
-                               "{file}:{line}: {section}.{name} is defined but no "
-                               "mysql-instances entry uses it",
-                               "Reference it from a mysql-instances entry or delete it.")
+                               "{file}:{line}: {key} is defined but no mysql-instances entry "
+                               "uses it", "Reference it from a mysql-instances entry or delete it.")
+CONFIG_EXPR_MANY = _define(20039, _C, _INT, _HIGH,
+                           "{file}:{line}: {key}: sets {detail}; an expression filter takes one "
+                           "of insert, update or delete expressions",
+                           "To filter by A or B, write two expression filters.")
+CONFIG_EXPR_GRAMMAR = _define(20041, _C, _INT, _HIGH,
+                              "{file}:{line}: {key}: {value!r} is not a SQL expression: {detail}",
+                              "Write a boolean SQL expression over the table's columns.")
+CONFIG_EXPR_EMPTY = _define(20042, _C, _INT, _HIGH, "{file}:{line}: {key}: must not be empty",
+                            "An expression filter needs the upstream schema and table.")
+CONFIG_CHECKER_MAX = _define(20043, _C, _INT, _HIGH, "{file}:{line}: {key}: {detail}",
+                             "Make checker.backoff-max at least checker.backoff-min.")
+CONFIG_BA_LIST = _define(20044, _C, _INT, _HIGH, "{where}: {detail}",
+                         "Check the `block-allow-list` of the task configuration file.")
+CONFIG_TABLE_ROUTER = _define(20045, _C, _INT, _HIGH, "{where}: {detail}",
+                              "Check the `routes` of the task configuration file.")
+CONFIG_COLUMN_MAPPING = _define(20046, _C, _INT, _HIGH, "{file}:{line}: {key}: {detail}",
+                                "Check the `column-mappings` of the task configuration file.")
+CONFIG_CHUNK_FILESIZE = _define(20047, _C, _INT, _HIGH,
+                                "{file}:{line}: {key}: {value!r} is not a size",
+                                "Use a number of MiB (64) or a size with a unit (64MiB, 1GiB).")
+CONFIG_ONLINE_DDL_REGEX = _define(20048, _C, _INT, _HIGH, "{file}:{line}: {key}: {detail}",
+                                  "Each rule is a regular expression with exactly one group that "
+                                  "captures the real table name.")
+CONFIG_COLLATION = _define(20052, _C, _INT, _MED,
+                           "{file}:{line}: {key}: {value!r} is not supported",
+                           "Use loose or strict.")
+CONFIG_LOAD_MODE = _define(20053, _C, _INT, _MED, "{file}:{line}: {key}: {detail}",
+                           "Use logical (aliases sql, loader).")
+CONFIG_ON_DUPLICATE = _define(20054, _C, _INT, _MED,
+                              "{file}:{line}: {key}: {value!r} is not supported",
+                              "Use replace, error or ignore.")
+CONFIG_SAFE_MODE_DURATION = _define(20060, _C, _INT, _MED, "{file}:{line}: {key}: {detail}",
+                                    "Use a duration such as 60s or 1m30s.")
+CONFIG_SAFE_MODE_CONFLICT = _define(20061, _C, _INT, _LOW,
+                                    "{file}:{line}: {key}: safe-mode: true conflicts with "
+                                    "safe-mode-duration 0s",
+                                    "Set safe-mode to false or safe-mode-duration to non-zero.")
+# dm-worker class (DM's ErrWorkerRouteTableDupMatch); raised by dm.rules.router.
+ROUTE_DUP_MATCH = _define(40080, _W, _INT, _HIGH,
+                          "table {table} matches more than one {level}-level route rule: {rules}",
+                          "Make the schema-pattern/table-pattern of those routes disjoint.")
 
 # --- task-check (26xxx) -----------------------------------------------------
 PRECHECK_FAILED = _define(26005, ErrClass.TASK_CHECK, _INT, _MED,
@@ -215,6 +320,9 @@ MASTER_NOT_LEADER = _define(38041, _M, _INT, _MED, "master {name} is not the lea
                             retryable=True)
 MASTER_ETCD = _define(38043, _M, _INT, _HIGH, "etcd request failed: {op}",
                       "Check that the dm-master and its etcd are running.", retryable=True)
+MASTER_START = _define(38050, _M, _INT, _HIGH, "dm-master {name} cannot start: {detail}",
+                       "Fix the flag or config key named (is the address already in use?) "
+                       "and start it again.")
 SOURCE_HAS_TASKS = _define(46010, ErrClass.SCHEDULER, _INT, _MED,
                            "source {source} is used by task(s) {tasks}",
                            "Stop those tasks with `dmctl stop-task` first.")

@@ -6,14 +6,17 @@ is stopped by PID. Nothing here is used by dm-master or dm-worker themselves.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pymysql
 
@@ -134,10 +137,10 @@ class MariaDB:
             return False
         return True
 
-    def connect(self, database: str | None = None, **kw: object) -> pymysql.Connection:  # type: ignore[type-arg]
+    def connect(self, database: str | None = None, **kw: object) -> pymysql.Connection:
         return pymysql.connect(host="127.0.0.1", port=self.port, user="root", password="",
                                database=database, charset="utf8mb4", autocommit=True,
-                               **kw)  # type: ignore[arg-type]
+                               **kw)
 
     def execute(self, *statements: str) -> None:
         conn = self.connect()
@@ -198,3 +201,109 @@ def _port_open(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.2)
         return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class DMProcesses:
+    """A dm-master and dm-workers as real processes, driven through real dmctl."""
+
+    base: Path
+    bin_dir: Path
+    master_port: int = 0
+    master: subprocess.Popen[bytes] | None = None
+    workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    worker_ports: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def master_addr(self) -> str:
+        return f"127.0.0.1:{self.master_port}"
+
+    def start_master(self) -> DMProcesses:
+        self.master_port = self.master_port or free_port()
+        peer = free_port()
+        mdir = self.base / "master"
+        mdir.mkdir(parents=True, exist_ok=True)
+        self.master = self._spawn(
+            mdir, "dm-master", "--name", "master1", "--master-addr", self.master_addr,
+            "--peer-urls", f"http://127.0.0.1:{peer}",
+            "--etcd-client-urls", f"http://127.0.0.1:{free_port()}",
+            "--data-dir", str(mdir / "data"), "--log-file", str(mdir / "master.log"))
+        wait_for(lambda: self._answers(self.master_port, "/status", self.master),
+                 60, "dm-master")
+        return self
+
+    def start_worker(self, name: str, keepalive_ttl: int = 5) -> subprocess.Popen[bytes]:
+        port = self.worker_ports.setdefault(name, free_port())
+        wdir = self.base / name
+        wdir.mkdir(parents=True, exist_ok=True)
+        proc = self._spawn(wdir, "dm-worker", "--name", name,
+                           "--worker-addr", f"127.0.0.1:{port}", "--join", self.master_addr,
+                           "--keepalive-ttl", str(keepalive_ttl),
+                           "--log-file", str(wdir / "worker.log"))
+        self.workers[name] = proc
+        wait_for(lambda: self._answers(port, "/status", proc), 60, f"dm-worker {name}")
+        return proc
+
+    def _spawn(self, cwd: Path, program: str, *args: str) -> subprocess.Popen[bytes]:
+        out = open(cwd / f"{program}.stderr", "ab")  # noqa: SIM115 - handed to the child
+        proc = subprocess.Popen([str(self.bin_dir / program), *args], cwd=cwd,
+                                stdout=out, stderr=out)
+        out.close()
+        return proc
+
+    @staticmethod
+    def _answers(port: int, path: str, proc: subprocess.Popen[bytes]) -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def dmctl(self, *args: str, check: bool = True) -> dict[str, Any]:
+        """Run the real dmctl; return its JSON answer."""
+        proc = subprocess.run([str(self.bin_dir / "dmctl"), "--master-addr", self.master_addr,
+                               *args], capture_output=True, text=True, timeout=600)
+        try:
+            answer: dict[str, Any] = json.loads(proc.stdout)
+        except ValueError:
+            raise RuntimeError(f"dmctl {' '.join(args)} printed no JSON:\n{proc.stdout}\n"
+                               f"{proc.stderr}") from None
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"dmctl {' '.join(args)} failed:\n{proc.stdout}")
+        answer["_exit"] = proc.returncode
+        return answer
+
+    def api(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The master's dmctl endpoint directly: fast enough to poll tightly."""
+        request = urllib.request.Request(
+            f"http://{self.master_addr}/dmctl/{command}", data=json.dumps(body).encode(),
+            method="POST", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as resp:
+            answer: dict[str, Any] = json.loads(resp.read())
+        return answer
+
+    def kill_worker(self, name: str) -> None:
+        proc = self.workers.pop(name)
+        proc.kill()
+        proc.wait(10)
+
+    def stop(self) -> None:
+        for proc in self.workers.values():
+            stop_pid(proc)
+        self.workers.clear()
+        if self.master is not None:
+            stop_pid(self.master)
+
+
+def table_rows(conn: pymysql.Connection, schema: str, table: str) -> list[tuple[Any, ...]]:
+    """Every row of a table, in a canonical order, for row-by-row comparison."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM information_schema.COLUMNS "
+                    "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s", (schema, table))
+        ncols = int(cur.fetchone()[0])
+        order = ", ".join(str(i) for i in range(1, ncols + 1))
+        name = "`" + schema.replace("`", "``") + "`.`" + table.replace("`", "``") + "`"
+        cur.execute(f"SELECT * FROM {name} ORDER BY {order}")
+        return [tuple(r) for r in cur.fetchall()]

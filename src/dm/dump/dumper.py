@@ -70,11 +70,13 @@ class Dumper:
 
     def run(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        if self.complete:
+        if self.complete:  # only chunks on disk and not yet loaded are left to hand over
             plan = DumpPlan.load(self.dir)
-            assert plan is not None
+            if plan is None:
+                raise errors.LOAD_DUMP_DIR(path=str(self.dir))
             self._count(plan)
-            self.done_chunks = self.total_chunks
+            if self._pending(plan):  # a finished dump lost chunk files: never load a hole
+                raise errors.LOAD_DUMP_DIR(path=str(self.dir))
             return
         conns = [connect(self.source, what="upstream", raw=True)
                  for _ in range(max(1, self.settings.threads))]
@@ -87,8 +89,11 @@ class Dumper:
 
     def _dump(self, ctl: Connection, conns: list[Connection]) -> None:
         max_packet = int(query_one(ctl, "SELECT @@max_allowed_packet")[0])  # type: ignore[index]
-        for c in conns:
+        for c in [ctl, *conns]:
             with c.cursor() as cur:
+                # Our SQL relies on backslash escapes in literals: neutralise the upstream's
+                # sql_mode (NO_BACKSLASH_ESCAPES, ANSI_QUOTES, PAD_CHAR_TO_FULL_LENGTH...).
+                cur.execute("SET SESSION sql_mode = ''")
                 cur.execute(f"SET SESSION group_concat_max_len = {max_packet}")
         snapshot = take_snapshot(ctl, conns, self.settings.consistency, self.source.target)
         log.info("snapshot at %s:%s gtid=%s (commits blocked %.1f ms)", snapshot.binlog_name,
@@ -100,16 +105,8 @@ class Dumper:
             plan = self._make_plan(ctl, target)
         self._count(plan)
         todo: queue.SimpleQueue[tuple[TablePlan, Chunk]] = queue.SimpleQueue()
-        for table in plan.tables:
-            for chunk in table.chunks:
-                name = chunk.file_name(table.schema, table.table)
-                if self.skip(name):
-                    self._advance(0)
-                elif (self.dir / name).exists():
-                    self._advance((self.dir / name).stat().st_size)
-                    self.on_chunk(table, chunk, self.dir / name)
-                else:
-                    todo.put((table, chunk))
+        for item in self._pending(plan):
+            todo.put(item)
         failures: list[BaseException] = []
         threads = [threading.Thread(target=self._worker, args=(c, todo, failures), daemon=True)
                    for c in conns]
@@ -123,6 +120,21 @@ class Dumper:
             return
         write_metadata(self.dir, snapshots)
         (self.dir / DONE_FILE).write_text("")
+
+    def _pending(self, plan: DumpPlan) -> list[tuple[TablePlan, Chunk]]:
+        """Hand chunk files already on disk to the loader; return the chunks still to dump."""
+        missing = []
+        for table in plan.tables:
+            for chunk in table.chunks:
+                path = self.dir / chunk.file_name(table.schema, table.table)
+                if self.skip(path.name):
+                    self._advance(0)
+                elif path.exists():
+                    self._advance(path.stat().st_size)
+                    self.on_chunk(table, chunk, path)
+                else:
+                    missing.append((table, chunk))
+        return missing
 
     def _record_snapshot(self, snapshot: SnapshotPosition) -> list[SnapshotPosition]:
         path = self.dir / SNAPSHOTS_FILE
@@ -190,7 +202,7 @@ class Dumper:
         with conn.cursor() as cur:
             if table.chunk_key is not None:
                 cur.execute(f"SELECT COUNT(*), GROUP_CONCAT({line} SEPARATOR '\\n') {source}")
-                count, data = cur.fetchone()  # type: ignore[misc]
+                count, data = cur.fetchone()
                 if data is None or data.count(b"\n") + 1 == int(count):
                     tmp.write_bytes(b"" if data is None else data + b"\n")
                     os.replace(tmp, final)

@@ -7,20 +7,25 @@ says the whole load finished.
 
 from __future__ import annotations
 
-from dm.db import Connection, qualified, query_all
+from dm.db import Connection, qualified, query_all, quote
 
 FINISHED = "*"
 
 
 class LoaderCheckpoint:
     def __init__(self, meta_schema: str, task: str, source_id: str) -> None:
-        self.table = qualified(meta_schema, f"{task}_loader_checkpoint")
+        self.name = f"{task}_loader_checkpoint"
+        self.table = qualified(meta_schema, self.name)
         self.meta_schema = meta_schema
         self.source_id = source_id
 
-    def create(self, conn: Connection) -> None:
+    def create(self, conn: Connection) -> bool:
+        """Create the table if needed; False when it had to be created (a fresh task)."""
+        existed = bool(query_all(conn, "SELECT 1 FROM information_schema.TABLES WHERE "
+                                       "TABLE_SCHEMA = %s AND TABLE_NAME = %s",
+                                 (self.meta_schema, self.name)))
         with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE IF NOT EXISTS `{self.meta_schema}`")
+            cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote(self.meta_schema)}")
             cur.execute(f"""CREATE TABLE IF NOT EXISTS {self.table} (
                 `id` CHAR(32) NOT NULL,
                 `filename` VARCHAR(255) NOT NULL,
@@ -31,6 +36,7 @@ class LoaderCheckpoint:
                 `create_time` TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
                 `update_time` TIMESTAMP DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
                 UNIQUE KEY `uk_id_f` (`id`, `filename`))""")
+        return existed
 
     def loaded(self, conn: Connection) -> set[str]:
         rows = query_all(conn, f"SELECT `filename` FROM {self.table} WHERE `id` = %s "

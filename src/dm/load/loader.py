@@ -41,14 +41,15 @@ class LoadSettings:
 
 class Loader:
     def __init__(self, target: Endpoint, settings: LoadSettings, directory: Path,
-                 checkpoint: LoaderCheckpoint, route: Router, stop: threading.Event) -> None:
+                 checkpoint: LoaderCheckpoint, route: Router, stop: threading.Event,
+                 loaded_before: int = 0) -> None:
         self.target = target
         self.settings = settings
         self.dir = directory
         self.checkpoint = checkpoint
         self.route = route
         self.stop = stop
-        self.loaded_chunks = 0
+        self.loaded_chunks = loaded_before  # chunks loaded by earlier runs count too
         self.finished_bytes = 0
         self._queue: queue.Queue[tuple[TablePlan, Chunk, Path] | None] = queue.Queue()
         self._created: set[tuple[str, str]] = set()

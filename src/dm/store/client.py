@@ -32,7 +32,7 @@ class Store:
             client = aetcd.Client(host=host, port=int(port), timeout=10)
             try:
                 await client.get(b"/dm-cluster/version")
-            except Exception as exc:  # noqa: BLE001 - any failure means "not up yet"
+            except Exception as exc:
                 await client.close()
                 if asyncio.get_running_loop().time() > deadline:
                     raise errors.MASTER_ETCD(exc, op=f"connect {self.endpoints[0]}") from exc

@@ -70,7 +70,8 @@ class FullPhase:
     def run(self, stop: threading.Event, set_unit: Callable[[str], None]) -> None:
         conn = connect(self.cfg.target, what="downstream")
         try:
-            self.checkpoint.create(conn)
+            if not self.checkpoint.create(conn):
+                shutil.rmtree(self.directory, ignore_errors=True)  # fresh task: no stale chunks
             loaded = self.checkpoint.loaded(conn)
         finally:
             conn.close()
@@ -79,7 +80,7 @@ class FullPhase:
             set_unit("Load")
             return
         loader = Loader(self.cfg.target, self.cfg.load, self.directory, self.checkpoint,
-                        self.route, stop)
+                        self.route, stop, loaded_before=len(loaded))
         dumper = Dumper(self.cfg.source, self.cfg.dump, self.directory, self.allows,
                         loaded.__contains__, loader.submit, stop)
         self._loader, self._dumper = loader, dumper

@@ -73,7 +73,7 @@ class SubTask:
                 self.stage = FINISHED
         except errors.DMError as exc:
             self._fail(exc)
-        except Exception as exc:  # noqa: BLE001 - every failure is shown, never lost
+        except Exception as exc:
             log.exception("subtask %s/%s crashed", self.name, self.source_id)
             self._fail(errors.wrap(exc))
 
@@ -98,7 +98,7 @@ class SubTask:
         return out
 
 
-def dump_dir(base: Path, loader_dir: str, task: str) -> Path:
-    """DM appends `.<task>` to `loader.dir`, relative to the worker's working directory."""
+def dump_dir(base: Path, loader_dir: str) -> Path:
+    """`loader.dir` (already suffixed `.<task>`), relative to the worker's working directory."""
     path = Path(loader_dir)
-    return (path if path.is_absolute() else base / path).with_name(f"{path.name}.{task}")
+    return path if path.is_absolute() else base / path

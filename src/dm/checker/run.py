@@ -1,0 +1,76 @@
+"""Run the precheck items a task needs and build DM's result document."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from dm.checker import items
+from dm.checker.items import FAIL, WARN, CheckResult
+from dm.config.source import SourceConfig
+from dm.config.stored import endpoint
+from dm.config.task import TaskConfig
+from dm.db import connect
+
+
+@dataclass
+class PrecheckReport:
+    results: list[CheckResult]
+    max_errors: int
+    max_warnings: int
+
+    @property
+    def passed(self) -> bool:
+        return all(r.state != FAIL for r in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        failed = [r for r in self.results if r.state == FAIL][: self.max_errors]
+        warned = [r for r in self.results if r.state == WARN][: self.max_warnings]
+        shown = failed + warned
+        return {"results": [r.to_json() for r in shown],
+                "summary": {"passed": self.passed, "total": len(self.results),
+                            "successful": len(self.results) - len(failed) - len(warned),
+                            "failed": len(failed), "warning": len(warned)}}
+
+    def summary_text(self) -> str:
+        return json.dumps(self.to_json(), indent=2)
+
+    def pass_message(self) -> str:
+        warnings = sum(r.state == WARN for r in self.results)
+        if warnings:
+            return f"pre-check is passed with {warnings} warning(s):\n{self.summary_text()}"
+        return "pre-check is passed. "
+
+
+def _wanted(task: TaskConfig) -> set[str]:
+    names = set(items.SOURCE_ITEMS) | {"table_schema"}
+    if task.task_mode == "full":
+        names -= items.INCREMENTAL_ONLY
+    if task.task_mode == "incremental":
+        names -= items.FULL_ONLY
+    ignored = set(task.ignore_checking_items)
+    return set() if "all" in ignored else names - ignored
+
+
+def run_precheck(task: TaskConfig, sources: dict[str, SourceConfig], max_errors: int,
+                 max_warnings: int) -> PrecheckReport:
+    wanted = _wanted(task)
+    results: list[CheckResult] = []
+    target = connect(endpoint(task.target_database), what="downstream (target-database)",
+                     file="the task's target-database")
+    target.close()
+    for sub in task.subtask_configs():
+        if not wanted:
+            break
+        source = sources[sub.source_id]
+        conn = connect(endpoint(source.from_), what=f"source {sub.source_id}")
+        try:
+            for name in sorted(wanted & set(items.SOURCE_ITEMS)):
+                results.append(items.SOURCE_ITEMS[name](conn, sub.source_id, len(results)))
+            if "table_schema" in wanted:
+                results.append(items.table_schema(conn, sub.source_id, len(results),
+                                                  sub.ba_list().allows))
+        finally:
+            conn.close()
+    return PrecheckReport(results, max_errors, max_warnings)

@@ -1,0 +1,200 @@
+"""dmctl: DM's command line. Prints DM-shaped JSON; exits 1 when `result` is false."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from dm import errors
+from dm.config.encrypt import decrypt, encrypt
+from dm.ctl.view import render_table
+
+TASK_FILE_SUFFIXES = (".yaml", ".yml")
+
+
+def _fail(exc: errors.DMError) -> NoReturn:
+    click.echo(json.dumps({"result": False, "msg": str(exc)}, indent=4))
+    sys.exit(1)
+
+
+def _read(path: str) -> dict[str, str]:
+    try:
+        return {"name": path, "text": Path(path).read_text()}
+    except OSError as exc:
+        _fail(errors.CONFIG_READ_FILE(exc, file=path))
+
+
+def _task_name(arg: str) -> str:
+    """A `<task-name | task-file>` argument: read `name:` from a file, as DM does."""
+    if arg.endswith(TASK_FILE_SUFFIXES) and Path(arg).is_file():
+        from dm.config.task import parse_task_config
+        try:
+            return parse_task_config(Path(arg).read_text(), arg).name
+        except errors.DMError as exc:
+            _fail(exc)
+    return arg
+
+
+class Ctl:
+    def __init__(self, master_addr: str, output: str) -> None:
+        self.master_addr = master_addr
+        self.output = output
+
+    def call(self, command: str, body: dict[str, Any]) -> None:
+        url = f"http://{self.master_addr}/dmctl/{command}"
+        request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=600) as resp:
+                answer = json.loads(resp.read())
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            _fail(errors.CTL_CONNECT(exc, addr=self.master_addr))
+        if self.output == "table":
+            click.echo(render_table(command, answer))
+        else:
+            click.echo(json.dumps(answer, indent=4, ensure_ascii=False))
+        if not answer.get("result"):
+            sys.exit(1)
+
+
+pass_ctl = click.make_pass_decorator(Ctl)
+source_option = click.option("-s", "--source", "sources", multiple=True,
+                             help="limit to these source ids (repeatable)")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--master-addr", "-master-addr", envvar="DM_MASTER_ADDR",
+              help="dm-master address (or DM_MASTER_ADDR)")
+@click.option("--output", "-o", type=click.Choice(["json", "table"]), default="json",
+              show_default=True, help="json as DM prints it, or a human table")
+@click.pass_context
+def cli(ctx: click.Context, master_addr: str | None, output: str) -> None:
+    """Control a pydm (DM) cluster."""
+    if ctx.invoked_subcommand not in ("encrypt", "decrypt") and not master_addr:
+        _fail(errors.CTL_ARGS(detail="--master-addr (or DM_MASTER_ADDR) is required"))
+    ctx.obj = Ctl(master_addr or "", output)
+
+
+@cli.command("operate-source")
+@click.argument("op", type=click.Choice(["create", "update", "stop", "show"]))
+@click.argument("files_or_ids", nargs=-1)
+@source_option
+@pass_ctl
+def operate_source(ctl: Ctl, op: str, files_or_ids: tuple[str, ...],
+                   sources: tuple[str, ...]) -> None:
+    """create|stop|show sources (create takes source.yaml files)."""
+    if op in ("create", "update"):
+        if not files_or_ids:
+            _fail(errors.CTL_ARGS(detail=f"operate-source {op} needs a source.yaml"))
+        ctl.call("operate-source", {"op": op, "files": [_read(f) for f in files_or_ids]})
+        return
+    ids = list(sources)
+    for arg in files_or_ids:  # DM accepts the source file in place of its id
+        if arg.endswith(TASK_FILE_SUFFIXES) and Path(arg).is_file():
+            from dm.config.source import parse_source_config
+            try:
+                ids.append(parse_source_config(Path(arg).read_text(), arg).source_id)
+            except errors.DMError as exc:
+                _fail(exc)
+        else:
+            ids.append(arg)
+    ctl.call("operate-source", {"op": op, "sources": ids})
+
+
+@cli.command("start-task")
+@click.argument("task_file")
+@click.option("--remove-meta", is_flag=True, help="drop the task's checkpoints first")
+@source_option
+@pass_ctl
+def start_task(ctl: Ctl, task_file: str, remove_meta: bool, sources: tuple[str, ...]) -> None:
+    """Precheck and start a task from task.yaml."""
+    ctl.call("start-task", {"file": _read(task_file), "remove_meta": remove_meta,
+                            "sources": list(sources)})
+
+
+@cli.command("check-task")
+@click.argument("task_file")
+@click.option("-e", "--error", "max_errors", default=10, help="max errors shown")
+@click.option("-w", "--warn", "max_warnings", default=10, help="max warnings shown")
+@pass_ctl
+def check_task(ctl: Ctl, task_file: str, max_errors: int, max_warnings: int) -> None:
+    """Run the precheck of task.yaml without starting it."""
+    ctl.call("check-task", {"file": _read(task_file), "error": max_errors,
+                            "warn": max_warnings})
+
+
+def _operate(op: str) -> click.Command:
+    @click.argument("task")
+    @source_option
+    @pass_ctl
+    def command(ctl: Ctl, task: str, sources: tuple[str, ...]) -> None:
+        ctl.call("operate-task", {"op": op, "task": _task_name(task), "sources": list(sources)})
+    command.__doc__ = f"{op.capitalize()} a task (name or task.yaml)."
+    return click.command(f"{op}-task")(command)
+
+
+for _op in ("stop", "pause", "resume"):
+    cli.add_command(_operate(_op))
+
+
+@cli.command("query-status")
+@click.argument("task", required=False)
+@source_option
+@click.option("--more", is_flag=True, help="accepted for DM compatibility")
+@pass_ctl
+def query_status(ctl: Ctl, task: str | None, sources: tuple[str, ...], more: bool) -> None:
+    """Status of all tasks, or of one task per source."""
+    del more
+    ctl.call("query-status", {"task": _task_name(task) if task else None,
+                              "sources": list(sources)})
+
+
+@cli.command("list-member")
+@click.option("--leader", is_flag=True)
+@click.option("--master", is_flag=True)
+@click.option("--worker", is_flag=True)
+@click.option("-n", "--name", "names", multiple=True)
+@pass_ctl
+def list_member(ctl: Ctl, leader: bool, master: bool, worker: bool,
+                names: tuple[str, ...]) -> None:
+    """Masters, workers and the leader."""
+    ctl.call("list-member", {"leader": leader, "master": master, "worker": worker,
+                             "names": list(names)})
+
+
+@cli.command("get-config")
+@click.argument("kind", type=click.Choice(["task", "source"]))
+@click.argument("name")
+@pass_ctl
+def get_config(ctl: Ctl, kind: str, name: str) -> None:
+    """The stored config of a task or source (passwords masked)."""
+    ctl.call("get-config", {"kind": kind, "name": name})
+
+
+@cli.command("encrypt")
+@click.argument("text")
+def encrypt_cmd(text: str) -> None:
+    """Encrypt a password as DM does (for source.yaml / task.yaml)."""
+    click.echo(encrypt(text))
+
+
+@cli.command("decrypt")
+@click.argument("text")
+def decrypt_cmd(text: str) -> None:
+    """Decrypt a DM-encrypted password."""
+    try:
+        click.echo(decrypt(text))
+    except errors.DMError as exc:
+        _fail(exc)
+
+
+def main() -> None:
+    os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
+    cli()

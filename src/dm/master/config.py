@@ -1,0 +1,74 @@
+"""dm-master's configuration: DM's flags and TOML keys (an unknown TOML key is an error)."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from dm import errors
+from dm.tomlconfig import kebab, load_process_config
+
+
+class MasterConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=kebab, populate_by_name=True)
+
+    name: str = ""
+    master_addr: str = ":8261"
+    advertise_addr: str = ""
+    data_dir: str = ""
+    peer_urls: str = "http://127.0.0.1:8291"
+    advertise_peer_urls: str = ""
+    initial_cluster: str = ""
+    initial_cluster_state: str = "new"
+    join: str = ""
+    # pydm: etcd's client URL (DM multiplexes it on master-addr); default peer port + 1.
+    etcd_client_urls: str = ""
+    log_level: str = "info"
+    log_file: str = ""
+    log_format: str = "text"
+    log_rotate: str = ""
+    rpc_timeout: str = "30s"
+    rpc_rate_limit: float = 10.0
+    rpc_rate_burst: int = 40
+    auto_compaction_mode: str = "periodic"
+    auto_compaction_retention: str = "1h"
+    quota_backend_bytes: int = 2 << 30
+    max_txn_ops: int = 2048
+    max_request_bytes: int = 1572864
+    ssl_ca: str = ""
+    ssl_cert: str = ""
+    ssl_key: str = ""
+    cert_allowed_cn: list[str] = []
+    v1_sources_path: str = ""
+
+    def adjusted(self) -> MasterConfig:
+        """Fill DM's derived defaults and check what must hold."""
+        cfg = self.model_copy()
+        cfg.name = cfg.name or f"dm-master-{socket.gethostname()}"
+        cfg.advertise_addr = cfg.advertise_addr or cfg.master_addr
+        host = cfg.advertise_addr.rpartition(":")[0]
+        if host in ("", "0.0.0.0"):
+            cfg.advertise_addr = "127.0.0.1:" + cfg.advertise_addr.rpartition(":")[2]
+        cfg.data_dir = cfg.data_dir or f"default.{cfg.name}"
+        cfg.advertise_peer_urls = cfg.advertise_peer_urls or cfg.peer_urls
+        cfg.initial_cluster = cfg.initial_cluster or f"{cfg.name}={cfg.advertise_peer_urls}"
+        if not cfg.etcd_client_urls:
+            scheme, _, rest = cfg.peer_urls.split(",")[0].partition("://")
+            host, _, port = rest.rpartition(":")
+            cfg.etcd_client_urls = f"{scheme}://{host}:{int(port) + 1}"
+        if cfg.join:
+            raise errors.MASTER_BAD_REQUEST(
+                detail="--join (adding a master to a running cluster) is not supported yet; "
+                       "start every master with the same --initial-cluster instead")
+        return cfg
+
+    @property
+    def listen(self) -> tuple[str, int]:
+        host, _, port = self.master_addr.rpartition(":")
+        return host or "0.0.0.0", int(port)
+
+
+def load_master_config(path: str | None, flags: dict[str, Any]) -> MasterConfig:
+    return load_process_config(MasterConfig, path, flags).adjusted()

@@ -1,0 +1,101 @@
+"""dm-master: runs its etcd member, campaigns for leadership, serves dmctl."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import click
+from aiohttp import web
+
+from dm import __version__, errors
+from dm.logsetup import setup_logging
+from dm.master.config import MasterConfig, load_master_config
+from dm.master.election import Election
+from dm.master.etcdproc import EtcdMember, EtcdProcess
+from dm.master.scheduler import Scheduler
+from dm.master.server import MasterAPI
+from dm.master.state import ClusterState
+from dm.store.client import Store
+
+log = logging.getLogger("dm.master")
+
+
+async def serve(cfg: MasterConfig) -> None:
+    data_dir = Path(cfg.data_dir)
+    etcd = EtcdProcess(EtcdMember(cfg.name, data_dir / "etcd", cfg.etcd_client_urls,
+                                  cfg.peer_urls, cfg.advertise_peer_urls, cfg.initial_cluster,
+                                  cfg.initial_cluster_state), data_dir / "etcd.log")
+    await etcd.start()
+    store = Store([etcd.endpoint])
+    runner: web.AppRunner | None = None
+    try:
+        await store.connect()
+        state = ClusterState(store)
+        election = Election(store, cfg.name, cfg.advertise_addr)
+        api = MasterAPI(state, election, cfg.name, [etcd.endpoint])
+        runner = web.AppRunner(api.app(), access_log=None)
+        await runner.setup()
+        host, port = cfg.listen
+        await web.TCPSite(runner, host, port).start()
+        log.info("dm-master %s serving on %s (etcd %s)", cfg.name, cfg.master_addr,
+                 etcd.endpoint)
+        campaign = asyncio.create_task(election.campaign(Scheduler(state).run))
+        await _until_signalled()
+        campaign.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await campaign
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await store.close()
+        await etcd.stop()
+        log.info("dm-master %s stopped", cfg.name)
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", help="TOML config file (same keys as the flags)")
+@click.option("--name", help="member name (default dm-master-<hostname>)")
+@click.option("--master-addr", help="address to serve dmctl and workers, e.g. :8261")
+@click.option("--advertise-addr", help="address others use to reach this master")
+@click.option("--peer-urls", help="etcd peer URLs (default http://127.0.0.1:8291)")
+@click.option("--advertise-peer-urls", help="etcd advertised peer URLs")
+@click.option("--initial-cluster", help="name=peer-url,... of the initial masters")
+@click.option("--join", help="client addresses of a running cluster to join")
+@click.option("--etcd-client-urls", help="etcd client URL (pydm; default peer port + 1)")
+@click.option("--data-dir", help="etcd data directory (default default.<name>)")
+@click.option("--log-file", help="log file (default stderr)")
+@click.option("-L", "--log-level", help="debug|info|warn|error")
+@click.option("-V", "--version", "show_version", is_flag=True, help="print version")
+def main(config_path: str | None, show_version: bool, **flags: str | None) -> None:
+    """DM master: control plane of a pydm cluster."""
+    if show_version:
+        click.echo(f"pydm dm-master {__version__}")
+        return
+    try:
+        cfg = load_master_config(config_path, flags)
+    except errors.DMError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    setup_logging(cfg.log_level, cfg.log_file, cfg.log_format)
+    try:
+        asyncio.run(serve(cfg))
+    except errors.DMError as exc:
+        log.error("%s", exc)
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    except OSError as exc:
+        click.echo(str(errors.MASTER_START(exc, name=cfg.name, detail=str(exc))), err=True)
+        sys.exit(1)

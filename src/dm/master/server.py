@@ -1,0 +1,177 @@
+"""dm-master's HTTP API: one POST endpoint per dmctl command, `/status`, `/metrics`.
+
+Every answer is DM-shaped JSON; a DMError becomes `{"result": false, "msg": ...}`
+with HTTP 200 so dmctl prints it as DM's dmctl would. A follower forwards the
+request to the leader.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from dm import __version__, errors
+from dm.master import sources, tasks
+from dm.master.election import Election
+from dm.master.state import ClusterState
+
+log = logging.getLogger(__name__)
+Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def _strings(body: dict[str, Any], key: str) -> list[str]:
+    value = body.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise errors.MASTER_BAD_REQUEST(detail=f"{key} must be a list of strings")
+    return value
+
+
+def _file(body: dict[str, Any]) -> dict[str, str]:
+    f = body.get("file")
+    if not isinstance(f, dict) or not isinstance(f.get("text"), str):
+        raise errors.MASTER_BAD_REQUEST(detail="file {name, text} is required")
+    return {"name": str(f.get("name", "task.yaml")), "text": f["text"]}
+
+
+class MasterAPI:
+    def __init__(self, state: ClusterState, election: Election, name: str,
+                 etcd_endpoints: list[str]) -> None:
+        self.state = state
+        self.election = election
+        self.name = name
+        self.etcd_endpoints = etcd_endpoints
+        self.commands: dict[str, Handler] = {
+            "operate-source": self.operate_source,
+            "start-task": self.start_task,
+            "check-task": self.check_task,
+            "operate-task": self.operate_task,
+            "query-status": self.query_status,
+            "list-member": self.list_member,
+            "get-config": self.get_config,
+        }
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=64 << 20)
+        app.router.add_post("/dmctl/{command}", self.dispatch)
+        app.router.add_get("/status", self.status)
+        app.router.add_get("/metrics", self.metrics)
+        app.router.add_get("/api/v1/cluster/etcd", self.etcd)
+        return app
+
+    async def status(self, _: web.Request) -> web.Response:
+        return web.json_response({"name": self.name, "version": __version__,
+                                  "leader": self.election.is_leader})
+
+    async def metrics(self, _: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def etcd(self, _: web.Request) -> web.Response:
+        return web.json_response({"endpoints": self.etcd_endpoints})
+
+    async def dispatch(self, request: web.Request) -> web.Response:
+        command = request.match_info["command"]
+        handler = self.commands.get(command)
+        if handler is None:
+            return web.json_response({"result": False, "msg": f"unknown command {command}"},
+                                     status=404)
+        try:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise errors.MASTER_BAD_REQUEST(detail="body must be a JSON object")
+            if not self.election.is_leader:
+                return web.json_response(await self._forward(command, body))
+            return web.json_response(await handler(body))
+        except errors.DMError as exc:
+            return web.json_response({"result": False, "msg": str(exc)})
+        except ValueError as exc:
+            return web.json_response({"result": False, "msg": str(
+                errors.MASTER_BAD_REQUEST(exc, detail="body is not valid JSON"))})
+        except Exception as exc:
+            log.exception("command %s failed", command)
+            return web.json_response({"result": False, "msg": str(errors.wrap(exc))})
+
+    async def _forward(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
+        leader = await self.election.leader()
+        if leader is None:
+            raise errors.MASTER_NOT_LEADER(name=self.name)
+        async with aiohttp.ClientSession() as http, \
+                http.post(f"http://{leader['address']}/dmctl/{command}", json=body) as resp:
+            return dict(await resp.json())
+
+    # --- commands -------------------------------------------------------------------
+    async def operate_source(self, body: dict[str, Any]) -> dict[str, Any]:
+        op = body.get("op")
+        if op == "create":
+            files = body.get("files") or []
+            if not files:
+                raise errors.MASTER_BAD_REQUEST(detail="operate-source create needs a file")
+            return await sources.create_sources(self.state, files)
+        if op == "stop":
+            ids = _strings(body, "sources")
+            if not ids:
+                raise errors.MASTER_BAD_REQUEST(detail="operate-source stop needs source ids")
+            return await sources.stop_sources(self.state, ids)
+        if op == "show":
+            return await sources.show_sources(self.state, _strings(body, "sources"))
+        if op == "update":
+            raise errors.MASTER_BAD_REQUEST(detail="operate-source update is not supported "
+                                                   "(as in DM): stop the source and create it")
+        raise errors.MASTER_BAD_REQUEST(detail=f"unknown operate-source op {op!r}")
+
+    async def start_task(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await tasks.start_task(self.state, _file(body), bool(body.get("remove_meta")),
+                                      _strings(body, "sources"))
+
+    async def check_task(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await tasks.check_task(self.state, _file(body), int(body.get("error", 10)),
+                                      int(body.get("warn", 10)))
+
+    async def operate_task(self, body: dict[str, Any]) -> dict[str, Any]:
+        op, task = body.get("op"), body.get("task")
+        if op not in ("stop", "pause", "resume") or not isinstance(task, str):
+            raise errors.MASTER_BAD_REQUEST(detail="op must be stop|pause|resume with a task")
+        return await tasks.operate_task(self.state, op, task, _strings(body, "sources"))
+
+    async def query_status(self, body: dict[str, Any]) -> dict[str, Any]:
+        task = body.get("task")
+        return await tasks.query_status(self.state, task if isinstance(task, str) else None,
+                                        _strings(body, "sources"))
+
+    async def list_member(self, body: dict[str, Any]) -> dict[str, Any]:
+        want_all = not (body.get("master") or body.get("worker") or body.get("leader"))
+        members: list[dict[str, Any]] = []
+        leader = await self.election.leader()
+        if want_all or body.get("leader"):
+            members.append({"leader": {"msg": "", "name": leader["name"] if leader else "",
+                                       "addr": leader["address"] if leader else ""}})
+        if want_all or body.get("master"):
+            masters = await self.election.members()
+            members.append({"master": {"msg": "", "masters": masters}})
+        if want_all or body.get("worker"):
+            members.append({"worker": {"msg": "", "workers": await self._workers()}})
+        return {"result": True, "msg": "", "members": members}
+
+    async def _workers(self) -> list[dict[str, str]]:
+        workers = await self.state.workers()
+        alive = await self.state.alive_workers()
+        bounds = await self.state.bounds()
+        return [{"name": w.name, "addr": w.address,
+                 "stage": ("bound" if name in bounds else "free") if name in alive
+                 else "offline", "source": bounds.get(name, "")}
+                for name, w in sorted(workers.items())]
+
+    async def get_config(self, body: dict[str, Any]) -> dict[str, Any]:
+        kind, name = body.get("kind"), body.get("name")
+        if kind == "task":
+            doc = (await self.state.tasks()).get(str(name))
+            if doc is None:
+                raise errors.MASTER_TASK_NOT_FOUND(task=name)
+            return {"result": True, "msg": "", "cfg": doc["yaml"]}
+        if kind == "source":
+            return await sources.show_sources(self.state, [str(name)])
+        raise errors.MASTER_BAD_REQUEST(detail="get-config supports task|source <name>")

@@ -1,0 +1,114 @@
+"""Typed reads and writes of the cluster state kept in etcd (DM's layout, store/keys.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dm.store import keys
+from dm.store.client import Store
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    name: str
+    address: str
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Expected stage of a subtask, with a revision bumped on every operation."""
+
+    expect: str
+    rev: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"expect": self.expect, "rev": self.rev}
+
+
+class ClusterState:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # sources -----------------------------------------------------------------------
+    async def sources(self) -> dict[str, dict[str, Any]]:
+        return await self.store.get_prefix(keys.SOURCE_CONFIG)
+
+    async def source(self, source_id: str) -> dict[str, Any] | None:
+        value = await self.store.get(keys.key(keys.SOURCE_CONFIG, source_id))
+        return None if value is None else dict(value)
+
+    async def put_source(self, source_id: str, cfg: dict[str, Any]) -> None:
+        await self.store.put(keys.key(keys.SOURCE_CONFIG, source_id), cfg)
+
+    async def delete_source(self, source_id: str, bound_worker: str | None) -> None:
+        doomed = [keys.key(keys.SOURCE_CONFIG, source_id)]
+        if bound_worker:
+            doomed.append(keys.key(keys.BOUND_WORKER, bound_worker))
+        await self.store.delete(*doomed)
+
+    # workers and bindings -----------------------------------------------------------------
+    async def workers(self) -> dict[str, WorkerInfo]:
+        raw = await self.store.get_prefix(keys.WORKER_REGISTER)
+        return {name: WorkerInfo(v["name"], v["address"]) for name, v in raw.items()}
+
+    async def alive_workers(self) -> set[str]:
+        return set(await self.store.get_prefix(keys.WORKER_KEEPALIVE))
+
+    async def bounds(self) -> dict[str, str]:
+        """worker → source"""
+        raw = await self.store.get_prefix(keys.BOUND_WORKER)
+        return {worker: v["source"] for worker, v in raw.items()}
+
+    async def last_bounds(self) -> dict[str, str]:
+        raw = await self.store.get_prefix(keys.LAST_BOUND_WORKER)
+        return {worker: v["source"] for worker, v in raw.items()}
+
+    async def bind(self, worker: str, source: str) -> None:
+        value = {"source": source, "worker": worker}
+        await self.store.put_many({keys.key(keys.BOUND_WORKER, worker): value,
+                                   keys.key(keys.LAST_BOUND_WORKER, worker): value})
+
+    async def unbind(self, worker: str) -> None:
+        await self.store.delete(keys.key(keys.BOUND_WORKER, worker))
+
+    # tasks and subtasks ----------------------------------------------------------------------
+    async def tasks(self) -> dict[str, dict[str, Any]]:
+        return await self.store.get_prefix(keys.TASK_CONFIG)
+
+    async def subtasks(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """(source, task) → subtask config"""
+        raw = await self.store.get_prefix(keys.SUBTASK_CONFIG)
+        return {_pair(k): v for k, v in raw.items()}
+
+    async def stages(self) -> dict[tuple[str, str], Stage]:
+        raw = await self.store.get_prefix(keys.SUBTASK_STAGE)
+        return {_pair(k): Stage(v["expect"], v["rev"]) for k, v in raw.items()}
+
+    async def put_task(self, task: str, task_doc: dict[str, Any],
+                       subtasks: dict[str, dict[str, Any]]) -> None:
+        """Task config, every subtask config and its Running stage in one transaction."""
+        items: dict[str, Any] = {keys.key(keys.TASK_CONFIG, task): task_doc}
+        for source, sub in subtasks.items():
+            items[keys.key(keys.SUBTASK_CONFIG, source, task)] = sub
+            items[keys.key(keys.SUBTASK_STAGE, source, task)] = Stage("Running", 1).to_json()
+        await self.store.put_many(items)
+
+    async def set_stages(self, task: str, sources: list[str], expect: str) -> None:
+        current = await self.stages()
+        items = {keys.key(keys.SUBTASK_STAGE, s, task):
+                 Stage(expect, current[(s, task)].rev + 1 if (s, task) in current else 1)
+                 .to_json() for s in sources}
+        await self.store.put_many(items)
+
+    async def delete_subtasks(self, task: str, sources: list[str], whole_task: bool) -> None:
+        doomed = [keys.key(p, s, task) for s in sources
+                  for p in (keys.SUBTASK_CONFIG, keys.SUBTASK_STAGE)]
+        if whole_task:
+            doomed.append(keys.key(keys.TASK_CONFIG, task))
+        await self.store.delete(*doomed)
+
+
+def _pair(joined: str) -> tuple[str, str]:
+    source, _, task = joined.partition("/")
+    return source, task

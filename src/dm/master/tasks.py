@@ -1,0 +1,174 @@
+"""start-task, check-task, stop/pause/resume-task and query-status on the leader."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+
+from dm import errors
+from dm.checker.run import run_precheck
+from dm.config.source import SourceConfig
+from dm.config.stored import endpoint, from_doc, to_doc
+from dm.config.task import TaskConfig, parse_task_config
+from dm.db import connect
+from dm.load.checkpoint import LoaderCheckpoint
+from dm.master.state import ClusterState
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_MODES = ("full",)
+
+
+async def _sources_of(state: ClusterState, task: TaskConfig) -> dict[str, SourceConfig]:
+    existing = await state.sources()
+    out: dict[str, SourceConfig] = {}
+    for sid in (inst.source_id for inst in task.mysql_instances):
+        if sid not in existing:
+            raise errors.MASTER_SOURCE_NOT_FOUND(source=sid)
+        out[sid] = from_doc(SourceConfig, existing[sid])
+    return out
+
+
+async def check_task(state: ClusterState, file: dict[str, str], max_errors: int = 10,
+                     max_warnings: int = 10) -> dict[str, Any]:
+    task = parse_task_config(file["text"], file["name"])
+    sources = await _sources_of(state, task)
+    report = await asyncio.to_thread(run_precheck, task, sources, max_errors, max_warnings)
+    if not report.passed:
+        raise errors.PRECHECK_FAILED(task=task.name, detail=report.summary_text())
+    return {"result": True, "msg": report.pass_message(), "checkResult": report.to_json()}
+
+
+async def start_task(state: ClusterState, file: dict[str, str], remove_meta: bool,
+                     only_sources: list[str]) -> dict[str, Any]:
+    task = parse_task_config(file["text"], file["name"])
+    if task.task_mode not in SUPPORTED_MODES:
+        raise errors.MASTER_BAD_REQUEST(
+            detail=f"{file['name']}: task-mode {task.task_mode!r} needs the sync unit, which "
+                   "pydm does not have yet; use task-mode: full")
+    if task.name in await state.tasks():
+        raise errors.MASTER_TASK_EXISTS(task=task.name)
+    sources = await _sources_of(state, task)
+    report = await asyncio.to_thread(run_precheck, task, sources, 10, 10)
+    if not report.passed:
+        raise errors.PRECHECK_FAILED(task=task.name, detail=report.summary_text())
+    subtasks = {s.source_id: s for s in task.subtask_configs()
+                if not only_sources or s.source_id in only_sources}
+    if remove_meta:
+        await asyncio.to_thread(_remove_meta, task, list(subtasks))
+    await state.put_task(task.name, {"name": task.name, "yaml": task.to_yaml(secrets="mask")},
+                         {sid: to_doc(sub) for sid, sub in subtasks.items()})
+    return {"result": True, "msg": "", "checkResult": report.pass_message(),
+            "sources": [{"result": True, "msg": "", "source": sid,
+                         "worker": await _worker_of(state, sid)} for sid in subtasks]}
+
+
+def _remove_meta(task: TaskConfig, source_ids: list[str]) -> None:
+    conn = connect(endpoint(task.target_database), what="downstream", file="target-database")
+    try:
+        for sid in source_ids:
+            LoaderCheckpoint(task.meta_schema, task.name, sid).drop(conn)
+    finally:
+        conn.close()
+
+
+async def _worker_of(state: ClusterState, source: str) -> str:
+    return next((w for w, s in (await state.bounds()).items() if s == source), "")
+
+
+async def _task_sources(state: ClusterState, task: str, only: list[str]) -> list[str]:
+    sources = sorted(s for s, t in await state.subtasks() if t == task)
+    if not sources:
+        raise errors.MASTER_TASK_NOT_FOUND(task=task)
+    for s in only:
+        if s not in sources:
+            raise errors.MASTER_SOURCE_NOT_FOUND(source=f"{s} (in task {task})")
+    return only or sources
+
+
+async def operate_task(state: ClusterState, op: str, task: str, only: list[str]
+                       ) -> dict[str, Any]:
+    sources = await _task_sources(state, task, only)
+    if op == "stop":
+        remaining = await _task_sources(state, task, [])
+        await state.delete_subtasks(task, sources, whole_task=set(sources) == set(remaining))
+    else:
+        await state.set_stages(task, sources, "Paused" if op == "pause" else "Running")
+    return {"op": op.capitalize(), "result": True, "msg": "",
+            "sources": [{"result": True, "msg": "", "source": s,
+                         "worker": await _worker_of(state, s)} for s in sources]}
+
+
+async def _worker_status(address: str, task: str | None) -> dict[str, Any]:
+    url = f"http://{address}/api/v1/subtasks" + (f"?task={task}" if task else "")
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http, \
+            http.get(url) as resp:
+        return dict(await resp.json())
+
+
+async def query_status(state: ClusterState, task: str | None, only: list[str]
+                       ) -> dict[str, Any]:
+    subtasks = await state.subtasks()
+    if task is None:
+        return await _task_list(state, subtasks)
+    sources = await _task_sources(state, task, only)
+    workers = await state.workers()
+    bounds = {s: w for w, s in (await state.bounds()).items()}
+    out = []
+    for sid in sources:
+        worker = bounds.get(sid, "")
+        entry: dict[str, Any] = {"result": True, "msg": "",
+                                 "sourceStatus": {"source": sid, "worker": worker,
+                                                  "result": None, "relayStatus": None},
+                                 "subTaskStatus": []}
+        if not worker or worker not in workers:
+            entry.update(result=False, msg=f"source {sid} is not bound to any alive worker")
+        else:
+            try:
+                status = await _worker_status(workers[worker].address, task)
+                entry["subTaskStatus"] = status["subTaskStatus"]
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                entry.update(result=False, msg=f"worker {worker} unreachable: {exc}")
+        out.append(entry)
+    return {"result": all(e["result"] for e in out), "msg": "", "sources": out}
+
+
+async def _task_list(state: ClusterState, subtasks: dict[tuple[str, str], Any]
+                     ) -> dict[str, Any]:
+    workers = await state.workers()
+    bounds = {s: w for w, s in (await state.bounds()).items()}
+    by_task: dict[str, list[str]] = {}
+    for s, t in subtasks:
+        by_task.setdefault(t, []).append(s)
+    stages_by_task: dict[str, list[str]] = {t: [] for t in by_task}
+    for task, sources in by_task.items():
+        for sid in sources:
+            worker = bounds.get(sid)
+            if worker is None or worker not in workers:
+                stages_by_task[task].append("Error")
+                continue
+            try:
+                status = await _worker_status(workers[worker].address, task)
+            except (aiohttp.ClientError, TimeoutError):
+                stages_by_task[task].append("Error")
+                continue
+            for st in status["subTaskStatus"]:
+                stages_by_task[task].append("Error" if st.get("result") else st["stage"])
+    return {"result": True, "msg": "",
+            "tasks": [{"taskName": t, "taskStatus": _overall(stages_by_task[t]),
+                       "sources": sorted(by_task[t])} for t in sorted(by_task)]}
+
+
+def _overall(stages: list[str]) -> str:
+    """DM's per-task summary: Error wins, then Paused, New, Finished, Stopped, Running."""
+    for stage in ("Error", "Paused", "New"):
+        if stage in stages:
+            return stage
+    if stages and all(s == "Finished" for s in stages):
+        return "Finished"
+    if stages and all(s == "Stopped" for s in stages):
+        return "Stopped"
+    return "Running"

@@ -1,0 +1,52 @@
+"""dm-worker's configuration: DM's flags and TOML keys (an unknown TOML key is an error)."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from dm import errors
+from dm.tomlconfig import kebab, load_process_config
+
+
+class WorkerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=kebab, populate_by_name=True)
+
+    name: str = ""
+    worker_addr: str = ":8262"
+    advertise_addr: str = ""
+    join: str = ""
+    keepalive_ttl: int = 60
+    relay_keepalive_ttl: int = 1800
+    relay_dir: str = "relay_dir"
+    log_level: str = "info"
+    log_file: str = ""
+    log_format: str = "text"
+    log_rotate: str = ""
+    ssl_ca: str = ""
+    ssl_cert: str = ""
+    ssl_key: str = ""
+    cert_allowed_cn: list[str] = []
+
+    def adjusted(self) -> WorkerConfig:
+        cfg = self.model_copy()
+        cfg.name = cfg.name or f"dm-worker-{socket.gethostname()}"
+        cfg.advertise_addr = cfg.advertise_addr or cfg.worker_addr
+        host, _, port = cfg.advertise_addr.rpartition(":")
+        if host in ("", "0.0.0.0"):
+            cfg.advertise_addr = f"127.0.0.1:{port}"
+        if not cfg.join:
+            raise errors.WORKER_START(name=cfg.name,
+                                      detail="--join (the dm-master address) is required")
+        return cfg
+
+    @property
+    def listen(self) -> tuple[str, int]:
+        host, _, port = self.worker_addr.rpartition(":")
+        return host or "0.0.0.0", int(port)
+
+
+def load_worker_config(path: str | None, flags: dict[str, Any]) -> WorkerConfig:
+    return load_process_config(WorkerConfig, path, flags).adjusted()

@@ -1,0 +1,101 @@
+"""A dm-worker's life in the cluster: register, keep its lease, follow its binding.
+
+Level-triggered: every pass reads the bound source and the desired subtasks and
+stages from etcd and makes the local subtasks match, so a restarted worker simply
+picks up where etcd says it should be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from dm.config.source import SourceConfig
+from dm.config.stored import from_doc
+from dm.config.subtask import SubTaskConfig
+from dm.master.state import ClusterState
+from dm.store import keys
+from dm.store.client import Store
+from dm.worker.build import build_subtask
+from dm.worker.subtask import SubTask
+
+log = logging.getLogger(__name__)
+
+
+class WorkerNode:
+    def __init__(self, name: str, address: str, store: Store, base_dir: Path,
+                 keepalive_ttl: int) -> None:
+        self.name = name
+        self.address = address
+        self.store = store
+        self.state = ClusterState(store)
+        self.base_dir = base_dir
+        self.keepalive_ttl = keepalive_ttl
+        self.source: str | None = None
+        self.subtasks: dict[str, SubTask] = {}
+        self._applied: dict[str, int] = {}
+
+    def status(self, task: str | None) -> dict[str, Any]:
+        subs = [st.status() for name, st in sorted(self.subtasks.items())
+                if task is None or name == task]
+        return {"source": self.source or "", "worker": self.name, "subTaskStatus": subs}
+
+    async def run(self, interval: float = 0.5) -> None:
+        await self.store.put(keys.key(keys.WORKER_REGISTER, self.name),
+                             {"name": self.name, "address": self.address})
+        while True:
+            async with self.store.kept_lease(self.keepalive_ttl) as lease:
+                alive_key = keys.key(keys.WORKER_KEEPALIVE, self.name)
+                await self.store.put(alive_key, {"name": self.name}, lease=lease)
+                log.info("worker %s registered at %s", self.name, self.address)
+                while await self.store.get(alive_key) is not None:
+                    try:
+                        await self.reconcile()
+                    except Exception as exc:  # noqa: BLE001 - next pass retries
+                        log.warning("reconcile failed: %s", exc)
+                    await asyncio.sleep(interval)
+            log.warning("worker %s lost its keepalive lease; registering again", self.name)
+
+    async def reconcile(self) -> None:
+        bound = await self.store.get(keys.key(keys.BOUND_WORKER, self.name))
+        source = bound["source"] if bound else None
+        if source != self.source:
+            log.info("worker %s: bound source %s -> %s", self.name, self.source, source)
+            await self.stop_all()
+            self.source = source
+        if source is None:
+            return
+        source_doc = await self.state.source(source)
+        if source_doc is None:
+            return
+        wanted = {t: cfg for (s, t), cfg in (await self.state.subtasks()).items() if s == source}
+        stages = await self.state.stages()
+        for task in [t for t in self.subtasks if t not in wanted]:
+            log.info("subtask %s removed; stopping it", task)
+            await asyncio.to_thread(self.subtasks.pop(task).stop)
+            self._applied.pop(task, None)
+        for task, doc in wanted.items():
+            stage = stages.get((source, task))
+            if stage is None:
+                continue
+            sub = self.subtasks.get(task)
+            if sub is None:
+                sub = build_subtask(from_doc(SubTaskConfig, doc),
+                                    from_doc(SourceConfig, source_doc), self.base_dir)
+                self.subtasks[task] = sub
+            if self._applied.get(task) == stage.rev:
+                continue
+            self._applied[task] = stage.rev
+            log.info("subtask %s: expected stage %s (rev %d)", task, stage.expect, stage.rev)
+            if stage.expect == "Running":
+                await asyncio.to_thread(sub.start)
+            elif stage.expect == "Paused":
+                await asyncio.to_thread(sub.pause)
+
+    async def stop_all(self) -> None:
+        for sub in self.subtasks.values():
+            await asyncio.to_thread(sub.stop)
+        self.subtasks.clear()
+        self._applied.clear()

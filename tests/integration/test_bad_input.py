@@ -1,0 +1,152 @@
+"""Every refusal names its culprit, carries its code, and leaves nothing half-started."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dm.sandbox import DMProcesses, MariaDB, free_port
+from tests.integration.conftest import BIN_DIR, source_yaml
+
+pytestmark = pytest.mark.integration
+
+GOOD_TASK = """\
+name: refused
+task-mode: full
+target-database:
+  host: 127.0.0.1
+  port: {port}
+  user: root
+  password: ""
+mysql-instances:
+  - source-id: {source}
+    block-allow-list: only
+block-allow-list:
+  only:
+    do-dbs: [refused_db]
+"""
+
+
+@pytest.fixture(scope="module")
+def registered(cluster: DMProcesses, upstream: MariaDB,
+               tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = source_yaml(tmp_path_factory.mktemp("src") / "source.yaml", "bad-input-src",
+                       upstream)
+    assert cluster.dmctl("operate-source", "create", str(path))["result"]
+    return "bad-input-src"
+
+
+def _refused(dm: DMProcesses, *args: str) -> str:
+    answer = dm.dmctl(*args, check=False)
+    assert answer["result"] is False
+    assert answer["_exit"] == 1
+    assert "Traceback" not in answer["msg"]
+    return str(answer["msg"])
+
+
+def _assert_no_task(dm: DMProcesses) -> None:
+    assert all(t["taskName"] != "refused" for t in dm.dmctl("query-status").get("tasks", []))
+
+
+def test_unknown_task_key_names_file_line_and_key(cluster: DMProcesses, downstream: MariaDB,
+                                                  registered: str, tmp_path: Path) -> None:
+    task = tmp_path / "task.yaml"
+    text = GOOD_TASK.format(port=downstream.port, source=registered)
+    task.write_text(text.replace("    block-allow-list: only\n",
+                                 "    block-allow-list: only\n    mydumper-thred: 8\n"))
+    msg = _refused(cluster, "start-task", str(task))
+    assert "code=20003" in msg
+    assert f"{task}:11: mysql-instances[0].mydumper-thred" in msg
+    _assert_no_task(cluster)
+
+
+def test_wrong_type_names_key(cluster: DMProcesses, registered: str, tmp_path: Path) -> None:
+    task = tmp_path / "task.yaml"
+    task.write_text(GOOD_TASK.format(port="forty", source=registered))
+    msg = _refused(cluster, "start-task", str(task))
+    assert f"{task}:5" in msg and "target-database.port" in msg
+    _assert_no_task(cluster)
+
+
+def test_undefined_rule_is_refused(cluster: DMProcesses, downstream: MariaDB,
+                                   registered: str, tmp_path: Path) -> None:
+    task = tmp_path / "task.yaml"
+    text = GOOD_TASK.format(port=downstream.port, source=registered)
+    task.write_text(text.replace("block-allow-list: only\nblock", "block-allow-list: nope\nblock"))
+    msg = _refused(cluster, "start-task", str(task))
+    assert "nope" in msg and f"{task}:" in msg
+    _assert_no_task(cluster)
+
+
+def test_unreachable_target_names_host_port(cluster: DMProcesses, registered: str,
+                                            tmp_path: Path) -> None:
+    port = free_port()
+    task = tmp_path / "task.yaml"
+    task.write_text(GOOD_TASK.format(port=port, source=registered))
+    msg = _refused(cluster, "start-task", str(task))
+    assert "code=10005" in msg and f"127.0.0.1:{port}" in msg
+    _assert_no_task(cluster)
+
+
+def test_missing_source_is_refused(cluster: DMProcesses, downstream: MariaDB,
+                                   tmp_path: Path) -> None:
+    task = tmp_path / "task.yaml"
+    task.write_text(GOOD_TASK.format(port=downstream.port, source="no-such-source"))
+    msg = _refused(cluster, "start-task", str(task))
+    assert "code=38032" in msg and "no-such-source" in msg
+    _assert_no_task(cluster)
+
+
+def test_unknown_checking_item(cluster: DMProcesses, downstream: MariaDB, registered: str,
+                               tmp_path: Path) -> None:
+    task = tmp_path / "task.yaml"
+    text = GOOD_TASK.format(port=downstream.port, source=registered)
+    task.write_text(text + "ignore-checking-items: [dump_privilegez]\n")
+    msg = _refused(cluster, "check-task", str(task))
+    assert "code=20001" in msg and "dump_privilegez" in msg
+
+
+def test_precheck_fails_without_reload(cluster: DMProcesses, upstream: MariaDB,
+                                       downstream: MariaDB, tmp_path: Path) -> None:
+    upstream.execute("DROP USER IF EXISTS 'noreload'@'%'",
+                     "CREATE USER 'noreload'@'%' IDENTIFIED BY 'pw'",
+                     "GRANT SELECT ON *.* TO 'noreload'@'%'")
+    path = tmp_path / "source.yaml"
+    path.write_text(f"source-id: noreload-src\nfrom:\n  host: 127.0.0.1\n"
+                    f"  port: {upstream.port}\n  user: noreload\n  password: pw\n")
+    assert cluster.dmctl("operate-source", "create", str(path))["result"]
+    task = tmp_path / "task.yaml"
+    task.write_text(GOOD_TASK.format(port=downstream.port, source="noreload-src"))
+    msg = _refused(cluster, "start-task", str(task))
+    assert "code=26005" in msg and "dump_privilege" in msg and "RELOAD" in msg
+    _assert_no_task(cluster)
+    task.write_text(GOOD_TASK.format(port=downstream.port, source="noreload-src")
+                    + "ignore-checking-items: [dump_privilege]\n")
+    assert cluster.dmctl("check-task", str(task))["result"] is True
+    assert cluster.dmctl("operate-source", "stop", "noreload-src")["result"]
+
+
+def test_source_errors(cluster: DMProcesses, upstream: MariaDB, registered: str,
+                       tmp_path: Path) -> None:
+    dup = source_yaml(tmp_path / "dup.yaml", registered, upstream)
+    assert "code=38033" in _refused(cluster, "operate-source", "create", str(dup))
+    port = free_port()
+    dead = tmp_path / "dead.yaml"
+    dead.write_text(f"source-id: dead\nfrom:\n  host: 127.0.0.1\n  port: {port}\n  user: root\n")
+    msg = _refused(cluster, "operate-source", "create", str(dead))
+    assert "code=10005" in msg and f"127.0.0.1:{port}" in msg
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("source-id: bad\nfrom:\n  host: 127.0.0.1\n  port: 3306\n  colour: red\n")
+    msg = _refused(cluster, "operate-source", "create", str(bad))
+    assert f"{bad}:5" in msg and "colour" in msg
+    shown = cluster.dmctl("operate-source", "show")
+    assert [s["source"] for s in shown["sources"]].count("dead") == 0
+
+
+def test_dmctl_without_master(tmp_path: Path) -> None:
+    dm = DMProcesses(tmp_path, BIN_DIR)
+    dm.master_port = free_port()
+    answer = dm.dmctl("query-status", check=False)
+    assert answer["result"] is False and "code=48001" in answer["msg"]
+
