@@ -73,12 +73,12 @@ UPSTREAM_SQL = [
          amount DECIMAL(10,2), placed TIMESTAMP(3) NULL, doc JSON)""",
     "CREATE TABLE shop.orders_2024 LIKE shop.orders_2023",
     """INSERT INTO shop.orders_2023 SELECT seq, seq % 60000 + 1, seq / 100,
-         TIMESTAMP '2023-01-01' + INTERVAL seq MINUTE, JSON_OBJECT('n', seq, 's', 'x"y')
+         TIMESTAMP '2023-01-01 00:00:00' + INTERVAL seq MINUTE, JSON_OBJECT('n', seq, 's', 'x"y')
          FROM seq_1_to_80000""",
     """INSERT INTO shop.orders_2024 SELECT seq, seq % 60000 + 1, seq / 50,
-         TIMESTAMP '2024-01-01' + INTERVAL seq MINUTE, NULL FROM seq_80001_to_150000""",
+         TIMESTAMP '2024-01-01 00:00:00' + INTERVAL seq MINUTE, NULL FROM seq_80001_to_150000""",
     "CREATE TABLE shop.audit (at DATETIME, what VARCHAR(200))",  # no key at all
-    """INSERT INTO shop.audit SELECT TIMESTAMP '2024-06-01' + INTERVAL (seq % 100) HOUR,
+    """INSERT INTO shop.audit SELECT TIMESTAMP '2024-06-01 00:00:00' + INTERVAL (seq % 100) HOUR,
          CONCAT('event ', seq % 100) FROM seq_1_to_5000""",
     "CREATE TABLE shop.`order items` (`order` INT, `line` INT, sku CHAR(8), "
     "PRIMARY KEY (`order`, `line`))",

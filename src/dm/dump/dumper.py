@@ -157,14 +157,14 @@ class Dumper:
         return plan
 
     def _write_schema(self, conn: Connection, schema: str, table: str) -> None:
-        create_db = self.dir / f"{schema}-schema-create.sql"
+        create_db = self.dir / planning.database_file(schema)
         if not create_db.exists():
             row = query_one(conn, f"SHOW CREATE DATABASE {quote(schema)}")
             assert row is not None
             create_db.write_text(f"{row[1]};\n")
         row = query_one(conn, f"SHOW CREATE TABLE {qualified(schema, table)}")
         assert row is not None
-        (self.dir / f"{schema}.{table}-schema.sql").write_text(f"{row[1]};\n")
+        (self.dir / planning.schema_file(schema, table)).write_text(f"{row[1]};\n")
 
     def _count(self, plan: DumpPlan) -> None:
         self.total_tables = len(plan.tables)

@@ -22,6 +22,19 @@ _INT_TYPES = frozenset({"tinyint", "smallint", "mediumint", "int", "bigint"})
 PLAN_FILE = "dump-plan.json"
 
 
+def file_part(name: str) -> str:
+    """A schema or table name made safe as part of a file name ('/', '.', '%' escaped)."""
+    return "".join(c if c.isalnum() or c in "_-$ " else f"%{ord(c):02X}" for c in name)
+
+
+def schema_file(schema: str, table: str) -> str:
+    return f"{file_part(schema)}.{file_part(table)}-schema.sql"
+
+
+def database_file(schema: str) -> str:
+    return f"{file_part(schema)}-schema-create.sql"
+
+
 @dataclass
 class Chunk:
     """Rows of one table with lo <= key < hi (None: unbounded); one file each."""
@@ -31,7 +44,7 @@ class Chunk:
     hi: int | None
 
     def file_name(self, schema: str, table: str) -> str:
-        return f"{schema}.{table}.{self.index:06d}.tsv"
+        return f"{file_part(schema)}.{file_part(table)}.{self.index:06d}.tsv"
 
 
 @dataclass

@@ -20,7 +20,7 @@ import pymysql
 
 from dm import errors
 from dm.db import Connection, Endpoint, connect, qualified, quote
-from dm.dump.plan import Chunk, TablePlan
+from dm.dump.plan import Chunk, TablePlan, schema_file
 from dm.dump.tsv import LOAD_OPTIONS
 from dm.load.checkpoint import LoaderCheckpoint
 
@@ -106,7 +106,7 @@ class Loader:
         target = self.route(table.schema, table.table)
         with self._create_lock:
             if target not in self._created:
-                create = (self.dir / f"{table.schema}.{table.table}-schema.sql").read_bytes()
+                create = (self.dir / schema_file(table.schema, table.table)).read_bytes()
                 create = _CREATE_TABLE.sub(
                     b"CREATE TABLE IF NOT EXISTS " + qualified(*target).encode(), create, 1)
                 with conn.cursor() as cur:
