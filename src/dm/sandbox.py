@@ -261,10 +261,13 @@ class DMProcesses:
         except OSError:
             return False
 
-    def dmctl(self, *args: str, check: bool = True) -> dict[str, Any]:
-        """Run the real dmctl; return its JSON answer."""
-        proc = subprocess.run([str(self.bin_dir / "dmctl"), "--master-addr", self.master_addr,
+    def run_dmctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(self.bin_dir / "dmctl"), "--master-addr", self.master_addr,
                                *args], capture_output=True, text=True, timeout=600)
+
+    def dmctl(self, *args: str, check: bool = True) -> dict[str, Any]:
+        """Run the real dmctl; return its JSON answer (and its exit status as `_exit`)."""
+        proc = self.run_dmctl(*args)
         try:
             answer: dict[str, Any] = json.loads(proc.stdout)
         except ValueError:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from pymysql.connections import Connection
 
 from dm.sandbox import DMProcesses, MariaDB, table_rows
 from tests.integration.conftest import source_yaml, wait_stage
@@ -69,8 +71,9 @@ UPSTREAM = [
     "CREATE TABLE e2e.no_key (a INT, b TEXT)",
     "INSERT INTO e2e.no_key VALUES (1, 'dup'), (1, 'dup'), (NULL, NULL), (2, '')",
     "CREATE TABLE e2e.empty (id INT PRIMARY KEY)",
-    "CREATE TABLE e2e.big (id BIGINT PRIMARY KEY, pad CHAR(100))",
-    "INSERT INTO e2e.big SELECT seq * 7, REPEAT(CHAR(65 + seq % 26), 100) "
+    "CREATE TABLE e2e.big (id BIGINT PRIMARY KEY, pad CHAR(100), n INT, KEY by_pad (pad(8)), "
+    "KEY by_n_pad (n, pad))",
+    "INSERT INTO e2e.big SELECT seq * 7, REPEAT(CHAR(65 + seq % 26), 100), seq % 1000 "
     "FROM seq_1_to_100000",
     "CREATE TABLE e2e.shard_1 (id INT PRIMARY KEY, v VARCHAR(10))",
     "CREATE TABLE e2e.shard_2 (id INT PRIMARY KEY, v VARCHAR(10))",
@@ -121,6 +124,13 @@ SAME_NAME_TABLES = ["all_types", "composite", "only_unique", "nullable_unique", 
                     "empty", "big"]
 
 
+def show_create(conn: Connection, table: str) -> str:
+    """SHOW CREATE TABLE without the AUTO_INCREMENT counter (deferred indexes included)."""
+    with conn.cursor() as cur:
+        cur.execute(f"SHOW CREATE TABLE e2e.`{table}`")
+        return re.sub(r" AUTO_INCREMENT=\d+", "", cur.fetchone()[1])
+
+
 def test_full_migration_matches_row_by_row(cluster: DMProcesses, upstream: MariaDB,
                                            downstream: MariaDB, tmp_path: Path) -> None:
     upstream.execute(*UPSTREAM)
@@ -140,6 +150,7 @@ def test_full_migration_matches_row_by_row(cluster: DMProcesses, upstream: Maria
     up, down = upstream.connect(), downstream.connect()
     for table in SAME_NAME_TABLES:
         assert table_rows(down, "e2e", table) == table_rows(up, "e2e", table), table
+        assert show_create(down, table) == show_create(up, table), table
     merged = sorted(table_rows(up, "e2e", "shard_1") + table_rows(up, "e2e", "shard_2"))
     assert table_rows(down, "e2e", "merged") == merged
     assert table_rows(down, "we`ird db", 'tab `le"1') == table_rows(up, "we`ird db", 'tab `le"1')

@@ -40,17 +40,19 @@ class DumpSettings:
 
 
 ChunkReady = Callable[[TablePlan, Chunk, Path], None]
+PlanReady = Callable[[DumpPlan], None]
 
 
 class Dumper:
     def __init__(self, source: Endpoint, settings: DumpSettings, directory: Path,
                  allows: Callable[[str, str], bool], skip: Callable[[str], bool],
-                 on_chunk: ChunkReady, stop: threading.Event) -> None:
+                 on_plan: PlanReady, on_chunk: ChunkReady, stop: threading.Event) -> None:
         self.source = source
         self.settings = settings
         self.dir = directory
         self.allows = allows
         self.skip = skip  # chunk file names already loaded downstream
+        self.on_plan = on_plan
         self.on_chunk = on_chunk
         self.stop = stop
         self.total_chunks = 0
@@ -74,7 +76,7 @@ class Dumper:
             plan = DumpPlan.load(self.dir)
             if plan is None:
                 raise errors.LOAD_DUMP_DIR(path=str(self.dir))
-            self._count(plan)
+            self._adopt(plan)
             if self._pending(plan):  # a finished dump lost chunk files: never load a hole
                 raise errors.LOAD_DUMP_DIR(path=str(self.dir))
             return
@@ -103,7 +105,7 @@ class Dumper:
         if plan is None:
             target = min(self.settings.chunk_bytes, max_packet // 4, 16 << 20)
             plan = self._make_plan(ctl, target)
-        self._count(plan)
+        self._adopt(plan)
         todo: queue.SimpleQueue[tuple[TablePlan, Chunk]] = queue.SimpleQueue()
         for item in self._pending(plan):
             todo.put(item)
@@ -166,7 +168,9 @@ class Dumper:
         assert row is not None
         (self.dir / planning.schema_file(schema, table)).write_text(f"{row[1]};\n")
 
-    def _count(self, plan: DumpPlan) -> None:
+    def _adopt(self, plan: DumpPlan) -> None:
+        """Tell the loader the plan, and count what there is to do."""
+        self.on_plan(plan)
         self.total_tables = len(plan.tables)
         self.total_chunks = sum(len(t.chunks) for t in plan.tables)
 

@@ -3,15 +3,18 @@
 Each chunk is one transaction: LOAD DATA LOCAL INFILE ... REPLACE (so a replayed or
 merged row never fails or doubles) plus its checkpoint row. Any warning (truncation,
 bad value) fails the chunk instead of silently changing data. Chunks are accepted
-while the dump is still running, so dump and load overlap.
+while the dump is still running, so dump and load overlap. Connections prefer
+tables no other connection is loading (two loaders in one B-tree contend for its
+latches), and a table's deferred secondary indexes are built once its last chunk
+is in.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import re
 import threading
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,17 +23,21 @@ import pymysql
 
 from dm import errors
 from dm.db import Connection, Endpoint, connect, qualified, quote
-from dm.dump.plan import Chunk, TablePlan, schema_file
+from dm.dump.plan import Chunk, DumpPlan, TablePlan, file_part, schema_file
 from dm.dump.tsv import LOAD_OPTIONS
 from dm.load.checkpoint import LoaderCheckpoint
+from dm.load.indexes import split_secondary_indexes
 
 log = logging.getLogger(__name__)
 
 # DM's loader sql_mode: no strictness (warnings are checked instead), zero ids kept.
 LOAD_SQL_MODE = "IGNORE_SPACE,NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES"
-_CREATE_TABLE = re.compile(rb"^CREATE TABLE `(?:[^`]|``)+`", re.I)
+_CREATE_TABLE = re.compile(r"^CREATE TABLE `(?:[^`]|``)+`", re.I)
+_DUP_KEY_NAME = 1061
 
 Router = Callable[[str, str], tuple[str, str]]
+Target = tuple[str, str]
+Job = tuple[TablePlan, Chunk, Path]
 
 
 @dataclass(frozen=True)
@@ -39,22 +46,32 @@ class LoadSettings:
     clean_dump_file: bool = True
 
 
+def _indexes_marker(target: Target) -> str:
+    return f"{file_part(target[0])}.{file_part(target[1])}.indexes"
+
+
 class Loader:
     def __init__(self, target: Endpoint, settings: LoadSettings, directory: Path,
                  checkpoint: LoaderCheckpoint, route: Router, stop: threading.Event,
-                 loaded_before: int = 0) -> None:
+                 loaded: frozenset[str] = frozenset()) -> None:
         self.target = target
         self.settings = settings
         self.dir = directory
         self.checkpoint = checkpoint
         self.route = route
         self.stop = stop
-        self.loaded_chunks = loaded_before  # chunks loaded by earlier runs count too
+        self.loaded = loaded  # checkpoint rows of earlier runs
+        self.loaded_chunks = sum(not n.endswith(".indexes") for n in loaded) - ("*" in loaded)
         self.finished_bytes = 0
-        self._queue: queue.Queue[tuple[TablePlan, Chunk, Path] | None] = queue.Queue()
-        self._created: set[tuple[str, str]] = set()
-        self._create_lock = threading.Lock()
-        self._count_lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._pending: dict[Target, deque[Job]] = {}
+        self._busy: Counter[Target] = Counter()
+        self._closed = False
+        self._remaining: dict[Target, int] = {}
+        self._sources: dict[Target, tuple[str, str]] = {}  # an upstream table of each target
+        self._deferred: dict[Target, list[str]] = {}
+        self._created: set[Target] = set()
+        self._ddl_lock = threading.Lock()
         self._failures: list[BaseException] = []
         self._threads: list[threading.Thread] = []
 
@@ -68,55 +85,103 @@ class Loader:
             cur.execute("SET SESSION foreign_key_checks = 0")
         return conn
 
+    # --- feeding ----------------------------------------------------------------------
     def start(self) -> None:
         for i in range(max(1, self.settings.pool_size)):
             t = threading.Thread(target=self._worker, name=f"load-{i}", daemon=True)
             t.start()
             self._threads.append(t)
 
+    def expect(self, plan: DumpPlan) -> None:
+        """The whole plan: lets the loader know when a table's last chunk is in."""
+        with self._cond:
+            for table in plan.tables:
+                target = self.route(table.schema, table.table)
+                self._sources.setdefault(target, (table.schema, table.table))
+                todo = sum(c.file_name(table.schema, table.table) not in self.loaded
+                           for c in table.chunks)
+                self._remaining[target] = self._remaining.get(target, 0) + todo
+
     def submit(self, table: TablePlan, chunk: Chunk, path: Path) -> None:
-        self._queue.put((table, chunk, path))
+        target = self.route(table.schema, table.table)
+        with self._cond:
+            self._pending.setdefault(target, deque()).append((table, chunk, path))
+            self._cond.notify()
 
     def finish(self) -> None:
-        """No more chunks will come: wait for the queued ones, raise the first failure."""
-        for _ in self._threads:
-            self._queue.put(None)
+        """No more chunks will come: wait for the queued ones, build what indexes remain."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
         for t in self._threads:
             t.join()
         if self._failures:
             raise self._failures[0]
+        if self.stop.is_set() or not self._remaining:
+            return
+        conn = self.session()
+        try:
+            done = self.checkpoint.loaded(conn)
+            for target in self._remaining:
+                if _indexes_marker(target) not in done:
+                    self._build_indexes(conn, target)
+        finally:
+            conn.close()
+
+    # --- loading ------------------------------------------------------------------------
+    def _next(self) -> tuple[Target, Job] | None:
+        """A chunk of a table nobody is loading if there is one, else of any table."""
+        with self._cond:
+            while True:
+                if self._failures or self.stop.is_set():
+                    return None
+                ready = [t for t, q in self._pending.items() if q]
+                if ready:
+                    idle = [t for t in ready if not self._busy[t]]
+                    target = (idle or ready)[0]
+                    self._busy[target] += 1
+                    return target, self._pending[target].popleft()
+                if self._closed:
+                    return None
+                self._cond.wait()
 
     def _worker(self) -> None:
         conn: Connection | None = None
         try:
-            while (item := self._queue.get()) is not None:
-                if self.stop.is_set() or self._failures:
-                    continue
-                conn = conn or self.session()
-                self._load_chunk(conn, *item)
+            while (item := self._next()) is not None:
+                target, job = item
+                try:
+                    conn = conn or self.session()
+                    self._load_chunk(conn, target, *job)
+                finally:
+                    with self._cond:
+                        self._busy[target] -= 1
+                self._after_chunk(conn, target)
         except BaseException as exc:  # noqa: BLE001 - reported by finish()
-            self._failures.append(exc)
-            while self._queue.get() is not None:  # drain so finish() never blocks
-                pass
+            with self._cond:
+                self._failures.append(exc)
+                self._cond.notify_all()
         finally:
             if conn is not None:
                 conn.close()
 
-    def _ensure_table(self, conn: Connection, table: TablePlan) -> tuple[str, str]:
-        target = self.route(table.schema, table.table)
-        with self._create_lock:
-            if target not in self._created:
-                create = (self.dir / schema_file(table.schema, table.table)).read_bytes()
-                create = _CREATE_TABLE.sub(
-                    b"CREATE TABLE IF NOT EXISTS " + qualified(*target).encode(), create, 1)
-                with conn.cursor() as cur:
-                    cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote(target[0])}")
-                    cur.execute(create.rstrip(b";\n"))
-                self._created.add(target)
-        return target
+    def _ensure_table(self, conn: Connection, table: TablePlan, target: Target) -> None:
+        with self._ddl_lock:
+            if target in self._created:
+                return
+            create = (self.dir / schema_file(table.schema, table.table)).read_text()
+            create, deferred = split_secondary_indexes(create.rstrip(";\n"))
+            create = _CREATE_TABLE.sub(lambda _: "CREATE TABLE IF NOT EXISTS "
+                                       + qualified(*target), create, count=1)
+            with conn.cursor() as cur:
+                cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote(target[0])}")
+                cur.execute(create)
+            self._deferred[target] = deferred
+            self._created.add(target)
 
-    def _load_chunk(self, conn: Connection, table: TablePlan, chunk: Chunk, path: Path) -> None:
-        target = self._ensure_table(conn, table)
+    def _load_chunk(self, conn: Connection, target: Target, table: TablePlan, chunk: Chunk,
+                    path: Path) -> None:
+        self._ensure_table(conn, table, target)
         columns = ", ".join(quote(c) for c, _ in table.columns)
         size = path.stat().st_size
         try:
@@ -140,6 +205,37 @@ class Loader:
             raise
         if self.settings.clean_dump_file:
             path.unlink(missing_ok=True)
-        with self._count_lock:
+        with self._cond:
             self.loaded_chunks += 1
             self.finished_bytes += size
+            if target in self._remaining:
+                self._remaining[target] -= 1
+
+    def _after_chunk(self, conn: Connection, target: Target) -> None:
+        with self._cond:
+            last = self._remaining.get(target) == 0 and not self._busy[target]
+            if last:
+                self._remaining[target] = -1  # built once, here
+        if last:
+            self._build_indexes(conn, target)
+
+    def _build_indexes(self, conn: Connection, target: Target) -> None:
+        clauses = self._deferred.get(target)
+        if clauses is None:  # created by an earlier run: its schema file says what was left
+            create = (self.dir / schema_file(*self._sources[target])).read_text()
+            clauses = split_secondary_indexes(create.rstrip(";\n"))[1]
+        try:
+            with conn.cursor() as cur:
+                for clause in clauses:
+                    try:
+                        cur.execute(f"ALTER TABLE {qualified(*target)} {clause}")
+                    except pymysql.err.OperationalError as exc:
+                        if exc.args[0] != _DUP_KEY_NAME:  # already built before a crash
+                            raise
+                cur.execute("BEGIN")
+                self.checkpoint.record(conn, _indexes_marker(target), *target, 0)
+                cur.execute("COMMIT")
+        except pymysql.err.MySQLError as exc:
+            raise errors.LOAD_EXEC(exc, file="(secondary indexes)",
+                                   table=qualified(*target)) from exc
+        log.info("secondary indexes of %s built", qualified(*target))

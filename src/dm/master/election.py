@@ -32,11 +32,9 @@ class Election:
         return None if value is None else dict(value)
 
     async def members(self) -> list[dict[str, Any]]:
-        out = []
-        for m in (await self.store.client.members()):
-            out.append({"name": m.name, "memberID": str(m.id), "alive": True,
-                        "peerURLs": list(m.peer_urls), "clientURLs": list(m.client_urls)})
-        return out
+        return [{"name": m.name, "memberID": str(m.id), "alive": True,
+                 "peerURLs": list(m.peer_urls), "clientURLs": list(m.client_urls)}
+                async for m in self.store.client.members()]
 
     async def campaign(self, lead: Callable[[], Coroutine[object, object, None]]) -> None:
         """Run `lead()` for as long as this master holds leadership; retry forever."""

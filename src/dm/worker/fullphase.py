@@ -80,9 +80,9 @@ class FullPhase:
             set_unit("Load")
             return
         loader = Loader(self.cfg.target, self.cfg.load, self.directory, self.checkpoint,
-                        self.route, stop, loaded_before=len(loaded))
+                        self.route, stop, loaded=frozenset(loaded))
         dumper = Dumper(self.cfg.source, self.cfg.dump, self.directory, self.allows,
-                        loaded.__contains__, loader.submit, stop)
+                        loaded.__contains__, loader.expect, loader.submit, stop)
         self._loader, self._dumper = loader, dumper
         set_unit("Dump")
         loader.start()

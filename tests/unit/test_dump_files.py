@@ -1,0 +1,66 @@
+"""Dump-side pure pieces: TSV expressions, chunk ranges, file names, metadata round trip."""
+
+from pathlib import Path
+
+import pytest
+
+from dm import errors
+from dm.dump.metadata import read_metadata, write_metadata
+from dm.dump.plan import Chunk, DumpPlan, TablePlan, file_part
+from dm.dump.snapshot import SnapshotPosition
+from dm.dump.tsv import row_expr, value_expr
+
+
+def test_text_columns_are_escaped_and_numbers_are_not() -> None:
+    assert "REPLACE" in value_expr("c", "varchar")
+    assert "REPLACE" in value_expr("b", "bit")
+    assert "REPLACE" not in value_expr("i", "int")
+    assert value_expr("i", "int") == "IFNULL(CAST(`i` AS BINARY), '\\\\N')"
+
+
+def test_float_goes_through_double_and_names_are_quoted() -> None:
+    assert "CAST(`we``ird` AS DOUBLE)" in value_expr("we`ird", "float")
+    assert row_expr([("a", "int"), ("b", "text")]).startswith("CONCAT_WS('\\t', ")
+
+
+def test_chunk_ranges_cover_the_key_space() -> None:
+    plan = TablePlan("s", "t", [("id", "int")], "id",
+                     [Chunk(0, None, 10), Chunk(1, 10, 20), Chunk(2, 20, None)])
+    assert plan.where(plan.chunks[0]) == " WHERE `id` < 10"
+    assert plan.where(plan.chunks[1]) == " WHERE `id` >= 10 AND `id` < 20"
+    assert plan.where(plan.chunks[2]) == " WHERE `id` >= 20"
+    assert TablePlan("s", "t", [], None).where(Chunk(0, None, None)) == ""
+
+
+def test_plan_round_trips_through_its_file(tmp_path: Path) -> None:
+    plan = DumpPlan([TablePlan("s", "t", [("id", "int"), ("v", "text")], "id",
+                               [Chunk(0, None, 5), Chunk(1, 5, None)])])
+    plan.save(tmp_path)
+    assert DumpPlan.load(tmp_path) == plan
+    assert DumpPlan.load(tmp_path / "missing") is None
+
+
+@pytest.mark.parametrize(("name", "part"), [("full/mode", "full%2Fmode"), ('tb"1', "tb%221"),
+                                            ("a.b", "a%2Eb"), ("plain_1", "plain_1")])
+def test_file_names_escape_separators(name: str, part: str) -> None:
+    assert file_part(name) == part
+
+
+def test_metadata_is_dm_shaped_and_keeps_earliest_and_latest(tmp_path: Path) -> None:
+    first = SnapshotPosition("bin.000001", 4, "0-1-5", 0.0, 0.001)
+    later = SnapshotPosition("bin.000002", 400, "0-1-9", 10.0, 0.001)
+    write_metadata(tmp_path, [first, later])
+    text = (tmp_path / "metadata").read_text()
+    assert "SHOW MASTER STATUS:\n\tLog: bin.000001\n\tPos: 4\n\tGTID:0-1-5\n" in text
+    assert "/* AFTER CONNECTION POOL ESTABLISHED */\n\tLog: bin.000002" in text
+    meta = read_metadata(tmp_path)
+    assert (meta.location.name, meta.location.pos, meta.location.gtid) == ("bin.000001", 4,
+                                                                          "0-1-5")
+    assert meta.safe_mode_exit is not None and meta.safe_mode_exit.pos == 400
+
+
+def test_metadata_without_location_is_a_coded_error(tmp_path: Path) -> None:
+    (tmp_path / "metadata").write_text("Started dump at: x\nFinished dump at: y\n")
+    with pytest.raises(errors.DMError) as err:
+        read_metadata(tmp_path)
+    assert err.value.code == 11123

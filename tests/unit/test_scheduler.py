@@ -1,0 +1,35 @@
+"""Source ↔ worker binding rules (DM §10.3), pure."""
+
+from dm.master.scheduler import Binding, plan_bindings
+
+
+def test_binds_unbound_sources_to_free_workers_in_name_order() -> None:
+    unbind, new = plan_bindings({"s1", "s2"}, {"w2", "w1"}, {}, {})
+    assert unbind == []
+    assert new == [Binding("w1", "s1"), Binding("w2", "s2")]
+
+
+def test_one_source_per_worker_and_waiting_sources_stay_unbound() -> None:
+    _, new = plan_bindings({"s1", "s2", "s3"}, {"w1"}, {}, {})
+    assert new == [Binding("w1", "s1")]
+
+
+def test_offline_worker_loses_its_source_which_moves_to_a_free_worker() -> None:
+    unbind, new = plan_bindings({"s1"}, {"w2"}, {"w1": "s1"}, {})
+    assert unbind == ["w1"]
+    assert new == [Binding("w2", "s1")]
+
+
+def test_last_bound_worker_is_preferred() -> None:
+    _, new = plan_bindings({"s1"}, {"w1", "w2"}, {}, {"w2": "s1"})
+    assert new == [Binding("w2", "s1")]
+
+
+def test_removed_source_frees_its_worker() -> None:
+    unbind, new = plan_bindings({"s2"}, {"w1"}, {"w1": "s1"}, {})
+    assert unbind == ["w1"]
+    assert new == [Binding("w1", "s2")]
+
+
+def test_stable_bindings_are_kept() -> None:
+    assert plan_bindings({"s1"}, {"w1", "w2"}, {"w1": "s1"}, {}) == ([], [])
