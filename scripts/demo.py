@@ -37,11 +37,15 @@ mysql-instances:
   - source-id: "mariadb-01"
     block-allow-list: "shop-only"
     route-rules: ["merge-orders"]
-    mydumper-thread: 2
+    mydumper-config-name: "small-chunks"
     loader-thread: 2
 block-allow-list:
   shop-only:
     do-dbs: ["shop"]
+mydumpers:
+  small-chunks:
+    threads: 2
+    rows: 20000
 routes:
   merge-orders:
     schema-pattern: "shop"
@@ -68,15 +72,15 @@ UPSTREAM_SQL = [
               IF(seq % 3 = 0, 'line one\\nline two \\\\ end', NULL),
               IF(seq % 11 = 0, UNHEX('00FF0A09'), NULL),
               ELT(1 + seq % 3, 'free', 'pro', 'team'), 'a,c', seq % 2
-         FROM seq_1_to_60000""",
+         FROM seq_1_to_400000""",
     """CREATE TABLE shop.orders_2023 (id INT PRIMARY KEY, customer_id BIGINT UNSIGNED,
          amount DECIMAL(10,2), placed TIMESTAMP(3) NULL, doc JSON)""",
     "CREATE TABLE shop.orders_2024 LIKE shop.orders_2023",
-    """INSERT INTO shop.orders_2023 SELECT seq, seq % 60000 + 1, seq / 100,
+    """INSERT INTO shop.orders_2023 SELECT seq, seq % 400000 + 1, seq / 100,
          TIMESTAMP '2023-01-01 00:00:00' + INTERVAL seq MINUTE, JSON_OBJECT('n', seq, 's', 'x"y')
-         FROM seq_1_to_80000""",
-    """INSERT INTO shop.orders_2024 SELECT seq, seq % 60000 + 1, seq / 50,
-         TIMESTAMP '2024-01-01 00:00:00' + INTERVAL seq MINUTE, NULL FROM seq_80001_to_150000""",
+         FROM seq_1_to_500000""",
+    """INSERT INTO shop.orders_2024 SELECT seq, seq % 400000 + 1, seq / 50,
+         TIMESTAMP '2024-01-01 00:00:00' + INTERVAL seq MINUTE, NULL FROM seq_500001_to_900000""",
     "CREATE TABLE shop.audit (at DATETIME, what VARCHAR(200))",  # no key at all
     """INSERT INTO shop.audit SELECT TIMESTAMP '2024-06-01 00:00:00' + INTERVAL (seq % 100) HOUR,
          CONCAT('event ', seq % 100) FROM seq_1_to_5000""",
@@ -92,23 +96,29 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-def wait_finished(dm: DMProcesses, task: str, timeout: float = 600) -> dict[str, object]:
+def bar(progress: str, width: int = 30) -> str:
+    share = float(progress.rstrip(" %") or 0) / 100
+    return "[" + "#" * round(share * width) + "-" * (width - round(share * width)) + "]"
+
+
+def wait_finished(dm: DMProcesses, task: str, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
-        answer = dm.dmctl("query-status", task, check=False)
+        answer = dm.api("query-status", {"task": task})
         subs = [st for src in answer.get("sources", []) for st in src.get("subTaskStatus", [])]
         for st in subs:
-            unit = st.get("load") or st.get("dump") or {}
-            line = f"  {st['stage']:<9} unit={st['unit']:<5} progress={unit.get('progress', '')}"
+            if st.get("result"):
+                raise SystemExit(f"task paused with an error:\n{st['result']}")
+            dump, load = st.get("dump", {}), st.get("load", {})
+            line = (f"  {st['stage']:<9} {st['unit']:<5} dump {bar(dump.get('progress', '0'))} "
+                    f"load {bar(load.get('progress', '0'))} {load.get('progress', '')}")
             if line != last:
                 say(line)
                 last = line
-            if st.get("result"):
-                raise SystemExit(f"task paused with an error:\n{st['result']}")
         if subs and all(st["stage"] == "Finished" for st in subs):
-            return answer
-        time.sleep(0.5)
+            return
+        time.sleep(0.25)
     raise SystemExit("task did not finish in time")
 
 
@@ -151,7 +161,7 @@ def main() -> int:
         started = time.monotonic()
         up.execute(*UPSTREAM_SQL)
         say(f"upstream filled in {time.monotonic() - started:.1f}s "
-            "(60k customers, 150k orders in two shards, 30k order items, 5k keyless rows)")
+            "(400k customers, 900k orders in two shards, 30k order items, 5k keyless rows)")
         (base / "source.yaml").write_text(SOURCE_YAML.format(port=up.port))
         (base / "task.yaml").write_text(TASK_YAML.format(port=down.port))
         dm.start_master()
@@ -163,15 +173,15 @@ def main() -> int:
         started = time.monotonic()
         answer = dm.dmctl("start-task", str(base / "task.yaml"))
         say(f"  result={answer['result']}")
-        say(f"$ dmctl --master-addr {dm.master_addr} query-status demo   (polling)")
+        say(f"$ dmctl --master-addr {dm.master_addr} query-status demo   (polled; "
+            "`dmctl -o table` prints a table)")
         wait_finished(dm, "demo")
         say(f"full migration finished in {time.monotonic() - started:.1f}s")
         say("row-by-row comparison:")
         ok = compare(up, down)
         say("demo OK: upstream and downstream are equal" if ok else "demo FAILED")
         if args.keep:
-            say(f"left running; stop them by PID (master {dm.master.pid if dm.master else '-'})")
-            return 0 if ok else 1
+            say(f"left running in {base}; stop the servers and dm processes by PID")
         return 0 if ok else 1
     finally:
         if not args.keep:

@@ -45,9 +45,13 @@ class FullPhase:
         self._finished = False
 
     def status(self) -> dict[str, Any]:
-        if self._finished:
-            return {"load": {"progress": "100.00 %", **self._meta_status()}}
         out: dict[str, Any] = {}
+        if self._finished:
+            if self._dumper is not None:
+                out["dump"] = self._dumper.status()
+            out["load"] = {**(self._loader.status() if self._loader else {}),
+                           "progress": "100.00 %", **self._meta_status()}
+            return out
         if self._dumper is not None:
             out["dump"] = self._dumper.status()
         if self._loader is not None:
