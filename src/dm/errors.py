@@ -299,6 +299,12 @@ LOAD_EXEC = _define(34002, ErrClass.LOAD_UNIT, _DOWN, _HIGH,
                     "loading {file} into {table} failed",
                     "Fix the cause shown, then resume-task: loading continues after the "
                     "last committed chunk.", retryable=True)
+LOAD_WORKER_MISMATCH = _define(
+    34017, ErrClass.LOAD_UNIT, _INT, _HIGH,
+    "task {task} source {source} has chunks loaded from a dump this worker does not hold "
+    "({path} has no dump plan)",
+    "The dump files are local to the worker that dumped them: bind the source back to that "
+    "worker, or restart the task with `start-task --remove-meta` to dump again.")
 LOAD_DUMP_DIR = _define(34006, ErrClass.LOAD_UNIT, _INT, _HIGH,
                         "dump directory {path} is missing or unreadable",
                         "Restart the task with `start-task --remove-meta` to dump again.")

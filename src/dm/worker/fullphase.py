@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dm import errors, metrics
 from dm.db import Endpoint, connect
 from dm.dump.dumper import Dumper, DumpSettings
 from dm.dump.metadata import read_metadata
+from dm.dump.plan import DumpPlan
 from dm.load.checkpoint import FINISHED, LoaderCheckpoint
 from dm.load.loader import Loader, LoadSettings, Router
 
@@ -45,6 +47,14 @@ class FullPhase:
         self._finished = False
 
     def status(self) -> dict[str, Any]:
+        out = self._status()
+        progress = float(str(out.get("load", {}).get("progress", "0 %")).rstrip(" %") or 0)
+        metrics.LOADER_PROGRESS.labels(self.cfg.task, self.cfg.source_id).set(progress / 100)
+        metrics.LOADER_BYTES.labels(self.cfg.task, self.cfg.source_id).set(
+            out.get("load", {}).get("finishedBytes", 0))
+        return out
+
+    def _status(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if self._finished:
             if self._dumper is not None:
@@ -83,6 +93,10 @@ class FullPhase:
             self._finished = True
             set_unit("Load")
             return
+        if loaded and DumpPlan.load(self.directory) is None:
+            # chunk names are only meaningful under the plan that cut them
+            raise errors.LOAD_WORKER_MISMATCH(task=self.cfg.task, source=self.cfg.source_id,
+                                              path=str(self.directory))
         loader = Loader(self.cfg.target, self.cfg.load, self.directory, self.checkpoint,
                         self.route, stop, loaded=frozenset(loaded))
         dumper = Dumper(self.cfg.source, self.cfg.dump, self.directory, self.allows,

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from dm import errors
+from dm import errors, metrics
 from dm.worker.fullphase import FullPhase
 
 log = logging.getLogger(__name__)
@@ -26,12 +26,21 @@ class SubTask:
         self.name = name
         self.source_id = source_id
         self.mode = mode
-        self.stage = NEW
+        self._stage = NEW
         self.unit = "Dump" if mode in ("full", "all") else "Sync"
         self.errors: list[errors.DMError] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+
+    @property
+    def stage(self) -> str:
+        return self._stage
+
+    @stage.setter
+    def stage(self, value: str) -> None:
+        self._stage = value
+        metrics.TASK_STATE.labels(self.name, self.source_id).set(metrics.STAGE_VALUES[value])
 
     # --- lifecycle ---------------------------------------------------------------
     def start(self) -> None:
@@ -50,6 +59,7 @@ class SubTask:
 
     def stop(self) -> None:
         self._halt(STOPPED)
+        metrics.forget_task(self.name, self.source_id)
 
     def _halt(self, stage: str) -> None:
         self._stop.set()
