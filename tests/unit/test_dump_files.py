@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from dm import errors
-from dm.dump.metadata import read_metadata, write_metadata
+from dm.binlog.location import parse_dump_metadata
+from dm.dump.metadata import write_metadata
 from dm.dump.plan import Chunk, DumpPlan, TablePlan, file_part
 from dm.dump.snapshot import SnapshotPosition
 from dm.dump.tsv import row_expr, value_expr
@@ -53,14 +53,7 @@ def test_metadata_is_dm_shaped_and_keeps_earliest_and_latest(tmp_path: Path) -> 
     text = (tmp_path / "metadata").read_text()
     assert "SHOW MASTER STATUS:\n\tLog: bin.000001\n\tPos: 4\n\tGTID:0-1-5\n" in text
     assert "/* AFTER CONNECTION POOL ESTABLISHED */\n\tLog: bin.000002" in text
-    meta = read_metadata(tmp_path)
-    assert (meta.location.name, meta.location.pos, meta.location.gtid) == ("bin.000001", 4,
-                                                                          "0-1-5")
-    assert meta.safe_mode_exit is not None and meta.safe_mode_exit.pos == 400
-
-
-def test_metadata_without_location_is_a_coded_error(tmp_path: Path) -> None:
-    (tmp_path / "metadata").write_text("Started dump at: x\nFinished dump at: y\n")
-    with pytest.raises(errors.DMError) as err:
-        read_metadata(tmp_path)
-    assert err.value.code == 11123
+    meta = parse_dump_metadata(text)
+    assert (meta.location.file, meta.location.pos, str(meta.location.gtid_set)) == (
+        "bin.000001", 4, "0-1-5")
+    assert meta.location_after is not None and meta.location_after.pos == 400

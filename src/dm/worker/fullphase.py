@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from dm import errors, metrics
+from dm.binlog.location import parse_dump_metadata
 from dm.db import Endpoint, connect
 from dm.dump.dumper import Dumper, DumpSettings
-from dm.dump.metadata import read_metadata
+from dm.dump.metadata import METADATA_FILE
 from dm.dump.plan import DumpPlan
 from dm.load.checkpoint import FINISHED, LoaderCheckpoint
 from dm.load.loader import Loader, LoadSettings, Router
@@ -74,12 +75,12 @@ class FullPhase:
         return out
 
     def _meta_status(self) -> dict[str, str]:
-        try:
-            meta = read_metadata(self.directory)
-        except Exception:  # noqa: BLE001 - metadata appears only when the dump is done
+        path = self.directory / METADATA_FILE
+        if not path.exists():  # written when the dump is complete
             return {"metaBinlog": "", "metaBinlogGTID": ""}
-        return {"metaBinlog": f"({meta.location.name}, {meta.location.pos})",
-                "metaBinlogGTID": meta.location.gtid}
+        loc = parse_dump_metadata(path.read_text(), str(path)).location
+        return {"metaBinlog": f"({loc.file}, {loc.pos})",
+                "metaBinlogGTID": "" if loc.gtid_set is None else str(loc.gtid_set)}
 
     def run(self, stop: threading.Event, set_unit: Callable[[str], None]) -> None:
         conn = connect(self.cfg.target, what="downstream")
