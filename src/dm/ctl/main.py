@@ -14,7 +14,7 @@ import click
 
 from dm import errors
 from dm.config.encrypt import decrypt, encrypt
-from dm.ctl.view import render_table
+from dm.ctl.view import render_table, watch_status
 
 TASK_FILE_SUFFIXES = (".yaml", ".yml")
 
@@ -47,15 +47,19 @@ class Ctl:
         self.master_addr = master_addr
         self.output = output
 
-    def call(self, command: str, body: dict[str, Any]) -> None:
+    def ask(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
         url = f"http://{self.master_addr}/dmctl/{command}"
         request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                          headers={"Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=600) as resp:
-                answer = json.loads(resp.read())
+                answer: dict[str, Any] = json.loads(resp.read())
         except (urllib.error.URLError, OSError, ValueError) as exc:
             _fail(errors.CTL_CONNECT(exc, addr=self.master_addr))
+        return answer
+
+    def call(self, command: str, body: dict[str, Any]) -> None:
+        answer = self.ask(command, body)
         if self.output == "table":
             click.echo(render_table(command, answer))
         else:
@@ -148,12 +152,18 @@ for _op in ("stop", "pause", "resume"):
 @click.argument("task", required=False)
 @source_option
 @click.option("--more", is_flag=True, help="accepted for DM compatibility")
+@click.option("--watch", is_flag=True, help="redraw a live table with progress bars until "
+                                            "every subtask is Finished, Paused or Stopped")
 @pass_ctl
-def query_status(ctl: Ctl, task: str | None, sources: tuple[str, ...], more: bool) -> None:
+def query_status(ctl: Ctl, task: str | None, sources: tuple[str, ...], more: bool,
+                 watch: bool) -> None:
     """Status of all tasks, or of one task per source."""
     del more
-    ctl.call("query-status", {"task": _task_name(task) if task else None,
-                              "sources": list(sources)})
+    body = {"task": _task_name(task) if task else None, "sources": list(sources)}
+    if watch and task:
+        watch_status(lambda: ctl.ask("query-status", body))
+    else:
+        ctl.call("query-status", body)
 
 
 @cli.command("list-member")

@@ -1,0 +1,175 @@
+"""`worker-count` appliers, each with its own downstream connection and bounded queue.
+
+A worker takes up to `batch` changes (fewer when its queue runs dry), groups them by
+downstream table in arrival order, and applies them in one transaction. Causality
+(causality.py) decides the worker, so changes to one key always meet in one queue,
+in order. `flush()` is a barrier: it returns once everything submitted before it is
+committed, which is what a checkpoint or a DDL needs. A lost connection or a
+deadlock is retried with the same batch in safe mode, so a downstream restart never
+turns into a duplicate-key pause.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pymysql
+
+from dm import errors
+from dm.db import Connection, Endpoint, connect
+from dm.sync.change import RowChange
+
+log = logging.getLogger(__name__)
+
+Statement = tuple[str, Sequence[Any]]
+StatementBuilder = Callable[[list[RowChange], bool], list[Statement]]
+_RETRYABLE = {1205, 1213, 2003, 2006, 2013}  # lock wait, deadlock, gone away, lost
+_MAX_RETRIES = 100
+_RETRY_INTERVAL = 3.0
+_NOTHING = object()  # "no control item follows this batch"
+
+
+@dataclass(frozen=True)
+class Job:
+    change: RowChange
+    safe: bool
+
+
+class _Barrier:
+    def __init__(self, parties: int) -> None:
+        self.remaining = parties
+        self.done = threading.Event()
+        self.lock = threading.Lock()
+
+    def arrive(self) -> None:
+        with self.lock:
+            self.remaining -= 1
+            if self.remaining == 0:
+                self.done.set()
+
+
+class Applier:
+    def __init__(self, target: Endpoint, worker_count: int, batch: int, queue_size: int,
+                 build: StatementBuilder, session_sql_mode: str | None = None) -> None:
+        self.target = target
+        self.batch = max(1, batch)
+        self.build = build
+        self.sql_mode = session_sql_mode
+        self.queues: list[queue.Queue[Job | _Barrier | None]] = [
+            queue.Queue(maxsize=max(1, queue_size)) for _ in range(max(1, worker_count))]
+        self.failure: errors.DMError | None = None
+        self.applied_rows = 0
+        self._threads: list[threading.Thread] = []
+        self._count_lock = threading.Lock()
+
+    @property
+    def worker_count(self) -> int:
+        return len(self.queues)
+
+    def start(self) -> None:
+        for i, q in enumerate(self.queues):
+            t = threading.Thread(target=self._worker, args=(q,), name=f"apply-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def submit(self, worker: int, change: RowChange, safe: bool) -> None:
+        self._check()
+        self.queues[worker].put(Job(change, safe))
+
+    def flush(self) -> None:
+        """Wait until everything submitted so far is committed downstream."""
+        barrier = _Barrier(self.worker_count)
+        for q in self.queues:
+            q.put(barrier)
+        while not barrier.done.wait(0.2):
+            self._check()
+        self._check()
+
+    def close(self) -> None:
+        for q in self.queues:
+            q.put(None)
+        for t in self._threads:
+            t.join()
+
+    def _check(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+    # --- worker side --------------------------------------------------------------------
+    def _session(self) -> Connection:
+        conn = connect(self.target, what="downstream", autocommit=False)
+        if self.sql_mode is not None:
+            with conn.cursor() as cur:
+                cur.execute("SET SESSION sql_mode = %s", (self.sql_mode,))
+        return conn
+
+    def _worker(self, q: queue.Queue[Job | _Barrier | None]) -> None:
+        conn: Connection | None = None
+        while True:
+            item: Job | _Barrier | None | object = q.get()
+            jobs: list[Job] = []
+            while isinstance(item, Job):
+                jobs.append(item)
+                try:
+                    item = q.get_nowait() if len(jobs) < self.batch else _NOTHING
+                except queue.Empty:
+                    item = _NOTHING
+            if jobs and self.failure is None:
+                try:
+                    conn = self._apply(conn, jobs)
+                except errors.DMError as exc:
+                    self.failure = exc
+            if isinstance(item, _Barrier):
+                item.arrive()
+            elif item is None:
+                break
+        if conn is not None:
+            _close_quietly(conn)
+
+    def _apply(self, conn: Connection | None, jobs: list[Job]) -> Connection:
+        by_table: dict[tuple[str, str], list[RowChange]] = {}
+        for job in jobs:
+            by_table.setdefault(job.change.target, []).append(job.change)
+        safe = any(job.safe for job in jobs)
+        for attempt in range(_MAX_RETRIES):
+            try:
+                conn = conn or self._session()
+                self._execute(conn, by_table, safe)
+                break
+            except pymysql.err.MySQLError as exc:
+                code = exc.args[0] if exc.args else 0
+                if conn is not None:
+                    _close_quietly(conn)
+                conn = None
+                if code not in _RETRYABLE or attempt == _MAX_RETRIES - 1:
+                    tables = ", ".join(f"`{s}`.`{t}`" for s, t in by_table)
+                    raise errors.DB_EXEC(exc, target=self.target.target,
+                                         sql=f"a batch of {len(jobs)} changes to {tables}"
+                                         ) from exc
+                log.warning("apply failed (%s); retrying in safe mode", exc)
+                safe = True
+                time.sleep(_RETRY_INTERVAL if attempt else 0.2)
+        assert conn is not None
+        with self._count_lock:
+            self.applied_rows += len(jobs)
+        return conn
+
+    def _execute(self, conn: Connection, by_table: dict[tuple[str, str], list[RowChange]],
+                 safe: bool) -> None:
+        with conn.cursor() as cur:
+            for changes in by_table.values():
+                for sql, args in self.build(changes, safe):
+                    cur.execute(sql, args)
+        conn.commit()
+
+
+def _close_quietly(conn: Connection) -> None:
+    with contextlib.suppress(pymysql.err.Error):
+        conn.close()

@@ -1,0 +1,113 @@
+"""`<meta-schema>.<task>_syncer_checkpoint`: where sync resumes, with DM's columns.
+
+One global row (empty schema/table) and one row per replicated table, holding its
+tracked schema (`table_info`). They are only written together, in one transaction,
+after every DML before the location has been applied, so the stored point is never
+ahead of the data. The exit-safe location says how far a restart must stay in safe
+mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dm.binlog.location import Flavor, Location, parse_gtid_set
+from dm.db import Connection, qualified, query_all, quote
+from dm.schema.table import TableInfo
+
+
+@dataclass
+class SyncPoint:
+    """What a checkpoint holds: the global location, exit-safe location and table schemas."""
+
+    location: Location
+    exit_safe: Location | None = None
+    tables: dict[tuple[str, str], TableInfo] = field(default_factory=dict)
+
+
+class SyncerCheckpoint:
+    def __init__(self, meta_schema: str, task: str, source_id: str, flavor: Flavor) -> None:
+        self.meta_schema = meta_schema
+        self.name = f"{task}_syncer_checkpoint"
+        self.table = qualified(meta_schema, self.name)
+        self.source_id = source_id
+        self.flavor = flavor
+
+    def create(self, conn: Connection) -> None:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote(self.meta_schema)}")
+            cur.execute(f"""CREATE TABLE IF NOT EXISTS {self.table} (
+                `id` VARCHAR(32) NOT NULL,
+                `cp_schema` VARCHAR(128) NOT NULL,
+                `cp_table` VARCHAR(128) NOT NULL,
+                `binlog_name` VARCHAR(128),
+                `binlog_pos` INT UNSIGNED,
+                `binlog_gtid` TEXT,
+                `exit_safe_binlog_name` VARCHAR(128) DEFAULT '',
+                `exit_safe_binlog_pos` INT UNSIGNED DEFAULT 0,
+                `exit_safe_binlog_gtid` TEXT,
+                `table_info` JSON NOT NULL,
+                `is_global` BOOLEAN,
+                `create_time` TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+                `update_time` TIMESTAMP DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+                UNIQUE KEY `uk_id_schema_table` (`id`, `cp_schema`, `cp_table`))""")
+
+    def _location(self, name: str, pos: int, gtid: str | None) -> Location:
+        gset = parse_gtid_set(gtid, self.flavor) if gtid else None
+        return Location(name, int(pos), gset)
+
+    def load(self, conn: Connection) -> SyncPoint | None:
+        rows = query_all(conn, "SELECT `cp_schema`, `cp_table`, `binlog_name`, `binlog_pos`, "
+                               "`binlog_gtid`, `exit_safe_binlog_name`, `exit_safe_binlog_pos`, "
+                               "`exit_safe_binlog_gtid`, `table_info`, `is_global` "
+                               f"FROM {self.table} WHERE `id` = %s", (self.source_id,))
+        point: SyncPoint | None = None
+        tables: dict[tuple[str, str], TableInfo] = {}
+        for schema, table, name, pos, gtid, xname, xpos, xgtid, info, is_global in rows:
+            if is_global:
+                exit_safe = self._location(xname, xpos, xgtid) if xname else None
+                point = SyncPoint(self._location(name, pos, gtid), exit_safe)
+            elif info and info != "null":
+                tables[(schema, table)] = TableInfo.from_json(info)
+        if point is not None:
+            point.tables = tables
+        return point
+
+    def save(self, conn: Connection, point: SyncPoint) -> None:
+        """Global and per-table rows in one transaction."""
+        loc, exit_safe = point.location, point.exit_safe
+        gtid = str(loc.gtid_set) if loc.gtid_set is not None else ""
+        xname, xpos, xgtid = ("", 0, "") if exit_safe is None else (
+            exit_safe.file, exit_safe.pos,
+            str(exit_safe.gtid_set) if exit_safe.gtid_set is not None else "")
+        rows = [(self.source_id, "", "", loc.file, loc.pos, gtid, xname, xpos, xgtid, "null", 1)]
+        rows += [(self.source_id, s, t, loc.file, loc.pos, gtid, "", 0, "", info.to_json(), 0)
+                 for (s, t), info in point.tables.items()]
+        with conn.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.executemany(
+                f"INSERT INTO {self.table} (`id`, `cp_schema`, `cp_table`, `binlog_name`, "
+                "`binlog_pos`, `binlog_gtid`, `exit_safe_binlog_name`, `exit_safe_binlog_pos`, "
+                "`exit_safe_binlog_gtid`, `table_info`, `is_global`) VALUES "
+                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE "
+                "`binlog_name` = VALUES(`binlog_name`), `binlog_pos` = VALUES(`binlog_pos`), "
+                "`binlog_gtid` = VALUES(`binlog_gtid`), "
+                "`exit_safe_binlog_name` = VALUES(`exit_safe_binlog_name`), "
+                "`exit_safe_binlog_pos` = VALUES(`exit_safe_binlog_pos`), "
+                "`exit_safe_binlog_gtid` = VALUES(`exit_safe_binlog_gtid`), "
+                "`table_info` = VALUES(`table_info`)", rows)
+            live = {(s, t) for s, t in point.tables}
+            stale = [(s, t) for s, t in self._table_keys(conn) if (s, t) not in live]
+            for s, t in stale:  # dropped or renamed tables
+                cur.execute(f"DELETE FROM {self.table} WHERE `id` = %s AND `cp_schema` = %s "
+                            "AND `cp_table` = %s", (self.source_id, s, t))
+            cur.execute("COMMIT")
+
+    def _table_keys(self, conn: Connection) -> list[tuple[str, str]]:
+        rows = query_all(conn, f"SELECT `cp_schema`, `cp_table` FROM {self.table} "
+                               "WHERE `id` = %s AND NOT `is_global`", (self.source_id,))
+        return [(str(s), str(t)) for s, t in rows]
+
+    def drop(self, conn: Connection) -> None:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {self.table}")
