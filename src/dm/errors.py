@@ -397,6 +397,11 @@ SYNC_COLUMN_COUNT_MISMATCH = _define(36027, _SY, _INT, _HIGH,
                                      "tracked schema has {schema}",
                                      "The tracked schema is out of step with the upstream; fix "
                                      "it with `binlog-schema update`, then resume-task.")
+SYNC_COLUMN_NAME_MISMATCH = _define(36102, _SY, _INT, _HIGH,
+                                    "table {table}: column {index} is {binlog!r} in the "
+                                    "binlog but {schema!r} in the tracked schema",
+                                    "The tracked schema is out of step with the upstream; fix "
+                                    "it with `binlog-schema update`, then resume-task.")
 BINLOG_START_SYNC = _define(36053, _SY, _UP, _HIGH,
                             "cannot start binlog replication from {target} at {location}",
                             "Check the replica user's REPLICATION SLAVE right and the server-id "
@@ -411,6 +416,28 @@ BINLOG_PURGED = _define(36101, _SY, _UP, _HIGH,
                         "List what the upstream still has with SHOW BINARY LOGS; restart the "
                         "task with a full dump (`start-task --remove-meta`) or point `meta` at "
                         "a binlog the upstream still holds.")
+
+# --- sync unit: DDL handling (36xxx) and schema tracker (44xxx); raised by dm.schema ------
+_ST = ErrClass.SCHEMA_TRACKER
+_DDL_WAYOUT = ("Skip it or replace it with `dmctl binlog skip|replace <task>` at the position "
+               "shown, or ignore it with a binlog event filter rule if it is not needed.")
+SYNC_PARSE_DDL = _define(36067, _SY, _INT, _HIGH, "cannot parse DDL {sql!r}", _DDL_WAYOUT)
+SCHEMA_INVALID_JSON = _define(44001, _ST, _DOWN, _HIGH,
+                              "saved schema of {table} is not proper JSON",
+                              "Set the table's schema with `dmctl binlog-schema update`, "
+                              "then resume-task.")
+SCHEMA_TABLE_NOT_FOUND = _define(44005, _ST, _INT, _HIGH,
+                                 "cannot get table info for {table} from schema tracker",
+                                 "Give the tracker the table's upstream schema with `dmctl "
+                                 "binlog-schema update`, then resume-task.")
+SCHEMA_CANNOT_TRACK_DDL = _define(44006, _ST, _INT, _HIGH, "cannot track DDL {sql!r}",
+                                  "The tracked schema is out of step with the upstream: fix it "
+                                  "with `dmctl binlog-schema update`, or " + _DDL_WAYOUT[0]
+                                  .lower() + _DDL_WAYOUT[1:])
+SCHEMA_INVALID_CREATE_TABLE = _define(44009, _ST, _INT, _MED,
+                                      "{sql!r} is not a valid CREATE TABLE statement",
+                                      "Check the schema file or the statement given to "
+                                      "`dmctl binlog-schema update`.")
 
 NOT_SET_ERROR = _define(50000, ErrClass.NOT_SET, _NS, _HIGH, "{detail}",
                         "This is a bug in pydm if it has no better description; please report it "

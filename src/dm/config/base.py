@@ -1,0 +1,298 @@
+"""Building blocks shared by source.yaml and task.yaml: key style, durations, sizes,
+database connections and binlog event-filter rules."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from dm import errors
+from dm.config.encrypt import decrypt_or_plain, encrypt
+from dm.rules.patterns import PatternError, check_wildcard
+
+MASK = "******"
+UTC_OFFSET = "+00:00"
+
+
+def kebab(name: str) -> str:
+    """Python field name to DM's YAML key: `worker_count` -> `worker-count`, `from_` -> `from`."""
+    return name.rstrip("_").replace("_", "-")
+
+
+def dm_error(code: int, detail: str, **context: Any) -> PydanticCustomError:
+    """A validation error that carries the DM error code to report it with."""
+    return PydanticCustomError("dm", "{detail}", {"detail": detail, "dm_code": code, **context})
+
+
+class ConfigModel(BaseModel):
+    """Strict, kebab-case keys; a YAML `null` means "use the default"."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=kebab,
+        populate_by_name=True,
+        serialize_by_alias=True,
+        coerce_numbers_to_str=True,
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_means_default(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        known = set(cls.model_fields)
+        for name, info in cls.model_fields.items():
+            known.add(info.alias or name)
+            if isinstance(info.validation_alias, AliasChoices):
+                known.update(c for c in info.validation_alias.choices if isinstance(c, str))
+        return {k: v for k, v in data.items() if v is not None or k not in known}
+
+
+class LoadedConfig(ConfigModel):
+    """A whole config file; `warnings` lists its deprecated or overridden keys, located."""
+
+    _warnings: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        return self._warnings
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when the settings are; where they were loaded from does not count."""
+        if not isinstance(other, BaseModel):
+            return NotImplemented
+        return type(self) is type(other) and self.model_dump() == other.model_dump()
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+# --- durations (Go's time.ParseDuration / Duration.String) --------------------------
+_GO_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "μs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
+_GO_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+
+
+def parse_go_duration(value: Any) -> timedelta:
+    """Parse "5m", "1h30m", "300ms" or "0" like Go; a timedelta passes through."""
+    if isinstance(value, timedelta):
+        return value
+    text = str(value)
+    body = text.lstrip("+-")
+    sign = -1.0 if text.startswith("-") else 1.0
+    if body == "0":
+        return timedelta(0)
+    seconds, pos = 0.0, 0
+    while pos < len(body):
+        part = _GO_PART.match(body, pos)
+        if part is None:
+            break
+        seconds += float(part.group(1)) * _GO_UNITS[part.group(2)]
+        pos = part.end()
+    if not body or pos != len(body):
+        raise ValueError(f"{text!r} is not a duration (use e.g. 30s, 5m, 1h30m)")
+    return timedelta(seconds=sign * seconds)
+
+
+def format_go_duration(value: timedelta) -> str:
+    """Go's Duration.String(): 5m0s, 1h0m0s, 1.5s, 300ms."""
+    micros = value // timedelta(microseconds=1)
+    sign, micros = ("-" if micros < 0 else ""), abs(micros)
+    if micros == 0:
+        return "0s"
+    if micros < 1000:
+        return f"{sign}{micros}µs"
+    if micros < 1_000_000:
+        return f"{sign}{_trim(micros, 1000)}ms"
+    hours, micros = divmod(micros, 3_600_000_000)
+    minutes, micros = divmod(micros, 60_000_000)
+    head = (f"{hours}h" if hours else "") + (f"{minutes}m" if hours or minutes else "")
+    return f"{sign}{head}{_trim(micros, 1_000_000)}s"
+
+
+def _trim(amount: int, unit: int) -> str:
+    whole, frac = divmod(amount, unit)
+    digits = f"{frac:0{len(str(unit)) - 1}d}".rstrip("0")
+    return f"{whole}.{digits}" if digits else str(whole)
+
+
+GoDuration = Annotated[
+    timedelta,
+    BeforeValidator(parse_go_duration),
+    PlainSerializer(format_go_duration, return_type=str),
+]
+
+
+# --- sizes (DM's dumpling.ParseFileSize) ------------------------------------------
+_SIZE = re.compile(r"(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?")
+_SIZE_POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
+
+
+def parse_size(text: str) -> int:
+    """Bytes in `text`: a bare number is MiB, else a size like 64MiB, 1.5G, 512k."""
+    if text.isdigit():
+        return int(text) * 1024**2
+    match = _SIZE.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a size")
+    return int(float(match.group(1)) * 1024 ** _SIZE_POWERS[(match.group(2) or "").lower()])
+
+
+# --- database connections -----------------------------------------------------------
+class Security(ConfigModel):
+    """TLS material; DM skips chain and host checks, only `cert-allowed-cn` is enforced."""
+
+    ssl_ca: str = ""
+    ssl_cert: str = ""
+    ssl_key: str = ""
+    cert_allowed_cn: list[str] = Field(default_factory=list)
+    ssl_ca_bytes: str = ""
+    ssl_cert_bytes: str = ""
+    ssl_key_bytes: str = ""
+
+
+class DBConfig(ConfigModel):
+    """A MySQL-protocol endpoint: the source's `from` and the task's `target-database`.
+
+    `password` holds what the user wrote, plain or `dmctl encrypt`ed; use
+    `plain_password()` to connect and `masked()` to show it.
+    """
+
+    host: str
+    port: int = Field(default=3306, ge=1, le=65535)
+    user: str = ""
+    password: str = ""
+    session: dict[str, str] = Field(default_factory=dict)
+    security: Security | None = None
+    max_allowed_packet: int | None = None  # deprecated: the driver discovers it
+
+    def plain_password(self) -> str:
+        return decrypt_or_plain(self.password) if self.password else ""
+
+    def masked(self) -> DBConfig:
+        return self.model_copy(update={"password": MASK if self.password else ""})
+
+    def session_vars(self) -> dict[str, str]:
+        """Session variables to set, with `time_zone` forced to UTC as DM does."""
+        kept = {k: v for k, v in self.session.items() if k.lower() != "time_zone"}
+        return {**kept, "time_zone": UTC_OFFSET}
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, (MASK if name == "password" and value else value)
+
+
+Secrets = Literal["encrypt", "mask"]
+
+
+def display_db(db: DBConfig, secrets: Secrets) -> DBConfig:
+    """`db` with its password encrypted (DM's get-config) or masked (logs, status)."""
+    if secrets == "mask" or not db.password:
+        return db.masked()
+    return db.model_copy(update={"password": encrypt(db.plain_password())})
+
+
+def dump_yaml(model: BaseModel, update: dict[str, Any]) -> str:
+    """`model` (with `update` applied) as DM-style YAML, keys in field order."""
+    data = model.model_copy(update=update).model_dump(mode="json", by_alias=True, exclude_none=True)
+    return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+
+
+# --- binlog event filter rules (tidb-tools pkg/binlog-filter) -----------------------
+EVENT_TYPES = frozenset(
+    {
+        "all", "all dml", "all ddl", "none", "none ddl", "none dml",
+        "insert", "update", "delete",
+        "create database", "drop database", "alter database",
+        "create schema", "drop schema", "alter schema",
+        "create table", "drop table", "truncate table", "rename table", "alter table",
+        "create index", "drop index", "create view", "drop view",
+        "add table partition", "drop table partition", "truncate table partition",
+        "reorganize table partition", "rebuild table partition", "coalesce table partition",
+        "split table partition", "exchange table partition", "alter table partitioning",
+        "remove table partitioning", "add foreign key", "drop foreign key",
+        "incompatible ddl changes", "value range decrease", "precision decrease",
+        "modify column", "rename column", "rename index", "drop column", "add column",
+        "drop primary key", "add primary key", "drop unique key", "modify default value",
+        "set default value", "modify constraint", "modify columns order", "modify charset",
+        "modify collation", "remove auto increment", "modify storage engine",
+        "modify schema charset and collate", "modify table charset and collate",
+        "modify table comment", "recover table", "rebase auto id", "alter index visibility",
+        "multi schema change",
+    }
+)  # fmt: skip
+
+
+def _pattern(code: int, value: str) -> str:
+    try:
+        check_wildcard(value)
+    except PatternError as exc:
+        raise dm_error(code, str(exc)) from None
+    return value
+
+
+class BinlogEventRule(ConfigModel):
+    """One `filters` rule: skip (Ignore) or keep only (Do) events on matching tables."""
+
+    schema_pattern: str
+    table_pattern: str = ""
+    events: list[str] = Field(default_factory=list)
+    sql_pattern: list[str] = Field(default_factory=list)
+    action: Literal["Do", "Ignore"]
+
+    @field_validator("schema_pattern")
+    @classmethod
+    def _schema(cls, value: str) -> str:
+        return _pattern(errors.CONFIG_EVENT_FILTER.code, value)
+
+    @field_validator("table_pattern")
+    @classmethod
+    def _table(cls, value: str) -> str:
+        return _pattern(errors.CONFIG_EVENT_FILTER.code, value) if value else value
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, value: list[str]) -> list[str]:
+        lowered = [e.lower() for e in value]
+        unknown = [e for e in lowered if e not in EVENT_TYPES]
+        if unknown:
+            raise dm_error(errors.CONFIG_EVENT_FILTER.code, f"unknown event type {unknown[0]!r}")
+        return lowered
+
+    @field_validator("sql_pattern")
+    @classmethod
+    def _sql(cls, value: list[str]) -> list[str]:
+        try:
+            re.compile("|".join(value), re.IGNORECASE)
+        except re.error as exc:
+            raise dm_error(
+                errors.CONFIG_EVENT_FILTER.code, f"bad regular expression: {exc}"
+            ) from None
+        return value
+
+    def pattern_key(self, case_sensitive: bool) -> tuple[str, str]:
+        """The (schema, table) pattern pair two rules may not share in one filter."""
+        pair = (self.schema_pattern, self.table_pattern)
+        return pair if case_sensitive else (pair[0].lower(), pair[1].lower())

@@ -1,0 +1,114 @@
+"""Table router: maps upstream `schema`.`table` to its downstream name (DM's `routes`).
+
+Semantics of tidb-tools `pkg/table-router`: a rule with an empty table-pattern is
+schema-level, any other is table-level. For a table, table-level matches win over
+schema-level ones; two matches at the winning level are an error. A schema-only
+name (empty table) only consults schema-level rules. An empty target keeps the
+upstream name. Patterns and names are folded to lower case unless case-sensitive;
+targets are used as written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from dm import errors
+from dm.rules.patterns import Matcher, PatternError, wildcard_matcher
+
+_CACHE_LIMIT = 100_000
+
+
+class RouteRuleLike(Protocol):
+    """The shape of a `routes` entry (dm.config's RouteRule has it)."""
+
+    @property
+    def schema_pattern(self) -> str: ...
+    @property
+    def table_pattern(self) -> str: ...
+    @property
+    def target_schema(self) -> str: ...
+    @property
+    def target_table(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class _Route:
+    name: str
+    schema: Matcher
+    table: Matcher | None  # None: a schema-level rule
+    target_schema: str
+    target_table: str
+
+
+class TableRouter:
+    """Routes names with `route(schema, table)`; results are cached per name."""
+
+    def __init__(self, rules: Mapping[str, RouteRuleLike], *, case_sensitive: bool = False) -> None:
+        self._case_sensitive = case_sensitive
+        self._routes = [self._compile(name, rule) for name, rule in rules.items()]
+        self._check_duplicates(rules)
+        self._cache: dict[tuple[str, str], tuple[str, str] | errors.DMError] = {}
+
+    def _fold(self, text: str) -> str:
+        return text if self._case_sensitive else text.lower()
+
+    def _compile(self, name: str, rule: RouteRuleLike) -> _Route:
+        try:
+            if not rule.schema_pattern:
+                raise PatternError("schema-pattern must not be empty")
+            if not rule.target_schema:
+                raise PatternError("target-schema must not be empty")
+            schema = wildcard_matcher(self._fold(rule.schema_pattern))
+            table = wildcard_matcher(self._fold(rule.table_pattern)) if rule.table_pattern else None
+        except PatternError as exc:
+            raise errors.CONFIG_TABLE_ROUTER(where=f"routes.{name}", detail=str(exc)) from None
+        return _Route(name, schema, table, rule.target_schema, rule.target_table)
+
+    def _check_duplicates(self, rules: Mapping[str, RouteRuleLike]) -> None:
+        seen: dict[tuple[str, str], str] = {}
+        for name, rule in rules.items():
+            key = (self._fold(rule.schema_pattern), self._fold(rule.table_pattern))
+            if key in seen:
+                raise errors.CONFIG_TABLE_ROUTER(
+                    where=f"routes.{name}",
+                    detail=f"same schema-pattern and table-pattern as rule {seen[key]!r}",
+                )
+            seen[key] = name
+
+    def route(self, schema: str, table: str) -> tuple[str, str]:
+        """The downstream (schema, table) for an upstream one."""
+        if not schema:
+            return schema, table
+        key = (schema, table)
+        hit = self._cache.get(key)
+        if hit is None:
+            try:
+                hit = self._resolve(schema, table)
+            except errors.DMError as exc:
+                hit = exc
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[key] = hit
+        if isinstance(hit, errors.DMError):
+            raise hit
+        return hit
+
+    def _resolve(self, schema: str, table: str) -> tuple[str, str]:
+        folded_schema, folded_table = self._fold(schema), self._fold(table)
+        candidates = [r for r in self._routes if r.schema(folded_schema)]
+        schema_level = [r for r in candidates if r.table is None]
+        table_level = [r for r in candidates if r.table is not None and r.table(folded_table)]
+        if table and table_level:
+            chosen, level = table_level, "table"
+        else:
+            chosen, level = schema_level, "schema"
+        if not chosen:
+            return schema, table
+        if len(chosen) > 1:
+            raise errors.ROUTE_DUP_MATCH(
+                table=f"`{schema}`.`{table}`", level=level, rules=", ".join(r.name for r in chosen)
+            )
+        rule = chosen[0]
+        return rule.target_schema or schema, rule.target_table or table
