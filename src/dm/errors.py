@@ -352,13 +352,15 @@ CTL_ARGS = _define(48002, ErrClass.DMCTL, _INT, _MED, "{detail}",
 
 # --- binlog codec: relay-event-lib (28xxx) and sync-unit (36xxx) ------------------
 _EV, _SY = ErrClass.RELAY_EVENT_LIB, ErrClass.SYNC_UNIT
-BINLOG_EVENT_DECODE = _define(28101, _EV, _UP, _HIGH, "cannot decode {event} event at {where}: {detail}",
-                              "Inspect the event with `mariadb-binlog --hexdump` at {where}; the "
-                              "binlog may be corrupt or come from an unsupported server version.")
+BINLOG_EVENT_DECODE = _define(28101, _EV, _UP, _HIGH,
+                              "cannot decode {event} event at {where}: {detail}",
+                              "Inspect the event with `mariadb-binlog --hexdump` at the position "
+                              "shown; the binlog may be corrupt or come from an unsupported "
+                              "server version.")
 BINLOG_CHECKSUM_MISMATCH = _define(28102, _EV, _UP, _HIGH,
                                    "CRC32 checksum mismatch in the {event} event at {where}",
-                                   "The binlog at {where} is damaged in transit or on disk; "
-                                   "resume-task reads it again.", retryable=True)
+                                   "The binlog was damaged in transit or on disk; resume-task "
+                                   "reads it again.", retryable=True)
 BINLOG_BAD_FILE = _define(28103, _EV, _INT, _HIGH, "{path} is not a binlog file: {detail}",
                           "Check the path; a binlog file starts with the bytes fe 62 69 6e.")
 BINLOG_TRUNCATED = _define(28104, _EV, _UP, _HIGH, "binlog event at {where} is truncated: {detail}",
@@ -438,6 +440,20 @@ SCHEMA_INVALID_CREATE_TABLE = _define(44009, _ST, _INT, _MED,
                                       "{sql!r} is not a valid CREATE TABLE statement",
                                       "Check the schema file or the statement given to "
                                       "`dmctl binlog-schema update`.")
+
+# --- sync unit: the syncer's own (36xxx; DM's numbers where DM has one) -----------------
+SYNC_NO_START = _define(36015, ErrClass.SYNC_UNIT, _INT, _HIGH,
+                        "task {task} source {source} has no start point: no checkpoint, no "
+                        "dump metadata and no mysql-instances meta",
+                        "Give `meta: {{binlog-name, binlog-pos}}` (or binlog-gtid) in the "
+                        "task's mysql-instances entry for task-mode incremental.")
+SYNC_UNKNOWN_TABLE = _define(36030, ErrClass.SYNC_UNIT, _INT, _HIGH,
+                             "no schema known for table {table} (rows event at {where})",
+                             "Create the table downstream with the upstream's schema, "
+                             "then resume-task.")
+SYNC_DDL_EXEC = _define(36013, ErrClass.SYNC_UNIT, _DOWN, _HIGH,
+                        "DDL {sql!r} failed downstream (binlog position {where})",
+                        "Fix the downstream so the DDL can run, then resume-task.")
 
 NOT_SET_ERROR = _define(50000, ErrClass.NOT_SET, _NS, _HIGH, "{detail}",
                         "This is a bug in pydm if it has no better description; please report it "

@@ -1,0 +1,1 @@
+"""The upstream-side schema of replicated tables, and DDL handling."""

@@ -1,0 +1,95 @@
+"""One table's schema as the sync path needs it: columns, keys, charsets.
+
+Shared vocabulary of the schema tracker (which produces it), the row decoder (which
+needs names, signedness, charsets, ENUM/SET members) and the DML builder and
+causality (which need keys and nullability).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from dm.binlog.rows.schema import ColumnInfo, TableSchema
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type_name: str  # lower-case SQL type without arguments: "int", "varchar", "decimal"...
+    column_type: str = ""  # the full type as SHOW CREATE prints it: "int(10) unsigned"
+    unsigned: bool = False
+    nullable: bool = True
+    charset: str | None = None  # effective charset of string columns ("binary" for BLOBs)
+    collation: str | None = None
+    generated: bool = False
+    enum_values: tuple[str, ...] = ()
+    set_values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    columns: tuple[str, ...]
+    unique: bool = False
+    primary: bool = False
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    schema: str
+    table: str
+    columns: tuple[Column, ...]
+    indexes: tuple[Index, ...] = ()
+    charset: str | None = None
+    collation: str | None = None
+    _positions: dict[str, int] = field(default_factory=dict, init=False, compare=False,
+                                       repr=False)
+
+    def __post_init__(self) -> None:
+        self._positions.update({c.name.lower(): i for i, c in enumerate(self.columns)})
+
+    def position(self, column: str) -> int:
+        """Index of a column (case-insensitive, as MySQL column names are)."""
+        return self._positions[column.lower()]
+
+    @property
+    def primary_key(self) -> Index | None:
+        return next((i for i in self.indexes if i.primary), None)
+
+    @property
+    def unique_keys(self) -> list[Index]:
+        """PRIMARY first, then the other unique keys in definition order."""
+        return sorted((i for i in self.indexes if i.unique or i.primary),
+                      key=lambda i: not i.primary)
+
+    def not_null_unique_key(self) -> Index | None:
+        """The PK, else the first unique key whose columns are all NOT NULL."""
+        for index in self.unique_keys:
+            if all(not self.columns[self.position(c)].nullable for c in index.columns):
+                return index
+        return None
+
+    def decoder_schema(self, version: int) -> TableSchema:
+        pk = self.primary_key
+        return TableSchema(
+            self.schema, self.table,
+            [ColumnInfo(c.name, c.type_name, c.unsigned, c.charset, c.enum_values,
+                        c.set_values) for c in self.columns],
+            version, tuple(self.position(c) for c in pk.columns) if pk else ())
+
+    def to_json(self) -> str:
+        doc = asdict(self)
+        doc.pop("_positions")
+        return json.dumps(doc, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> TableInfo:
+        doc: dict[str, Any] = json.loads(text)
+        columns = tuple(Column(**{**c, "enum_values": tuple(c["enum_values"]),
+                                  "set_values": tuple(c["set_values"])})
+                        for c in doc.pop("columns"))
+        indexes = tuple(Index(i["name"], tuple(i["columns"]), i["unique"], i["primary"])
+                        for i in doc.pop("indexes"))
+        return cls(columns=columns, indexes=indexes, **doc)
