@@ -1,0 +1,149 @@
+"""Location: a binlog file and position plus the GTID set executed up to it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import total_ordering
+from typing import Any
+
+from dm.binlog.location.gtid import Flavor
+from dm.binlog.location.mariadb_gtid import MariaDBGTIDSet
+from dm.binlog.location.mysql_gtid import MySQLGTIDSet
+from dm.errors import BINLOG_LOCATION_INVALID, GTID_SET_INVALID
+
+AnyGTIDSet = MySQLGTIDSet | MariaDBGTIDSet
+
+FILE_HEADER_END = 4  # first event offset: after the 4-byte magic
+
+_MARIADB_LIST = re.compile(r"^\d+-\d+-\d+(,\d+-\d+-\d+)*$")
+
+
+def detect_flavor(text: str) -> Flavor | None:
+    """Which flavour a GTID text is written in; None for an empty text."""
+    compact = "".join(text.split())
+    if not compact:
+        return None
+    if _MARIADB_LIST.match(compact):
+        return Flavor.MARIADB
+    if ":" in compact:
+        return Flavor.MYSQL
+    raise GTID_SET_INVALID(flavor="any", text=text, detail="neither a MySQL nor a MariaDB GTID set")
+
+
+def parse_gtid_set(text: str, flavor: Flavor | None = None) -> AnyGTIDSet:
+    """Parse a GTID set, detecting the flavour unless one is given (an empty text needs one)."""
+    flavor = flavor or detect_flavor(text)
+    if flavor is None:
+        raise GTID_SET_INVALID(flavor="any", text=text, detail="empty set with unknown flavour")
+    if flavor is Flavor.MARIADB:
+        return MariaDBGTIDSet.parse(text)
+    return MySQLGTIDSet.parse(text)
+
+
+def empty_gtid_set(flavor: Flavor) -> AnyGTIDSet:
+    return MariaDBGTIDSet() if flavor is Flavor.MARIADB else MySQLGTIDSet()
+
+
+def file_key(name: str) -> tuple[str, int]:
+    """Sort key of a binlog file name: its base name, then its numeric suffix."""
+    base, _, suffix = name.rpartition(".")
+    return (base, int(suffix)) if suffix.isdigit() else (name, -1)
+
+
+@total_ordering
+@dataclass(frozen=True)
+class Location:
+    """Where replication stands. Ordered by file then position (GTIDs: `compare_locations`)."""
+
+    file: str
+    pos: int
+    gtid_set: AnyGTIDSet | None = None
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Location):
+            return NotImplemented
+        return (file_key(self.file), self.pos) < (file_key(other.file), other.pos)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Location):
+            return NotImplemented
+        return (self.file, self.pos, self.gtid_set) == (other.file, other.pos, other.gtid_set)
+
+    def __hash__(self) -> int:
+        return hash((self.file, self.pos, self.gtid_set))
+
+    def short(self) -> str:
+        """`mysql-bin.000003:1234`, for messages and logs."""
+        return f"{self.file}:{self.pos}"
+
+    def __str__(self) -> str:
+        """DM's own rendering, also accepted by `parse_location`."""
+        gtid = "" if self.gtid_set is None else str(self.gtid_set)
+        return f"position: ({self.file}, {self.pos}), gtid-set: {gtid}"
+
+    def moved(self, pos: int, file: str | None = None) -> Location:
+        return Location(file or self.file, pos, self.gtid_set)
+
+    def with_gtid(self, gtid: str) -> Location:
+        """This location with one more executed GTID added to its set."""
+        if self.gtid_set is None:
+            raise GTID_SET_INVALID(flavor="any", text=gtid, detail="location has no GTID set")
+        return Location(self.file, self.pos, self.gtid_set.add(gtid))
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"binlog-name": self.file, "binlog-pos": self.pos}
+        if self.gtid_set is not None:
+            d["binlog-gtid"] = str(self.gtid_set)
+            d["flavor"] = str(self.gtid_set.flavor)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Location:
+        gtid = d.get("binlog-gtid")
+        flavor = Flavor(d["flavor"]) if d.get("flavor") else None
+        gset = None if gtid is None else parse_gtid_set(gtid, flavor)
+        return cls(str(d["binlog-name"]), int(d["binlog-pos"]), gset)
+
+
+def _gtid_order(a: AnyGTIDSet, b: AnyGTIDSet) -> int | None:
+    if type(a) is not type(b):
+        return None
+    ab, ba = a.contains(b), b.contains(a)  # type: ignore[arg-type]
+    if ab and ba:
+        return 0
+    if ab:
+        return 1
+    return -1 if ba else None
+
+
+def compare_locations(a: Location, b: Location, *, by_gtid: bool) -> int:
+    """-1, 0 or 1. With `by_gtid`, GTID sets decide when they are comparable (one contains
+    the other and they differ); otherwise, and on ties, file and position do."""
+    if by_gtid and a.gtid_set is not None and b.gtid_set is not None:
+        order = _gtid_order(a.gtid_set, b.gtid_set)
+        if order:
+            return order
+    ka, kb = (file_key(a.file), a.pos), (file_key(b.file), b.pos)
+    return (ka > kb) - (ka < kb)
+
+
+_COLON = re.compile(r"^(?P<file>[^\s:()]+):(?P<pos>\d+)$")
+_PAREN = re.compile(r"^\(\s*(?P<file>[^\s,()]+)\s*,\s*(?P<pos>\d+)\s*\)$")
+_DM = re.compile(r"^position:\s*(?P<p>\([^)]*\))\s*,\s*gtid-set:\s*(?P<gtid>.*)$", re.S)
+
+
+def parse_location(text: str, flavor: Flavor | None = None) -> Location:
+    """Parse `file:pos`, `(file, pos)` or DM's `position: (file, pos), gtid-set: ...`."""
+    s = text.strip()
+    gtid: AnyGTIDSet | None = None
+    m = _DM.match(s)
+    if m:
+        s = m["p"]
+        gtext = m["gtid"].strip()
+        if gtext or flavor:
+            gtid = parse_gtid_set(gtext, flavor)
+    m = _COLON.match(s) or _PAREN.match(s)
+    if not m:
+        raise BINLOG_LOCATION_INVALID(text=text, detail="expected binlog-name:position")
+    return Location(m["file"], int(m["pos"]), gtid)

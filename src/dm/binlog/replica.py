@@ -1,0 +1,228 @@
+"""A replica connection: PyMySQL's handshake and auth, then the binlog dump protocol.
+
+It registers as a replica with its own server id, asks for the stream by file/position
+(both flavours), by GTID set (MySQL, COM_BINLOG_DUMP_GTID) or by GTID position (MariaDB,
+@slave_connect_state), and yields events decoded by the same decoder that reads files.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pymysql
+import pymysql.connections
+
+from dm.binlog.events import Event, EventDecoder, RotateEvent, TransactionPayloadEvent
+from dm.binlog.location import Flavor, Location, MariaDBGTIDSet, MySQLGTIDSet
+from dm.binlog.rows.schema import SchemaProvider
+from dm.errors import BINLOG_GET_EVENT, BINLOG_PURGED, BINLOG_START_SYNC
+
+COM_BINLOG_DUMP = 0x12
+COM_REGISTER_SLAVE = 0x15
+COM_BINLOG_DUMP_GTID = 0x1E
+BINLOG_DUMP_NON_BLOCK = 0x01
+BINLOG_SEND_ANNOTATE_ROWS_EVENT = 0x02
+BINLOG_THROUGH_GTID = 0x04
+MARIA_SLAVE_CAPABILITY_GTID = 4
+ER_MASTER_FATAL_ERROR_READING_BINLOG = 1236
+
+
+@dataclass(frozen=True)
+class ReplicaConfig:
+    host: str
+    port: int
+    user: str
+    password: str
+    server_id: int
+    heartbeat_period: float = 30.0  # seconds; 0 turns heartbeats off
+    connect_timeout: float = 10.0
+    read_timeout: float | None = None  # None: 3 heartbeat periods (or no timeout)
+    ssl: dict[str, Any] | None = None
+    report_host: str = "pydm"
+
+    @property
+    def target(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+class _Link(pymysql.connections.Connection):  # type: ignore[misc]
+    """PyMySQL's connection, opened up for replication commands and raw packets."""
+
+    def send_command(self, command: int, payload: bytes) -> None:
+        self._execute_command(command, payload)
+
+    def read_raw(self) -> bytes:
+        packet = self._read_packet()
+        data: bytes = packet.get_all_data()
+        return data
+
+    def query_value(self, sql: str) -> Any:
+        with self.cursor() as cur:
+            cur.execute(sql)
+            row = cur.fetchone()
+        return None if row is None else row[0]
+
+
+def _lenstr(text: str) -> bytes:
+    data = text.encode("utf-8")[:255]
+    return bytes([len(data)]) + data
+
+
+class ReplicaConnection:
+    """One binlog stream from one upstream; not thread-safe. Use `start_*`, then `events()`."""
+
+    def __init__(self, config: ReplicaConfig, schema_provider: SchemaProvider | None = None,
+                 *, annotate_rows: bool = True) -> None:
+        self.config = config
+        self.flavor: Flavor = Flavor.MYSQL
+        self.decoder = EventDecoder(schema_provider)
+        self.location = Location("", 0)
+        self._annotate = annotate_rows
+        self._link: _Link | None = None
+        self._non_blocking = False
+
+    # --- connecting ---------------------------------------------------------------
+    def _connect(self) -> _Link:
+        cfg = self.config
+        timeout = cfg.read_timeout
+        if timeout is None and cfg.heartbeat_period > 0:
+            timeout = max(3 * cfg.heartbeat_period, 10.0)
+        try:
+            link = _Link(host=cfg.host, port=cfg.port, user=cfg.user, password=cfg.password,
+                         connect_timeout=cfg.connect_timeout, read_timeout=timeout,
+                         ssl=cfg.ssl, autocommit=True, charset="utf8mb4")
+            version = str(link.query_value("SELECT VERSION()"))
+            self.flavor = Flavor.MARIADB if "mariadb" in version.lower() else Flavor.MYSQL
+            checksum = str(link.query_value("SELECT @@GLOBAL.binlog_checksum") or "NONE")
+            with link.cursor() as cur:
+                cur.execute("SET @master_binlog_checksum = @@GLOBAL.binlog_checksum")
+                if cfg.heartbeat_period > 0:
+                    ns = int(cfg.heartbeat_period * 1_000_000_000)
+                    cur.execute(f"SET @master_heartbeat_period = {ns}")
+                if self.flavor is Flavor.MARIADB:
+                    cur.execute(f"SET @mariadb_slave_capability = {MARIA_SLAVE_CAPABILITY_GTID}")
+        except pymysql.err.MySQLError as exc:
+            raise BINLOG_START_SYNC(exc, target=cfg.target, location="(connecting)") from exc
+        self.decoder = EventDecoder(self.decoder.tables._provider,
+                                    checksum=checksum.upper() == "CRC32")
+        return link
+
+    def _register(self, link: _Link) -> None:
+        cfg = self.config
+        payload = (struct.pack("<I", cfg.server_id) + _lenstr(cfg.report_host)
+                   + _lenstr(cfg.user) + _lenstr("") + struct.pack("<HII", 0, 0, 0))
+        link.send_command(COM_REGISTER_SLAVE, payload)
+        link.read_raw()
+
+    def _dump_flags(self, non_blocking: bool) -> int:
+        flags = BINLOG_DUMP_NON_BLOCK if non_blocking else 0
+        if self.flavor is Flavor.MARIADB and self._annotate:
+            flags |= BINLOG_SEND_ANNOTATE_ROWS_EVENT
+        return flags
+
+    def _open(self, location: Location, send: Any) -> None:
+        self.close()
+        link = self._connect()
+        self.location = location
+        try:
+            self._register(link)
+            send(link)
+        except pymysql.err.MySQLError as exc:
+            link.close()
+            raise BINLOG_START_SYNC(exc, target=self.config.target,
+                                    location=self._where()) from exc
+        self._link = link
+
+    def start_at(self, location: Location, *, non_blocking: bool = False) -> None:
+        """Stream from a file and position (both flavours)."""
+        self._non_blocking = non_blocking
+
+        def send(link: _Link) -> None:
+            payload = (struct.pack("<IHI", location.pos, self._dump_flags(non_blocking),
+                                   self.config.server_id) + location.file.encode("utf-8"))
+            link.send_command(COM_BINLOG_DUMP, payload)
+
+        self._open(location, send)
+
+    def start_at_gtid(self, gtid_set: MySQLGTIDSet | MariaDBGTIDSet, *,
+                      non_blocking: bool = False) -> None:
+        """Stream the transactions not in `gtid_set` (MariaDB: after each domain's GTID)."""
+        self._non_blocking = non_blocking
+        location = Location("", 4, gtid_set)
+
+        def send(link: _Link) -> None:
+            flags = self._dump_flags(non_blocking)
+            if isinstance(gtid_set, MariaDBGTIDSet):
+                with link.cursor() as cur:
+                    cur.execute("SET @slave_connect_state = %s", (str(gtid_set),))
+                    cur.execute("SET @slave_gtid_strict_mode = 0")
+                    cur.execute("SET @slave_gtid_ignore_duplicates = 0")
+                payload = struct.pack("<IHI", 4, flags, self.config.server_id)
+                link.send_command(COM_BINLOG_DUMP, payload)
+                return
+            data = gtid_set.encode()
+            payload = (struct.pack("<HII", flags | BINLOG_THROUGH_GTID, self.config.server_id, 0)
+                       + struct.pack("<QI", 4, len(data)) + data)
+            link.send_command(COM_BINLOG_DUMP_GTID, payload)
+
+        self._open(location, send)
+
+    # --- reading ----------------------------------------------------------------
+    def _where(self) -> str:
+        loc = self.location
+        if loc.file:
+            return loc.short()
+        return f"GTID {loc.gtid_set}" if loc.gtid_set is not None else "(start)"
+
+    def _read(self) -> bytes | None:
+        assert self._link is not None, "call start_at() or start_at_gtid() first"
+        try:
+            data = self._link.read_raw()
+        except pymysql.err.OperationalError as exc:
+            if exc.args and exc.args[0] == ER_MASTER_FATAL_ERROR_READING_BINLOG:
+                raise BINLOG_PURGED(exc, location=self._where(),
+                                    target=self.config.target) from exc
+            raise BINLOG_GET_EVENT(exc, target=self.config.target,
+                                   location=self._where()) from exc
+        except pymysql.err.MySQLError as exc:
+            raise BINLOG_GET_EVENT(exc, target=self.config.target,
+                                   location=self._where()) from exc
+        if data[0] == 0xFE and len(data) < 9:  # EOF: caught up in non-blocking mode
+            return None
+        return data
+
+    def events(self) -> Iterator[Event]:
+        """Decoded events until the stream ends (only in non-blocking mode) or fails.
+        The events inside a TRANSACTION_PAYLOAD follow it."""
+        while (data := self._read()) is not None:
+            event = self.decoder.decode(data, 1)
+            self._advance(event)
+            yield event
+            if isinstance(event, TransactionPayloadEvent):
+                yield from self.decoder.expand(event)
+
+    def _advance(self, event: Event) -> None:
+        if isinstance(event, RotateEvent):
+            self.location = Location(event.next_file, event.position, self.location.gtid_set)
+        elif event.header.log_pos:
+            self.location = self.location.moved(event.header.log_pos)
+
+    def close(self) -> None:
+        if self._link is not None:
+            link, self._link = self._link, None
+            try:
+                link.close()
+            except pymysql.err.Error:
+                link._force_close()
+
+    def __enter__(self) -> ReplicaConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["ReplicaConfig", "ReplicaConnection"]
