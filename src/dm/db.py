@@ -8,10 +8,9 @@ from typing import Any
 
 import pymysql
 import pymysql.cursors
+from pymysql.connections import Connection
 
 from dm import errors
-
-from pymysql.connections import Connection
 
 __all__ = ["Connection", "Endpoint", "connect", "qualified", "query_all", "query_one",
            "quote"]

@@ -57,7 +57,11 @@ class ErrorCode:
     retryable: bool = False
 
     def __call__(self, cause: BaseException | str | None = None, **fields: Any) -> DMError:
-        return DMError(self, self.message.format(**fields), _cause_text(cause))
+        try:  # a workaround may name the culprit too; one that does not stays as written
+            workaround = self.workaround.format(**fields)
+        except (KeyError, IndexError, ValueError):
+            workaround = self.workaround
+        return DMError(self, self.message.format(**fields), _cause_text(cause), workaround)
 
 
 def _cause_text(cause: BaseException | str | None) -> str:
@@ -71,11 +75,13 @@ def _cause_text(cause: BaseException | str | None) -> str:
 class DMError(Exception):
     """A failure with a stable code, a culprit-naming message and a way out."""
 
-    def __init__(self, spec: ErrorCode, message: str, raw_cause: str = "") -> None:
+    def __init__(self, spec: ErrorCode, message: str, raw_cause: str = "",
+                 workaround: str | None = None) -> None:
         super().__init__(message)
         self.spec = spec
         self.message = message
         self.raw_cause = raw_cause
+        self.workaround = spec.workaround if workaround is None else workaround
 
     @property
     def code(self) -> int:
@@ -87,8 +93,8 @@ class DMError(Exception):
                 f"Message: {self.message}")
         if self.raw_cause:
             text += f", RawCause: {self.raw_cause}"
-        if s.workaround:
-            text += f", Workaround: {s.workaround}"
+        if self.workaround:
+            text += f", Workaround: {self.workaround}"
         return text
 
     def to_process_error(self) -> dict[str, Any]:
@@ -101,13 +107,14 @@ class DMError(Exception):
             "ErrLevel": str(s.level),
             "Message": self.message,
             "RawCause": self.raw_cause,
-            "Workaround": s.workaround,
+            "Workaround": self.workaround,
         }
 
     @classmethod
     def from_process_error(cls, d: dict[str, Any]) -> DMError:
         spec = CATALOGUE.get(int(d.get("ErrCode", 0)), NOT_SET_ERROR)
-        return cls(spec, str(d.get("Message", "")), str(d.get("RawCause", "")))
+        return cls(spec, str(d.get("Message", "")), str(d.get("RawCause", "")),
+                   d.get("Workaround"))
 
 
 CATALOGUE: dict[int, ErrorCode] = {}
@@ -144,7 +151,7 @@ DB_BAD_CONN = _define(10002, _D, _NS, _HIGH, "bad connection to {target}",
                       retryable=True)
 DB_UNREACHABLE = _define(10005, _D, _NS, _HIGH, "cannot connect to {what} database at {target}",
                          "Check host, port, user and password of {what} in {file}, and that the "
-                         "server is running.")
+                         "server is running.", retryable=True)
 DB_EXEC = _define(10006, _D, _NS, _HIGH, "execute statement failed on {target}: {sql}",
                   "Look at the raw cause; fix the data or the schema, then resume-task.")
 

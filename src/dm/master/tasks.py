@@ -9,6 +9,7 @@ from typing import Any
 import aiohttp
 
 from dm import errors
+from dm.binlog.location import Flavor
 from dm.checker.run import run_precheck
 from dm.config.source import SourceConfig
 from dm.config.stored import endpoint, from_doc, to_doc
@@ -16,11 +17,9 @@ from dm.config.task import TaskConfig, parse_task_config
 from dm.db import connect
 from dm.load.checkpoint import LoaderCheckpoint
 from dm.master.state import ClusterState
+from dm.sync.checkpoint import SyncerCheckpoint
 
 log = logging.getLogger(__name__)
-
-SUPPORTED_MODES = ("full",)
-
 
 async def _sources_of(state: ClusterState, task: TaskConfig) -> dict[str, SourceConfig]:
     existing = await state.sources()
@@ -45,10 +44,6 @@ async def check_task(state: ClusterState, file: dict[str, str], max_errors: int 
 async def start_task(state: ClusterState, file: dict[str, str], remove_meta: bool,
                      only_sources: list[str]) -> dict[str, Any]:
     task = parse_task_config(file["text"], file["name"])
-    if task.task_mode not in SUPPORTED_MODES:
-        raise errors.MASTER_BAD_REQUEST(
-            detail=f"{file['name']}: task-mode {task.task_mode!r} needs the sync unit, which "
-                   "pydm does not have yet; use task-mode: full")
     if task.name in await state.tasks():
         raise errors.MASTER_TASK_EXISTS(task=task.name)
     sources = await _sources_of(state, task)
@@ -58,7 +53,7 @@ async def start_task(state: ClusterState, file: dict[str, str], remove_meta: boo
     subtasks = {s.source_id: s for s in task.subtask_configs()
                 if not only_sources or s.source_id in only_sources}
     if remove_meta:
-        await asyncio.to_thread(_remove_meta, task, list(subtasks))
+        await asyncio.to_thread(_remove_meta, task)
     await state.put_task(task.name, {"name": task.name, "yaml": task.to_yaml(secrets="mask")},
                          {sid: to_doc(sub) for sid, sub in subtasks.items()})
     return {"result": True, "msg": "", "checkResult": report.pass_message(),
@@ -66,11 +61,12 @@ async def start_task(state: ClusterState, file: dict[str, str], remove_meta: boo
                          "worker": await _worker_of(state, sid)} for sid in subtasks]}
 
 
-def _remove_meta(task: TaskConfig, source_ids: list[str]) -> None:
+def _remove_meta(task: TaskConfig) -> None:
     conn = connect(endpoint(task.target_database), what="downstream", file="target-database")
     try:
-        for sid in source_ids:
-            LoaderCheckpoint(task.meta_schema, task.name, sid).drop(conn)
+        # both tables hold every source's rows: dropped whole, as DM does
+        LoaderCheckpoint(task.meta_schema, task.name, "").drop(conn)
+        SyncerCheckpoint(task.meta_schema, task.name, "", Flavor.MARIADB).drop(conn)
     finally:
         conn.close()
 

@@ -28,8 +28,7 @@ from dm.sync.change import RowChange
 
 log = logging.getLogger(__name__)
 
-Statement = tuple[str, Sequence[Any]]
-StatementBuilder = Callable[[list[RowChange], bool], list[Statement]]
+StatementBuilder = Callable[[Sequence[RowChange], bool], list[tuple[str, list[Any]]]]
 _RETRYABLE = {1205, 1213, 2003, 2006, 2013}  # lock wait, deadlock, gone away, lost
 _MAX_RETRIES = 100
 _RETRY_INTERVAL = 3.0
@@ -113,7 +112,7 @@ class Applier:
     def _worker(self, q: queue.Queue[Job | _Barrier | None]) -> None:
         conn: Connection | None = None
         while True:
-            item: Job | _Barrier | None | object = q.get()
+            item: Job | _Barrier | object | None = q.get()
             jobs: list[Job] = []
             while isinstance(item, Job):
                 jobs.append(item)
@@ -124,8 +123,8 @@ class Applier:
             if jobs and self.failure is None:
                 try:
                     conn = self._apply(conn, jobs)
-                except errors.DMError as exc:
-                    self.failure = exc
+                except Exception as exc:  # noqa: BLE001 - handed to the syncer via flush()
+                    self.failure = errors.wrap(exc)
             if isinstance(item, _Barrier):
                 item.arrive()
             elif item is None:
@@ -143,18 +142,17 @@ class Applier:
                 conn = conn or self._session()
                 self._execute(conn, by_table, safe)
                 break
-            except pymysql.err.MySQLError as exc:
-                code = exc.args[0] if exc.args else 0
+            except (pymysql.err.MySQLError, errors.DMError) as exc:
                 if conn is not None:
                     _close_quietly(conn)
                 conn = None
-                if code not in _RETRYABLE or attempt == _MAX_RETRIES - 1:
+                if not _retryable(exc) or attempt == _MAX_RETRIES - 1:
                     tables = ", ".join(f"`{s}`.`{t}`" for s, t in by_table)
                     raise errors.DB_EXEC(exc, target=self.target.target,
                                          sql=f"a batch of {len(jobs)} changes to {tables}"
                                          ) from exc
                 log.warning("apply failed (%s); retrying in safe mode", exc)
-                safe = True
+                safe = True  # the lost commit may have happened: replay idempotently
                 time.sleep(_RETRY_INTERVAL if attempt else 0.2)
         assert conn is not None
         with self._count_lock:
@@ -168,6 +166,13 @@ class Applier:
                 for sql, args in self.build(changes, safe):
                     cur.execute(sql, args)
         conn.commit()
+
+
+def _retryable(exc: pymysql.err.MySQLError | errors.DMError) -> bool:
+    """Lost or refused connections and lock conflicts: the same batch can run again."""
+    if isinstance(exc, errors.DMError):
+        return exc.code == errors.DB_UNREACHABLE.code
+    return bool(exc.args) and exc.args[0] in _RETRYABLE
 
 
 def _close_quietly(conn: Connection) -> None:

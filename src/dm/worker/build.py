@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dm.binlog.location import FILE_HEADER_END, Flavor, Location, parse_gtid_set
 from dm.config.source import SourceConfig
 from dm.config.stored import endpoint
 from dm.config.subtask import SubTaskConfig
 from dm.dump.dumper import DumpSettings
 from dm.load.loader import LoadSettings
+from dm.sync.syncer import SyncConfig, SyncUnit
 from dm.worker.fullphase import FullPhase, FullPhaseConfig
 from dm.worker.subtask import SubTask, dump_dir
 
@@ -26,14 +28,45 @@ def _consistency(extra_args: str) -> str:
     return "auto"
 
 
-def build_subtask(sub: SubTaskConfig, source: SourceConfig, base_dir: Path) -> SubTask:
+def _full_phase(sub: SubTaskConfig, source: SourceConfig, directory: Path) -> FullPhase:
     dump = DumpSettings(threads=sub.mydumper.threads, rows=sub.mydumper.rows or 200_000,
                         chunk_bytes=sub.mydumper.chunk_filesize_bytes(),
                         consistency=_consistency(sub.mydumper.extra_args))
     load = LoadSettings(pool_size=sub.loader.pool_size, clean_dump_file=sub.clean_dump_file)
     cfg = FullPhaseConfig(task=sub.name, source_id=sub.source_id, source=endpoint(source.from_),
                           target=endpoint(sub.to), meta_schema=sub.meta_schema,
-                          directory=dump_dir(base_dir, sub.loader.dir),
-                          dump=dump, load=load, keep_metadata=sub.mode == "all")
-    phase = FullPhase(cfg, sub.ba_list().allows, sub.router().route)
-    return SubTask(phase, sub.name, sub.source_id, sub.mode)
+                          directory=directory, dump=dump, load=load,
+                          keep_metadata=sub.mode == "all")
+    return FullPhase(cfg, sub.ba_list().allows, sub.router().route)
+
+
+def _meta_location(sub: SubTaskConfig, flavor: Flavor) -> Location | None:
+    meta = sub.meta
+    if meta is None or not (meta.binlog_name or meta.binlog_gtid):
+        return None
+    gtid = parse_gtid_set(meta.binlog_gtid, flavor) if meta.binlog_gtid else None
+    return Location(meta.binlog_name, meta.binlog_pos or FILE_HEADER_END, gtid)
+
+
+def _sync_unit(sub: SubTaskConfig, source: SourceConfig, directory: Path) -> SyncUnit:
+    syncer = sub.syncer.effective()
+    flavor = Flavor(source.flavor or "mysql")
+    duration = syncer.safe_mode_duration
+    cfg = SyncConfig(
+        task=sub.name, source_id=sub.source_id, source=endpoint(source.from_),
+        target=endpoint(sub.to), meta_schema=sub.meta_schema, flavor=flavor,
+        server_id=source.server_id, enable_gtid=source.enable_gtid,
+        worker_count=syncer.worker_count or 16, batch=syncer.batch or 100,
+        queue_size=syncer.queue_size, flush_interval=float(syncer.checkpoint_flush_interval),
+        safe_mode=syncer.safe_mode,
+        safe_mode_duration=duration.total_seconds() if duration is not None else 60.0,
+        meta=_meta_location(sub, flavor), dump_dir=directory if sub.mode == "all" else None)
+    return SyncUnit(cfg, sub.ba_list().allows, sub.router().route,
+                    sub.case_sensitive or source.case_sensitive)
+
+
+def build_subtask(sub: SubTaskConfig, source: SourceConfig, base_dir: Path) -> SubTask:
+    directory = dump_dir(base_dir, sub.loader.dir)
+    full = _full_phase(sub, source, directory) if sub.mode in ("full", "all") else None
+    sync = _sync_unit(sub, source, directory) if sub.mode in ("incremental", "all") else None
+    return SubTask(sub.name, sub.source_id, full, sync)

@@ -86,6 +86,9 @@ class WorkerNode:
                                     from_doc(SourceConfig, source_doc), self.base_dir)
                 self.subtasks[task] = sub
             if self._applied.get(task) == stage.rev:
+                if stage.expect == "Running" and sub.due_for_auto_resume():
+                    log.info("subtask %s: auto-resuming after %s", task, sub.errors[0].code)
+                    await asyncio.to_thread(sub.start)
                 continue
             self._applied[task] = stage.rev
             log.info("subtask %s: expected stage %s (rev %d)", task, stage.expect, stage.rev)

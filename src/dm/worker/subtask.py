@@ -7,31 +7,39 @@ units again, and each one continues from its own checkpoint.
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from dm import errors, metrics
+from dm.sync.syncer import SyncUnit
 from dm.worker.fullphase import FullPhase
 
 log = logging.getLogger(__name__)
 
 NEW, RUNNING, PAUSED, STOPPED, FINISHED = "New", "Running", "Paused", "Stopped", "Finished"
+BACKOFF_MIN, BACKOFF_MAX, BACKOFF_ROLLBACK = 1.0, 300.0, 300.0  # DM's checker defaults
 
 
 class SubTask:
-    def __init__(self, phase: FullPhase, name: str, source_id: str, mode: str) -> None:
-        self.phase = phase
+    """The units of one subtask: the full phase (dump+load) and/or sync, in that order."""
+
+    def __init__(self, name: str, source_id: str, full: FullPhase | None,
+                 sync: SyncUnit | None) -> None:
+        self.full = full
+        self.sync = sync
         self.name = name
         self.source_id = source_id
-        self.mode = mode
         self._stage = NEW
-        self.unit = "Dump" if mode in ("full", "all") else "Sync"
+        self.unit = "Dump" if full is not None else "Sync"
         self.errors: list[errors.DMError] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.resume_at: float | None = None  # auto-resume of a retryable error (DM §10.4)
+        self._backoff = BACKOFF_MIN
+        self._started_at = 0.0
 
     @property
     def stage(self) -> str:
@@ -49,6 +57,8 @@ class SubTask:
                 return
             self._stop = threading.Event()
             self.errors = []
+            self.resume_at = None
+            self._started_at = time.monotonic()
             self.stage = RUNNING
             self._thread = threading.Thread(target=self._run, name=f"subtask-{self.name}",
                                             daemon=True)
@@ -70,15 +80,16 @@ class SubTask:
             if self.stage != FINISHED:
                 self.stage = stage
 
-    def remove_dump_dir(self) -> None:
-        shutil.rmtree(self.phase.directory, ignore_errors=True)
-
     def _run(self) -> None:
         try:
-            if self.mode in ("full", "all"):
-                self.phase.run(self._stop, self._set_unit)
-            if self._stop.is_set():
-                return
+            if self.full is not None:
+                self.full.run(self._stop, self._set_unit)
+                if self._stop.is_set():
+                    return
+            if self.sync is not None:
+                self._set_unit("Sync")
+                self.sync.run(self._stop)
+                return  # sync only ends when paused or stopped
             with self._lock:
                 self.stage = FINISHED
         except errors.DMError as exc:
@@ -92,6 +103,18 @@ class SubTask:
         with self._lock:
             self.errors = [exc]
             self.stage = PAUSED
+            if not exc.spec.retryable:
+                return
+            if time.monotonic() - self._started_at > BACKOFF_ROLLBACK:
+                self._backoff = BACKOFF_MIN  # it ran well for a while: start small again
+            self.resume_at = time.monotonic() + self._backoff
+            self._backoff = min(self._backoff * 2, BACKOFF_MAX)
+            log.info("subtask %s/%s resumes by itself in %.0f s", self.name, self.source_id,
+                     self.resume_at - time.monotonic())
+
+    def due_for_auto_resume(self) -> bool:
+        at = self.resume_at
+        return self.stage == PAUSED and at is not None and time.monotonic() >= at
 
     def _set_unit(self, unit: str) -> None:
         self.unit = unit
@@ -104,7 +127,10 @@ class SubTask:
         out: dict[str, Any] = {"name": self.name, "stage": self.stage, "unit": self.unit,
                                "result": result if self.errors else None,
                                "unresolvedDDLLockID": ""}
-        out.update(self.phase.status())
+        if self.full is not None:
+            out.update(self.full.status())
+        if self.sync is not None and self.unit == "Sync":
+            out.update(self.sync.status())
         return out
 
 

@@ -1,0 +1,1 @@
+"""Sync unit: binlog events to downstream changes, in parallel, checkpointed."""

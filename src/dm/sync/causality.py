@@ -1,0 +1,164 @@
+"""Causality: which DML worker a change goes to, so changes to one key stay in order.
+
+Every change yields keys: one per PK/UK whose values are all non-NULL, for the old and
+the new row of an UPDATE, each tied to the downstream table; a row with no such key
+yields the table itself (which serialises that table's keyless rows). Keys are unioned
+into groups over the in-flight window and a group lives on one worker. A change whose
+keys already belong to groups on different workers is a CONFLICT: the caller flushes
+every worker, calls `reset()`, and assigns the change again.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from operator import itemgetter
+from typing import Any, Final, NamedTuple
+
+from dm.schema.table import Column, TableInfo
+from dm.sync.change import Row, RowChange, per_table
+
+
+class Conflict:
+    """The type of CONFLICT."""
+
+    def __repr__(self) -> str:
+        return "CONFLICT"
+
+
+CONFLICT: Final = Conflict()
+
+Fold = Callable[[Any], Any]
+
+
+def _fold_ci(value: Any) -> Any:
+    """Over-approximate a case- and accent-insensitive, PAD SPACE collation: values the
+    server calls equal must fold equal (folding more only serialises more)."""
+    if not isinstance(value, str):
+        return value
+    if not value.isascii():
+        value = "".join(c for c in unicodedata.normalize("NFKD", value)
+                        if not unicodedata.combining(c))
+    return value.casefold().rstrip(" ")
+
+
+def _fold_bin(value: Any) -> Any:
+    return value.rstrip(" ") if isinstance(value, str) else value
+
+
+class _UniqueKey(NamedTuple):
+    name: str  # lower-case column names: the same downstream key across table versions
+    values: Callable[[Row], Any]  # a scalar for one column, else a tuple
+    single: bool
+    folds: tuple[Fold | None, ...] | None  # None: no string column needs folding
+
+
+def _fold_of(column: Column, info: TableInfo) -> Fold | None:
+    if column.charset == "binary" or column.type_name not in _STRING_TYPES:
+        return None
+    collation = (column.collation or info.collation or "").lower()
+    return _fold_bin if collation.endswith("_bin") else _fold_ci
+
+
+_STRING_TYPES = frozenset({"char", "varchar", "tinytext", "text", "mediumtext", "longtext",
+                           "enum", "set"})
+
+
+@per_table
+def _unique_keys(info: TableInfo) -> tuple[_UniqueKey, ...]:
+    keys = []
+    for index in info.unique_keys:
+        positions = [info.position(c) for c in index.columns]
+        folds = tuple(_fold_of(info.columns[p], info) for p in positions)
+        keys.append(_UniqueKey(",".join(c.lower() for c in index.columns),
+                               itemgetter(*positions), len(positions) == 1,
+                               folds if any(folds) else None))
+    return tuple(keys)
+
+
+def change_keys(change: RowChange) -> list[int]:
+    """The keys of a change, as hashes: two equal keys always hash equal, and a rare
+    collision of unequal ones only serialises a little more."""
+    uniques = _unique_keys(change.table)
+    target = change.target
+    keys: list[int] = []
+    for row in (change.before, change.after):
+        if row is None:
+            continue
+        found = False
+        for key in uniques:
+            value = key.values(row)
+            if (value is None) if key.single else (None in value):
+                continue
+            if key.folds is not None:
+                value = _folded(value, key)
+            keys.append(hash((target, key.name, value)))
+            found = True
+        if not found:
+            keys.append(hash(target))
+    return keys
+
+
+def _folded(value: Any, key: _UniqueKey) -> Any:
+    assert key.folds is not None
+    if key.single:
+        fold = key.folds[0]
+        return fold(value) if fold else value
+    return tuple(f(v) if f else v for f, v in zip(key.folds, value, strict=True))
+
+
+class Causality:
+    """Worker assignment over one in-flight window (until `reset()`)."""
+
+    def __init__(self, worker_count: int) -> None:
+        self.worker_count = max(1, worker_count)
+        self._parent: dict[int, int] = {}  # key -> a key nearer its group's root
+        self._worker: dict[int, int] = {}  # group root -> worker index
+
+    def assign(self, change: RowChange) -> int | Conflict:
+        keys = change_keys(change)
+        parent = self._parent
+        if len(keys) == 1 or (len(keys) == 2 and keys[0] == keys[1]):
+            key = keys[0]
+            if key in parent:
+                return self._worker[self._find(key)]
+            return self._new_group(key)
+        roots = {self._find(k) for k in keys if k in parent}
+        if not roots:
+            worker = self._new_group(keys[0])
+            root = keys[0]
+        else:
+            workers = {self._worker[r] for r in roots}
+            if len(workers) > 1:
+                return CONFLICT
+            root = roots.pop()
+            worker = self._worker[root]
+            for other in roots:  # groups on the same worker may simply merge
+                parent[other] = root
+                del self._worker[other]
+        for key in keys:
+            if key not in parent:
+                parent[key] = root
+        return worker
+
+    def reset(self) -> None:
+        """Forget every group: call after all workers have flushed."""
+        self._parent.clear()
+        self._worker.clear()
+
+    def _new_group(self, key: int) -> int:
+        worker = key % self.worker_count
+        self._parent[key] = key
+        self._worker[key] = worker
+        return worker
+
+    def _find(self, key: int) -> int:
+        parent, workers = self._parent, self._worker
+        root = key
+        while root not in workers:
+            root = parent[root]
+        while key != root:  # path compression
+            up = parent[key]
+            parent[key] = root
+            key = up
+        return root

@@ -1,0 +1,323 @@
+"""The sync unit: binlog events in, downstream changes out, checkpointed.
+
+The loop stays thin: it reads an event, asks small collaborators what to do (the
+block-allow list, the router, the schema tracker, the DDL splitter, causality), and
+hands row changes to the appliers. A checkpoint is written only after a barrier has
+committed every change before it, and only at a transaction boundary.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pymysql
+
+from dm import errors
+from dm.binlog.events.base import Event
+from dm.binlog.events.control import HeartbeatEvent, RotateEvent, XidEvent
+from dm.binlog.events.query import QueryEvent
+from dm.binlog.events.rows_event import RowsEvent
+from dm.binlog.location import Flavor, Location, parse_dump_metadata, parse_gtid_set
+from dm.binlog.replica import ReplicaConfig, ReplicaConnection
+from dm.binlog.rows.schema import TableSchema
+from dm.db import Connection, Endpoint, connect, qualified, query_one
+from dm.dump.metadata import METADATA_FILE
+from dm.schema import ddl
+from dm.schema.createtable import parse_create_table
+from dm.schema.table import TableInfo
+from dm.schema.tracker import SchemaTracker
+from dm.sync.applier import Applier
+from dm.sync.causality import CONFLICT, Causality
+from dm.sync.change import RowChange
+from dm.sync.checkpoint import SyncerCheckpoint, SyncPoint
+from dm.sync.dml import build_statements
+from dm.sync.position import BinlogPosition
+from dm.sync.safemode import SafeMode
+
+log = logging.getLogger(__name__)
+Router = Callable[[str, str], tuple[str, str]]
+_SAVE_RETRIES, _SAVE_INTERVAL = 100, 1.0  # a downstream restart is waited out
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    task: str
+    source_id: str
+    source: Endpoint
+    target: Endpoint
+    meta_schema: str
+    flavor: Flavor
+    server_id: int
+    enable_gtid: bool
+    worker_count: int
+    batch: int
+    queue_size: int
+    flush_interval: float
+    safe_mode: bool
+    safe_mode_duration: float
+    meta: Location | None  # task-mode incremental without a checkpoint
+    dump_dir: Path | None  # task-mode all: where the dump's metadata is
+
+
+class SyncUnit:
+    def __init__(self, cfg: SyncConfig, allows: Callable[[str, str], bool], route: Router,
+                 case_sensitive: bool) -> None:
+        self.cfg = cfg
+        self.allows = allows
+        self.route = route
+        self.tracker = SchemaTracker(case_sensitive=case_sensitive)
+        self.checkpoint = SyncerCheckpoint(cfg.meta_schema, cfg.task, cfg.source_id, cfg.flavor)
+        self.position: BinlogPosition | None = None
+        self.total_events = 0
+        self.started = time.monotonic()
+        self.master_location: Location | None = None
+        self.last_event_time = 0
+        self._causality: Causality | None = None
+
+    # --- status -----------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        pos = self.position
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        syncer = pos.committed if pos else None
+        master = self.master_location
+        return {"sync": {
+            "totalEvents": self.total_events,
+            "totalTps": int(self.total_events / elapsed),
+            "recentTps": int(self.total_events / elapsed),
+            "masterBinlog": f"({master.file}, {master.pos})" if master else "",
+            "masterBinlogGtid": _gtid_text(master),
+            "syncerBinlog": f"({syncer.file}, {syncer.pos})" if syncer else "",
+            "syncerBinlogGtid": _gtid_text(syncer),
+            "blockingDDLs": [], "unresolvedGroups": [],
+            "synced": bool(master and syncer and (syncer.file, syncer.pos) >= (
+                master.file, master.pos)),
+            "binlogType": "remote",
+            "secondsBehindMaster": str(max(0, int(time.time()) - self.last_event_time)
+                                       if self.last_event_time else 0),
+        }}
+
+    # --- start ------------------------------------------------------------------------
+    def _start_point(self, conn: Connection) -> tuple[SyncPoint, Location | None]:
+        """Where to start and until where safe mode must last (DM §7.4)."""
+        point = self.checkpoint.load(conn)
+        if point is not None:
+            # after a crash, anything up to the upstream's current end may be applied
+            return point, max(filter(None, [point.exit_safe, self._master_now()]))
+        if self.cfg.dump_dir is not None and (self.cfg.dump_dir / METADATA_FILE).exists():
+            path = self.cfg.dump_dir / METADATA_FILE
+            meta = parse_dump_metadata(path.read_text(), str(path), self.cfg.flavor)
+            return SyncPoint(meta.location), meta.location_after
+        if self.cfg.meta is not None:
+            return SyncPoint(self.cfg.meta), None
+        raise errors.SYNC_NO_START(task=self.cfg.task, source=self.cfg.source_id)
+
+    def _master_now(self) -> Location | None:
+        conn = connect(self.cfg.source, what=f"source {self.cfg.source_id}")
+        try:
+            row = query_one(conn, "SHOW MASTER STATUS")
+            if row is None:
+                return None
+            gtid = query_one(conn, "SELECT @@gtid_binlog_pos") if self.cfg.flavor == \
+                Flavor.MARIADB else (row[4] if len(row) > 4 else "",)
+            text = str(gtid[0]) if gtid and gtid[0] else ""
+            return Location(str(row[0]), int(row[1]),
+                            parse_gtid_set(text, self.cfg.flavor) if text else None)
+        finally:
+            conn.close()
+
+    def _load_dump_schemas(self) -> None:
+        """Task-mode all: the tracker starts from the dump's CREATE TABLE files."""
+        if self.cfg.dump_dir is None:
+            return
+        from dm.dump.plan import DumpPlan, schema_file
+        plan = DumpPlan.load(self.cfg.dump_dir)
+        for table in plan.tables if plan else []:
+            path = self.cfg.dump_dir / schema_file(table.schema, table.table)
+            if path.exists() and self.tracker.get(table.schema, table.table) is None:
+                self.tracker.put(parse_create_table(path.read_text(), current_db=table.schema))
+
+    # --- run --------------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        conn = connect(self.cfg.target, what="downstream")
+        try:
+            self.checkpoint.create(conn)
+            point, safe_until = self._start_point(conn)
+        finally:
+            conn.close()
+        for info in point.tables.values():
+            self.tracker.put(info)
+        self._load_dump_schemas()
+        self.position = BinlogPosition(point.location)
+        safe = SafeMode(permanent=self.cfg.safe_mode, exit_at=safe_until,
+                        duration=self.cfg.safe_mode_duration, clock=time.monotonic)
+        applier = Applier(self.cfg.target, self.cfg.worker_count, self.cfg.batch,
+                          self.cfg.queue_size, build_statements)
+        causality = Causality(applier.worker_count)
+        self._causality = causality
+        ddl_conn = connect(self.cfg.target, what="downstream")
+        src = self.cfg.source
+        stream = ReplicaConnection(ReplicaConfig(src.host, src.port, src.user, src.password,
+                                                 self.cfg.server_id, heartbeat_period=1.0),
+                                   self._decoder_schema)
+        if self.cfg.enable_gtid and point.location.gtid_set is not None:
+            stream.start_at_gtid(point.location.gtid_set)
+        else:
+            stream.start_at(point.location)
+        applier.start()
+        last_flush = time.monotonic()
+        log.info("sync of %s/%s starts at %s (safe mode until %s)", self.cfg.task,
+                 self.cfg.source_id, point.location.short(),
+                 safe_until.short() if safe_until else "its duration ends")
+        try:
+            for event in stream.events():
+                if stop.is_set():
+                    break
+                self._handle(event, applier, causality, safe, ddl_conn)
+                if time.monotonic() - last_flush >= self.cfg.flush_interval:
+                    self._flush(applier, safe_until)
+                    last_flush = time.monotonic()
+        finally:
+            stream.close()
+            try:
+                self._flush(applier, safe_until)
+            finally:
+                applier.close()
+                ddl_conn.close()
+
+    def _decoder_schema(self, schema: str, table: str) -> TableSchema | None:
+        info = self.tracker.get(schema, table)
+        if info is None and self.allows(schema, table):
+            info = self._fetch_downstream_schema(schema, table)
+        return None if info is None else info.decoder_schema(self.tracker.version(schema, table))
+
+    def _fetch_downstream_schema(self, schema: str, table: str) -> TableInfo | None:
+        """Unknown table: start from the routed downstream table's schema, as DM does."""
+        conn = connect(self.cfg.target, what="downstream")
+        try:
+            row = query_one(conn, f"SHOW CREATE TABLE {qualified(*self.route(schema, table))}")
+        except pymysql.err.MySQLError:
+            return None
+        finally:
+            conn.close()
+        if row is None:
+            return None
+        info = replace(parse_create_table(str(row[1]), current_db=schema), schema=schema,
+                       table=table)
+        self.tracker.put(info)
+        return self.tracker.get(schema, table)
+
+    def _handle(self, event: Event, applier: Applier, causality: Causality,
+                safe: SafeMode[Location], ddl_conn: Connection) -> None:
+        pos = self.position
+        assert pos is not None
+        self.total_events += 1
+        if event.header.timestamp and not event.header.artificial:
+            self.last_event_time = event.header.timestamp
+        if isinstance(event, RowsEvent):
+            self._rows(event, applier, causality, safe.active(pos.read))
+            pos.see(event)
+        elif isinstance(event, XidEvent):
+            pos.see(event)
+            pos.commit()
+        elif isinstance(event, QueryEvent):
+            statement = event.query
+            where = pos.read.short()
+            pos.see(event)
+            if statement.upper() in ("BEGIN", "XA START"):
+                return
+            if statement.upper() == "COMMIT":
+                pos.commit()
+                return
+            self._ddl(event, statement, applier, causality, ddl_conn, where)
+            pos.commit()
+            self._flush(applier, None)
+        elif isinstance(event, HeartbeatEvent):
+            self.master_location = pos.read
+        elif isinstance(event, RotateEvent):
+            pos.see(event)
+        else:
+            pos.see(event)
+
+    def _rows(self, event: RowsEvent, applier: Applier, causality: Causality,
+              safe: bool) -> None:
+        schema, table = event.table.schema, event.table.table
+        if not self.allows(schema, table):
+            return
+        info = self.tracker.get(schema, table)
+        if info is None:
+            raise errors.SYNC_UNKNOWN_TABLE(table=qualified(schema, table), where=event.where)
+        target = self.route(schema, table)
+        for row in event.rows:
+            change = RowChange.from_binlog(event.kind, info, target, row)
+            worker = causality.assign(change)
+            if worker is CONFLICT:
+                applier.flush()
+                causality.reset()
+                worker = causality.assign(change)
+            assert isinstance(worker, int)
+            applier.submit(worker, change, safe)
+
+    def _ddl(self, event: QueryEvent, statement: str, applier: Applier, causality: Causality,
+             conn: Connection, where: str) -> None:
+        """Split, filter, route; barrier; execute downstream; then advance the tracker."""
+        try:
+            parsed = ddl.parse(statement, event.schema)
+        except errors.DMError as exc:
+            raise errors.SYNC_PARSE_DDL(exc.message, sql=f"{statement} (at {where})") from exc
+        if parsed.kind is not ddl.Kind.DDL:
+            return
+        wanted = [one for one in ddl.split(parsed)
+                  if all(self.allows(t.schema, t.table) for t in one.tables)]
+        if not wanted:
+            return
+        applier.flush()  # barrier: every change before the DDL is committed
+        causality.reset()
+        with conn.cursor() as cur:
+            for one in wanted:
+                for t in one.tables:  # a table never seen yet: its schema before the DDL
+                    if t.table and self.tracker.get(t.schema, t.table) is None:
+                        self._fetch_downstream_schema(t.schema, t.table)
+                downstream_sql = ddl.route(one, self.route)
+                try:
+                    cur.execute(downstream_sql)
+                except pymysql.err.MySQLError as exc:
+                    if not ddl.is_tolerated(exc.args[0], one.event):
+                        raise errors.SYNC_DDL_EXEC(exc, sql=downstream_sql, where=where) from exc
+                self.tracker.apply_ddl(one)
+
+    def _flush(self, applier: Applier, safe_until: Location | None) -> None:
+        """Barrier, then the checkpoint: never ahead of what is committed downstream."""
+        if self.position is None:
+            return
+        applier.flush()
+        if self._causality is not None:  # nothing in flight: the key groups start afresh
+            self._causality.reset()
+        committed = self.position.committed
+        tables = {key: info for key in self.tracker.tables()
+                  if (info := self.tracker.get(*key)) is not None}
+        point = SyncPoint(committed, safe_until if safe_until and committed < safe_until
+                          else None, tables)
+        for attempt in range(_SAVE_RETRIES):
+            try:
+                conn = connect(self.cfg.target, what="downstream")
+                try:
+                    self.checkpoint.save(conn, point)
+                finally:
+                    conn.close()
+                return
+            except (errors.DMError, pymysql.err.OperationalError) as exc:
+                if attempt == _SAVE_RETRIES - 1 or (isinstance(exc, errors.DMError)
+                                                    and not exc.spec.retryable):
+                    raise
+                log.warning("checkpoint not saved (%s); retrying", exc)
+                time.sleep(_SAVE_INTERVAL)
+
+
+def _gtid_text(loc: Location | None) -> str:
+    return "" if loc is None or loc.gtid_set is None else str(loc.gtid_set)
