@@ -1,8 +1,10 @@
-"""The demo: a real full migration between two sandbox MariaDB servers, driven by dmctl.
+"""The demo: a real migration between two sandbox MariaDB servers, driven by dmctl.
 
 Starts an upstream (ROW binlog) and a downstream mariadbd, fills the upstream,
 starts dm-master and dm-worker, then does what a DM user does: operate-source
-create, start-task, query-status until Finished. Ends with a row-by-row check.
+create, start-task (task-mode all), query-status while dump and load run, then
+writes to the upstream while the task replicates them live. Ends with a row-by-row
+check of every table.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from:
 
 TASK_YAML = """\
 name: "demo"
-task-mode: "full"
+task-mode: "all"
 target-database:
   host: "127.0.0.1"
   port: {port}
@@ -101,7 +103,7 @@ def bar(progress: str, width: int = 30) -> str:
     return "[" + "#" * round(share * width) + "-" * (width - round(share * width)) + "]"
 
 
-def wait_finished(dm: DMProcesses, task: str, timeout: float = 600) -> None:
+def wait_full_phase(dm: DMProcesses, task: str, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
@@ -116,13 +118,46 @@ def wait_finished(dm: DMProcesses, task: str, timeout: float = 600) -> None:
             if line != last:
                 say(line)
                 last = line
-        if subs and all(st["stage"] == "Finished" for st in subs):
+        if subs and all(st["unit"] == "Sync" for st in subs):
             return
         time.sleep(0.25)
-    raise SystemExit("task did not finish in time")
+    raise SystemExit("the dump and load did not finish in time")
 
 
-def compare(up: MariaDB, down: MariaDB) -> bool:
+LIVE_WRITES = [
+    "UPDATE shop.customers SET balance = balance + 1 WHERE id % 1000 = {i}",
+    "INSERT INTO shop.orders_2024 VALUES ({order}, {i} + 1, 9.99, NOW(3), NULL)",
+    "DELETE FROM shop.audit WHERE what = 'event {i}'",
+    "UPDATE shop.orders_2023 SET id = id + 10000000 WHERE id = {i} + 1",
+    "INSERT INTO shop.`order items` VALUES ({order}, 0, 'live')",
+]
+
+
+def live_writes(up: MariaDB, rounds: int) -> None:
+    """Writes while the task replicates: updates, inserts, deletes, key changes, a DDL."""
+    for i in range(rounds):
+        up.execute(*(sql.format(i=i, order=2_000_000 + i) for sql in LIVE_WRITES))
+        if i == rounds // 2:
+            up.execute("ALTER TABLE shop.customers ADD COLUMN referrer BIGINT UNSIGNED NULL",
+                       "UPDATE shop.customers SET referrer = id - 1 WHERE id % 997 = 0")
+
+
+def wait_replicated(dm: DMProcesses, up: MariaDB, down: MariaDB, timeout: float = 120) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        st = dm.api("query-status", {"task": "demo"})["sources"][0]["subTaskStatus"][0]
+        if st.get("result"):
+            raise SystemExit(f"task paused with an error:\n{st['result']}")
+        sync = st.get("sync", {})
+        say(f"  Sync  syncer {sync.get('syncerBinlog')}  master {sync.get('masterBinlog')}  "
+            f"events {sync.get('totalEvents')}")
+        if compare(up, down, quiet=True):
+            return True
+        time.sleep(1)
+    return False
+
+
+def compare(up: MariaDB, down: MariaDB, quiet: bool = False) -> bool:
     up_conn, down_conn = up.connect(), down.connect()
     pairs = [("customers", "customers"), ("audit", "audit"), ("order items", "order items"),
              ("empty_table", "empty_table")]
@@ -130,17 +165,21 @@ def compare(up: MariaDB, down: MariaDB) -> bool:
     for src, dst in pairs:
         same = table_rows(up_conn, "shop", src) == table_rows(down_conn, "shop", dst)
         ok &= same
-        say(f"  shop.{src:<12} -> shop.{dst:<12} {'equal' if same else 'DIFFERENT'}")
+        if not quiet:
+            say(f"  shop.{src:<12} -> shop.{dst:<12} {'equal' if same else 'DIFFERENT'}")
     merged = sorted(table_rows(up_conn, "shop", "orders_2023")
                     + table_rows(up_conn, "shop", "orders_2024"))
     same = merged == table_rows(down_conn, "shop", "orders")
     ok &= same
-    say(f"  shop.orders_2023 + shop.orders_2024 -> shop.orders {'equal' if same else 'DIFFERENT'}")
+    if not quiet:
+        say(f"  shop.orders_2023 + shop.orders_2024 -> shop.orders "
+            f"{'equal' if same else 'DIFFERENT'}")
     with down_conn.cursor() as cur:
         cur.execute("SHOW DATABASES LIKE 'scratch'")
         excluded = cur.fetchone() is None
     ok &= excluded
-    say(f"  scratch (not in block-allow-list) {'not copied' if excluded else 'COPIED'}")
+    if not quiet:
+        say(f"  scratch (not in block-allow-list) {'not copied' if excluded else 'COPIED'}")
     return ok
 
 
@@ -175,10 +214,13 @@ def main() -> int:
         say(f"  result={answer['result']}")
         say(f"$ dmctl --master-addr {dm.master_addr} query-status demo   (polled; "
             "`dmctl -o table` prints a table)")
-        wait_finished(dm, "demo")
-        say(f"full migration finished in {time.monotonic() - started:.1f}s")
+        wait_full_phase(dm, "demo")
+        say(f"dump and load finished in {time.monotonic() - started:.1f}s; now replicating")
+        say("writing to the upstream: updates, inserts, deletes, key changes, ALTER TABLE")
+        live_writes(up, 40)
+        ok = wait_replicated(dm, up, down)
         say("row-by-row comparison:")
-        ok = compare(up, down)
+        ok = compare(up, down) and ok
         say("demo OK: upstream and downstream are equal" if ok else "demo FAILED")
         if args.keep:
             say(f"left running in {base}; stop the servers and dm processes by PID")

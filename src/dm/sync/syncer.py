@@ -43,6 +43,7 @@ from dm.sync.safemode import SafeMode
 log = logging.getLogger(__name__)
 Router = Callable[[str, str], tuple[str, str]]
 _SAVE_RETRIES, _SAVE_INTERVAL = 100, 1.0  # a downstream restart is waited out
+_MASTER_REFRESH = 5.0  # seconds between SHOW MASTER STATUS for query-status
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class SyncUnit:
         elapsed = max(time.monotonic() - self.started, 1e-6)
         syncer = pos.committed if pos else None
         master = self.master_location
+        synced = bool(master and syncer and not syncer < master)
         return {"sync": {
             "totalEvents": self.total_events,
             "totalTps": int(self.total_events / elapsed),
@@ -95,11 +97,10 @@ class SyncUnit:
             "syncerBinlog": f"({syncer.file}, {syncer.pos})" if syncer else "",
             "syncerBinlogGtid": _gtid_text(syncer),
             "blockingDDLs": [], "unresolvedGroups": [],
-            "synced": bool(master and syncer and (syncer.file, syncer.pos) >= (
-                master.file, master.pos)),
+            "synced": synced,
             "binlogType": "remote",
-            "secondsBehindMaster": str(max(0, int(time.time()) - self.last_event_time)
-                                       if self.last_event_time else 0),
+            "secondsBehindMaster": "0" if synced or not self.last_event_time
+            else str(max(0, int(time.time()) - self.last_event_time)),
         }}
 
     # --- start ------------------------------------------------------------------------
@@ -170,7 +171,7 @@ class SyncUnit:
         else:
             stream.start_at(point.location)
         applier.start()
-        last_flush = time.monotonic()
+        last_flush = last_master = time.monotonic()
         log.info("sync of %s/%s starts at %s (safe mode until %s)", self.cfg.task,
                  self.cfg.source_id, point.location.short(),
                  safe_until.short() if safe_until else "its duration ends")
@@ -179,9 +180,13 @@ class SyncUnit:
                 if stop.is_set():
                     break
                 self._handle(event, applier, causality, safe, ddl_conn)
-                if time.monotonic() - last_flush >= self.cfg.flush_interval:
+                now = time.monotonic()
+                if now - last_flush >= self.cfg.flush_interval:
                     self._flush(applier, safe_until)
-                    last_flush = time.monotonic()
+                    last_flush = now
+                if now - last_master >= _MASTER_REFRESH:
+                    self.master_location = self._master_now()
+                    last_master = now
         finally:
             stream.close()
             try:
@@ -237,8 +242,10 @@ class SyncUnit:
             self._ddl(event, statement, applier, causality, ddl_conn, where)
             pos.commit()
             self._flush(applier, None)
-        elif isinstance(event, HeartbeatEvent):
-            self.master_location = pos.read
+        elif isinstance(event, HeartbeatEvent):  # idle: the upstream says where it is
+            self.master_location = Location(event.log_file, event.log_pos,
+                                            self.master_location.gtid_set
+                                            if self.master_location else None)
         elif isinstance(event, RotateEvent):
             pos.see(event)
         else:
