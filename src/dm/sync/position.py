@@ -14,27 +14,35 @@ from dm.binlog.location import Location
 
 
 class BinlogPosition:
+    """Cheap per event: plain fields, a Location is only built when asked for."""
+
     def __init__(self, start: Location) -> None:
-        self.read = start
+        self.file = start.file
+        self.pos = start.pos
+        self.gtid_set = start.gtid_set
         self.committed = start
         self._pending_gtid: str | None = None
 
+    @property
+    def read(self) -> Location:
+        return Location(self.file, self.pos, self.gtid_set)
+
     def see(self, event: Event) -> None:
         """Advance past `event` (call after handling it)."""
+        header = event.header
         if isinstance(event, RotateEvent):
-            self.read = Location(event.next_file, event.position, self.read.gtid_set)
+            self.file, self.pos = event.next_file, event.position
             return
         if isinstance(event, MariadbGtidEvent):
             self._pending_gtid = str(event.gtid)
         elif isinstance(event, GtidEvent):
             self._pending_gtid = event.gtid
-        log_pos = event.header.log_pos
-        if log_pos and not event.header.artificial:
-            self.read = self.read.moved(log_pos)
+        if header.log_pos and not header.artificial:
+            self.pos = header.log_pos
 
     def commit(self) -> None:
         """The event just seen ended a transaction: its end is a safe resume point."""
-        if self._pending_gtid is not None and self.read.gtid_set is not None:
-            self.read = self.read.with_gtid(self._pending_gtid)
+        if self._pending_gtid is not None and self.gtid_set is not None:
+            self.gtid_set = self.gtid_set.add(self._pending_gtid)
         self._pending_gtid = None
         self.committed = self.read

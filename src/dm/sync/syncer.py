@@ -80,6 +80,7 @@ class SyncUnit:
         self.master_location: Location | None = None
         self.last_event_time = 0
         self._causality: Causality | None = None
+        self._decoder_schemas: dict[tuple[str, str], TableSchema] = {}
 
     # --- status -----------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -196,10 +197,20 @@ class SyncUnit:
                 ddl_conn.close()
 
     def _decoder_schema(self, schema: str, table: str) -> TableSchema | None:
+        """Asked at every TABLE_MAP: cached until the table's tracked version changes."""
+        version = self.tracker.version(schema, table)
+        cached = self._decoder_schemas.get((schema, table))
+        if cached is not None and cached.version == version:
+            return cached
         info = self.tracker.get(schema, table)
         if info is None and self.allows(schema, table):
             info = self._fetch_downstream_schema(schema, table)
-        return None if info is None else info.decoder_schema(self.tracker.version(schema, table))
+            version = self.tracker.version(schema, table)
+        if info is None:
+            return None
+        decoded = info.decoder_schema(version)
+        self._decoder_schemas[(schema, table)] = decoded
+        return decoded
 
     def _fetch_downstream_schema(self, schema: str, table: str) -> TableInfo | None:
         """Unknown table: start from the routed downstream table's schema, as DM does."""
