@@ -68,30 +68,22 @@ def anchor(up: MariaDB, down: MariaDB, work: Path, threads: int) -> tuple[float,
     return dump, load
 
 
-def pydm(up: MariaDB, down: MariaDB, work: Path, threads: int) -> tuple[float, int]:
+def pydm(up: MariaDB, down: MariaDB, work: Path, threads: int) -> tuple[float, float]:
     dm = DMProcesses(work / "dm", ROOT / ".venv" / "bin")
     try:
         dm.start_master()
-        worker = dm.start_worker("worker1", keepalive_ttl=30)
-        (work / "source.yaml").write_text(
-            f"source-id: bench-src\nfrom: {{host: 127.0.0.1, port: {up.port}, user: root}}\n")
-        (work / "task.yaml").write_text(TASK.format(port=down.port, threads=threads))
-        dm.dmctl("operate-source", "create", str(work / "source.yaml"))
+        dm.start_worker("worker1", keepalive_ttl=30)
         started = time.monotonic()
-        dm.dmctl("start-task", str(work / "task.yaml"))
+        dm.start_task(up, "bench-src", TASK.format(port=down.port, threads=threads))
         while True:
-            answer = dm.dmctl("query-status", "bench", check=False)
+            answer = dm.api("query-status", {"task": "bench"})
             subs = [st for s in answer["sources"] for st in s["subTaskStatus"]]
             if subs and subs[0].get("result"):
                 raise SystemExit(f"pydm task failed: {subs[0]['result']}")
             if subs and subs[0]["stage"] == "Finished":
                 break
             time.sleep(0.2)
-        elapsed = time.monotonic() - started
-        rss_kb = next(int(line.split()[1]) for line in
-                      Path(f"/proc/{worker.pid}/status").read_text().splitlines()
-                      if line.startswith("VmHWM:"))
-        return elapsed, rss_kb
+        return time.monotonic() - started, dm.peak_rss_mb("worker1")
     finally:
         dm.stop()
 
@@ -120,7 +112,7 @@ def main() -> None:
         flush_dirty_pages(up)
         dump_s, load_s = anchor(up, down_a, work, args.threads)
         flush_dirty_pages(down_a)
-        pydm_s, rss_kb = pydm(up, down_b, work, args.threads)
+        pydm_s, rss_mb = pydm(up, down_b, work, args.threads)
         expected = checksums(up, args.tables)
         equal_a = checksums(down_a, args.tables) == expected
         equal_b = checksums(down_b, args.tables) == expected
@@ -132,7 +124,7 @@ def main() -> None:
             "anchor_total_s": round(anchor_s, 2), "pydm_s": round(pydm_s, 2),
             "ratio_pydm_over_anchor": round(pydm_s / anchor_s, 3),
             "anchor_rows_per_s": round(rows / anchor_s), "pydm_rows_per_s": round(rows / pydm_s),
-            "worker_peak_rss_mb": round(rss_kb / 1024, 1),
+            "worker_peak_rss_mb": round(rss_mb, 1),
             "anchor_equal": equal_a, "pydm_equal": equal_b,
         }
         print(json.dumps(result, indent=2))

@@ -98,14 +98,10 @@ def pydm(up: MariaDB, down: MariaDB, work: Path, start: tuple[str, int], end: tu
     dm = DMProcesses(work / "dm", ROOT / ".venv" / "bin")
     try:
         dm.start_master()
-        worker = dm.start_worker("worker1", keepalive_ttl=30)
-        (work / "source.yaml").write_text(
-            f"source-id: inc-src\nfrom: {{host: 127.0.0.1, port: {up.port}, user: root}}\n")
-        (work / "task.yaml").write_text(TASK.format(port=down.port, name=start[0], pos=start[1],
-                                                    workers=workers, batch=batch))
-        dm.dmctl("operate-source", "create", str(work / "source.yaml"))
+        dm.start_worker("worker1", keepalive_ttl=30)
         started = time.monotonic()
-        dm.dmctl("start-task", str(work / "task.yaml"))
+        dm.start_task(up, "inc-src", TASK.format(port=down.port, name=start[0], pos=start[1],
+                                                 workers=workers, batch=batch))
         conn = down.connect()
         while True:  # the checkpoint is only written once everything before it is applied
             with conn.cursor() as cur:
@@ -122,10 +118,7 @@ def pydm(up: MariaDB, down: MariaDB, work: Path, start: tuple[str, int], end: tu
             if status and status[0].get("result"):
                 raise SystemExit(f"pydm task failed: {status[0]['result']}")
             time.sleep(0.1)
-        rss_kb = next(int(line.split()[1]) for line in
-                      Path(f"/proc/{worker.pid}/status").read_text().splitlines()
-                      if line.startswith("VmHWM:"))
-        return elapsed, rss_kb / 1024
+        return elapsed, dm.peak_rss_mb("worker1")
     finally:
         dm.stop()
 

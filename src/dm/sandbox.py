@@ -287,6 +287,23 @@ class DMProcesses:
             answer: dict[str, Any] = json.loads(resp.read())
         return answer
 
+    def peak_rss_mb(self, worker: str) -> float:
+        """The worker's peak resident memory so far (VmHWM)."""
+        status = Path(f"/proc/{self.workers[worker].pid}/status").read_text()
+        kb = next(int(line.split()[1]) for line in status.splitlines()
+                  if line.startswith("VmHWM:"))
+        return kb / 1024
+
+    def start_task(self, source: MariaDB, source_id: str, task_yaml: str) -> None:
+        """Register `source` and start the task described by `task_yaml` (bench helper)."""
+        src = self.base / f"{source_id}.yaml"
+        src.write_text(f"source-id: {source_id}\nfrom: {{host: 127.0.0.1, "
+                       f"port: {source.port}, user: root}}\n")
+        task = self.base / "task.yaml"
+        task.write_text(task_yaml)
+        self.dmctl("operate-source", "create", str(src))
+        self.dmctl("start-task", str(task))
+
     def kill_worker(self, name: str) -> None:
         proc = self.workers.pop(name)
         proc.kill()

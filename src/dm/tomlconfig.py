@@ -34,3 +34,16 @@ def load_process_config(model: type[M], path: str | None, flags: dict[str, Any])
         detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
                            for e in exc.errors())
         raise errors.CONFIG_YAML(file=path or "command line", line="-", detail=detail) from exc
+
+
+def listen_address(addr: str) -> tuple[str, int]:
+    """`host:port` or `:port` (all interfaces) as (host, port) to bind."""
+    host, _, port = addr.rpartition(":")
+    return host or "0.0.0.0", int(port)
+
+
+def advertised(addr: str, advertise: str) -> str:
+    """What others dial: the advertise address, else the listen address, never 0.0.0.0."""
+    chosen = advertise or addr
+    host, _, port = chosen.rpartition(":")
+    return f"127.0.0.1:{port}" if host in ("", "0.0.0.0") else chosen

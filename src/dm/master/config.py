@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from dm import errors
-from dm.tomlconfig import kebab, load_process_config
+from dm.tomlconfig import advertised, kebab, listen_address, load_process_config
 
 
 class MasterConfig(BaseModel):
@@ -47,10 +47,7 @@ class MasterConfig(BaseModel):
         """Fill DM's derived defaults and check what must hold."""
         cfg = self.model_copy()
         cfg.name = cfg.name or f"dm-master-{socket.gethostname()}"
-        cfg.advertise_addr = cfg.advertise_addr or cfg.master_addr
-        host = cfg.advertise_addr.rpartition(":")[0]
-        if host in ("", "0.0.0.0"):
-            cfg.advertise_addr = "127.0.0.1:" + cfg.advertise_addr.rpartition(":")[2]
+        cfg.advertise_addr = advertised(cfg.master_addr, cfg.advertise_addr)
         cfg.data_dir = cfg.data_dir or f"default.{cfg.name}"
         cfg.advertise_peer_urls = cfg.advertise_peer_urls or cfg.peer_urls
         cfg.initial_cluster = cfg.initial_cluster or f"{cfg.name}={cfg.advertise_peer_urls}"
@@ -66,8 +63,7 @@ class MasterConfig(BaseModel):
 
     @property
     def listen(self) -> tuple[str, int]:
-        host, _, port = self.master_addr.rpartition(":")
-        return host or "0.0.0.0", int(port)
+        return listen_address(self.master_addr)
 
 
 def load_master_config(path: str | None, flags: dict[str, Any]) -> MasterConfig:

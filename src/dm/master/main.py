@@ -6,20 +6,19 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 from pathlib import Path
 
 import click
 from aiohttp import web
 
-from dm import __version__, errors
-from dm.logsetup import setup_logging
+from dm import errors
 from dm.master.config import MasterConfig, load_master_config
 from dm.master.election import Election
 from dm.master.etcdproc import EtcdMember, EtcdProcess
 from dm.master.scheduler import Scheduler
 from dm.master.server import MasterAPI
 from dm.master.state import ClusterState
+from dm.program import run_program
 from dm.store.client import Store
 
 log = logging.getLogger("dm.master")
@@ -81,21 +80,5 @@ async def _until_signalled() -> None:
 @click.option("-V", "--version", "show_version", is_flag=True, help="print version")
 def main(config_path: str | None, show_version: bool, **flags: str | None) -> None:
     """DM master: control plane of a pydm cluster."""
-    if show_version:
-        click.echo(f"pydm dm-master {__version__}")
-        return
-    try:
-        cfg = load_master_config(config_path, flags)
-    except errors.DMError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
-    setup_logging(cfg.log_level, cfg.log_file, cfg.log_format)
-    try:
-        asyncio.run(serve(cfg))
-    except errors.DMError as exc:
-        log.error("%s", exc)
-        click.echo(str(exc), err=True)
-        sys.exit(1)
-    except OSError as exc:
-        click.echo(str(errors.MASTER_START(exc, name=cfg.name, detail=str(exc))), err=True)
-        sys.exit(1)
+    run_program("dm-master", show_version, lambda: load_master_config(config_path, flags),
+                serve, errors.MASTER_START)

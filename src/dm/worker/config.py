@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from dm import errors
-from dm.tomlconfig import kebab, load_process_config
+from dm.tomlconfig import advertised, kebab, listen_address, load_process_config
 
 
 class WorkerConfig(BaseModel):
@@ -33,10 +33,7 @@ class WorkerConfig(BaseModel):
     def adjusted(self) -> WorkerConfig:
         cfg = self.model_copy()
         cfg.name = cfg.name or f"dm-worker-{socket.gethostname()}"
-        cfg.advertise_addr = cfg.advertise_addr or cfg.worker_addr
-        host, _, port = cfg.advertise_addr.rpartition(":")
-        if host in ("", "0.0.0.0"):
-            cfg.advertise_addr = f"127.0.0.1:{port}"
+        cfg.advertise_addr = advertised(cfg.worker_addr, cfg.advertise_addr)
         if not cfg.join:
             raise errors.WORKER_START(name=cfg.name,
                                       detail="--join (the dm-master address) is required")
@@ -44,8 +41,7 @@ class WorkerConfig(BaseModel):
 
     @property
     def listen(self) -> tuple[str, int]:
-        host, _, port = self.worker_addr.rpartition(":")
-        return host or "0.0.0.0", int(port)
+        return listen_address(self.worker_addr)
 
 
 def load_worker_config(path: str | None, flags: dict[str, Any]) -> WorkerConfig:

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 from pathlib import Path
 
 import aiohttp
@@ -15,7 +14,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from dm import __version__, errors
-from dm.logsetup import setup_logging
+from dm.program import run_program
 from dm.store.client import Store
 from dm.worker.config import WorkerConfig, load_worker_config
 from dm.worker.node import WorkerNode
@@ -99,21 +98,5 @@ async def serve(cfg: WorkerConfig) -> None:
 @click.option("-V", "--version", "show_version", is_flag=True, help="print version")
 def main(config_path: str | None, show_version: bool, **flags: object) -> None:
     """DM worker: runs the dump, load and sync units of its bound source."""
-    if show_version:
-        click.echo(f"pydm dm-worker {__version__}")
-        return
-    try:
-        cfg = load_worker_config(config_path, flags)
-    except errors.DMError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
-    setup_logging(cfg.log_level, cfg.log_file, cfg.log_format)
-    try:
-        asyncio.run(serve(cfg))
-    except errors.DMError as exc:
-        log.error("%s", exc)
-        click.echo(str(exc), err=True)
-        sys.exit(1)
-    except OSError as exc:
-        click.echo(str(errors.WORKER_START(exc, name=cfg.name, detail=str(exc))), err=True)
-        sys.exit(1)
+    run_program("dm-worker", show_version, lambda: load_worker_config(config_path, flags),
+                serve, errors.WORKER_START)
