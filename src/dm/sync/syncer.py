@@ -28,6 +28,7 @@ from dm.binlog.replica import ReplicaConfig, ReplicaConnection
 from dm.binlog.rows.schema import TableSchema
 from dm.db import Connection, Endpoint, connect, qualified, query_one
 from dm.dump.metadata import METADATA_FILE
+from dm.rules.event_filter import BinlogEventFilter
 from dm.schema import ddl
 from dm.schema.createtable import parse_create_table
 from dm.schema.table import TableInfo
@@ -68,10 +69,11 @@ class SyncConfig:
 
 class SyncUnit:
     def __init__(self, cfg: SyncConfig, allows: Callable[[str, str], bool], route: Router,
-                 case_sensitive: bool) -> None:
+                 event_filter: BinlogEventFilter, case_sensitive: bool) -> None:
         self.cfg = cfg
         self.allows = allows
         self.route = route
+        self.event_filter = event_filter
         self.tracker = SchemaTracker(case_sensitive=case_sensitive)
         self.checkpoint = SyncerCheckpoint(cfg.meta_schema, cfg.task, cfg.source_id, cfg.flavor)
         self.position: BinlogPosition | None = None
@@ -265,7 +267,8 @@ class SyncUnit:
     def _rows(self, event: RowsEvent, applier: Applier, causality: Causality,
               safe: bool) -> None:
         schema, table = event.table.schema, event.table.table
-        if not self.allows(schema, table):
+        if not self.allows(schema, table) or self.event_filter.skip_dml(schema, table,
+                                                                        event.kind.value):
             return
         info = self.tracker.get(schema, table)
         if info is None:
@@ -287,6 +290,8 @@ class SyncUnit:
         try:
             parsed = ddl.parse(statement, event.schema)
         except errors.DMError as exc:
+            if self.event_filter.skip_sql(statement):  # DM's global sql-pattern escape hatch
+                return
             raise errors.SYNC_PARSE_DDL(exc.message, sql=f"{statement} (at {where})") from exc
         if parsed.kind is not ddl.Kind.DDL:
             return
@@ -301,9 +306,13 @@ class SyncUnit:
                 for t in one.tables:  # a table never seen yet: its schema before the DDL
                     if t.table and self.tracker.get(t.schema, t.table) is None:
                         self._fetch_downstream_schema(t.schema, t.table)
+                main = one.tables[0] if one.tables else None
+                skipped = main is not None and self.event_filter.skip_ddl(
+                    main.schema, main.table, one.events or (one.event,), one.sql)
                 downstream_sql = ddl.route(one, self.route)
                 try:
-                    cur.execute(downstream_sql)
+                    if not skipped:  # a filtered DDL is not run, but the upstream changed
+                        cur.execute(downstream_sql)
                 except pymysql.err.MySQLError as exc:
                     if not ddl.is_tolerated(exc.args[0], one.event):
                         raise errors.SYNC_DDL_EXEC(exc, sql=downstream_sql, where=where) from exc

@@ -10,6 +10,7 @@ from dm.config.stored import endpoint
 from dm.config.subtask import SubTaskConfig
 from dm.dump.dumper import DumpSettings
 from dm.load.loader import LoadSettings
+from dm.rules.event_filter import BinlogEventFilter
 from dm.sync.syncer import SyncConfig, SyncUnit
 from dm.worker.fullphase import FullPhase, FullPhaseConfig
 from dm.worker.subtask import SubTask, dump_dir
@@ -62,10 +63,12 @@ def _sync_unit(sub: SubTaskConfig, source: SourceConfig, directory: Path) -> Syn
         safe_mode_duration=duration.total_seconds() if duration is not None else 60.0,
         meta=_meta_location(sub, flavor), dump_dir=directory if sub.mode == "all" else None)
     return SyncUnit(cfg, sub.ba_list().allows, sub.router().route,
-                    sub.case_sensitive or source.case_sensitive)
+                    BinlogEventFilter(sub.filters, case_sensitive=sub.case_sensitive),
+                    sub.case_sensitive)
 
 
 def build_subtask(sub: SubTaskConfig, source: SourceConfig, base_dir: Path) -> SubTask:
+    sub = sub.with_source(source)  # source-level filters and case sensitivity join in
     directory = dump_dir(base_dir, sub.loader.dir)
     full = _full_phase(sub, source, directory) if sub.mode in ("full", "all") else None
     sync = _sync_unit(sub, source, directory) if sub.mode in ("incremental", "all") else None
