@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
 import pymysql
-import pymysql.cursors
 from pymysql.connections import Connection
+from pymysql.converters import escape_string
 
 from dm import errors
 
@@ -53,26 +54,23 @@ def _ssl_context(ep: Endpoint) -> ssl.SSLContext | None:
     return ctx
 
 
-def connect(ep: Endpoint, *, what: str = "upstream", file: str = "", database: str | None = None,
-            local_infile: bool = False, autocommit: bool = True, raw: bool = False,
-            read_timeout: float | None = None, streaming: bool = False) -> Connection:
+def connect(ep: Endpoint, *, what: str = "upstream", file: str = "", local_infile: bool = False,
+            autocommit: bool = True, raw: bool = False) -> Connection:
     """Open a session with time_zone='+00:00' and the configured session variables.
 
     `raw=True` returns every value as the server's bytes (no decoding, no conversion).
     """
     init = ["SET time_zone = '+00:00'"]
-    init += [f"SET SESSION {k} = %s" for k in ep.session if k.lower() != "time_zone"]
-    values = [v for k, v in ep.session.items() if k.lower() != "time_zone"]
+    init += [f"SET SESSION {_variable(k, ep)} = {_literal(v)}" for k, v in ep.session.items()
+             if k.lower() != "time_zone"]
     kwargs: dict[str, Any] = {}
     if raw:
         kwargs.update(use_unicode=False, conv={})
-    if streaming:
-        kwargs["cursorclass"] = pymysql.cursors.SSCursor
     try:
         conn = pymysql.connect(
             host=ep.host, port=ep.port, user=ep.user, password=ep.password,
-            database=database, charset="utf8mb4", autocommit=autocommit,
-            local_infile=local_infile, connect_timeout=10, read_timeout=read_timeout,
+            charset="utf8mb4", autocommit=autocommit, local_infile=local_infile,
+            connect_timeout=10,
             ssl=_ssl_context(ep),
             **kwargs,
         )
@@ -80,10 +78,30 @@ def connect(ep: Endpoint, *, what: str = "upstream", file: str = "", database: s
         raise errors.DB_UNREACHABLE(exc, what=what, target=ep.target,
                                     file=file or "the config") from exc
     with conn.cursor() as cur:
-        cur.execute(init[0])
-        for sql, value in zip(init[1:], values, strict=True):
-            cur.execute(sql, (value,))
+        for sql in init:
+            try:
+                cur.execute(sql)
+            except pymysql.err.MySQLError as exc:
+                conn.close()
+                raise errors.DB_UNREACHABLE(exc, what=what, target=ep.target,
+                                            file=file or "the config") from exc
     return conn
+
+
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _variable(name: str, ep: Endpoint) -> str:
+    if not _VARIABLE.match(name):
+        raise errors.DB_UNREACHABLE(f"session variable {name!r} is not a variable name",
+                                    what="the", target=ep.target, file="the config's session")
+    return name
+
+
+def _literal(value: str) -> str:
+    """A session value as SQL: numbers bare, anything else as a quoted string."""
+    text = str(value)
+    return text if text.lstrip("-").isdigit() else f"'{escape_string(text)}'"
 
 
 def is_mariadb(conn: Connection) -> bool:
