@@ -26,7 +26,7 @@ def etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Etcd]:
 
 def test_keys_are_dm_shaped() -> None:
     key = keys.key(keys.SUBTASK_STAGE, "mysql-replica-01", "test")
-    assert key == "/dm-master/stage/subtask/" + "mysql-replica-01".encode().hex() + "/" + \
+    assert key == "/dm-master/stage/subtask/" + b"mysql-replica-01".hex() + "/" + \
         b"test".hex()
     assert keys.decode(key.removeprefix(keys.SUBTASK_STAGE)) == ["mysql-replica-01", "test"]
 
