@@ -28,6 +28,8 @@ BINLOG_SEND_ANNOTATE_ROWS_EVENT = 0x02
 BINLOG_THROUGH_GTID = 0x04
 MARIA_SLAVE_CAPABILITY_GTID = 4
 ER_MASTER_FATAL_ERROR_READING_BINLOG = 1236
+_MAX_PACKET = 0xFFFFFF  # a payload this long continues in the next packet
+_CR_SERVER_LOST = 2013
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,37 @@ class _Link(pymysql.connections.Connection):  # type: ignore[misc]
         self._execute_command(command, payload)
 
     def read_raw(self) -> bytes:
-        packet = self._read_packet()
-        data: bytes = packet.get_all_data()
+        """One whole packet's payload, read straight from the buffered socket.
+
+        The binlog stream is one packet per event: PyMySQL's `_read_packet` wraps each in
+        objects the stream never needs, which costs more than decoding small events."""
+        timeout: float | None = self._read_timeout
+        if self._current_timeout != timeout:  # type: ignore[has-type]  # only on change
+            self._sock.settimeout(timeout)
+            self._current_timeout = timeout
+        parts: list[bytes] = []
+        while True:
+            header = self._read_exact(4)
+            length = header[0] | header[1] << 8 | header[2] << 16
+            self._next_seq_id = (header[3] + 1) % 256
+            parts.append(self._read_exact(length))
+            if length < _MAX_PACKET:
+                break
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        if data[:1] == b"\xff":
+            pymysql.err.raise_mysql_exception(data)
+        return data
+
+    def _read_exact(self, size: int) -> bytes:
+        try:
+            data: bytes = self._rfile.read(size)
+        except OSError as exc:
+            self._force_close()
+            raise pymysql.err.OperationalError(_CR_SERVER_LOST, f"Lost connection ({exc!r})"
+                                               ) from exc
+        if len(data) < size:
+            self._force_close()
+            raise pymysql.err.OperationalError(_CR_SERVER_LOST, "Lost connection to the server")
         return data
 
     def query_value(self, sql: str) -> Any:
