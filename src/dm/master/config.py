@@ -7,7 +7,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from dm import errors
 from dm.tomlconfig import advertised, kebab, listen_address, load_process_config
 
 
@@ -55,10 +54,6 @@ class MasterConfig(BaseModel):
             scheme, _, rest = cfg.peer_urls.split(",")[0].partition("://")
             host, _, port = rest.rpartition(":")
             cfg.etcd_client_urls = f"{scheme}://{host}:{int(port) + 1}"
-        if cfg.join:
-            raise errors.MASTER_BAD_REQUEST(
-                detail="--join (adding a master to a running cluster) is not supported yet; "
-                       "start every master with the same --initial-cluster instead")
         return cfg
 
     @property

@@ -20,15 +20,36 @@ from dm.master.server import MasterAPI
 from dm.master.state import ClusterState
 from dm.program import run_program
 from dm.store.client import Store
+from dm.store.discovery import etcd_endpoints
 
 log = logging.getLogger("dm.master")
 
 
+async def _join(cfg: MasterConfig, etcd_dir: Path) -> tuple[str, str]:
+    """(initial-cluster, state) of this member: as configured, or added to a running
+    cluster through `--join` (a restarted member keeps its data and needs neither)."""
+    if not cfg.join or (etcd_dir / "member").exists():
+        return cfg.initial_cluster, cfg.initial_cluster_state
+    store = Store(await etcd_endpoints(cfg.join, cfg.name))
+    await store.connect()
+    try:
+        await store.client.add_member([cfg.advertise_peer_urls])
+        peers = [f"{m.name or cfg.name}={url}" async for m in store.client.members()
+                 for url in m.peer_urls]
+    except Exception as exc:
+        raise errors.MASTER_ETCD(exc, op=f"add member {cfg.advertise_peer_urls}") from exc
+    finally:
+        await store.close()
+    log.info("joining the cluster of %s as %s", cfg.join, cfg.name)
+    return ",".join(peers), "existing"
+
+
 async def serve(cfg: MasterConfig) -> None:
     data_dir = Path(cfg.data_dir)
+    initial_cluster, cluster_state = await _join(cfg, data_dir / "etcd")
     etcd = EtcdProcess(EtcdMember(cfg.name, data_dir / "etcd", cfg.etcd_client_urls,
-                                  cfg.peer_urls, cfg.advertise_peer_urls, cfg.initial_cluster,
-                                  cfg.initial_cluster_state), data_dir / "etcd.log")
+                                  cfg.peer_urls, cfg.advertise_peer_urls, initial_cluster,
+                                  cluster_state), data_dir / "etcd.log")
     await etcd.start()
     store = Store([etcd.endpoint])
     runner: web.AppRunner | None = None

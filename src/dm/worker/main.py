@@ -8,7 +8,6 @@ import logging
 import signal
 from pathlib import Path
 
-import aiohttp
 import click
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -16,28 +15,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from dm import __version__, errors
 from dm.program import run_program
 from dm.store.client import Store
+from dm.store.discovery import etcd_endpoints
 from dm.worker.config import WorkerConfig, load_worker_config
 from dm.worker.node import WorkerNode
 
 log = logging.getLogger("dm.worker")
-
-
-async def _etcd_endpoints(join: str, timeout: float = 60) -> list[str]:
-    """Ask a master (any of --join) for the cluster's etcd client endpoints."""
-    masters = [m.strip() for m in join.split(",") if m.strip()]
-    deadline = asyncio.get_running_loop().time() + timeout
-    last: Exception | None = None
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
-        while asyncio.get_running_loop().time() < deadline:
-            for master in masters:
-                try:
-                    async with http.get(f"http://{master}/api/v1/cluster/etcd") as resp:
-                        return list((await resp.json())["endpoints"])
-                except (aiohttp.ClientError, TimeoutError, KeyError) as exc:
-                    last = exc
-            await asyncio.sleep(0.5)
-    raise errors.WORKER_START(last, name="dm-worker",
-                              detail=f"no dm-master answered at {join} within {timeout:.0f}s")
 
 
 def _app(node: WorkerNode) -> web.Application:
@@ -59,7 +41,7 @@ def _app(node: WorkerNode) -> web.Application:
 
 
 async def serve(cfg: WorkerConfig) -> None:
-    store = Store(await _etcd_endpoints(cfg.join))
+    store = Store(await etcd_endpoints(cfg.join, cfg.name))
     await store.connect()
     node = WorkerNode(cfg.name, cfg.advertise_addr, store, Path.cwd(), cfg.keepalive_ttl)
     runner = web.AppRunner(_app(node), access_log=None)
