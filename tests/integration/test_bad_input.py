@@ -150,3 +150,16 @@ def test_dmctl_without_master(tmp_path: Path) -> None:
     answer = dm.dmctl("query-status", check=False)
     assert answer["result"] is False and "code=48001" in answer["msg"]
 
+
+
+def test_unsupported_expression_filter_is_refused(cluster: DMProcesses, downstream: MariaDB,
+                                                  registered: str, tmp_path: Path) -> None:
+    task = tmp_path / "task.yaml"
+    text = GOOD_TASK.format(port=downstream.port, source=registered)
+    task.write_text(text.replace("    block-allow-list: only\n",
+                                 "    block-allow-list: only\n    expression-filters: [f]\n")
+                    + "expression-filter:\n  f: {schema: refused_db, table: t, "
+                      "insert-value-expr: \"NOW() > c\"}\n")
+    msg = _refused(cluster, "start-task", str(task))
+    assert "code=20041" in msg and "NOW" in msg
+    _assert_no_task(cluster)

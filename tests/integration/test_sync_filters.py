@@ -82,3 +82,66 @@ def test_event_filters(cluster: DMProcesses, upstream: MariaDB, downstream: Mari
     assert got == expected
     assert cluster.dmctl("stop-task", "filtered")["result"]
     assert cluster.dmctl("operate-source", "stop", "filter-src")["result"]
+
+
+EXPR_TASK = """\
+name: exprfiltered
+task-mode: incremental
+target-database: {{host: 127.0.0.1, port: {port}, user: root, password: ""}}
+mysql-instances:
+  - source-id: expr-src
+    block-allow-list: only
+    expression-filters: [big-inserts, flip-updates, old-deletes]
+    meta: {{binlog-name: "{name}", binlog-pos: {pos}}}
+block-allow-list:
+  only: {{do-dbs: [edb]}}
+expression-filter:
+  big-inserts:
+    schema: edb
+    table: t
+    insert-value-expr: "v > 100 AND name LIKE 'big%'"
+  flip-updates:
+    schema: edb
+    table: t
+    update-old-value-expr: "v = 1"
+    update-new-value-expr: "v = 2"
+  old-deletes:
+    schema: edb
+    table: t
+    delete-value-expr: "name IS NULL"
+"""
+
+
+def test_expression_filters(cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB,
+                            tmp_path: Path) -> None:
+    ddl = "CREATE TABLE edb.t (id INT PRIMARY KEY, v INT, name VARCHAR(20))"
+    upstream.execute("DROP DATABASE IF EXISTS edb", "CREATE DATABASE edb", ddl)
+    downstream.execute("DROP DATABASE IF EXISTS edb", "CREATE DATABASE edb", ddl,
+                       "DROP DATABASE IF EXISTS dm_meta")
+    name, pos, _ = _master(upstream)
+    src = tmp_path / "source.yaml"
+    src.write_text(f"source-id: expr-src\nfrom: {{host: 127.0.0.1, port: {upstream.port}, "
+                   "user: root}\n")
+    assert cluster.dmctl("operate-source", "create", str(src))["result"]
+    task = tmp_path / "task.yaml"
+    task.write_text(EXPR_TASK.format(port=downstream.port, name=name, pos=pos))
+    assert cluster.dmctl("start-task", str(task))["result"]
+    wait_stage(cluster, "exprfiltered", "Running")
+    upstream.execute(
+        "INSERT INTO edb.t VALUES (1, 500, 'big one')",  # skipped: v > 100 and big%
+        "INSERT INTO edb.t VALUES (2, 500, 'small'), (3, 1, 'flip'), (4, 1, NULL), "
+        "(5, 1, 'keep')",
+        "UPDATE edb.t SET v = 2 WHERE id = 3",  # skipped: old v = 1 and new v = 2
+        "UPDATE edb.t SET v = 3 WHERE id = 5",  # replicated: new v is not 2
+        "DELETE FROM edb.t WHERE id = 4",  # skipped: name IS NULL
+        "DELETE FROM edb.t WHERE id = 2")  # replicated
+    expected = [(3, 1, "flip"), (4, 1, None), (5, 3, "keep")]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        got = [tuple(r) for r in table_rows(downstream.connect(), "edb", "t")]
+        if got == expected:
+            break
+        time.sleep(0.3)
+    assert got == expected
+    assert cluster.dmctl("stop-task", "exprfiltered")["result"]
+    assert cluster.dmctl("operate-source", "stop", "expr-src")["result"]

@@ -17,6 +17,8 @@ from dm.config.task import TaskConfig, parse_task_config
 from dm.db import connect
 from dm.load.checkpoint import LoaderCheckpoint
 from dm.master.state import ClusterState
+from dm.rules.event_filter import BinlogEventFilter
+from dm.rules.expr_filter import ExpressionFilters
 from dm.sync.checkpoint import SyncerCheckpoint
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,10 @@ async def start_task(state: ClusterState, file: dict[str, str], remove_meta: boo
         raise errors.PRECHECK_FAILED(task=task.name, detail=report.summary_text())
     subtasks = {s.source_id: s for s in task.subtask_configs()
                 if not only_sources or s.source_id in only_sources}
+    for sub in subtasks.values():  # rules that only compile at run time are refused now
+        BinlogEventFilter(sub.with_source(sources[sub.source_id]).filters,
+                          case_sensitive=sub.case_sensitive)
+        ExpressionFilters(sub.expression_filters, case_sensitive=sub.case_sensitive)
     if remove_meta:
         await asyncio.to_thread(_remove_meta, task)
     await state.put_task(task.name, {"name": task.name, "yaml": task.to_yaml(secrets="mask")},

@@ -29,6 +29,7 @@ from dm.binlog.rows.schema import TableSchema
 from dm.db import Connection, Endpoint, connect, qualified, query_one
 from dm.dump.metadata import METADATA_FILE
 from dm.rules.event_filter import BinlogEventFilter
+from dm.rules.expr_filter import ExpressionFilters
 from dm.schema import ddl
 from dm.schema.createtable import parse_create_table
 from dm.schema.table import TableInfo
@@ -69,11 +70,13 @@ class SyncConfig:
 
 class SyncUnit:
     def __init__(self, cfg: SyncConfig, allows: Callable[[str, str], bool], route: Router,
-                 event_filter: BinlogEventFilter, case_sensitive: bool) -> None:
+                 event_filter: BinlogEventFilter, expressions: ExpressionFilters,
+                 case_sensitive: bool) -> None:
         self.cfg = cfg
         self.allows = allows
         self.route = route
         self.event_filter = event_filter
+        self.expressions = expressions
         self.tracker = SchemaTracker(case_sensitive=case_sensitive)
         self.checkpoint = SyncerCheckpoint(cfg.meta_schema, cfg.task, cfg.source_id, cfg.flavor)
         self.position: BinlogPosition | None = None
@@ -274,8 +277,11 @@ class SyncUnit:
         if info is None:
             raise errors.SYNC_UNKNOWN_TABLE(table=qualified(schema, table), where=event.where)
         target = self.route(schema, table)
+        filtered = bool(self.expressions) and self.expressions.applies_to(schema, table)
         for row in event.rows:
             change = RowChange.from_binlog(event.kind, info, target, row)
+            if filtered and self.expressions.skip(change):
+                continue
             worker = causality.assign(change)
             if worker is CONFLICT:
                 applier.flush()

@@ -11,6 +11,7 @@ from dm.config.subtask import SubTaskConfig
 from dm.dump.dumper import DumpSettings
 from dm.load.loader import LoadSettings
 from dm.rules.event_filter import BinlogEventFilter
+from dm.rules.expr_filter import ExpressionFilters
 from dm.sync.syncer import SyncConfig, SyncUnit
 from dm.worker.fullphase import FullPhase, FullPhaseConfig
 from dm.worker.subtask import SubTask, dump_dir
@@ -64,6 +65,7 @@ def _sync_unit(sub: SubTaskConfig, source: SourceConfig, directory: Path) -> Syn
         meta=_meta_location(sub, flavor), dump_dir=directory if sub.mode == "all" else None)
     return SyncUnit(cfg, sub.ba_list().allows, sub.router().route,
                     BinlogEventFilter(sub.filters, case_sensitive=sub.case_sensitive),
+                    ExpressionFilters(sub.expression_filters, case_sensitive=sub.case_sensitive),
                     sub.case_sensitive)
 
 
