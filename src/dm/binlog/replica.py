@@ -110,7 +110,8 @@ class ReplicaConnection:
         self.config = config
         self.flavor: Flavor = Flavor.MYSQL
         self.decoder = EventDecoder(schema_provider)
-        self.location = Location("", 0)
+        self._start = Location("", 0)  # where the stream began, then file/pos as they move
+        self._file, self._pos = "", 0
         self._annotate = annotate_rows
         self._link: _Link | None = None
         self._non_blocking = False
@@ -157,7 +158,8 @@ class ReplicaConnection:
     def _open(self, location: Location, send: Any) -> None:
         self.close()
         link = self._connect()
-        self.location = location
+        self._start = location
+        self._file, self._pos = location.file, location.pos
         try:
             self._register(link)
             send(link)
@@ -235,11 +237,17 @@ class ReplicaConnection:
             if isinstance(event, TransactionPayloadEvent):
                 yield from self.decoder.expand(event)
 
+    @property
+    def location(self) -> Location:
+        """Where the stream stands (the GTID set is the one it started from)."""
+        return Location(self._file, self._pos, self._start.gtid_set)
+
     def _advance(self, event: Event) -> None:
+        """Plain fields per event; a Location is only built when someone asks."""
         if isinstance(event, RotateEvent):
-            self.location = Location(event.next_file, event.position, self.location.gtid_set)
+            self._file, self._pos = event.next_file, event.position
         elif event.header.log_pos:
-            self.location = self.location.moved(event.header.log_pos)
+            self._pos = event.header.log_pos
 
     def close(self) -> None:
         if self._link is not None:
