@@ -4,16 +4,13 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "binlog-fixtures"
-if not FIXTURES.is_dir():
-    FIXTURES = Path("/work/shared/binlog-fixtures")
+FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "binlog-fixtures"  # ../shared
 sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture(scope="session")
 def fixtures() -> Path:
-    if not FIXTURES.is_dir():
-        pytest.skip("binlog fixtures not found")
+    assert FIXTURES.is_dir(), f"the binlog fixtures are missing: {FIXTURES}"
     return FIXTURES
 
 
