@@ -59,7 +59,8 @@ def _transaction(cur: pymysql.cursors.Cursor, rnd: random.Random, ids: list[int]
             cur.execute("INSERT INTO pk VALUES (%s, %s, %s, NOW(3))",
                         (ids[0], f"new {ids[0]}", ids[0] / 3))
         elif op < 0.55:
-            cur.execute("UPDATE pk SET v = CONCAT(v, '+'), n = n + 1 WHERE id = %s", (k,))
+            cur.execute("UPDATE pk SET v = LEFT(CONCAT(v, '+'), 40), n = n + 1 WHERE id = %s",
+                        (k,))
         elif op < 0.65:
             cur.execute("UPDATE pk SET id = id + 5000000 WHERE id = %s", (k,))
         elif op < 0.75:
