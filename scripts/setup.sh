@@ -18,6 +18,6 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip 2>/dev/null || true
-.venv/bin/python -m pip install -q -e '.[test]' 2>&1 | grep -v -E '^WARNING: Location|^$' || true
+.venv/bin/python -m pip install -q -e '.[test]'
 .venv/bin/dm-master --version >/dev/null
 echo "setup: ready (.venv/bin/dm-master, dm-worker, dmctl)"

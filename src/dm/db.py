@@ -61,7 +61,8 @@ def connect(ep: Endpoint, *, what: str = "upstream", file: str = "", local_infil
     `raw=True` returns every value as the server's bytes (no decoding, no conversion).
     """
     init = ["SET time_zone = '+00:00'"]
-    init += [f"SET SESSION {_variable(k, ep)} = {_literal(v)}" for k, v in ep.session.items()
+    init += [f"SET SESSION {_variable(k, ep, file)} = {_literal(v)}"
+             for k, v in ep.session.items()
              if k.lower() != "time_zone"]
     kwargs: dict[str, Any] = {}
     if raw:
@@ -91,10 +92,10 @@ def connect(ep: Endpoint, *, what: str = "upstream", file: str = "", local_infil
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def _variable(name: str, ep: Endpoint) -> str:
+def _variable(name: str, ep: Endpoint, file: str) -> str:
     if not _VARIABLE.match(name):
-        raise errors.DB_UNREACHABLE(f"session variable {name!r} is not a variable name",
-                                    what="the", target=ep.target, file="the config's session")
+        raise errors.CONFIG_YAML(file=file or f"the config of {ep.target}", line="-",
+                                 detail=f"session: {name!r} is not a variable name")
     return name
 
 

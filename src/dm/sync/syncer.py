@@ -28,6 +28,7 @@ from dm.binlog.replica import ReplicaConfig, ReplicaConnection
 from dm.binlog.rows.schema import TableSchema
 from dm.db import Connection, Endpoint, connect, qualified, query_one
 from dm.dump.metadata import METADATA_FILE
+from dm.dump.plan import DumpPlan, schema_file
 from dm.rules.event_filter import BinlogEventFilter
 from dm.rules.expr_filter import ExpressionFilters
 from dm.schema import ddl
@@ -142,7 +143,6 @@ class SyncUnit:
         """Task-mode all: the tracker starts from the dump's CREATE TABLE files."""
         if self.cfg.dump_dir is None:
             return
-        from dm.dump.plan import DumpPlan, schema_file
         plan = DumpPlan.load(self.cfg.dump_dir)
         for table in plan.tables if plan else []:
             path = self.cfg.dump_dir / schema_file(table.schema, table.table)

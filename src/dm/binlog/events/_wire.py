@@ -31,14 +31,6 @@ def packed_bytes(buf: bytes, pos: int) -> tuple[bytes, int]:
     return bytes(buf[pos:pos + n]), pos + n
 
 
-def cstring(buf: bytes, pos: int, end: int) -> tuple[bytes, int]:
-    """A zero-terminated string at `pos`: (bytes, position after the zero)."""
-    stop = buf.find(b"\0", pos, end)
-    if stop < 0:
-        raise ValueError(f"unterminated string at {pos}")
-    return bytes(buf[pos:stop]), stop + 1
-
-
 def bits_msb_first(data: bytes, count: int) -> list[bool]:
     """`count` flags from a bitmap whose bytes list their flags high bit first (TABLE_MAP)."""
     return [bool(data[i >> 3] & (0x80 >> (i & 7))) for i in range(count)]

@@ -82,9 +82,6 @@ class Location:
         gtid = "" if self.gtid_set is None else str(self.gtid_set)
         return f"position: ({self.file}, {self.pos}), gtid-set: {gtid}"
 
-    def moved(self, pos: int, file: str | None = None) -> Location:
-        return Location(file or self.file, pos, self.gtid_set)
-
     def with_gtid(self, gtid: str) -> Location:
         """This location with one more executed GTID added to its set."""
         if self.gtid_set is None:

@@ -25,11 +25,6 @@ def _frac_text(usec: int, fsp: int) -> str:
     return f".{usec:06d}"[:fsp + 1] if fsp else ""
 
 
-def decimal_size(precision: int, scale: int) -> int:
-    intg = precision - scale
-    return (intg // 9 * 4 + _DIG2BYTES[intg % 9] + scale // 9 * 4 + _DIG2BYTES[scale % 9])
-
-
 @cache
 def decimal_reader(precision: int, scale: int) -> ValueReader:
     """NEWDECIMAL: groups of 9 digits in 4 big-endian bytes, partial groups first (integer
