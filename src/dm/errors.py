@@ -376,7 +376,8 @@ BINLOG_TRUNCATED = _define(28104, _EV, _UP, _HIGH, "binlog event at {where} is t
                            retryable=True)
 BINLOG_PAYLOAD_COMPRESSED = _define(28105, _EV, _UP, _HIGH,
                                     "transaction payload at {where} is compressed with "
-                                    "{algorithm}, which pydm cannot decompress",
+                                    "{algorithm}, which pydm cannot decompress (it reads zstd "
+                                    "and uncompressed payloads)",
                                     "Set binlog_transaction_compression=OFF on the upstream, "
                                     "then start replication after this transaction.")
 BINLOG_NO_TABLE_MAP = _define(28106, _EV, _UP, _HIGH,
@@ -401,6 +402,14 @@ BINLOG_LOCATION_INVALID = _define(28110, _EV, _INT, _MED,
                                   "invalid binlog location {text!r}: {detail}",
                                   "Write a location as `binlog-name:position`, e.g. "
                                   "`mysql-bin.000003:1234`.")
+BINLOG_PARTIAL_JSON_NO_BEFORE = _define(28111, _EV, _UP, _HIGH,
+                                       "PARTIAL_UPDATE_ROWS event at {where}: column {column} "
+                                       "of {table} holds only a JSON diff, and the before "
+                                       "image does not carry the column to apply it to",
+                                       "Set binlog_row_image=FULL upstream (or turn partial "
+                                       "JSON off with binlog_row_value_options=''), then "
+                                       "restart the task from a full dump or from a position "
+                                       "after this event.")
 SYNC_COLUMN_COUNT_MISMATCH = _define(36027, _SY, _INT, _HIGH,
                                      "table {table}: the binlog has {binlog} columns but the "
                                      "tracked schema has {schema}",
@@ -419,6 +428,11 @@ BINLOG_GET_EVENT = _define(36069, _SY, _UP, _HIGH,
                            "reading the binlog stream from {target} failed at {location}",
                            "The connection is reopened at the last position on resume-task.",
                            retryable=True)
+SYNC_READER_EXITED = _define(36070, _SY, _INT, _HIGH,
+                             "the binlog reader process (reading {where}) exited with code "
+                             "{exit_code} without a word",
+                             "Look for its traceback in the dm-worker's stderr; the task "
+                             "resumes from its checkpoint.", retryable=True)
 BINLOG_PURGED = _define(36101, _SY, _UP, _HIGH,
                         "binlog {location} is no longer available on {target} (purged, or "
                         "never written)",

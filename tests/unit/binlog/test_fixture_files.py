@@ -24,6 +24,7 @@ from dm.binlog.events import (
     RowsEvent,
     RowsQueryEvent,
     StopEvent,
+    TableMapEvent,
     TransactionPayloadEvent,
     UnknownEvent,
     UserVarEvent,
@@ -122,16 +123,40 @@ def test_unknown_vendor_event_is_passed_through(fixtures: Path) -> None:
     assert [e.header.type for e in unknown] == [100]
 
 
-def test_compressed_payload_is_declined_with_a_code(fixtures: Path) -> None:
+# The compressed fixture has no mysqlbinlog.txt; what it holds is known from its origin,
+# mysql-binlog-connector-java's TransactionPayloadEventDataDeserializerTest (an independent
+# decoder): QUERY BEGIN, TABLE_MAP demo.movies (11 columns), one UPDATE of movie 1 whose genre
+# goes from "Western" to "Western|Action", XID 31; 451 zstd bytes, 960 uncompressed.
+MOVIE = (1, "Once Upon a Time in the West", 1968, "Italy", "Western",
+         "Claudia Cardinale|Charles Bronson|Henry Fonda|Gabriele Ferzetti|Frank Wolff|"
+         "Al Mulock|Jason Robards|Woody Strode|Jack Elam|Lionel Stander|Paolo Stoppa|"
+         "Keenan Wynn|Aldo Sambrell", "Sergio Leone", "Ennio Morricone",
+         "Sergio Leone|Sergio Donati|Dario Argento|Bernardo Bertolucci",
+         "Tonino Delli Colli", "Paramount Pictures")
+
+
+def test_compressed_payload_expands_to_its_transaction(fixtures: Path) -> None:
     path = fixtures / "mysql-8.0.28-transaction-compression.binlog"
-    seen = []
-    with pytest.raises(DMError) as err:
-        for ev in read_binlog_file(path):
-            seen.append(ev)
-    assert err.value.code == 28105 and "zstd" in err.value.message
-    assert isinstance(seen[-1], TransactionPayloadEvent)
-    assert seen[-1].compression_name == "zstd" and seen[-1].uncompressed_size > 0
     assert len(list(read_binlog_file(path, expand_payloads=False))) == 5
+    events = list(read_binlog_file(path))
+    assert [type(e).__name__ for e in events] == [
+        "FormatDescriptionEvent", "PreviousGtidsEvent", "GtidEvent", "TransactionPayloadEvent",
+        "QueryEvent", "TableMapEvent", "RowsEvent", "XidEvent", "RotateEvent"]
+    payload, begin, table_map, rows, xid = events[3:8]
+    assert isinstance(payload, TransactionPayloadEvent)
+    assert (payload.compression_name, payload.payload_size, payload.uncompressed_size) == \
+        ("zstd", 451, 960)
+    inner = events[4:8]
+    assert sum(e.header.event_size for e in inner) == 960
+    assert all(e.header.log_pos == 0 and e.header.server_id == 223344 for e in inner)
+    assert isinstance(begin, QueryEvent) and begin.query == "BEGIN"
+    assert isinstance(table_map, TableMapEvent) and table_map.label == "`demo`.`movies`"
+    assert list(table_map.column_types) == [3, 15, 3, 15, 15, 15, 15, 15, 15, 15, 15]
+    assert isinstance(rows, RowsEvent) and rows.kind == "update" and rows.table_id == 84
+    after = (*MOVIE[:4], "Western|Action", *MOVIE[5:])
+    assert rows.rows == [(MOVIE, after)]
+    assert isinstance(xid, XidEvent) and xid.xid == 31
+    assert isinstance(events[-1], RotateEvent) and events[-1].next_file == "mysql-bin.000005"
 
 
 def _listed_events(folder: Path) -> list[tuple[int, int]]:

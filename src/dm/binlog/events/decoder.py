@@ -9,6 +9,7 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Callable, Iterator
+from weakref import WeakKeyDictionary
 
 from dm.binlog.events import control, gtid, query
 from dm.binlog.events._wire import U16, packed_int
@@ -29,8 +30,10 @@ from dm.binlog.events.format_description import (
     parse_format_description,
 )
 from dm.binlog.events.payload import (
-    COMPRESSION_NONE,
+    READABLE,
+    PayloadError,
     TransactionPayloadEvent,
+    inner_events,
     parse_transaction_payload,
 )
 from dm.binlog.events.rows_event import (
@@ -42,7 +45,8 @@ from dm.binlog.events.rows_event import (
     event_where,
     mariadb_uncompress,
 )
-from dm.binlog.events.tables import TableRegistry
+from dm.binlog.events.tables import BoundDecoder, TableRegistry
+from dm.binlog.rows.codegen import RowsDecoder, build_rows_decoder
 from dm.binlog.rows.schema import SchemaProvider
 from dm.errors import (
     BINLOG_CHECKSUM_MISMATCH,
@@ -99,6 +103,7 @@ class EventDecoder:
         self._verify = verify_checksum
         self._table_id_len = 6
         self._dispatch = self._build_dispatch()
+        self._partial: WeakKeyDictionary[RowsDecoder, RowsDecoder] = WeakKeyDictionary()
 
     def decode(self, buf: bytes, start: int = 0) -> Event:
         """The event whose header starts at buf[start]; buf may hold more after it."""
@@ -190,31 +195,42 @@ class EventDecoder:
         if t in COMPRESSED_TYPES:
             buf = mariadb_uncompress(bytes(buf[pos:end]))
             pos, end = 0, len(buf)
-        if t == E.PARTIAL_UPDATE_ROWS:
-            raise BINLOG_EVENT_DECODE(event="PARTIAL_UPDATE_ROWS",
-                                      where=event_where(self.file_name, header),
-                                      detail="partial JSON updates are not supported; set "
-                                             "binlog_row_value_options='' upstream")
         bound = self.tables.decoder(table_id, present, present_after, self.file_name, header)
         if bound.table.column_count != ncols:
             raise BINLOG_EVENT_DECODE(event=str(kind), where=event_where(self.file_name, header),
                                       detail=f"{ncols} columns, TABLE_MAP has "
                                              f"{bound.table.column_count}")
+        decode = bound.decode
+        if t == E.PARTIAL_UPDATE_ROWS:
+            decode = self._partial_decoder(table_id, bound)
         return RowsEvent(header, kind, table_id, flags, bound.table, bound.present,
-                         bound.present_after, self.file_name, bound.decode, buf, pos, end)
+                         bound.present_after, self.file_name, decode, buf, pos, end)
+
+    def _partial_decoder(self, table_id: int, bound: BoundDecoder) -> RowsDecoder:
+        """The PARTIAL_UPDATE_ROWS twin of a table's UPDATE decoder (same columns, after
+        images with JSON diffs); it lives as long as the UPDATE decoder it was built for."""
+        fn = self._partial.get(bound.decode)
+        if fn is None:
+            specs = self.tables.columns(table_id)
+            assert specs is not None  # resolved by tables.decoder()
+            fn = build_rows_decoder(specs, bound.present, bound.present_after,
+                                    bound.table.label, partial_json=True)
+            self._partial[bound.decode] = fn
+        return fn
 
     def expand(self, event: TransactionPayloadEvent) -> Iterator[Event]:
-        """The events inside a TRANSACTION_PAYLOAD (they carry no checksums)."""
-        if event.compression != COMPRESSION_NONE:
-            raise BINLOG_PAYLOAD_COMPRESSED(where=event_where(self.file_name, event.header),
-                                            algorithm=event.compression_name)
-        data, pos, crc = event.payload, 0, self._crc
+        """The events inside a TRANSACTION_PAYLOAD, decompressed as they are read (they carry
+        no checksums)."""
+        where = event_where(self.file_name, event.header)
+        if event.compression not in READABLE:
+            raise BINLOG_PAYLOAD_COMPRESSED(where=where, algorithm=event.compression_name)
+        crc = self._crc
         self._crc = False
         try:
-            while pos < len(data):
-                inner = self.decode(data, pos)
-                pos += inner.header.event_size
-                yield inner
+            for data in inner_events(event):
+                yield self.decode(data)
+        except PayloadError as exc:
+            raise BINLOG_EVENT_DECODE(exc, event="TRANSACTION_PAYLOAD", where=where,
+                                      detail=str(exc)) from exc
         finally:
             self._crc = crc
-

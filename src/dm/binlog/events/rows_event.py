@@ -1,7 +1,9 @@
-"""WRITE/UPDATE/DELETE rows events (v1, v2, MariaDB compressed); rows decode on first use."""
+"""WRITE/UPDATE/DELETE rows events (v1, v2, MySQL partial JSON updates, MariaDB compressed);
+rows decode on first use."""
 
 from __future__ import annotations
 
+import struct
 import zlib
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -11,7 +13,8 @@ from dm.binlog.events.base import Event, EventHeader
 from dm.binlog.events.codes import EventType as E
 from dm.binlog.events.table_map import TableMapEvent
 from dm.binlog.rows.codegen import RowsDecoder
-from dm.errors import BINLOG_EVENT_DECODE, DMError
+from dm.binlog.rows.json_diff import MissingBeforeImage
+from dm.errors import BINLOG_EVENT_DECODE, BINLOG_PARTIAL_JSON_NO_BEFORE, DMError
 
 STMT_END_F = 0x01
 
@@ -92,7 +95,11 @@ class RowsEvent(Event):
                 self._rows = self._decoder(self._buf, self._pos, self._end)
             except DMError:
                 raise
-            except (IndexError, ValueError, TypeError, UnicodeDecodeError) as exc:
+            except MissingBeforeImage as exc:
+                raise BINLOG_PARTIAL_JSON_NO_BEFORE(where=self.where, column=exc.column,
+                                                    table=self.table.label) from exc
+            except (IndexError, ValueError, TypeError, UnicodeDecodeError,
+                    struct.error) as exc:
                 raise BINLOG_EVENT_DECODE(exc, event=f"{self.kind} rows of {self.table.label}",
                                           where=self.where, detail=str(exc)) from exc
             self._buf = b""

@@ -19,6 +19,7 @@ from dm.binlog.rows import values as v
 from dm.binlog.rows.charsets import decode_latin1, is_binary, python_codec
 from dm.binlog.rows.coltypes import BLOB_TYPES, ColumnType
 from dm.binlog.rows.json_binary import json_text
+from dm.binlog.rows.json_diff import packed_int, patch_json_text, read_diff_vector
 from dm.errors import BINLOG_CHARSET_UNKNOWN, BINLOG_COLUMN_UNSUPPORTED
 
 T = ColumnType
@@ -220,15 +221,50 @@ def _emit_image(src: _Source, ind: int, specs: list[ColumnSpec], present: list[b
     src.emit(ind, f"{out} = ({', '.join(names)}{',' if len(names) == 1 else ''})")
 
 
+def _emit_partial_image(src: _Source, ind: int, specs: list[ColumnSpec], present: list[bool],
+                        out: str, table: str) -> None:
+    """The after image of a PARTIAL_UPDATE_ROWS event: value_options (a packed integer),
+    then, when it has PARTIAL_JSON (bit 0), one bit per JSON column of the table (present
+    or not), then the null bits and values as usual, except that a JSON column whose bit is
+    set holds a diff vector, applied here to the before image's value (`row`)."""
+    json_bit = {i: j for j, i in enumerate(i for i, s in enumerate(specs) if s.type == T.JSON)}
+    src.emit(ind, f"options, pos = {src.bind(packed_int)}(buf, pos)")
+    if json_bit:
+        nbytes = (len(json_bit) + 7) // 8
+        src.emit(ind, "if options & 1:")
+        src.emit(ind + 1, f"partial = int_from(buf[pos:pos + {nbytes}], 'little'); "
+                          f"pos += {nbytes}")
+        src.emit(ind, "else:")
+        src.emit(ind + 1, "partial = 0")
+    cols = [(i, s) for i, (s, p) in enumerate(zip(specs, present, strict=True)) if p]
+    nbytes = (len(cols) + 7) // 8
+    src.emit(ind, f"nulls = int_from(buf[pos:pos + {nbytes}], 'little'); pos += {nbytes}")
+    diffs, patch = src.bind(read_diff_vector), src.bind(patch_json_text)
+    for k, (i, spec) in enumerate(cols):
+        src.emit(ind, f"if nulls & {1 << k}:")
+        src.emit(ind + 1, f"c{i} = None")
+        if i in json_bit:
+            src.emit(ind, f"elif partial & {1 << json_bit[i]}:")
+            src.emit(ind + 1, f"c{i}, pos = {diffs}(buf, pos)")
+            src.emit(ind + 1, f"c{i} = {patch}(row[{i}], c{i}, {spec.name!r})")
+        src.emit(ind, "else:")
+        _emit_column(src, ind + 1, f"c{i}", spec, table)
+    names = [f"c{i}" if p else "ABSENT" for i, p in enumerate(present)]
+    src.emit(ind, f"{out} = ({', '.join(names)}{',' if len(names) == 1 else ''})")
+
+
 @lru_cache(maxsize=512)
 def _compile(source: str) -> CodeType:
     return compile(source, "<binlog row decoder>", "exec")
 
 
 def build_rows_decoder(specs: list[ColumnSpec], present: list[bool],
-                       present_after: list[bool] | None, table: str) -> RowsDecoder:
+                       present_after: list[bool] | None, table: str, *,
+                       partial_json: bool = False) -> RowsDecoder:
     """A function (buf, pos, end) -> rows for one table and column-presence pattern. Rows
-    are tuples, or (before, after) pairs of tuples when `present_after` is given."""
+    are tuples, or (before, after) pairs of tuples when `present_after` is given.
+    `partial_json`: the after images are those of a PARTIAL_UPDATE_ROWS event; JSON diffs
+    come back applied, as the full JSON text."""
     src = _Source()
     src.emit(0, "def decode_rows(buf, pos, end):")
     src.emit(1, "rows = []")
@@ -238,7 +274,8 @@ def build_rows_decoder(specs: list[ColumnSpec], present: list[bool],
     if present_after is None:
         src.emit(2, "append(row)")
     else:
-        _emit_image(src, 2, specs, present_after, "after", table)
+        emit_after = _emit_partial_image if partial_json else _emit_image
+        emit_after(src, 2, specs, present_after, "after", table)
         src.emit(2, "append((row, after))")
     src.emit(1, "if pos != end:")
     src.emit(2, "raise ValueError(f'row images end at {pos}, the event at {end}')")

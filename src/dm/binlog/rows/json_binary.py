@@ -17,6 +17,7 @@ _INLINE_LARGE = _INLINE_SMALL | {_INT32, _UINT32}
 _SCALARS = {_INT16: "<h", _UINT16: "<H", _INT32: "<i", _UINT32: "<I", _INT64: "<q",
             _UINT64: "<Q", _DOUBLE: "<d"}
 _LITERALS = {0: "null", 1: "true", 2: "false"}
+_MAX_DEPTH = 150  # MySQL refuses documents nested deeper than 100
 _MYSQL_TYPE_DATE, _MYSQL_TYPE_TIME, _MYSQL_TYPE_DATETIME, _MYSQL_TYPE_TIMESTAMP = 10, 11, 12, 7
 _MYSQL_TYPE_NEWDECIMAL = 246
 
@@ -77,10 +78,14 @@ def _opaque(data: bytes, pos: int) -> Any:
     return f"base64:type{kind}:{base64.b64encode(raw).decode()}"
 
 
-def _value(kind: int, data: bytes, pos: int) -> Any:
+def _value(kind: int, data: bytes, pos: int, depth: int = 0) -> Any:
     if kind in (_SMALL_OBJ, _LARGE_OBJ, _SMALL_ARR, _LARGE_ARR):
-        return _container(kind, data, pos)
+        if depth >= _MAX_DEPTH:
+            raise ValueError(f"JSON nested deeper than {_MAX_DEPTH} levels")
+        return _container(kind, data, pos, depth + 1)
     if kind == _LITERAL:
+        if data[pos] not in _LITERALS:
+            raise ValueError(f"unknown JSON literal {data[pos]}")
         return _Text(_LITERALS[data[pos]])
     if kind == _DOUBLE:
         return _Text(_double_text(struct.unpack_from("<d", data, pos)[0]))
@@ -94,7 +99,7 @@ def _value(kind: int, data: bytes, pos: int) -> Any:
     raise ValueError(f"unknown JSON value type {kind}")
 
 
-def _container(kind: int, data: bytes, base: int) -> Any:
+def _container(kind: int, data: bytes, base: int, depth: int) -> Any:
     large = kind in (_LARGE_OBJ, _LARGE_ARR)
     fmt, w = ("<I", 4) if large else ("<H", 2)
     count = struct.unpack_from(fmt, data, base)[0]
@@ -106,9 +111,10 @@ def _container(kind: int, data: bytes, base: int) -> Any:
         p = entries + i * (1 + w)
         vkind = data[p]
         if vkind in inline:
-            values.append(_value(vkind, data, p + 1))
+            values.append(_value(vkind, data, p + 1, depth))
         else:
-            values.append(_value(vkind, data, base + struct.unpack_from(fmt, data, p + 1)[0]))
+            offset = struct.unpack_from(fmt, data, p + 1)[0]
+            values.append(_value(vkind, data, base + offset, depth))
     if not is_obj:
         return values
     keys = []
@@ -128,11 +134,32 @@ def _render(v: Any) -> str:
     if isinstance(v, dict):
         return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {_render(x)}"
                                for k, x in v.items()) + "}"
-    return "[" + ", ".join(_render(x) for x in v) + "]"
+    if isinstance(v, list):
+        return "[" + ", ".join(_render(x) for x in v) + "]"
+    return _PY_LITERALS[v]  # None, True, False from parse_text
+
+
+_PY_LITERALS = {None: "null", True: "true", False: "false"}
+
+
+def parse_binary(data: bytes) -> Any:
+    """A binary JSON value as a tree: dicts (keys in MySQL's order), lists, str, and
+    number/literal leaves that keep MySQL's text. `render` turns it into JSON text."""
+    if not data:
+        return _Text("null")
+    return _value(data[0], data, 1)
+
+
+def parse_text(text: str) -> Any:
+    """The tree of JSON text that `json_text` produced (numbers keep their text exactly)."""
+    return json.loads(text, parse_int=_Text, parse_float=_Text)
+
+
+def render(tree: Any) -> str:
+    """JSON text of a tree from `parse_binary` or `parse_text`, as MySQL prints it."""
+    return _render(tree)
 
 
 def json_text(data: bytes) -> str:
     """The JSON text of a binary JSON value ("null" for an empty value, as MySQL does)."""
-    if not data:
-        return "null"
-    return _render(_value(data[0], data, 1))
+    return _render(parse_binary(data))
