@@ -75,6 +75,35 @@ def _template_dir(cache: Path) -> Path:
     return tpl
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _peak_rss_kb(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in status.splitlines()
+                 if line.startswith("VmHWM:")), 0)
+
+
 @dataclass
 class MariaDB:
     """One mariadbd with ROW binlog (unless `log_bin=False`) on a free TCP port."""
@@ -288,11 +317,10 @@ class DMProcesses:
         return answer
 
     def peak_rss_mb(self, worker: str) -> float:
-        """The worker's peak resident memory so far (VmHWM)."""
-        status = Path(f"/proc/{self.workers[worker].pid}/status").read_text()
-        kb = next(int(line.split()[1]) for line in status.splitlines()
-                  if line.startswith("VmHWM:"))
-        return kb / 1024
+        """Peak resident memory (VmHWM) of the worker plus its live child processes (the
+        binlog reader of each running sync unit)."""
+        pid = self.workers[worker].pid
+        return sum(_peak_rss_kb(p) for p in [pid, *_children(pid)]) / 1024
 
     def start_task(self, source: MariaDB, source_id: str, task_yaml: str) -> None:
         """Register `source` and start the task described by `task_yaml` (bench helper)."""
@@ -305,9 +333,13 @@ class DMProcesses:
         self.dmctl("start-task", str(task))
 
     def kill_worker(self, name: str) -> None:
+        """kill -9 the worker; its child processes (binlog readers) must die with it."""
         proc = self.workers.pop(name)
+        children = _children(proc.pid)
         proc.kill()
         proc.wait(10)
+        wait_for(lambda: not any(map(_alive, children)), 10,
+                 f"the child processes {children} of killed worker {name} to exit")
 
     def stop(self) -> None:
         for proc in self.workers.values():

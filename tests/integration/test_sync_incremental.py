@@ -120,3 +120,26 @@ def test_purged_binlog_is_a_clear_error(cluster: DMProcesses, upstream: MariaDB,
     assert name in error["Message"] and error["ErrCode"] == 36101, error
     assert cluster.dmctl("stop-task", "incpurged")["result"]
     assert cluster.dmctl("operate-source", "stop", "inc-purged")["result"]
+
+
+def test_a_failing_change_names_its_binlog_position_and_statement(
+        cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path) -> None:
+    upstream.execute("DROP DATABASE IF EXISTS inc_fail", "CREATE DATABASE inc_fail",
+                     "CREATE TABLE inc_fail.t (id INT PRIMARY KEY, v VARCHAR(20))")
+    downstream.execute("DROP DATABASE IF EXISTS inc_fail", "CREATE DATABASE inc_fail",
+                       "CREATE TABLE inc_fail.t (id INT PRIMARY KEY, v VARCHAR(2))")
+    name, pos, _ = _master(upstream)
+    src_file = source_yaml(tmp_path / "s.yaml", "inc-fail", upstream)
+    assert cluster.dmctl("operate-source", "create", str(src_file))["result"]
+    upstream.execute("INSERT INTO inc_fail.t VALUES (1, 'ok')",
+                     "INSERT INTO inc_fail.t VALUES (2, 'far too long')")
+    assert _start(cluster, tmp_path, "incfail", "inc-fail", "inc_fail", downstream.port,
+                  f'{{binlog-name: "{name}", binlog-pos: {pos}}}')["result"]
+    answer = wait_stage(cluster, "incfail", "Paused", timeout=60)
+    error = answer["sources"][0]["subTaskStatus"][0]["result"]["errors"][0]
+    assert error["ErrCode"] == 10006, error
+    assert f"read from binlog {name}:" in error["Message"], error
+    assert "REPLACE INTO `inc_fail`.`t`" in error["Message"], error  # safe mode at start
+    assert "Data too long" in error["RawCause"], error
+    assert cluster.dmctl("stop-task", "incfail")["result"]
+    assert cluster.dmctl("operate-source", "stop", "inc-fail")["result"]

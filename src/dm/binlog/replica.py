@@ -7,7 +7,11 @@ It registers as a replica with its own server id, asks for the stream by file/po
 
 from __future__ import annotations
 
+import select
+import socket
+import ssl
 import struct
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -57,37 +61,8 @@ class _Link(pymysql.connections.Connection):  # type: ignore[misc]
         self._execute_command(command, payload)
 
     def read_raw(self) -> bytes:
-        """One whole packet's payload, read straight from the buffered socket.
-
-        The binlog stream is one packet per event: PyMySQL's `_read_packet` wraps each in
-        objects the stream never needs, which costs more than decoding small events."""
-        timeout: float | None = self._read_timeout
-        if self._current_timeout != timeout:  # type: ignore[has-type]  # only on change
-            self._sock.settimeout(timeout)
-            self._current_timeout = timeout
-        parts: list[bytes] = []
-        while True:
-            header = self._read_exact(4)
-            length = header[0] | header[1] << 8 | header[2] << 16
-            self._next_seq_id = (header[3] + 1) % 256
-            parts.append(self._read_exact(length))
-            if length < _MAX_PACKET:
-                break
-        data = parts[0] if len(parts) == 1 else b"".join(parts)
-        if data[:1] == b"\xff":
-            pymysql.err.raise_mysql_exception(data)
-        return data
-
-    def _read_exact(self, size: int) -> bytes:
-        try:
-            data: bytes = self._rfile.read(size)
-        except OSError as exc:
-            self._force_close()
-            raise pymysql.err.OperationalError(_CR_SERVER_LOST, f"Lost connection ({exc!r})"
-                                               ) from exc
-        if len(data) < size:
-            self._force_close()
-            raise pymysql.err.OperationalError(_CR_SERVER_LOST, "Lost connection to the server")
+        """One response packet's payload (before the stream starts: register, errors)."""
+        data: bytes = self._read_packet().get_all_data()
         return data
 
     def query_value(self, sql: str) -> Any:
@@ -95,6 +70,67 @@ class _Link(pymysql.connections.Connection):  # type: ignore[misc]
             cur.execute(sql)
             row = cur.fetchone()
         return None if row is None else row[0]
+
+
+class _PacketReader:
+    """The binlog stream's packets, cut from large socket reads.
+
+    One event is one packet, so this is where per-event overhead lives: one `recv` of up
+    to 1 MiB is cut into all the packets it completes at once. `ready()` says, without
+    blocking, whether the next packet can be had now; a caller batching events sends its
+    batch when it cannot."""
+
+    _CHUNK = 1 << 20
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._packets: deque[bytes] = deque()
+        self._rest = b""  # the start of a packet not received whole yet
+        self._parts: list[bytes] = []  # a payload continued over several packets
+
+    def ready(self) -> bool:
+        if self._packets:
+            return True
+        sock = self._sock
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            return True
+        return bool(select.select([sock], [], [], 0)[0])
+
+    def packet(self) -> bytes:
+        """The next whole payload, blocking until it is here; an error packet raises."""
+        packets = self._packets
+        while not packets:
+            self._fill()
+        payload = packets.popleft()
+        if payload[0] == 0xFF:
+            pymysql.err.raise_mysql_exception(payload)
+        return payload
+
+    def _fill(self) -> None:
+        try:
+            chunk = self._sock.recv(self._CHUNK)
+        except OSError as exc:
+            raise pymysql.err.OperationalError(_CR_SERVER_LOST, f"Lost connection ({exc!r})"
+                                               ) from exc
+        if not chunk:
+            raise pymysql.err.OperationalError(_CR_SERVER_LOST, "Lost connection to the server")
+        data = self._rest + chunk if self._rest else chunk
+        size, at, append = len(data), 0, self._packets.append
+        while size - at >= 4:
+            length = data[at] | data[at + 1] << 8 | data[at + 2] << 16
+            end = at + 4 + length
+            if end > size:
+                break
+            payload = data[at + 4:end]
+            at = end
+            if length == _MAX_PACKET or self._parts:
+                self._parts.append(payload)
+                if length == _MAX_PACKET:
+                    continue
+                payload = b"".join(self._parts)
+                self._parts = []
+            append(payload)
+        self._rest = data[at:]
 
 
 def _lenstr(text: str) -> bytes:
@@ -114,6 +150,7 @@ class ReplicaConnection:
         self._file, self._pos = "", 0
         self._annotate = annotate_rows
         self._link: _Link | None = None
+        self._packets: _PacketReader | None = None
         self._non_blocking = False
 
     # --- connecting ---------------------------------------------------------------
@@ -168,6 +205,8 @@ class ReplicaConnection:
             raise BINLOG_START_SYNC(exc, target=self.config.target,
                                     location=self._where()) from exc
         self._link = link
+        link._sock.settimeout(link._read_timeout)  # the stream is read past PyMySQL
+        self._packets = _PacketReader(link._sock)
 
     def start_at(self, location: Location, *, non_blocking: bool = False) -> None:
         """Stream from a file and position (both flavours)."""
@@ -211,9 +250,9 @@ class ReplicaConnection:
         return f"GTID {loc.gtid_set}" if loc.gtid_set is not None else "(start)"
 
     def _read(self) -> bytes | None:
-        assert self._link is not None, "call start_at() or start_at_gtid() first"
+        assert self._packets is not None, "call start_at() or start_at_gtid() first"
         try:
-            data = self._link.read_raw()
+            data = self._packets.packet()
         except pymysql.err.OperationalError as exc:
             if exc.args and exc.args[0] == ER_MASTER_FATAL_ERROR_READING_BINLOG:
                 raise BINLOG_PURGED(exc, location=self._where(),
@@ -237,6 +276,10 @@ class ReplicaConnection:
             if isinstance(event, TransactionPayloadEvent):
                 yield from self.decoder.expand(event)
 
+    def ready(self) -> bool:
+        """Whether the next event can be read without waiting for the upstream."""
+        return self._packets is not None and self._packets.ready()
+
     @property
     def location(self) -> Location:
         """Where the stream stands (the GTID set is the one it started from)."""
@@ -250,6 +293,7 @@ class ReplicaConnection:
             self._pos = event.header.log_pos
 
     def close(self) -> None:
+        self._packets = None
         if self._link is not None:
             link, self._link = self._link, None
             try:

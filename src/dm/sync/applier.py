@@ -1,6 +1,8 @@
 """`worker-count` appliers, each with its own downstream connection and bounded queue.
 
-A worker takes up to `batch` changes (fewer when its queue runs dry), groups them by
+`submit` only buffers: changes travel to a worker in chunks (`send`, or a full chunk),
+so the syncer pays one queue hand-off per chunk, not per row. A worker takes chunks
+until it holds `batch` changes (fewer when its queue runs dry), groups them by
 downstream table in arrival order, and applies them in one transaction. Causality
 (causality.py) decides the worker, so changes to one key always meet in one queue,
 in order. `flush()` is a barrier: it returns once everything submitted before it is
@@ -23,6 +25,7 @@ from typing import Any
 import pymysql
 
 from dm import errors
+from dm.binlog.location import Location
 from dm.db import Connection, Endpoint, connect
 from dm.sync.change import RowChange
 
@@ -32,13 +35,16 @@ StatementBuilder = Callable[[Sequence[RowChange], bool], list[tuple[str, list[An
 _RETRYABLE = {1205, 1213, 2003, 2006, 2013}  # lock wait, deadlock, gone away, lost
 _MAX_RETRIES = 100
 _RETRY_INTERVAL = 3.0
+_SHOWN_SQL = 300  # characters of a failing statement shown in its error
 _NOTHING = object()  # "no control item follows this batch"
 
 
-@dataclass(frozen=True)
-class Job:
-    change: RowChange
+@dataclass
+class Chunk:
     safe: bool
+    changes: list[RowChange]
+    read_from: Location  # where the first and the last change were read
+    read_to: Location
 
 
 class _Barrier:
@@ -61,8 +67,11 @@ class Applier:
         self.batch = max(1, batch)
         self.build = build
         self.sql_mode = session_sql_mode
-        self.queues: list[queue.Queue[Job | _Barrier | None]] = [
-            queue.Queue(maxsize=max(1, queue_size)) for _ in range(max(1, worker_count))]
+        # queue-size counts changes, as in DM; a queue holds chunks of up to `batch`
+        self.queues: list[queue.Queue[Chunk | _Barrier | None]] = [
+            queue.Queue(maxsize=max(2, queue_size // self.batch))
+            for _ in range(max(1, worker_count))]
+        self._pending: list[Chunk | None] = [None] * len(self.queues)
         self.failure: errors.DMError | None = None
         self.applied_rows = 0
         self._threads: list[threading.Thread] = []
@@ -78,12 +87,34 @@ class Applier:
             t.start()
             self._threads.append(t)
 
-    def submit(self, worker: int, change: RowChange, safe: bool) -> None:
+    def submit(self, worker: int, change: RowChange, safe: bool, where: Location) -> None:
+        """Buffer a change read at `where` for `worker` (syncer thread only); `send` hands
+        the buffers over."""
+        chunk = self._pending[worker]
+        if chunk is None or chunk.safe != safe:
+            if chunk is not None:
+                self._hand_over(worker, chunk)
+            chunk = self._pending[worker] = Chunk(safe, [], where, where)
+        chunk.changes.append(change)
+        chunk.read_to = where
+        if len(chunk.changes) >= self.batch:
+            self._hand_over(worker, chunk)
+            self._pending[worker] = None
+
+    def send(self) -> None:
+        """Hand every buffered change to its worker."""
+        for worker, chunk in enumerate(self._pending):
+            if chunk is not None:
+                self._hand_over(worker, chunk)
+                self._pending[worker] = None
+
+    def _hand_over(self, worker: int, chunk: Chunk) -> None:
         self._check()
-        self.queues[worker].put(Job(change, safe))
+        self.queues[worker].put(chunk)
 
     def flush(self) -> None:
         """Wait until everything submitted so far is committed downstream."""
+        self.send()
         barrier = _Barrier(self.worker_count)
         for q in self.queues:
             q.put(barrier)
@@ -92,6 +123,7 @@ class Applier:
         self._check()
 
     def close(self) -> None:
+        """Stop the workers; what `submit` buffered but nobody sent is dropped."""
         for q in self.queues:
             q.put(None)
         for t in self._threads:
@@ -109,20 +141,25 @@ class Applier:
                 cur.execute("SET SESSION sql_mode = %s", (self.sql_mode,))
         return conn
 
-    def _worker(self, q: queue.Queue[Job | _Barrier | None]) -> None:
+    def _worker(self, q: queue.Queue[Chunk | _Barrier | None]) -> None:
         conn: Connection | None = None
         while True:
-            item: Job | _Barrier | object | None = q.get()
-            jobs: list[Job] = []
-            while isinstance(item, Job):
-                jobs.append(item)
+            item: Chunk | _Barrier | object | None = q.get()
+            changes: list[RowChange] = []
+            safe = False
+            read: list[Location] = []
+            while isinstance(item, Chunk):
+                changes += item.changes
+                safe = safe or item.safe
+                read += (item.read_from, item.read_to)
                 try:
-                    item = q.get_nowait() if len(jobs) < self.batch else _NOTHING
+                    item = q.get_nowait() if len(changes) < self.batch else _NOTHING
                 except queue.Empty:
                     item = _NOTHING
-            if jobs and self.failure is None:
+            if changes and self.failure is None:
                 try:
-                    conn = self._apply(conn, jobs)
+                    conn = self._apply(conn, changes, safe, f"{read[0].short()} to "
+                                                                     f"{read[-1].short()}")
                 except Exception as exc:  # noqa: BLE001 - handed to the syncer via flush()
                     self.failure = errors.wrap(exc)
             if isinstance(item, _Barrier):
@@ -132,11 +169,11 @@ class Applier:
         if conn is not None:
             _close_quietly(conn)
 
-    def _apply(self, conn: Connection | None, jobs: list[Job]) -> Connection:
+    def _apply(self, conn: Connection | None, changes: list[RowChange], safe: bool,
+               read: str) -> Connection:
         by_table: dict[tuple[str, str], list[RowChange]] = {}
-        for job in jobs:
-            by_table.setdefault(job.change.target, []).append(job.change)
-        safe = any(job.safe for job in jobs)
+        for change in changes:
+            by_table.setdefault(change.target, []).append(change)
         for attempt in range(_MAX_RETRIES):
             try:
                 conn = conn or self._session()
@@ -148,15 +185,16 @@ class Applier:
                 conn = None
                 if not _retryable(exc) or attempt == _MAX_RETRIES - 1:
                     tables = ", ".join(f"`{s}`.`{t}`" for s, t in by_table)
+                    failed = "".join(getattr(exc, "__notes__", []))
                     raise errors.DB_EXEC(exc, target=self.target.target,
-                                         sql=f"a batch of {len(jobs)} changes to {tables}"
-                                         ) from exc
+                                         sql=f"a batch of {len(changes)} changes to {tables} "
+                                             f"read from binlog {read}{failed}") from exc
                 log.warning("apply failed (%s); retrying in safe mode", exc)
                 safe = True  # the lost commit may have happened: replay idempotently
                 time.sleep(_RETRY_INTERVAL if attempt else 0.2)
         assert conn is not None
         with self._count_lock:
-            self.applied_rows += len(jobs)
+            self.applied_rows += len(changes)
         return conn
 
     def _execute(self, conn: Connection, by_table: dict[tuple[str, str], list[RowChange]],
@@ -164,7 +202,12 @@ class Applier:
         with conn.cursor() as cur:
             for changes in by_table.values():
                 for sql, args in self.build(changes, safe):
-                    cur.execute(sql, args)
+                    try:
+                        cur.execute(sql, args)
+                    except pymysql.err.MySQLError as exc:
+                        shown = sql if len(sql) <= _SHOWN_SQL else sql[:_SHOWN_SQL] + " ..."
+                        exc.add_note(f"; the failing statement: {shown}")
+                        raise
         conn.commit()
 
 

@@ -19,12 +19,8 @@ from typing import Any
 import pymysql
 
 from dm import errors
-from dm.binlog.events.base import Event
-from dm.binlog.events.control import HeartbeatEvent, RotateEvent, XidEvent
-from dm.binlog.events.query import QueryEvent
-from dm.binlog.events.rows_event import RowsEvent
 from dm.binlog.location import Flavor, Location, parse_dump_metadata, parse_gtid_set
-from dm.binlog.replica import ReplicaConfig, ReplicaConnection
+from dm.binlog.replica import ReplicaConfig
 from dm.binlog.rows.schema import TableSchema
 from dm.db import Connection, Endpoint, connect, qualified, query_one
 from dm.dump.metadata import METADATA_FILE
@@ -40,7 +36,10 @@ from dm.sync.causality import CONFLICT, Causality
 from dm.sync.change import RowChange
 from dm.sync.checkpoint import SyncerCheckpoint, SyncPoint
 from dm.sync.dml import build_statements
+from dm.sync.feed import BinlogFeed
 from dm.sync.position import BinlogPosition
+from dm.sync.rate import RecentRate
+from dm.sync.records import HEARTBEAT, QUERY, ROTATE, ROWS, SKIP_ALL, XID, Record, TableAnswer
 from dm.sync.safemode import SafeMode
 
 log = logging.getLogger(__name__)
@@ -83,6 +82,7 @@ class SyncUnit:
         self.position: BinlogPosition | None = None
         self.total_events = 0
         self.started = time.monotonic()
+        self.recent = RecentRate(time.monotonic)
         self.master_location: Location | None = None
         self.last_event_time = 0
         self._causality: Causality | None = None
@@ -98,7 +98,7 @@ class SyncUnit:
         return {"sync": {
             "totalEvents": self.total_events,
             "totalTps": int(self.total_events / elapsed),
-            "recentTps": int(self.total_events / elapsed),
+            "recentTps": self.recent.per_second(self.total_events),
             "masterBinlog": f"({master.file}, {master.pos})" if master else "",
             "masterBinlogGtid": _gtid_text(master),
             "syncerBinlog": f"({syncer.file}, {syncer.pos})" if syncer else "",
@@ -169,23 +169,24 @@ class SyncUnit:
         self._causality = causality
         ddl_conn = connect(self.cfg.target, what="downstream")
         src = self.cfg.source
-        stream = ReplicaConnection(ReplicaConfig(src.host, src.port, src.user, src.password,
-                                                 self.cfg.server_id, heartbeat_period=1.0),
-                                   self._decoder_schema)
-        if self.cfg.enable_gtid and point.location.gtid_set is not None:
-            stream.start_at_gtid(point.location.gtid_set)
-        else:
-            stream.start_at(point.location)
+        replica = ReplicaConfig(src.host, src.port, src.user, src.password, self.cfg.server_id,
+                                heartbeat_period=1.0)
+        by_gtid = self.cfg.enable_gtid and point.location.gtid_set is not None
+        feed = BinlogFeed(replica, point.location, by_gtid, self._table_answer)
         applier.start()
         last_flush = last_master = time.monotonic()
         log.info("sync of %s/%s starts at %s (safe mode until %s)", self.cfg.task,
                  self.cfg.source_id, point.location.short(),
                  safe_until.short() if safe_until else "its duration ends")
         try:
-            for event in stream.events():
+            for events, records in feed.batches():
                 if stop.is_set():
                     break
-                self._handle(event, applier, causality, safe, ddl_conn)
+                self.total_events += events
+                self.recent.note(self.total_events)
+                for record in records:
+                    self._handle(record, applier, causality, safe, ddl_conn)
+                applier.send()
                 now = time.monotonic()
                 if now - last_flush >= self.cfg.flush_interval:
                     self._flush(applier, safe_until)
@@ -194,12 +195,20 @@ class SyncUnit:
                     self.master_location = self._master_now()
                     last_master = now
         finally:
-            stream.close()
+            feed.close()
             try:
                 self._flush(applier, safe_until)
             finally:
                 applier.close()
                 ddl_conn.close()
+
+    def _table_answer(self, schema: str, table: str) -> TableAnswer:
+        """What the reader process needs to know about a table before its rows."""
+        if not self.allows(schema, table):
+            return TableAnswer(None, SKIP_ALL)
+        skip = frozenset(kind for kind in ("insert", "update", "delete")
+                         if self.event_filter.skip_dml(schema, table, kind))
+        return TableAnswer(self._decoder_schema(schema, table) if len(skip) < 3 else None, skip)
 
     def _decoder_schema(self, schema: str, table: str) -> TableSchema | None:
         """Asked at every TABLE_MAP: cached until the table's tracked version changes."""
@@ -233,53 +242,44 @@ class SyncUnit:
         self.tracker.put(info)
         return self.tracker.get(schema, table)
 
-    def _handle(self, event: Event, applier: Applier, causality: Causality,
+    def _handle(self, record: Record, applier: Applier, causality: Causality,
                 safe: SafeMode[Location], ddl_conn: Connection) -> None:
         pos = self.position
         assert pos is not None
-        self.total_events += 1
-        if event.header.timestamp and not event.header.artificial:
-            self.last_event_time = event.header.timestamp
-        if isinstance(event, RowsEvent):
-            self._rows(event, applier, causality, safe.active(pos.read))
-            pos.see(event)
-        elif isinstance(event, XidEvent):
-            pos.see(event)
-            pos.commit()
-        elif isinstance(event, QueryEvent):
-            statement = event.query
-            where = pos.read.short()
-            pos.see(event)
-            if statement.upper() in ("BEGIN", "XA START"):
-                return
-            if statement.upper() == "COMMIT":
-                pos.commit()
-                return
-            self._ddl(event, statement, applier, causality, ddl_conn, where)
-            pos.commit()
-            self._flush(applier, None)
-        elif isinstance(event, HeartbeatEvent):  # idle: the upstream says where it is
-            self.master_location = Location(event.log_file, event.log_pos,
-                                            self.master_location.gtid_set
+        tag = record[0]
+        if tag == ROWS:
+            _, start, timestamp, schema, table, kind, rows = record
+            self.last_event_time = timestamp
+            self._rows(schema, table, kind, rows, pos.at(start), applier, causality, safe)
+        elif tag == XID:
+            _, end, timestamp, gtid = record
+            self.last_event_time = timestamp
+            pos.commit(end, gtid)
+        elif tag == QUERY:
+            _, end, start, timestamp, gtid, schema, statement = record
+            self.last_event_time = timestamp
+            if statement.upper() != "COMMIT":
+                self._ddl(statement, schema, applier, causality, ddl_conn,
+                          pos.at(start).short())
+            pos.commit(end, gtid)
+            if statement.upper() != "COMMIT":
+                self._flush(applier, None)
+        elif tag == ROTATE:
+            pos.rotate(record[1])
+        elif tag == HEARTBEAT:  # idle: the upstream says where it is
+            self.master_location = Location(record[1], record[2], self.master_location.gtid_set
                                             if self.master_location else None)
-        elif isinstance(event, RotateEvent):
-            pos.see(event)
-        else:
-            pos.see(event)
 
-    def _rows(self, event: RowsEvent, applier: Applier, causality: Causality,
-              safe: bool) -> None:
-        schema, table = event.table.schema, event.table.table
-        if not self.allows(schema, table) or self.event_filter.skip_dml(schema, table,
-                                                                        event.kind.value):
-            return
+    def _rows(self, schema: str, table: str, kind: str, rows: list[Any], where: Location,
+              applier: Applier, causality: Causality, safe_mode: SafeMode[Location]) -> None:
         info = self.tracker.get(schema, table)
         if info is None:
-            raise errors.SYNC_UNKNOWN_TABLE(table=qualified(schema, table), where=event.where)
+            raise errors.SYNC_UNKNOWN_TABLE(table=qualified(schema, table), where=where.short())
+        safe = safe_mode.active(where)
         target = self.route(schema, table)
         filtered = bool(self.expressions) and self.expressions.applies_to(schema, table)
-        for row in event.rows:
-            change = RowChange.from_binlog(event.kind, info, target, row)
+        for row in rows:
+            change = RowChange.from_binlog(kind, info, target, row)
             if filtered and self.expressions.skip(change):
                 continue
             worker = causality.assign(change)
@@ -288,13 +288,13 @@ class SyncUnit:
                 causality.reset()
                 worker = causality.assign(change)
             assert isinstance(worker, int)
-            applier.submit(worker, change, safe)
+            applier.submit(worker, change, safe, where)
 
-    def _ddl(self, event: QueryEvent, statement: str, applier: Applier, causality: Causality,
+    def _ddl(self, statement: str, current_db: str, applier: Applier, causality: Causality,
              conn: Connection, where: str) -> None:
         """Split, filter, route; barrier; execute downstream; then advance the tracker."""
         try:
-            parsed = ddl.parse(statement, event.schema)
+            parsed = ddl.parse(statement, current_db)
         except errors.DMError as exc:
             if self.event_filter.skip_sql(statement):  # DM's global sql-pattern escape hatch
                 return

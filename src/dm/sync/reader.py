@@ -1,0 +1,184 @@
+"""The binlog reader process: reads and decodes the upstream's binlog on a core of its own.
+
+Started by `feed.py` as `python -m dm.sync.reader`; stdin brings a `ReaderSetup` and
+then the syncer's `TableAnswer`s, stdout carries batches of records (records.py). The
+syncer's process is GIL-bound: reading and decoding here lets both run at once.
+
+Schemas stay the syncer's: at the first rows of a table the reader asks (a SCHEMA
+record, after everything before it), and forgets every answer at each QUERY record,
+since a DDL may change any table. A batch goes out when it is full or when the next
+event is not yet here, so a quiet stream adds no latency.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import IO
+
+from dm.binlog.events.base import LOG_EVENT_ARTIFICIAL_F, Event
+from dm.binlog.events.control import HeartbeatEvent, RotateEvent, XidEvent
+from dm.binlog.events.gtid import GtidEvent, MariadbGtidEvent
+from dm.binlog.events.query import QueryEvent
+from dm.binlog.events.rows_event import RowsEvent
+from dm.binlog.location import Location
+from dm.binlog.replica import ReplicaConfig, ReplicaConnection
+from dm.binlog.rows.schema import TableSchema
+from dm.errors import DMError, wrap
+from dm.sync.frames import read_frame, write_frame
+from dm.sync.records import (
+    ERROR,
+    HEARTBEAT,
+    QUERY,
+    ROTATE,
+    ROWS,
+    SCHEMA,
+    XID,
+    Record,
+    TableAnswer,
+)
+
+MAX_RECORDS = 2000  # per batch: bounded memory, and the syncer starts early
+MAX_ROWS = 4000
+_PR_SET_PDEATHSIG = 1
+_NOT_A_COMMIT = frozenset({"BEGIN", "XA START"})
+
+
+@dataclass(frozen=True)
+class ReaderSetup:
+    replica: ReplicaConfig
+    start: Location
+    by_gtid: bool  # stream from start.gtid_set instead of start's file and position
+    parent_pid: int
+
+
+class Reader:
+    def __init__(self, setup: ReaderSetup, answers_in: IO[bytes], out: IO[bytes]) -> None:
+        self.setup = setup
+        self._in = answers_in
+        self._out = out
+        self._answers: dict[tuple[str, str], TableAnswer] = {}
+        self._records: list[Record] = []
+        self._events = 0
+        self._rows = 0
+        self._gtid: str | None = None
+        self._pos = 0  # end of the last event with a position (inner events have none)
+
+    def run(self) -> None:
+        """Stream until the syncer goes away; a failure is sent to it as an ERROR record."""
+        try:
+            self._stream()
+        except (BrokenPipeError, KeyboardInterrupt):
+            return  # the syncer stopped reading: it is stopping
+        except Exception as exc:  # noqa: BLE001 - every failure goes to the syncer, coded
+            error = exc if isinstance(exc, DMError) else wrap(exc)
+            with contextlib.suppress(BrokenPipeError):
+                self._send()
+                write_frame(self._out, (0, [(ERROR, error.to_process_error())]))
+
+    def _stream(self) -> None:
+        replica = ReplicaConnection(self.setup.replica, self.schema, annotate_rows=False)
+        start = self.setup.start
+        if self.setup.by_gtid and start.gtid_set is not None:
+            replica.start_at_gtid(start.gtid_set)
+        else:
+            replica.start_at(start)
+        with replica:
+            self.pump(replica.events(), replica.ready)
+
+    def schema(self, schema: str, table: str) -> TableSchema | None:
+        """The decoder's schema provider: the syncer's answer."""
+        return self._answer(schema, table).schema
+
+    def pump(self, events: Iterable[Event], ready: Callable[[], bool]) -> None:
+        """Translate `events` into records, sending a batch when it is full or when
+        `ready()` says the next event is not here yet."""
+        for event in events:
+            self._events += 1
+            self._translate(event)
+            if len(self._records) >= MAX_RECORDS or self._rows >= MAX_ROWS or not ready():
+                self._send()
+        self._send()
+
+    def _send(self) -> None:
+        if self._events or self._records:
+            write_frame(self._out, (self._events, self._records))
+            self._records = []
+            self._events = self._rows = 0
+
+    def _translate(self, event: Event) -> None:
+        h = event.header
+        if h.log_pos and not h.flags & LOG_EVENT_ARTIFICIAL_F:
+            self._pos = h.log_pos
+        if isinstance(event, RowsEvent):
+            table = event.table
+            kind = event.kind.value
+            if kind in self._answer(table.schema, table.table).skip:
+                return
+            rows = event.rows
+            self._rows += len(rows)
+            start = h.log_pos - h.event_size if h.log_pos else 0
+            self._records.append((ROWS, start, h.timestamp, table.schema, table.table, kind,
+                                  rows))
+        elif isinstance(event, XidEvent):
+            self._records.append((XID, self._pos, h.timestamp, self._gtid))
+            self._gtid = None
+        elif isinstance(event, QueryEvent):
+            sql = event.query
+            if sql.upper() in _NOT_A_COMMIT:
+                return
+            self._records.append((QUERY, self._pos, self._pos - h.event_size, h.timestamp,
+                                  self._gtid, event.schema, sql))
+            self._gtid = None
+            if sql.upper() != "COMMIT":
+                self._answers.clear()  # the statement may have changed any table
+        elif isinstance(event, MariadbGtidEvent):
+            self._gtid = str(event.gtid)
+        elif isinstance(event, GtidEvent):
+            self._gtid = event.gtid
+        elif isinstance(event, RotateEvent):
+            self._records.append((ROTATE, event.next_file, event.position))
+        elif isinstance(event, HeartbeatEvent):
+            self._records.append((HEARTBEAT, event.log_file, event.log_pos))
+
+    def _answer(self, schema: str, table: str) -> TableAnswer:
+        answer = self._answers.get((schema, table))
+        if answer is None:
+            self._send()  # the syncer answers after everything before the question
+            write_frame(self._out, (0, [(SCHEMA, schema, table)]))
+            reply = read_frame(self._in)
+            if not isinstance(reply, TableAnswer):
+                raise SystemExit(0)  # the syncer is gone
+            answer = self._answers[(schema, table)] = reply
+        return answer
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """A reader must not outlive its syncer (kill -9 included)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:
+        raise SystemExit(0)
+
+
+def main() -> None:
+    answers_in = sys.stdin.buffer
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print cannot corrupt frames
+    setup = read_frame(answers_in)
+    if not isinstance(setup, ReaderSetup):
+        raise SystemExit("dm.sync.reader is started by the sync unit, not by hand")
+    _die_with_parent(setup.parent_pid)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    Reader(setup, answers_in, out).run()
+
+
+if __name__ == "__main__":  # run the importable module's main: frames pickle its classes
+    from dm.sync.reader import main as module_main
+
+    module_main()
