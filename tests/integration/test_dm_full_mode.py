@@ -11,10 +11,11 @@ import yaml
 
 from dm.sandbox import DMProcesses, MariaDB, table_rows
 from tests.integration.conftest import wait_stage
+from tests.shared import DM_TESTS
 
 pytestmark = pytest.mark.integration
 
-SCENARIO = Path(__file__).resolve().parents[3] / "shared" / "dm-tests" / "full_mode"
+SCENARIO = DM_TESTS / "full_mode"
 DM_SQL_MODE = ("ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
                "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION")
 # DM's run.sh adds names that need quoting everywhere (not part of the data files).

@@ -19,10 +19,10 @@ from dm.schema.definitions import BINARY_TYPES
 from dm.schema.lexer import T, split_statements, tokenize
 from dm.schema.table import TableInfo
 from dm.schema.tracker import SchemaTracker
+from tests.shared import DM_TESTS
 
 pytestmark = pytest.mark.integration
 
-DM_TESTS = Path("/work/shared/dm-tests")
 SCENARIOS = [
     ("all_mode", "db1"), ("all_mode", "db2"), ("incremental_mode", "db1"),
     ("incremental_mode", "db2"), ("drop_column_with_index", "db1"),

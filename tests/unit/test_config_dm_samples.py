@@ -1,6 +1,6 @@
 """Every dm-task*.yaml and source*.yaml of DM's own integration tests parses.
 
-The files are read in place from /work/shared/dm-tests (not copied into the project).
+The files are read in place from ../shared/dm-tests (not copied into the project).
 Four task files hold placeholders that DM's test scripts `sed` before use; they are
 rendered the same way here. dmctl_basic/conf/dm-task2.yaml is DM's deliberately
 invalid task (only an unknown `description` key) and must be refused. No file is
@@ -11,11 +11,12 @@ import re
 from pathlib import Path
 
 import pytest
+from tests.shared import DM_TESTS
 
 from dm import errors
 from dm.config import SubTaskConfig, load_source_config, parse_task_config
 
-ROOT = Path(__file__).resolve().parents[3] / "shared" / "dm-tests"  # ../shared beside the clone
+ROOT = DM_TESTS
 TASKS = sorted(ROOT.glob("*/conf/dm-task*.yaml"))
 SOURCES = sorted(ROOT.glob("*/conf/source*.yaml"))
 INVALID = {ROOT / "dmctl_basic/conf/dm-task2.yaml"}

@@ -3,8 +3,9 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from tests.shared import BINLOG_FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "binlog-fixtures"  # ../shared
+FIXTURES = BINLOG_FIXTURES
 sys.path.insert(0, str(Path(__file__).parent))
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.shared import BINLOG_FIXTURES
 
 from dm.binlog.events import EventDecoder, read_binlog_file
 from dm.binlog.rows import ABSENT, ColumnSpec, build_rows_decoder
@@ -118,7 +119,7 @@ def test_minimal_update_image() -> None:
 
 @given(st.binary(max_size=400), st.integers(0, 30))
 def test_fuzzed_bytes_never_escape_as_other_errors(noise: bytes, cut: int) -> None:
-    data = (Path("/work/shared/binlog-fixtures/mysql-5.7.30-write_rows_v2/binlog")
+    data = ((BINLOG_FIXTURES / "mysql-5.7.30-write_rows_v2/binlog")
             .read_bytes())
     dec = EventDecoder(verify_checksum=False)
     pos = 4
@@ -135,7 +136,7 @@ def test_fuzzed_bytes_never_escape_as_other_errors(noise: bytes, cut: int) -> No
 
 
 def test_file_fuzz_with_checksums(tmp_path: Path) -> None:
-    data = bytearray(Path("/work/shared/binlog-fixtures/mysql-5.7.30-xid/binlog").read_bytes())
+    data = bytearray((BINLOG_FIXTURES / "mysql-5.7.30-xid/binlog").read_bytes())
     data[300] ^= 0x55
     p = tmp_path / "bad.000001"
     p.write_bytes(bytes(data))

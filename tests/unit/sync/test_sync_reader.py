@@ -7,6 +7,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.shared import BINLOG_FIXTURES
+
 from dm.binlog.events import GtidEvent, QueryEvent, RowsEvent, XidEvent, read_binlog_file
 from dm.binlog.location import Location
 from dm.binlog.replica import ReplicaConfig
@@ -14,9 +16,8 @@ from dm.sync.frames import read_frame, write_frame
 from dm.sync.reader import Reader, ReaderSetup
 from dm.sync.records import QUERY, ROWS, SCHEMA, XID, Record, TableAnswer
 
-FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "binlog-fixtures"
-CRC32 = FIXTURES / "mysql-5.7.21-checksum-crc32.binlog"
-SAKILA = FIXTURES / "mysql-5.5.27-sakila.binlog.gz"
+CRC32 = BINLOG_FIXTURES / "mysql-5.7.21-checksum-crc32.binlog"
+SAKILA = BINLOG_FIXTURES / "mysql-5.5.27-sakila.binlog.gz"
 _SETUP = ReaderSetup(ReplicaConfig("127.0.0.1", 3306, "root", "", 1), Location("", 4), False,
                      os.getpid())
 
