@@ -11,6 +11,7 @@ from typing import Any, Protocol, TypeVar
 import click
 
 from dm import __version__, errors
+from dm.gctune import tune_gc
 from dm.logsetup import setup_logging
 
 
@@ -37,6 +38,7 @@ def run_program(program: str, show_version: bool, load: Callable[[], C],
         click.echo(str(exc), err=True)
         sys.exit(1)
     setup_logging(cfg.log_level, cfg.log_file, cfg.log_format)
+    tune_gc()
     try:
         asyncio.run(serve(cfg))
     except errors.DMError as exc:

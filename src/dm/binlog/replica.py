@@ -22,7 +22,7 @@ import pymysql.connections
 from dm.binlog.events import Event, EventDecoder, RotateEvent, TransactionPayloadEvent
 from dm.binlog.location import Flavor, Location, MariaDBGTIDSet, MySQLGTIDSet
 from dm.binlog.rows.schema import SchemaProvider
-from dm.errors import BINLOG_GET_EVENT, BINLOG_PURGED, BINLOG_START_SYNC
+from dm.errors import BINLOG_GET_EVENT, BINLOG_PURGED, BINLOG_START_SYNC, DMError
 
 COM_BINLOG_DUMP = 0x12
 COM_REGISTER_SLAVE = 0x15
@@ -249,32 +249,35 @@ class ReplicaConnection:
             return loc.short()
         return f"GTID {loc.gtid_set}" if loc.gtid_set is not None else "(start)"
 
-    def _read(self) -> bytes | None:
-        assert self._packets is not None, "call start_at() or start_at_gtid() first"
-        try:
-            data = self._packets.packet()
-        except pymysql.err.OperationalError as exc:
-            if exc.args and exc.args[0] == ER_MASTER_FATAL_ERROR_READING_BINLOG:
-                raise BINLOG_PURGED(exc, location=self._where(),
-                                    target=self.config.target) from exc
-            raise BINLOG_GET_EVENT(exc, target=self.config.target,
-                                   location=self._where()) from exc
-        except pymysql.err.MySQLError as exc:
-            raise BINLOG_GET_EVENT(exc, target=self.config.target,
-                                   location=self._where()) from exc
-        if data[0] == 0xFE and len(data) < 9:  # EOF: caught up in non-blocking mode
-            return None
-        return data
+    def _read_error(self, exc: pymysql.err.MySQLError) -> DMError:
+        if (isinstance(exc, pymysql.err.OperationalError) and exc.args
+                and exc.args[0] == ER_MASTER_FATAL_ERROR_READING_BINLOG):
+            return BINLOG_PURGED(exc, location=self._where(), target=self.config.target)
+        return BINLOG_GET_EVENT(exc, target=self.config.target, location=self._where())
 
     def events(self) -> Iterator[Event]:
         """Decoded events until the stream ends (only in non-blocking mode) or fails.
         The events inside a TRANSACTION_PAYLOAD follow it."""
-        while (data := self._read()) is not None:
-            event = self.decoder.decode(data, 1)
-            self._advance(event)
+        packets, decoder = self._packets, self.decoder
+        assert packets is not None, "call start_at() or start_at_gtid() first"
+        while True:
+            try:
+                data = packets.packet()
+            except pymysql.err.MySQLError as exc:
+                raise self._read_error(exc) from exc
+            if data[0] == 0xFE and len(data) < 9:  # EOF: caught up in non-blocking mode
+                return
+            event = decoder.decode(data, 1)
+            kind = type(event)
+            if kind is RotateEvent:  # the position, as plain fields: a Location when asked
+                assert isinstance(event, RotateEvent)
+                self._file, self._pos = event.next_file, event.position
+            elif event.header[4]:
+                self._pos = event.header[4]
             yield event
-            if isinstance(event, TransactionPayloadEvent):
-                yield from self.decoder.expand(event)
+            if kind is TransactionPayloadEvent:
+                assert isinstance(event, TransactionPayloadEvent)
+                yield from decoder.expand(event)
 
     def ready(self) -> bool:
         """Whether the next event can be read without waiting for the upstream."""
@@ -284,13 +287,6 @@ class ReplicaConnection:
     def location(self) -> Location:
         """Where the stream stands (the GTID set is the one it started from)."""
         return Location(self._file, self._pos, self._start.gtid_set)
-
-    def _advance(self, event: Event) -> None:
-        """Plain fields per event; a Location is only built when someone asks."""
-        if isinstance(event, RotateEvent):
-            self._file, self._pos = event.next_file, event.position
-        elif event.header.log_pos:
-            self._pos = event.header.log_pos
 
     def close(self) -> None:
         self._packets = None

@@ -30,6 +30,7 @@ from dm.binlog.location import Location
 from dm.binlog.replica import ReplicaConfig, ReplicaConnection
 from dm.binlog.rows.schema import TableSchema
 from dm.errors import DMError, wrap
+from dm.gctune import tune_gc
 from dm.sync.frames import read_frame, write_frame
 from dm.sync.records import (
     ERROR,
@@ -174,6 +175,7 @@ def main() -> None:
     if not isinstance(setup, ReaderSetup):
         raise SystemExit("dm.sync.reader is started by the sync unit, not by hand")
     _die_with_parent(setup.parent_pid)
+    tune_gc()
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     Reader(setup, answers_in, out).run()
 

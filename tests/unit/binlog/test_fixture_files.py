@@ -281,3 +281,18 @@ def test_not_a_binlog(tmp_path: Path) -> None:
     with pytest.raises(DMError) as err:
         list(read_binlog_file(p))
     assert err.value.code == 28103
+
+
+def test_the_table_registry_stays_bounded_and_forgets_the_oldest_map(
+        fixtures: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dm.binlog.events.tables as tables
+
+    path = fixtures / "mysql-5.5.27-sakila.binlog.gz"
+    events = list(read_binlog_file(path))
+    assert len({e.table_id for e in events if isinstance(e, TableMapEvent)}) > 3
+    monkeypatch.setattr(tables, "_MAX_MAPPED", 3)
+    dec = EventDecoder()
+    rows_again = [e.rows for e in read_binlog_file(path, decoder=dec)
+                  if isinstance(e, RowsEvent)]
+    assert len(dec.tables._tables) == len(dec.tables._by_raw) == 3
+    assert rows_again == [e.rows for e in events if isinstance(e, RowsEvent)]

@@ -42,6 +42,7 @@ from dm.binlog.events.rows_event import (
     MARIADB_COMPRESSED_V2,
     V2_TYPES,
     RowsEvent,
+    RowsKind,
     event_where,
     mariadb_uncompress,
 )
@@ -78,9 +79,16 @@ _SIMPLE: dict[int, Parser] = {
     E.MARIADB_GTID: gtid.parse_mariadb_gtid,
     E.MARIADB_GTID_LIST: gtid.parse_mariadb_gtid_list,
 }
-_ROWS_HEADER = struct.Struct("<H")
+# rows event type -> (kind, has extra data, has after images, MariaDB-compressed)
+_ROWS_LAYOUT: dict[int, tuple[RowsKind, bool, bool, bool]] = {
+    t: (kind, t in V2_TYPES or t in MARIADB_COMPRESSED_V2, kind is RowsKind.UPDATE,
+        t in COMPRESSED_TYPES) for t, kind in KIND_OF.items()}
 _unpack_header = HEADER.unpack_from
-_make_header = EventHeader._make
+_new_tuple = tuple.__new__  # EventHeader._make without its Python frame
+_FORMAT_DESCRIPTION = int(E.FORMAT_DESCRIPTION)
+_PARTIAL_UPDATE_ROWS = int(E.PARTIAL_UPDATE_ROWS)
+# CRC-32 over an event *with* its little-endian checksum appended is always this value
+_CRC32_RESIDUE = 0x2144DF1C
 _U32 = struct.Struct("<I").unpack_from
 _crc32 = zlib.crc32
 
@@ -108,7 +116,7 @@ class EventDecoder:
     def decode(self, buf: bytes, start: int = 0) -> Event:
         """The event whose header starts at buf[start]; buf may hold more after it."""
         try:
-            header = _make_header(_unpack_header(buf, start))
+            header: EventHeader = _new_tuple(EventHeader, _unpack_header(buf, start))
         except struct.error:
             raise BINLOG_TRUNCATED(where=f"{self.file_name}:?",
                                    detail="short event header") from None
@@ -118,13 +126,13 @@ class EventDecoder:
             raise BINLOG_TRUNCATED(where=event_where(self.file_name, header),
                                    detail=f"{len(buf) - start} of {size} bytes")
         t = header[1]
-        if t == E.FORMAT_DESCRIPTION:
+        if t == _FORMAT_DESCRIPTION:
             return self._format_description(header, buf, start, end)
         if self._crc:
-            end -= CHECKSUM_LEN
-            if self._verify and _crc32(buf[start:end]) != _U32(buf, end)[0]:
+            if self._verify and _crc32(buf[start:end]) != _CRC32_RESIDUE:
                 raise BINLOG_CHECKSUM_MISMATCH(event=type_name(t),
                                                where=event_where(self.file_name, header))
+            end -= CHECKSUM_LEN
         try:
             return self._dispatch.get(t, self._unknown)(header, buf, start + HEADER_LEN, end)
         except DMError:
@@ -176,32 +184,36 @@ class EventDecoder:
 
     def _rows(self, header: EventHeader, buf: bytes, body: int, end: int) -> RowsEvent:
         t = header[1]
+        kind, has_extra, is_update, compressed = _ROWS_LAYOUT[t]
         idlen = self._table_id_len
         table_id = int.from_bytes(buf[body:body + idlen], "little")
         pos = body + idlen
-        (flags,) = _ROWS_HEADER.unpack_from(buf, pos)
+        flags = buf[pos] | buf[pos + 1] << 8
         pos += 2
-        if t in V2_TYPES or t in MARIADB_COMPRESSED_V2:
+        if has_extra:
             pos += U16(buf, pos)[0]  # extra data, its length includes these two bytes
-        ncols, pos = packed_int(buf, pos)
-        nbytes = (ncols + 7) // 8
+        ncols = buf[pos]
+        if ncols < 251:
+            pos += 1
+        else:
+            ncols, pos = packed_int(buf, pos)
+        nbytes = (ncols + 7) >> 3
         present = bytes(buf[pos:pos + nbytes])
         pos += nbytes
         present_after = None
-        kind = KIND_OF[t]
-        if kind == "update":
+        if is_update:
             present_after = bytes(buf[pos:pos + nbytes])
             pos += nbytes
-        if t in COMPRESSED_TYPES:
+        if compressed:
             buf = mariadb_uncompress(bytes(buf[pos:end]))
             pos, end = 0, len(buf)
         bound = self.tables.decoder(table_id, present, present_after, self.file_name, header)
-        if bound.table.column_count != ncols:
+        if len(bound.table.column_types) != ncols:
             raise BINLOG_EVENT_DECODE(event=str(kind), where=event_where(self.file_name, header),
                                       detail=f"{ncols} columns, TABLE_MAP has "
                                              f"{bound.table.column_count}")
         decode = bound.decode
-        if t == E.PARTIAL_UPDATE_ROWS:
+        if t == _PARTIAL_UPDATE_ROWS:
             decode = self._partial_decoder(table_id, bound)
         return RowsEvent(header, kind, table_id, flags, bound.table, bound.present,
                          bound.present_after, self.file_name, decode, buf, pos, end)
