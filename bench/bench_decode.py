@@ -22,6 +22,7 @@ from dm.binlog.events import RowsEvent, read_binlog_file
 from dm.binlog.location import Location
 from dm.binlog.replica import ReplicaConfig, ReplicaConnection
 from dm.binlog.rows import ColumnInfo, TableSchema
+from dm.gctune import tune_gc
 from dm.sandbox import MariaDB
 
 SYSBENCH = shutil.which("sysbench") or "/usr/bin/sysbench"
@@ -118,6 +119,7 @@ def main() -> None:
     ap.add_argument("--metadata", default="FULL", choices=["NO_LOG", "MINIMAL", "FULL"])
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
+    tune_gc()  # as in the sync unit's reader process
     with tempfile.TemporaryDirectory(prefix="pydm-bench-") as tmp:
         server = MariaDB(Path(tmp) / "db", server_id=77,
                          extra_args=[f"--binlog-row-metadata={args.metadata}"])

@@ -127,12 +127,13 @@ def test_a_failing_change_names_its_binlog_position_and_statement(
     upstream.execute("DROP DATABASE IF EXISTS inc_fail", "CREATE DATABASE inc_fail",
                      "CREATE TABLE inc_fail.t (id INT PRIMARY KEY, v VARCHAR(20))")
     downstream.execute("DROP DATABASE IF EXISTS inc_fail", "CREATE DATABASE inc_fail",
-                       "CREATE TABLE inc_fail.t (id INT PRIMARY KEY, v VARCHAR(2))")
+                       "CREATE TABLE inc_fail.t (id INT PRIMARY KEY, v VARCHAR(20),"
+                       " CONSTRAINT only_ok CHECK (v <> 'refused downstream'))")
     name, pos, _ = _master(upstream)
     src_file = source_yaml(tmp_path / "s.yaml", "inc-fail", upstream)
     assert cluster.dmctl("operate-source", "create", str(src_file))["result"]
     upstream.execute("INSERT INTO inc_fail.t VALUES (1, 'ok')",
-                     "INSERT INTO inc_fail.t VALUES (2, 'far too long')")
+                     "INSERT INTO inc_fail.t VALUES (2, 'refused downstream')")
     assert _start(cluster, tmp_path, "incfail", "inc-fail", "inc_fail", downstream.port,
                   f'{{binlog-name: "{name}", binlog-pos: {pos}}}')["result"]
     answer = wait_stage(cluster, "incfail", "Paused", timeout=60)
@@ -140,6 +141,6 @@ def test_a_failing_change_names_its_binlog_position_and_statement(
     assert error["ErrCode"] == 10006, error
     assert f"read from binlog {name}:" in error["Message"], error
     assert "REPLACE INTO `inc_fail`.`t`" in error["Message"], error  # safe mode at start
-    assert "Data too long" in error["RawCause"], error
+    assert "only_ok" in error["RawCause"], error
     assert cluster.dmctl("stop-task", "incfail")["result"]
     assert cluster.dmctl("operate-source", "stop", "inc-fail")["result"]

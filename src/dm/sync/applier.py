@@ -62,11 +62,10 @@ class _Barrier:
 
 class Applier:
     def __init__(self, target: Endpoint, worker_count: int, batch: int, queue_size: int,
-                 build: StatementBuilder, session_sql_mode: str | None = None) -> None:
+                 build: StatementBuilder) -> None:
         self.target = target
         self.batch = max(1, batch)
         self.build = build
-        self.sql_mode = session_sql_mode
         # queue-size counts changes, as in DM; a queue holds chunks of up to `batch`
         self.queues: list[queue.Queue[Chunk | _Barrier | None]] = [
             queue.Queue(maxsize=max(2, queue_size // self.batch))
@@ -135,11 +134,7 @@ class Applier:
 
     # --- worker side --------------------------------------------------------------------
     def _session(self) -> Connection:
-        conn = connect(self.target, what="downstream", autocommit=False)
-        if self.sql_mode is not None:
-            with conn.cursor() as cur:
-                cur.execute("SET SESSION sql_mode = %s", (self.sql_mode,))
-        return conn
+        return connect(self.target, what="downstream", autocommit=False)
 
     def _worker(self, q: queue.Queue[Chunk | _Barrier | None]) -> None:
         conn: Connection | None = None

@@ -134,7 +134,7 @@ class Reader:
             if sql.upper() in _NOT_A_COMMIT:
                 return
             self._records.append((QUERY, self._pos, self._pos - h.event_size, h.timestamp,
-                                  self._gtid, event.schema, sql))
+                                  self._gtid, event.schema, sql, event.status.sql_mode))
             self._gtid = None
             if sql.upper() != "COMMIT":
                 self._answers.clear()  # the statement may have changed any table

@@ -7,14 +7,15 @@ its tag:
 
     (ROWS, start_pos, timestamp, schema, table, kind, rows)
     (XID, end_pos, timestamp, gtid)                      a transaction commits
-    (QUERY, end_pos, start_pos, timestamp, gtid, schema, sql)
+    (QUERY, end_pos, start_pos, timestamp, gtid, schema, sql, sql_mode)
     (ROTATE, next_file, pos)
     (HEARTBEAT, file, pos)                               the upstream is idle there
     (SCHEMA, schema, table)                              a question: see `TableAnswer`
     (ERROR, process_error)                               the reader failed; it stops
 
 `gtid` is the transaction's GTID as text (None without one); `rows` are decoded rows as
-`RowsEvent.rows` gives them. A batch on the wire is `(events_read, [record, ...])`.
+`RowsEvent.rows` gives them; `sql_mode` is the statement's, as the event's status
+variable (an int of flags, None when absent). A batch on the wire is `(events_read, [record, ...])`.
 """
 
 from __future__ import annotations

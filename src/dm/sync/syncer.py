@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pymysql
+from pymysql.cursors import Cursor
 
 from dm import errors
 from dm.binlog.location import Flavor, Location, parse_dump_metadata, parse_gtid_set
@@ -41,6 +43,7 @@ from dm.sync.position import BinlogPosition
 from dm.sync.rate import RecentRate
 from dm.sync.records import HEARTBEAT, QUERY, ROTATE, ROWS, SKIP_ALL, XID, Record, TableAnswer
 from dm.sync.safemode import SafeMode
+from dm.sync.sqlmode import ansi_quotes, compatible_sql_mode
 
 log = logging.getLogger(__name__)
 Router = Callable[[str, str], tuple[str, str]]
@@ -139,6 +142,15 @@ class SyncUnit:
         finally:
             conn.close()
 
+    def _compatible_sql_mode(self) -> str:
+        """The upstream's global sql_mode, made fit for replaying what it logged."""
+        conn = connect(self.cfg.source, what=f"source {self.cfg.source_id}")
+        try:
+            row = query_one(conn, "SELECT @@GLOBAL.sql_mode")
+        finally:
+            conn.close()
+        return compatible_sql_mode(str(row[0]) if row and row[0] else "")
+
     def _load_dump_schemas(self) -> None:
         """Task-mode all: the tracker starts from the dump's CREATE TABLE files."""
         if self.cfg.dump_dir is None:
@@ -151,6 +163,9 @@ class SyncUnit:
 
     # --- run --------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
+        if not any(k.lower() == "sql_mode" for k in self.cfg.target.session):
+            session = {**self.cfg.target.session, "sql_mode": self._compatible_sql_mode()}
+            self.cfg = replace(self.cfg, target=replace(self.cfg.target, session=session))
         conn = connect(self.cfg.target, what="downstream")
         try:
             self.checkpoint.create(conn)
@@ -256,11 +271,11 @@ class SyncUnit:
             self.last_event_time = timestamp
             pos.commit(end, gtid)
         elif tag == QUERY:
-            _, end, start, timestamp, gtid, schema, statement = record
+            _, end, start, timestamp, gtid, schema, statement, sql_mode = record
             self.last_event_time = timestamp
             if statement.upper() != "COMMIT":
-                self._ddl(statement, schema, applier, causality, ddl_conn,
-                          pos.at(start).short())
+                self._ddl(statement, schema, ansi_quotes(sql_mode), applier, causality,
+                          ddl_conn, pos.at(start).short())
             pos.commit(end, gtid)
             if statement.upper() != "COMMIT":
                 self._flush(applier, None)
@@ -290,11 +305,11 @@ class SyncUnit:
             assert isinstance(worker, int)
             applier.submit(worker, change, safe, where)
 
-    def _ddl(self, statement: str, current_db: str, applier: Applier, causality: Causality,
-             conn: Connection, where: str) -> None:
+    def _ddl(self, statement: str, current_db: str, ansi: bool, applier: Applier,
+             causality: Causality, conn: Connection, where: str) -> None:
         """Split, filter, route; barrier; execute downstream; then advance the tracker."""
         try:
-            parsed = ddl.parse(statement, current_db)
+            parsed = ddl.parse(statement, current_db, ansi_quotes=ansi)
         except errors.DMError as exc:
             if self.event_filter.skip_sql(statement):  # DM's global sql-pattern escape hatch
                 return
@@ -307,7 +322,7 @@ class SyncUnit:
             return
         applier.flush()  # barrier: every change before the DDL is committed
         causality.reset()
-        with conn.cursor() as cur:
+        with conn.cursor() as cur, _quoting_as_upstream(cur, ansi):
             for one in wanted:
                 for t in one.tables:  # a table never seen yet: its schema before the DDL
                     if t.table and self.tracker.get(t.schema, t.table) is None:
@@ -350,6 +365,21 @@ class SyncUnit:
                     raise
                 log.warning("checkpoint not saved (%s); retrying", exc)
                 time.sleep(_SAVE_INTERVAL)
+
+
+@contextmanager
+def _quoting_as_upstream(cur: Cursor, ansi: bool) -> Iterator[None]:
+    """Run a DDL written with "double-quoted" identifiers under ANSI_QUOTES downstream."""
+    if not ansi:
+        yield
+        return
+    cur.execute("SELECT @@SESSION.sql_mode")
+    (mode,) = cur.fetchone()
+    cur.execute("SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',ANSI_QUOTES')")
+    try:
+        yield
+    finally:
+        cur.execute("SET SESSION sql_mode = %s", (mode,))
 
 
 def _gtid_text(loc: Location | None) -> str:
