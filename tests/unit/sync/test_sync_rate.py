@@ -1,16 +1,10 @@
+from tests.unit.sync.clock import Clock
+
 from dm.sync.rate import RecentRate
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_the_rate_follows_the_last_window_only() -> None:
-    clock = Clock()
+    clock = Clock(0.0)
     rate = RecentRate(clock, window=10)
     total = 0
     for _ in range(60):  # 1,000 events/s for a minute
@@ -30,7 +24,7 @@ def test_the_rate_follows_the_last_window_only() -> None:
 
 
 def test_no_sample_yet_is_zero_and_samples_are_spaced() -> None:
-    clock = Clock()
+    clock = Clock(0.0)
     rate = RecentRate(clock, window=10, every=1)
     assert rate.per_second(5) == 0
     rate.note(0)

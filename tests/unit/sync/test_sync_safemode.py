@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
+from tests.unit.sync.clock import Clock
+
 from dm.sync.safemode import DEFAULT_DURATION, SafeMode
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_permanent() -> None:
