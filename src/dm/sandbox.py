@@ -62,12 +62,15 @@ def _template_dir(cache: Path) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     tmp = cache / f"mariadb-template.{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
+    scratch = cache / f"mariadb-template-tmp.{os.getpid()}"  # see MariaDB.start's --tmpdir
+    scratch.mkdir(exist_ok=True)
     subprocess.run(
         [INSTALL_DB, "--no-defaults", f"--datadir={tmp}", "--user=root",
          "--auth-root-authentication-method=normal", "--skip-test-db",
-         "--innodb-log-file-size=16M"],
+         "--innodb-log-file-size=16M", f"--tmpdir={scratch}"],
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
+    shutil.rmtree(scratch, ignore_errors=True)
     try:
         tmp.rename(tpl)
     except OSError:  # another process won the race
@@ -142,12 +145,15 @@ class MariaDB:
             "--max-allowed-packet=256M", "--local-infile=1", "--skip-name-resolve",
             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci",
             "--max-connections=500", "--performance-schema=OFF",
+            # its own tmpdir: a starting mariadbd deletes every `#sql*` file in its tmpdir,
+            # which in a shared /tmp includes the live temporary tables of other servers
+            f"--tmpdir={self.base / 'tmp'}",
         ]
         if self.log_bin:
             args += [f"--log-bin={self.base / 'binlog'}", "--binlog-format=ROW",
                      "--binlog-row-image=FULL", "--sync-binlog=0"]
         args += self.extra_args
-        self.base.mkdir(parents=True, exist_ok=True)
+        (self.base / "tmp").mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_for(self._ready, 60, f"mariadbd on port {self.port}")
