@@ -97,6 +97,8 @@ class SyncUnit:
         elapsed = max(time.monotonic() - self.started, 1e-6)
         syncer = pos.committed if pos else None
         master = self.master_location
+        if master is not None and syncer is not None and master < syncer:
+            master = syncer  # refreshed every few seconds: the upstream is at least here
         synced = bool(master and syncer and not syncer < master)
         return {"sync": {
             "totalEvents": self.total_events,
