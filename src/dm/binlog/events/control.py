@@ -64,9 +64,14 @@ class HeartbeatEvent(Event):
 
 @dataclass(slots=True)
 class RowsQueryEvent(Event):
-    """The statement behind the next rows events (MySQL ROWS_QUERY, MariaDB ANNOTATE_ROWS)."""
+    """The statement behind the next rows events (MySQL ROWS_QUERY, MariaDB ANNOTATE_ROWS).
+    Only a reader that wants the text pays for decoding it."""
 
-    query: str
+    query_bytes: bytes
+
+    @property
+    def query(self) -> str:
+        return self.query_bytes.decode("utf-8", "surrogateescape")
 
 
 @dataclass(slots=True)
@@ -136,11 +141,11 @@ def parse_heartbeat_v2(header: EventHeader, buf: bytes, start: int, end: int) ->
 
 def parse_rows_query(header: EventHeader, buf: bytes, start: int, end: int) -> RowsQueryEvent:
     # The first byte is a length that overflows for long statements: the text runs to the end.
-    return RowsQueryEvent(header, bytes(buf[start + 1:end]).decode("utf-8", "surrogateescape"))
+    return RowsQueryEvent(header, bytes(buf[start + 1:end]))
 
 
 def parse_annotate_rows(header: EventHeader, buf: bytes, start: int, end: int) -> RowsQueryEvent:
-    return RowsQueryEvent(header, bytes(buf[start:end]).decode("utf-8", "surrogateescape"))
+    return RowsQueryEvent(header, bytes(buf[start:end]))
 
 
 def parse_binlog_checkpoint(header: EventHeader, buf: bytes, start: int,
