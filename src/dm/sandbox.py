@@ -326,7 +326,11 @@ class DMProcesses:
         """Peak resident memory (VmHWM) of the worker plus its live child processes (the
         binlog reader of each running sync unit)."""
         pid = self.workers[worker].pid
-        return sum(_peak_rss_kb(p) for p in [pid, *_children(pid)]) / 1024
+        return sum(_peak_rss_kb(p) for p in [pid, *self.child_pids(worker)]) / 1024
+
+    def child_pids(self, worker: str) -> list[int]:
+        """The worker's live child processes: one binlog reader per running sync unit."""
+        return [p for p in _children(self.workers[worker].pid) if _alive(p)]
 
     def start_task(self, source: MariaDB, source_id: str, task_yaml: str) -> None:
         """Register `source` and start the task described by `task_yaml` (bench helper)."""

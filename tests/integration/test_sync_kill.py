@@ -34,9 +34,9 @@ block-allow-list:
 """
 
 
-def _ticker(server: MariaDB, stop: threading.Event) -> None:
+def _ticker(server: MariaDB, stop: threading.Event, db: str = "killsync") -> None:
     """One tick per transaction, plus churn on a keyed table, until stopped."""
-    conn = server.connect(database="killsync")
+    conn = server.connect(database=db)
     rnd = random.Random(7)
     with conn.cursor() as cur:
         while not stop.is_set():
@@ -138,3 +138,50 @@ def test_kill_worker_during_sync(cluster: DMProcesses, upstream: MariaDB, downst
     assert status["stage"] == "Running" and not status["result"]
     assert cluster.dmctl("stop-task", "killsync")["result"]
     assert cluster.dmctl("operate-source", "stop", "killsync-src")["result"]
+
+
+def test_a_killed_reader_process_is_replaced_and_nothing_is_lost(
+        cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path) -> None:
+    tables = ("CREATE TABLE killreader.ticks (id INT AUTO_INCREMENT PRIMARY KEY)",
+              "CREATE TABLE killreader.kv (k INT PRIMARY KEY, v INT)")
+    upstream.execute("DROP DATABASE IF EXISTS killreader", "CREATE DATABASE killreader", *tables)
+    downstream.execute("DROP DATABASE IF EXISTS killreader", "CREATE DATABASE killreader",
+                       *tables)
+    name, pos, _ = _master(upstream)
+    assert cluster.dmctl("operate-source", "create", str(
+        source_yaml(tmp_path / "s.yaml", "killreader-src", upstream)))["result"]
+    task = tmp_path / "task.yaml"
+    task.write_text(TASK.replace("killsync", "killreader").format(
+        port=downstream.port, name=name, pos=pos))
+    stop = threading.Event()
+    writer = threading.Thread(target=_ticker, args=(upstream, stop, "killreader"))
+    writer.start()
+    rnd = random.Random(5)
+    try:
+        assert cluster.dmctl("start-task", str(task))["result"]
+        wait_stage(cluster, "killreader", "Running")
+        for _ in range(3):
+            time.sleep(rnd.uniform(0.5, 1.5))
+            readers = cluster.child_pids("worker1")
+            assert len(readers) == 1, readers  # this task's sync unit, and nothing else
+            subprocess.run(["kill", "-9", str(readers[0])], check=True)
+            deadline = time.monotonic() + 60  # retryable (36070): auto-resume starts anew
+            while cluster.child_pids("worker1") in ([], readers):
+                assert time.monotonic() < deadline, "no new reader after the kill"
+                time.sleep(0.1)
+    finally:
+        stop.set()
+        writer.join()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        up, down = upstream.connect(), downstream.connect()
+        if all(table_rows(up, "killreader", t) == table_rows(down, "killreader", t)
+               for t in ("ticks", "kv")):
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError("upstream and downstream differ after the reader kills")
+    status = wait_stage(cluster, "killreader", "Running")
+    assert not status["sources"][0]["subTaskStatus"][0]["result"], status
+    assert cluster.dmctl("stop-task", "killreader")["result"]
+    assert cluster.dmctl("operate-source", "stop", "killreader-src")["result"]
