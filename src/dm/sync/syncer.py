@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -180,44 +180,45 @@ class SyncUnit:
         self.position = BinlogPosition(point.location)
         safe = SafeMode(permanent=self.cfg.safe_mode, exit_at=safe_until,
                         duration=self.cfg.safe_mode_duration, clock=time.monotonic)
-        applier = Applier(self.cfg.target, self.cfg.worker_count, self.cfg.batch,
-                          self.cfg.queue_size, build_statements)
-        causality = Causality(applier.worker_count)
-        self._causality = causality
-        ddl_conn = connect(self.cfg.target, what="downstream")
-        src = self.cfg.source
-        replica = ReplicaConfig(src.host, src.port, src.user, src.password, self.cfg.server_id,
-                                heartbeat_period=1.0)
-        by_gtid = self.cfg.enable_gtid and point.location.gtid_set is not None
-        feed = BinlogFeed(replica, point.location, by_gtid, self._table_answer)
-        applier.start()
+        with ExitStack() as cleanup:  # undone in reverse: reader, last checkpoint, appliers
+            ddl_conn = connect(self.cfg.target, what="downstream")
+            cleanup.callback(ddl_conn.close)
+            applier = Applier(self.cfg.target, self.cfg.worker_count, self.cfg.batch,
+                              self.cfg.queue_size, build_statements)
+            applier.start()
+            cleanup.callback(applier.close)
+            cleanup.callback(self._flush, applier, safe_until)
+            causality = self._causality = Causality(applier.worker_count)
+            src = self.cfg.source
+            replica = ReplicaConfig(src.host, src.port, src.user, src.password,
+                                    self.cfg.server_id, heartbeat_period=1.0)
+            by_gtid = self.cfg.enable_gtid and point.location.gtid_set is not None
+            feed = BinlogFeed(replica, point.location, by_gtid, self._table_answer)
+            cleanup.callback(feed.close)
+            log.info("sync of %s/%s starts at %s (safe mode until %s)", self.cfg.task,
+                     self.cfg.source_id, point.location.short(),
+                     safe_until.short() if safe_until else "its duration ends")
+            self._stream(feed, stop, applier, causality, safe, ddl_conn, safe_until)
+
+    def _stream(self, feed: BinlogFeed, stop: threading.Event, applier: Applier,
+                causality: Causality, safe: SafeMode[Location], ddl_conn: Connection,
+                safe_until: Location | None) -> None:
         last_flush = last_master = time.monotonic()
-        log.info("sync of %s/%s starts at %s (safe mode until %s)", self.cfg.task,
-                 self.cfg.source_id, point.location.short(),
-                 safe_until.short() if safe_until else "its duration ends")
-        try:
-            for events, records in feed.batches():
-                if stop.is_set():
-                    break
-                self.total_events += events
-                self.recent.note(self.total_events)
-                for record in records:
-                    self._handle(record, applier, causality, safe, ddl_conn)
-                applier.send()
-                now = time.monotonic()
-                if now - last_flush >= self.cfg.flush_interval:
-                    self._flush(applier, safe_until)
-                    last_flush = now
-                if now - last_master >= _MASTER_REFRESH:
-                    self.master_location = self._master_now()
-                    last_master = now
-        finally:
-            feed.close()
-            try:
+        for events, records in feed.batches():
+            if stop.is_set():
+                break
+            self.total_events += events
+            self.recent.note(self.total_events)
+            for record in records:
+                self._handle(record, applier, causality, safe, ddl_conn)
+            applier.send()
+            now = time.monotonic()
+            if now - last_flush >= self.cfg.flush_interval:
                 self._flush(applier, safe_until)
-            finally:
-                applier.close()
-                ddl_conn.close()
+                last_flush = now
+            if now - last_master >= _MASTER_REFRESH:
+                self.master_location = self._master_now()
+                last_master = now
 
     def _table_answer(self, schema: str, table: str) -> TableAnswer:
         """What the reader process needs to know about a table before its rows."""
