@@ -1,4 +1,5 @@
-"""kill -9 of the worker at random moments during sync, writers running (DM spec §2.7 R1),
+"""kill -9 of the worker (DM spec §2.7 R1) and of its binlog reader, and a binlog stream
+broken by the upstream, at random moments during sync with writers running,
 and a downstream restart mid-stream (R5): after each kill the checkpoint is never ahead of
 the data, and at the end upstream and downstream are equal."""
 
@@ -185,3 +186,60 @@ def test_a_killed_reader_process_is_replaced_and_nothing_is_lost(
     assert not status["sources"][0]["subTaskStatus"][0]["result"], status
     assert cluster.dmctl("stop-task", "killreader")["result"]
     assert cluster.dmctl("operate-source", "stop", "killreader-src")["result"]
+
+
+def _binlog_dump_threads(server: MariaDB) -> list[int]:
+    conn = server.connect()
+    with conn.cursor() as cur:
+        cur.execute("SELECT id FROM information_schema.processlist WHERE command = 'Binlog Dump'")
+        ids = [int(r[0]) for r in cur.fetchall()]
+    conn.close()
+    return ids
+
+
+def test_a_binlog_stream_broken_mid_transaction_loses_and_repeats_nothing(
+        cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path) -> None:
+    """DM's duplicate_event scenario, re-expressed: the upstream ends the replica's stream
+    (KILL of its Binlog Dump thread) while multi-statement transactions flow."""
+    tables = ("CREATE TABLE brokenstream.ticks (id INT AUTO_INCREMENT PRIMARY KEY)",
+              "CREATE TABLE brokenstream.kv (k INT PRIMARY KEY, v INT)")
+    upstream.execute("DROP DATABASE IF EXISTS brokenstream", "CREATE DATABASE brokenstream",
+                     *tables)
+    downstream.execute("DROP DATABASE IF EXISTS brokenstream", "CREATE DATABASE brokenstream",
+                       *tables)
+    name, pos, _ = _master(upstream)
+    assert cluster.dmctl("operate-source", "create", str(
+        source_yaml(tmp_path / "s.yaml", "brokenstream-src", upstream)))["result"]
+    task = tmp_path / "task.yaml"
+    task.write_text(TASK.replace("killsync", "brokenstream").format(
+        port=downstream.port, name=name, pos=pos))
+    stop = threading.Event()
+    writer = threading.Thread(target=_ticker, args=(upstream, stop, "brokenstream"))
+    writer.start()
+    rnd = random.Random(3)
+    try:
+        assert cluster.dmctl("start-task", str(task))["result"]
+        wait_stage(cluster, "brokenstream", "Running")
+        for _ in range(3):
+            time.sleep(rnd.uniform(0.3, 1.2))
+            deadline = time.monotonic() + 60
+            while not (threads := _binlog_dump_threads(upstream)):
+                assert time.monotonic() < deadline, "the replica never reconnected"
+                time.sleep(0.1)
+            upstream.execute(*(f"KILL {t}" for t in threads))
+    finally:
+        stop.set()
+        writer.join()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        up, down = upstream.connect(), downstream.connect()
+        if all(table_rows(up, "brokenstream", t) == table_rows(down, "brokenstream", t)
+               for t in ("ticks", "kv")):
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError("upstream and downstream differ after the broken streams")
+    status = wait_stage(cluster, "brokenstream", "Running")
+    assert not status["sources"][0]["subTaskStatus"][0]["result"], status
+    assert cluster.dmctl("stop-task", "brokenstream")["result"]
+    assert cluster.dmctl("operate-source", "stop", "brokenstream-src")["result"]
