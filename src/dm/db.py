@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +13,7 @@ from pymysql.converters import escape_string
 from dm import errors
 
 __all__ = ["Connection", "Endpoint", "connect", "qualified", "query_all", "query_one",
-           "quote"]
+           "quote", "ssl_params"]
 
 
 @dataclass(frozen=True)
@@ -44,14 +43,21 @@ def qualified(schema: str, table: str) -> str:
     return f"{quote(schema)}.{quote(table)}"
 
 
-def _ssl_context(ep: Endpoint) -> ssl.SSLContext | None:
+def ssl_params(ep: Endpoint) -> dict[str, Any] | None:
+    """PyMySQL's `ssl` argument for an endpoint with TLS material (None: plain TCP).
+
+    The chain is checked against `ssl-ca` when one is given; host names never are (as DM:
+    `cert-allowed-cn` is the guard). A plain dict, so a child process can take it along."""
     if not (ep.ssl_ca or ep.ssl_cert):
         return None
-    ctx = ssl.create_default_context(cafile=ep.ssl_ca or None)
-    ctx.check_hostname = False  # DM skips hostname checks; cert-allowed-cn is the guard
+    params: dict[str, Any] = {"check_hostname": False}
+    if ep.ssl_ca:
+        params["ca"] = ep.ssl_ca
     if ep.ssl_cert:
-        ctx.load_cert_chain(ep.ssl_cert, ep.ssl_key or None)
-    return ctx
+        params["cert"] = ep.ssl_cert
+        if ep.ssl_key:
+            params["key"] = ep.ssl_key
+    return params
 
 
 def connect(ep: Endpoint, *, what: str = "upstream", file: str = "", local_infile: bool = False,
@@ -72,7 +78,7 @@ def connect(ep: Endpoint, *, what: str = "upstream", file: str = "", local_infil
             host=ep.host, port=ep.port, user=ep.user, password=ep.password,
             charset="utf8mb4", autocommit=autocommit, local_infile=local_infile,
             connect_timeout=10,
-            ssl=_ssl_context(ep),
+            ssl=ssl_params(ep),
             **kwargs,
         )
     except pymysql.err.MySQLError as exc:

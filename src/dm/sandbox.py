@@ -6,6 +6,7 @@ is stopped by PID. Nothing here is used by dm-master or dm-worker themselves.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
@@ -19,6 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pymysql
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 MARIADBD = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
 INSTALL_DB = shutil.which("mariadb-install-db") or "/usr/bin/mariadb-install-db"
@@ -90,6 +95,23 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _self_signed(cert_path: Path, key_path: Path) -> None:
+    """A throwaway certificate for a TLS-only sandbox server."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pydm-sandbox")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=7))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.TraditionalOpenSSL,
+                                           serialization.NoEncryption()))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -115,6 +137,7 @@ class MariaDB:
     server_id: int
     log_bin: bool = True
     extra_args: list[str] = field(default_factory=list)
+    tls_only: bool = False  # TLS with a self-signed certificate, require_secure_transport=ON
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
 
@@ -152,8 +175,13 @@ class MariaDB:
         if self.log_bin:
             args += [f"--log-bin={self.base / 'binlog'}", "--binlog-format=ROW",
                      "--binlog-row-image=FULL", "--sync-binlog=0"]
+        if self.tls_only:
+            args += [f"--ssl-cert={self.tls_cert}", f"--ssl-key={self.tls_key}",
+                     f"--ssl-ca={self.tls_cert}", "--require-secure-transport=ON"]
         args += self.extra_args
         (self.base / "tmp").mkdir(parents=True, exist_ok=True)
+        if self.tls_only and not self.tls_cert.exists():
+            _self_signed(self.tls_cert, self.tls_key)
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_for(self._ready, 60, f"mariadbd on port {self.port}")
@@ -172,7 +200,19 @@ class MariaDB:
             return False
         return True
 
+    @property
+    def tls_cert(self) -> Path:
+        """The server's self-signed certificate: also the CA to trust, and a client
+        certificate the server accepts (for users created `REQUIRE X509`)."""
+        return self.base / "tls-cert.pem"
+
+    @property
+    def tls_key(self) -> Path:
+        return self.base / "tls-key.pem"
+
     def connect(self, database: str | None = None, **kw: object) -> pymysql.Connection:
+        if self.tls_only:
+            kw.setdefault("ssl", {"ca": str(self.tls_cert), "check_hostname": False})
         return pymysql.connect(host="127.0.0.1", port=self.port, user="root", password="",
                                database=database, charset="utf8mb4", autocommit=True,
                                **kw)

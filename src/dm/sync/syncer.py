@@ -24,7 +24,7 @@ from dm import errors
 from dm.binlog.location import Flavor, Location, parse_dump_metadata, parse_gtid_set
 from dm.binlog.replica import ReplicaConfig
 from dm.binlog.rows.schema import TableSchema
-from dm.db import Connection, Endpoint, connect, qualified, query_one
+from dm.db import Connection, Endpoint, connect, qualified, query_one, ssl_params
 from dm.dump.metadata import METADATA_FILE
 from dm.dump.plan import DumpPlan, schema_file
 from dm.rules.event_filter import BinlogEventFilter
@@ -191,7 +191,8 @@ class SyncUnit:
             causality = self._causality = Causality(applier.worker_count)
             src = self.cfg.source
             replica = ReplicaConfig(src.host, src.port, src.user, src.password,
-                                    self.cfg.server_id, heartbeat_period=1.0)
+                                    self.cfg.server_id, heartbeat_period=1.0,
+                                    ssl=ssl_params(src))
             by_gtid = self.cfg.enable_gtid and point.location.gtid_set is not None
             feed = BinlogFeed(replica, point.location, by_gtid, self._table_answer)
             cleanup.callback(feed.close)
