@@ -10,6 +10,7 @@ import re
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pymysql
@@ -50,6 +51,16 @@ def _ticker(server: MariaDB, stop: threading.Event, db: str = "killsync") -> Non
             cur.execute("COMMIT")
             time.sleep(0.002)
     conn.close()
+
+
+def _wait_equal(upstream: MariaDB, downstream: MariaDB, db: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        up, down = upstream.connect(), downstream.connect()
+        if all(table_rows(up, db, t) == table_rows(down, db, t) for t in ("ticks", "kv")):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"upstream and downstream differ after the faults ({db})")
 
 
 def _checkpoint(down: MariaDB) -> tuple[str, int] | None:
@@ -126,66 +137,64 @@ def test_kill_worker_during_sync(cluster: DMProcesses, upstream: MariaDB, downst
     finally:
         stop.set()
         writer.join()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        up, down = upstream.connect(), downstream.connect()
-        if all(table_rows(up, "killsync", t) == table_rows(down, "killsync", t)
-               for t in ("ticks", "kv")):
-            break
-        time.sleep(0.5)
-    else:
-        raise AssertionError("upstream and downstream differ after the kills")
+    _wait_equal(upstream, downstream, "killsync")
     status = cluster.dmctl("query-status", "killsync")["sources"][0]["subTaskStatus"][0]
     assert status["stage"] == "Running" and not status["result"]
     assert cluster.dmctl("stop-task", "killsync")["result"]
     assert cluster.dmctl("operate-source", "stop", "killsync-src")["result"]
 
 
-def test_a_killed_reader_process_is_replaced_and_nothing_is_lost(
-        cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path) -> None:
-    tables = ("CREATE TABLE killreader.ticks (id INT AUTO_INCREMENT PRIMARY KEY)",
-              "CREATE TABLE killreader.kv (k INT PRIMARY KEY, v INT)")
-    upstream.execute("DROP DATABASE IF EXISTS killreader", "CREATE DATABASE killreader", *tables)
-    downstream.execute("DROP DATABASE IF EXISTS killreader", "CREATE DATABASE killreader",
-                       *tables)
+def _faults_under_writers(cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB,
+                          tmp_path: Path, db: str, strike: Callable[[], None],
+                          times: int, seed: int) -> None:
+    """A task on `db` with the ticker writing; `strike()` `times` times at random moments;
+    then upstream and downstream must be equal and the task Running without an error."""
+    tables = (f"CREATE TABLE {db}.ticks (id INT AUTO_INCREMENT PRIMARY KEY)",
+              f"CREATE TABLE {db}.kv (k INT PRIMARY KEY, v INT)")
+    for server in (upstream, downstream):
+        server.execute(f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}", *tables)
     name, pos, _ = _master(upstream)
     assert cluster.dmctl("operate-source", "create", str(
-        source_yaml(tmp_path / "s.yaml", "killreader-src", upstream)))["result"]
+        source_yaml(tmp_path / "s.yaml", f"{db}-src", upstream)))["result"]
     task = tmp_path / "task.yaml"
-    task.write_text(TASK.replace("killsync", "killreader").format(
-        port=downstream.port, name=name, pos=pos))
+    task.write_text(TASK.replace("killsync", db).format(port=downstream.port, name=name,
+                                                        pos=pos))
     stop = threading.Event()
-    writer = threading.Thread(target=_ticker, args=(upstream, stop, "killreader"))
+    writer = threading.Thread(target=_ticker, args=(upstream, stop, db))
     writer.start()
-    rnd = random.Random(5)
+    rnd = random.Random(seed)
     try:
         assert cluster.dmctl("start-task", str(task))["result"]
-        wait_stage(cluster, "killreader", "Running")
-        for _ in range(3):
-            time.sleep(rnd.uniform(0.5, 1.5))
-            readers = cluster.child_pids("worker1")
-            assert len(readers) == 1, readers  # this task's sync unit, and nothing else
-            subprocess.run(["kill", "-9", str(readers[0])], check=True)
-            deadline = time.monotonic() + 60  # retryable (36070): auto-resume starts anew
-            while cluster.child_pids("worker1") in ([], readers):
-                assert time.monotonic() < deadline, "no new reader after the kill"
-                time.sleep(0.1)
+        wait_stage(cluster, db, "Running")
+        for _ in range(times):
+            time.sleep(rnd.uniform(0.3, 1.5))
+            strike()
     finally:
         stop.set()
         writer.join()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        up, down = upstream.connect(), downstream.connect()
-        if all(table_rows(up, "killreader", t) == table_rows(down, "killreader", t)
-               for t in ("ticks", "kv")):
-            break
-        time.sleep(0.5)
-    else:
-        raise AssertionError("upstream and downstream differ after the reader kills")
-    status = wait_stage(cluster, "killreader", "Running")
-    assert not status["sources"][0]["subTaskStatus"][0]["result"], status
-    assert cluster.dmctl("stop-task", "killreader")["result"]
-    assert cluster.dmctl("operate-source", "stop", "killreader-src")["result"]
+    deadline = time.monotonic() + 60  # the last fault's retryable error is auto-resumed
+    while (sub := cluster.api("query-status", {"task": db})["sources"][0]["subTaskStatus"][0]
+           )["stage"] != "Running" or sub["result"]:
+        assert time.monotonic() < deadline, f"{db} not resumed: {sub}"
+        time.sleep(0.3)
+    _wait_equal(upstream, downstream, db)
+    assert cluster.dmctl("stop-task", db)["result"]
+    assert cluster.dmctl("operate-source", "stop", f"{db}-src")["result"]
+
+
+def test_a_killed_reader_process_is_replaced_and_nothing_is_lost(
+        cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path) -> None:
+    def kill_reader() -> None:
+        readers = cluster.child_pids("worker1")
+        assert len(readers) == 1, readers  # this task's sync unit, and nothing else
+        subprocess.run(["kill", "-9", str(readers[0])], check=True)
+        deadline = time.monotonic() + 60  # retryable (36070): auto-resume starts anew
+        while cluster.child_pids("worker1") in ([], readers):
+            assert time.monotonic() < deadline, "no new reader after the kill"
+            time.sleep(0.1)
+
+    _faults_under_writers(cluster, upstream, downstream, tmp_path, "killreader", kill_reader,
+                          times=3, seed=5)
 
 
 def _binlog_dump_threads(server: MariaDB) -> list[int]:
@@ -201,45 +210,12 @@ def test_a_binlog_stream_broken_mid_transaction_loses_and_repeats_nothing(
         cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path) -> None:
     """DM's duplicate_event scenario, re-expressed: the upstream ends the replica's stream
     (KILL of its Binlog Dump thread) while multi-statement transactions flow."""
-    tables = ("CREATE TABLE brokenstream.ticks (id INT AUTO_INCREMENT PRIMARY KEY)",
-              "CREATE TABLE brokenstream.kv (k INT PRIMARY KEY, v INT)")
-    upstream.execute("DROP DATABASE IF EXISTS brokenstream", "CREATE DATABASE brokenstream",
-                     *tables)
-    downstream.execute("DROP DATABASE IF EXISTS brokenstream", "CREATE DATABASE brokenstream",
-                       *tables)
-    name, pos, _ = _master(upstream)
-    assert cluster.dmctl("operate-source", "create", str(
-        source_yaml(tmp_path / "s.yaml", "brokenstream-src", upstream)))["result"]
-    task = tmp_path / "task.yaml"
-    task.write_text(TASK.replace("killsync", "brokenstream").format(
-        port=downstream.port, name=name, pos=pos))
-    stop = threading.Event()
-    writer = threading.Thread(target=_ticker, args=(upstream, stop, "brokenstream"))
-    writer.start()
-    rnd = random.Random(3)
-    try:
-        assert cluster.dmctl("start-task", str(task))["result"]
-        wait_stage(cluster, "brokenstream", "Running")
-        for _ in range(3):
-            time.sleep(rnd.uniform(0.3, 1.2))
-            deadline = time.monotonic() + 60
-            while not (threads := _binlog_dump_threads(upstream)):
-                assert time.monotonic() < deadline, "the replica never reconnected"
-                time.sleep(0.1)
-            upstream.execute(*(f"KILL {t}" for t in threads))
-    finally:
-        stop.set()
-        writer.join()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        up, down = upstream.connect(), downstream.connect()
-        if all(table_rows(up, "brokenstream", t) == table_rows(down, "brokenstream", t)
-               for t in ("ticks", "kv")):
-            break
-        time.sleep(0.5)
-    else:
-        raise AssertionError("upstream and downstream differ after the broken streams")
-    status = wait_stage(cluster, "brokenstream", "Running")
-    assert not status["sources"][0]["subTaskStatus"][0]["result"], status
-    assert cluster.dmctl("stop-task", "brokenstream")["result"]
-    assert cluster.dmctl("operate-source", "stop", "brokenstream-src")["result"]
+    def break_stream() -> None:
+        deadline = time.monotonic() + 60
+        while not (threads := _binlog_dump_threads(upstream)):
+            assert time.monotonic() < deadline, "the replica never reconnected"
+            time.sleep(0.1)
+        upstream.execute(*(f"KILL {t}" for t in threads))
+
+    _faults_under_writers(cluster, upstream, downstream, tmp_path, "brokenstream",
+                          break_stream, times=3, seed=3)
