@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 Router = Callable[[str, str], tuple[str, str]]
 _SAVE_RETRIES, _SAVE_INTERVAL = 100, 1.0  # a downstream restart is waited out
 _MASTER_REFRESH = 5.0  # seconds between SHOW MASTER STATUS for query-status
+_STOP_WAIT = 10.0  # seconds pause/stop waits for the transaction being read to end (as DM)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,8 @@ class SyncUnit:
         self.master_location: Location | None = None
         self.last_event_time = 0
         self._causality: Causality | None = None
+        self._in_transaction = False  # rows read since the last commit
+        self._stop_deadline: float | None = None
         self._decoder_schemas: dict[tuple[str, str], TableSchema] = {}
 
     # --- status -----------------------------------------------------------------------
@@ -165,6 +168,7 @@ class SyncUnit:
 
     # --- run --------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
+        self._in_transaction, self._stop_deadline = False, None
         if not any(k.lower() == "sql_mode" for k in self.cfg.target.session):
             session = {**self.cfg.target.session, "sql_mode": self._compatible_sql_mode()}
             self.cfg = replace(self.cfg, target=replace(self.cfg.target, session=session))
@@ -206,13 +210,17 @@ class SyncUnit:
                 safe_until: Location | None) -> None:
         last_flush = last_master = time.monotonic()
         for events, records in feed.batches():
-            if stop.is_set():
+            if stop.is_set() and self._stop_now():
                 break
             self.total_events += events
             self.recent.note(self.total_events)
             for record in records:
                 self._handle(record, applier, causality, safe, ddl_conn)
+                if stop.is_set() and not self._in_transaction:
+                    break  # the rest of the batch is read again after the checkpoint
             applier.send()
+            if stop.is_set() and not self._in_transaction:
+                break
             now = time.monotonic()
             if now - last_flush >= self.cfg.flush_interval:
                 self._flush(applier, safe_until)
@@ -220,6 +228,21 @@ class SyncUnit:
             if now - last_master >= _MASTER_REFRESH:
                 self.master_location = self._master_now()
                 last_master = now
+
+    def _stop_now(self) -> bool:
+        """Asked to stop: at once between transactions; inside one, once it has ended or,
+        as DM, after waiting for its end for `_STOP_WAIT` seconds."""
+        if not self._in_transaction:
+            return True
+        now = time.monotonic()
+        if self._stop_deadline is None:
+            self._stop_deadline = now + _STOP_WAIT
+        if now < self._stop_deadline:
+            return False
+        log.warning("sync of %s/%s stops inside a transaction: it did not end within %.0f s;"
+                    " it is applied again, in safe mode, on resume", self.cfg.task,
+                    self.cfg.source_id, _STOP_WAIT)
+        return True
 
     def _table_answer(self, schema: str, table: str) -> TableAnswer:
         """What the reader process needs to know about a table before its rows."""
@@ -269,11 +292,13 @@ class SyncUnit:
         if tag == ROWS:
             _, start, timestamp, schema, table, kind, rows = record
             self.last_event_time = timestamp
+            self._in_transaction = True
             self._rows(schema, table, kind, rows, pos.at(start), applier, causality, safe)
         elif tag == XID:
             _, end, timestamp, gtid = record
             self.last_event_time = timestamp
             pos.commit(end, gtid)
+            self._in_transaction = False
         elif tag == QUERY:
             _, end, start, timestamp, gtid, schema, statement, sql_mode = record
             self.last_event_time = timestamp
@@ -281,6 +306,7 @@ class SyncUnit:
                 self._ddl(statement, schema, ansi_quotes(sql_mode), applier, causality,
                           ddl_conn, pos.at(start).short())
             pos.commit(end, gtid)
+            self._in_transaction = False
             if statement.upper() != "COMMIT":
                 self._flush(applier, None)
         elif tag == ROTATE:
