@@ -46,9 +46,5 @@ class TableAnswer:
     schema: TableSchema | None
     skip: frozenset[str] = frozenset()
 
-    @property
-    def wanted(self) -> bool:
-        return len(self.skip) < 3
-
 
 SKIP_ALL: Final = frozenset({"insert", "update", "delete"})

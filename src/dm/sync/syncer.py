@@ -250,7 +250,9 @@ class SyncUnit:
             return TableAnswer(None, SKIP_ALL)
         skip = frozenset(kind for kind in ("insert", "update", "delete")
                          if self.event_filter.skip_dml(schema, table, kind))
-        return TableAnswer(self._decoder_schema(schema, table) if len(skip) < 3 else None, skip)
+        if skip == SKIP_ALL:
+            return TableAnswer(None, skip)
+        return TableAnswer(self._decoder_schema(schema, table), skip)
 
     def _decoder_schema(self, schema: str, table: str) -> TableSchema | None:
         """Asked at every TABLE_MAP: cached until the table's tracked version changes."""
