@@ -4,8 +4,10 @@ and a real dm-master + dm-worker pair, all on free ports in temp dirs, stopped b
 from __future__ import annotations
 
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +82,37 @@ def wait_stage(dm: DMProcesses, task: str, stage: str, timeout: float = 300
             return answer
         time.sleep(0.3)
     raise AssertionError(f"task {task} not {stage} after {timeout}s: {answer}")
+
+
+Writer = Callable[[MariaDB, threading.Event], None]
+
+
+@contextmanager
+def replicating_under_writes(cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB,
+                             tmp_path: Path, db: str, tables: tuple[str, ...], task_yaml: str,
+                             writer: Writer) -> Iterator[tuple[str, int]]:
+    """`db` made afresh on both servers with `tables`, a source `<db>-src` for `upstream`,
+    and the task `task_yaml` (formatted with the downstream's `port` and the upstream's binlog
+    `name` and `pos`) started and Running while `writer(upstream, stop)` writes. Yields that
+    binlog position; the writer is stopped on the way out."""
+    for server in (upstream, downstream):
+        server.execute(f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}", *tables)
+    conn = upstream.connect()
+    with conn.cursor() as cur:
+        cur.execute("SHOW MASTER STATUS")
+        name, pos = cur.fetchone()[:2]
+    conn.close()
+    assert cluster.dmctl("operate-source", "create", str(
+        source_yaml(tmp_path / "s.yaml", f"{db}-src", upstream)))["result"]
+    task = tmp_path / "task.yaml"
+    task.write_text(task_yaml.format(port=downstream.port, name=name, pos=pos))
+    stop = threading.Event()
+    thread = threading.Thread(target=writer, args=(upstream, stop))
+    thread.start()
+    try:
+        assert cluster.dmctl("start-task", str(task))["result"]
+        wait_stage(cluster, db, "Running")
+        yield str(name), int(pos)
+    finally:
+        stop.set()
+        thread.join()

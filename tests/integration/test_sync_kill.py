@@ -17,8 +17,7 @@ import pymysql
 import pytest
 
 from dm.sandbox import DMProcesses, MariaDB, table_rows
-from tests.integration.conftest import source_yaml, wait_stage
-from tests.integration.test_sync_incremental import _master
+from tests.integration.conftest import replicating_under_writes
 
 pytestmark = pytest.mark.integration
 
@@ -51,6 +50,11 @@ def _ticker(server: MariaDB, stop: threading.Event, db: str = "killsync") -> Non
             cur.execute("COMMIT")
             time.sleep(0.002)
     conn.close()
+
+
+def _tables(db: str) -> tuple[str, ...]:
+    return (f"CREATE TABLE {db}.ticks (id INT AUTO_INCREMENT PRIMARY KEY)",
+            f"CREATE TABLE {db}.kv (k INT PRIMARY KEY, v INT)")
 
 
 def _wait_equal(upstream: MariaDB, downstream: MariaDB, db: str) -> None:
@@ -96,25 +100,10 @@ def _ticks_before(up: MariaDB, start: tuple[str, int], end: tuple[str, int]) -> 
 
 def test_kill_worker_during_sync(cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB,
                                  tmp_path: Path) -> None:
-    upstream.execute("DROP DATABASE IF EXISTS killsync", "CREATE DATABASE killsync",
-                     "CREATE TABLE killsync.ticks (id INT AUTO_INCREMENT PRIMARY KEY)",
-                     "CREATE TABLE killsync.kv (k INT PRIMARY KEY, v INT)")
-    downstream.execute("DROP DATABASE IF EXISTS killsync", "DROP DATABASE IF EXISTS dm_meta",
-                       "CREATE DATABASE killsync",
-                       "CREATE TABLE killsync.ticks (id INT AUTO_INCREMENT PRIMARY KEY)",
-                       "CREATE TABLE killsync.kv (k INT PRIMARY KEY, v INT)")
-    name, pos, _ = _master(upstream)
-    assert cluster.dmctl("operate-source", "create",
-                         str(source_yaml(tmp_path / "s.yaml", "killsync-src", upstream)))["result"]
-    task = tmp_path / "task.yaml"
-    task.write_text(TASK.format(port=downstream.port, name=name, pos=pos))
-    stop = threading.Event()
-    writer = threading.Thread(target=_ticker, args=(upstream, stop))
-    writer.start()
+    downstream.execute("DROP DATABASE IF EXISTS dm_meta")
     rnd = random.Random(11)
-    try:
-        assert cluster.dmctl("start-task", str(task))["result"]
-        wait_stage(cluster, "killsync", "Running")
+    with replicating_under_writes(cluster, upstream, downstream, tmp_path, "killsync",
+                                  _tables("killsync"), TASK, _ticker) as start:
         for kill in range(10):
             time.sleep(rnd.uniform(0.5, 2.5))
             if kill == 5:  # R5: the downstream restarts under a running sync: no pause
@@ -129,14 +118,11 @@ def test_kill_worker_during_sync(cluster: DMProcesses, upstream: MariaDB, downst
             cluster.kill_worker("worker1")
             point = _checkpoint(downstream)
             if point is not None:  # every tick the checkpoint covers is downstream
-                covered = _ticks_before(upstream, (name, pos), point)
+                covered = _ticks_before(upstream, start, point)
                 present = {r[0] for r in table_rows(downstream.connect(), "killsync", "ticks")}
                 assert covered <= present, f"kill {kill}: checkpoint {point} ahead of data"
             cluster.start_worker("worker1")
         time.sleep(1)
-    finally:
-        stop.set()
-        writer.join()
     _wait_equal(upstream, downstream, "killsync")
     status = cluster.dmctl("query-status", "killsync")["sources"][0]["subTaskStatus"][0]
     assert status["stage"] == "Running" and not status["result"]
@@ -149,29 +135,13 @@ def _faults_under_writers(cluster: DMProcesses, upstream: MariaDB, downstream: M
                           times: int, seed: int) -> None:
     """A task on `db` with the ticker writing; `strike()` `times` times at random moments;
     then upstream and downstream must be equal and the task Running without an error."""
-    tables = (f"CREATE TABLE {db}.ticks (id INT AUTO_INCREMENT PRIMARY KEY)",
-              f"CREATE TABLE {db}.kv (k INT PRIMARY KEY, v INT)")
-    for server in (upstream, downstream):
-        server.execute(f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}", *tables)
-    name, pos, _ = _master(upstream)
-    assert cluster.dmctl("operate-source", "create", str(
-        source_yaml(tmp_path / "s.yaml", f"{db}-src", upstream)))["result"]
-    task = tmp_path / "task.yaml"
-    task.write_text(TASK.replace("killsync", db).format(port=downstream.port, name=name,
-                                                        pos=pos))
-    stop = threading.Event()
-    writer = threading.Thread(target=_ticker, args=(upstream, stop, db))
-    writer.start()
     rnd = random.Random(seed)
-    try:
-        assert cluster.dmctl("start-task", str(task))["result"]
-        wait_stage(cluster, db, "Running")
+    with replicating_under_writes(cluster, upstream, downstream, tmp_path, db, _tables(db),
+                                  TASK.replace("killsync", db),
+                                  lambda server, stop: _ticker(server, stop, db)):
         for _ in range(times):
             time.sleep(rnd.uniform(0.3, 1.5))
             strike()
-    finally:
-        stop.set()
-        writer.join()
     deadline = time.monotonic() + 60  # the last fault's retryable error is auto-resumed
     while (sub := cluster.api("query-status", {"task": db})["sources"][0]["subTaskStatus"][0]
            )["stage"] != "Running" or sub["result"]:

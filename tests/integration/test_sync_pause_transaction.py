@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from dm.sandbox import DMProcesses, MariaDB, table_rows
-from tests.integration.conftest import source_yaml, wait_stage
-from tests.integration.test_sync_incremental import _master
+from tests.integration.conftest import replicating_under_writes, wait_stage
 
 pytestmark = pytest.mark.integration
 
@@ -54,21 +53,11 @@ def _partial_transactions(down: MariaDB) -> dict[int, int]:
 
 def test_pause_waits_for_the_transaction_to_end(cluster: DMProcesses, upstream: MariaDB,
                                                 downstream: MariaDB, tmp_path: Path) -> None:
-    table = "CREATE TABLE wholetrx.t (batch INT, n INT, PRIMARY KEY (batch, n))"
-    for server in (upstream, downstream):
-        server.execute("DROP DATABASE IF EXISTS wholetrx", "CREATE DATABASE wholetrx", table)
-    name, pos, _ = _master(upstream)
-    assert cluster.dmctl("operate-source", "create", str(
-        source_yaml(tmp_path / "s.yaml", "wholetrx-src", upstream)))["result"]
-    task = tmp_path / "task.yaml"
-    task.write_text(TASK.format(port=downstream.port, name=name, pos=pos))
-    stop = threading.Event()
-    writer = threading.Thread(target=_writer, args=(upstream, stop))
-    writer.start()
     rnd = random.Random(17)
-    try:
-        assert cluster.dmctl("start-task", str(task))["result"]
-        wait_stage(cluster, "wholetrx", "Running")
+    with replicating_under_writes(
+            cluster, upstream, downstream, tmp_path, "wholetrx",
+            ("CREATE TABLE wholetrx.t (batch INT, n INT, PRIMARY KEY (batch, n))",), TASK,
+            _writer):
         for pause in range(4):
             time.sleep(rnd.uniform(0.3, 1.0))
             assert cluster.dmctl("pause-task", "wholetrx")["result"]
@@ -76,9 +65,6 @@ def test_pause_waits_for_the_transaction_to_end(cluster: DMProcesses, upstream: 
             assert not _partial_transactions(downstream), f"pause {pause}: part of a trx"
             assert cluster.dmctl("resume-task", "wholetrx")["result"]
             wait_stage(cluster, "wholetrx", "Running")
-    finally:
-        stop.set()
-        writer.join()
     deadline = time.monotonic() + 120
     while table_rows(upstream.connect(), "wholetrx", "t") != table_rows(
             downstream.connect(), "wholetrx", "t"):
