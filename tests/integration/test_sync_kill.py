@@ -5,8 +5,10 @@ the data, and at the end upstream and downstream are equal."""
 
 from __future__ import annotations
 
+import os
 import random
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -157,7 +159,7 @@ def test_a_killed_reader_process_is_replaced_and_nothing_is_lost(
     def kill_reader() -> None:
         readers = cluster.child_pids("worker1")
         assert len(readers) == 1, readers  # this task's sync unit, and nothing else
-        subprocess.run(["kill", "-9", str(readers[0])], check=True)
+        os.kill(readers[0], signal.SIGKILL)
         deadline = time.monotonic() + 60  # retryable (36070): auto-resume starts anew
         while cluster.child_pids("worker1") in ([], readers):
             assert time.monotonic() < deadline, "no new reader after the kill"

@@ -23,6 +23,7 @@ from pydantic_core import PydanticCustomError
 
 from dm import errors
 from dm.config.encrypt import decrypt_or_plain, encrypt
+from dm.rules.event_filter import KNOWN_EVENTS
 from dm.rules.patterns import PatternError, check_wildcard
 
 MASK = "******"
@@ -221,28 +222,7 @@ def dump_yaml(model: BaseModel, update: dict[str, Any]) -> str:
 
 
 # --- binlog event filter rules (tidb-tools pkg/binlog-filter) -----------------------
-EVENT_TYPES = frozenset(
-    {
-        "all", "all dml", "all ddl", "none", "none ddl", "none dml",
-        "insert", "update", "delete",
-        "create database", "drop database", "alter database",
-        "create schema", "drop schema", "alter schema",
-        "create table", "drop table", "truncate table", "rename table", "alter table",
-        "create index", "drop index", "create view", "drop view",
-        "add table partition", "drop table partition", "truncate table partition",
-        "reorganize table partition", "rebuild table partition", "coalesce table partition",
-        "split table partition", "exchange table partition", "alter table partitioning",
-        "remove table partitioning", "add foreign key", "drop foreign key",
-        "incompatible ddl changes", "value range decrease", "precision decrease",
-        "modify column", "rename column", "rename index", "drop column", "add column",
-        "drop primary key", "add primary key", "drop unique key", "modify default value",
-        "set default value", "modify constraint", "modify columns order", "modify charset",
-        "modify collation", "remove auto increment", "modify storage engine",
-        "modify schema charset and collate", "modify table charset and collate",
-        "modify table comment", "recover table", "rebase auto id", "alter index visibility",
-        "multi schema change",
-    }
-)  # fmt: skip
+EVENT_TYPES = KNOWN_EVENTS  # one vocabulary with the filter that applies the rules
 
 
 def _pattern(code: int, value: str) -> str:

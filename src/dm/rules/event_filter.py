@@ -82,6 +82,9 @@ _ALIASES = {
     "alter schema": "alter database",
 }
 
+KNOWN_EVENTS = (SPECIAL_EVENTS | frozenset(DML_EVENTS) | _COMPATIBLE_DDL | _INCOMPATIBLE_DDL
+                | frozenset(_ALIASES))  # every event name a rule may list
+
 _DML, _DDL, _INCOMPATIBLE = "dml", "ddl", "incompatible ddl"
 
 

@@ -137,12 +137,13 @@ class Reader:
             self._gtid = None
         elif isinstance(event, QueryEvent):
             sql = event.query
-            if sql.upper() in _NOT_A_COMMIT:
+            keyword = sql.upper()
+            if keyword in _NOT_A_COMMIT:
                 return
             self._records.append((QUERY, self._pos, self._pos - h.event_size, h.timestamp,
                                   self._gtid, event.schema, sql, event.status.sql_mode))
             self._gtid = None
-            if sql.upper() != "COMMIT":
+            if keyword != "COMMIT":
                 self._answers.clear()  # the statement may have changed any table
         elif isinstance(event, MariadbGtidEvent):
             self._gtid = str(event.gtid)

@@ -304,12 +304,13 @@ class SyncUnit:
         elif tag == QUERY:
             _, end, start, timestamp, gtid, schema, statement, sql_mode = record
             self.last_event_time = timestamp
-            if statement.upper() != "COMMIT":
+            is_ddl = statement.upper() != "COMMIT"
+            if is_ddl:
                 self._ddl(statement, schema, ansi_quotes(sql_mode), applier, causality,
                           ddl_conn, pos.at(start).short())
             pos.commit(end, gtid)
             self._in_transaction = False
-            if statement.upper() != "COMMIT":
+            if is_ddl:
                 self._flush(applier, None)
         elif tag == ROTATE:
             pos.rotate(record[1])
