@@ -4,6 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(mariadb-server mariadb-client etcd-server "$@")
+if ! python3 -c "import ensurepip" >/dev/null 2>&1; then
+    packages+=(python3-venv)  # Debian's own python3 needs it for `python3 -m venv`
+fi
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
