@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Set up (idempotent) and run every check: lint, types, unit and integration tests.
+# Set up (idempotent) and run every check: lint, types, then unit tests (fast, fail first),
+# then integration tests against real servers. Arguments go to a single pytest run instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check src tests bench scripts
 .venv/bin/mypy
-.venv/bin/pytest -q -p no:cacheprovider "$@"
+if (($#)); then
+    exec .venv/bin/pytest -q -p no:cacheprovider "$@"
+fi
+.venv/bin/pytest -q -p no:cacheprovider -x tests/unit
+.venv/bin/pytest -q -p no:cacheprovider tests/integration
