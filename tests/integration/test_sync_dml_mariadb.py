@@ -24,6 +24,7 @@ DDL = {
     "pk": "(`id` INT NOT NULL PRIMARY KEY, `k` INT, `c` VARCHAR(10))",
     "keyless": "(`id` INT, `k` FLOAT, `c` VARCHAR(10), `g` INT AS (`id` + 1) VIRTUAL)",
     "uk": "(`id` INT NOT NULL, `k` INT NOT NULL, `c` VARCHAR(10), UNIQUE KEY (`id`, `k`))",
+    "pk_uk": "(`id` INT NOT NULL PRIMARY KEY, `k` INT, `c` VARCHAR(10), UNIQUE KEY (`k`))",
 }
 INFO = {
     "pk": table([col("id", null=False), col("k"), col("c", "varchar")], [pk("id")]),
@@ -31,6 +32,8 @@ INFO = {
                       col("g", generated=True)], []),
     "uk": table([col("id", null=False), col("k", null=False), col("c", "varchar")],
                 [uk("id_k", "id", "k")]),
+    "pk_uk": table([col("id", null=False), col("k"), col("c", "varchar")],
+                   [pk("id"), uk("k", "k")]),
 }
 
 
@@ -65,24 +68,33 @@ def histories(draw: st.DrawFn, kind: str) -> History:
         k = 0.1 * k if kind == "keyless" and k is not None else k
         return (i, k, c, i + 1) if kind == "keyless" else (i, k, c)
 
-    def ident(row: Row) -> Any:
-        return row[:2] if kind == "uk" else row[0]
+    def idents(row: Row) -> set[Any]:
+        """The unique values `row` holds: no two rows of the table may share one."""
+        if kind == "pk_uk":
+            return {("id", row[0])} | ({("k", row[1])} if row[1] is not None else set())
+        return {row[:2] if kind == "uk" else row[0]}
 
-    state = [make(i) for i in sorted(draw(st.sets(st.integers(0, 5), max_size=4)))]
+    def fits(new: Row) -> bool:
+        return kind == "keyless" or not idents(new) & {v for r in state for v in idents(r)}
+
+    state: list[Row] = []
+    for i in sorted(draw(st.sets(st.integers(0, 5), max_size=4))):
+        row = make(i)
+        if fits(row):
+            state.append(row)
     start = list(state)
     changes: list[RowChange] = []
     for _ in range(draw(st.integers(1, 20))):
         op = draw(st.sampled_from(["insert", "update", "delete"]))
-        taken = {ident(r) for r in state}
         new = make(draw(st.integers(0, 5)))
-        if op == "insert" and (kind == "keyless" or ident(new) not in taken):
+        if op == "insert" and fits(new):
             state.append(new)
             changes.append(ins(info, new, TARGET))
         elif op != "insert" and state:
             old = state.pop(draw(st.integers(0, len(state) - 1)))
             if op == "delete":
                 changes.append(dele(info, old, TARGET))
-            elif kind == "keyless" or ident(new) not in {ident(r) for r in state}:
+            elif fits(new):
                 state.append(new)
                 changes.append(upd(info, old, new, TARGET))
             else:
@@ -140,7 +152,7 @@ def test_batches_match_changes_applied_one_by_one(conn: pymysql.Connection,
     check()
 
 
-@pytest.mark.parametrize("kind", ["pk", "uk"])
+@pytest.mark.parametrize("kind", ["pk", "uk", "pk_uk"])
 def test_safe_mode_replays_over_a_table_that_is_ahead(conn: pymysql.Connection,
                                                       kind: str) -> None:
     @SETTINGS
@@ -155,3 +167,31 @@ def test_safe_mode_replays_over_a_table_that_is_ahead(conn: pymysql.Connection,
 
     check()
 
+
+
+UK_SHUFFLES = {  # review finding 13: a unique key other than the PK moves between rows
+    "freed then taken, the first row changed again": [
+        ("upd", (1, 10, "a"), (1, 11, "a")), ("upd", (2, 20, "b"), (2, 10, "b")),
+        ("upd", (1, 11, "a"), (1, 11, "z"))],
+    "deleted and inserted again, then its old value taken": [
+        ("del", (1, 10, "a"), None), ("ins", None, (1, 0, "a")),
+        ("upd", (2, 20, "b"), (2, 10, "b"))],
+    "swapped through a free value": [
+        ("upd", (1, 10, "a"), (1, 0, "a")), ("upd", (2, 20, "b"), (2, 10, "b")),
+        ("upd", (1, 0, "a"), (1, 20, "a"))],
+}
+
+
+@pytest.mark.parametrize("name", sorted(UK_SHUFFLES))
+def test_a_unique_key_moving_between_rows_applies_in_every_mode(conn: pymysql.Connection,
+                                                                name: str) -> None:
+    info = INFO["pk_uk"]
+    build = {"upd": lambda b, a: upd(info, b, a, TARGET), "ins": lambda b, a: ins(info, a, TARGET),
+             "del": lambda b, a: dele(info, b, TARGET)}
+    changes = [build[op](before, after) for op, before, after in UK_SHUFFLES[name]]
+    start: list[Row] = [(1, 10, "a"), (2, 20, "b")]
+    expected = one_by_one(conn, start, changes, "pk_uk")
+    for safe, compact, multi in MODES:
+        reset(conn, "pk_uk", start)
+        run(conn, changes, safe, compact=compact, multiple_rows=multi)
+        assert content(conn) == expected, (safe, compact, multi)

@@ -23,6 +23,7 @@ from dm.sync.change import (
     RowChange,
     Target,
     identity_key,
+    per_table,
 )
 from dm.sync.compact import compact as compact_changes
 
@@ -265,17 +266,37 @@ def _render_delete_keys(plan: _Plan, keys: list[Any], size: int) -> Iterator[Sta
             yield plan.key_in_head + ",".join([plan.key_ph] * len(part)) + ")", args
 
 
+@per_table
+def _has_second_unique_key(info: TableInfo) -> bool:
+    return len(info.unique_keys) > 1
+
+
+def _unique_values_may_move(changes: Sequence[RowChange]) -> bool:
+    """Whether a normal-mode batch must keep its order: regrouped by kind, the net changes
+    of a table with a unique key besides its identity key can take a unique value before
+    the change that frees it runs (1062). Safe mode's REPLACE never meets that."""
+    info = None
+    for change in changes:
+        if change.table is not info:
+            info = change.table
+            if _has_second_unique_key(info):
+                return True
+    return False
+
+
 def build_statements(changes: Sequence[RowChange], safe_mode: bool, *, compact: bool = True,
                      multiple_rows: bool = True) -> list[Statement]:
     """The statements that apply `changes` (ordered, all for ONE downstream table).
 
     `compact` merges changes per identity key first (compact.py), which lets statements
-    be regrouped by kind; keyless tables keep their order. `multiple_rows` writes runs of
+    be regrouped by kind; keyless tables keep their order, and so do tables with a second
+    unique key in normal mode. `multiple_rows` writes runs of
     INSERT/REPLACE/upsert rows and key deletes as multi-row statements.
     """
     if not changes:
         return []
-    nets = compact_changes(changes) if compact else None
+    nets = (compact_changes(changes)
+            if compact and (safe_mode or not _unique_values_may_move(changes)) else None)
     groups = (_compacted_groups(nets, safe_mode) if nets is not None
               else _ordered_groups(changes, safe_mode))
     size = MAX_ROWS_PER_STATEMENT if multiple_rows else 1
