@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 from dm.binlog.location import FILE_HEADER_END, Flavor, Location, parse_gtid_set
@@ -50,6 +51,13 @@ def _meta_location(sub: SubTaskConfig, flavor: Flavor) -> Location | None:
     return Location(meta.binlog_name, meta.binlog_pos or FILE_HEADER_END, gtid)
 
 
+def replica_server_id(source_server_id: int, task: str) -> int:
+    """The server id the sync unit of `task` gives the upstream: its own per task, since
+    MariaDB ends the older of two Binlog Dumps that give the same id (DM likewise gives
+    each subtask's syncer an id of its own). Derived, not random: stable across restarts."""
+    return (source_server_id + zlib.crc32(task.encode())) % 0xFFFFFFFF or 1
+
+
 def _sync_unit(sub: SubTaskConfig, source: SourceConfig, directory: Path) -> SyncUnit:
     syncer = sub.syncer.effective()
     flavor = Flavor(source.flavor or "mysql")
@@ -57,7 +65,7 @@ def _sync_unit(sub: SubTaskConfig, source: SourceConfig, directory: Path) -> Syn
     cfg = SyncConfig(
         task=sub.name, source_id=sub.source_id, source=endpoint(source.from_),
         target=endpoint(sub.to), meta_schema=sub.meta_schema, flavor=flavor,
-        server_id=source.server_id, enable_gtid=source.enable_gtid,
+        server_id=replica_server_id(source.server_id, sub.name), enable_gtid=source.enable_gtid,
         worker_count=syncer.worker_count or 16, batch=syncer.batch or 100,
         queue_size=syncer.queue_size, flush_interval=float(syncer.checkpoint_flush_interval),
         safe_mode=syncer.safe_mode,
