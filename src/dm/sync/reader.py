@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from dm.binlog.events.base import LOG_EVENT_ARTIFICIAL_F, Event
+from dm.binlog.events.codes import EventType
 from dm.binlog.events.control import HeartbeatEvent, RotateEvent, XidEvent
 from dm.binlog.events.gtid import GtidEvent, MariadbGtidEvent
 from dm.binlog.events.query import QueryEvent
@@ -30,6 +31,7 @@ from dm.binlog.events.rows_event import RowsEvent
 from dm.binlog.location import Location
 from dm.binlog.replica import ReplicaConfig, ReplicaConnection
 from dm.binlog.rows.schema import TableSchema
+from dm.core.transactions import Role, role_of, split_atomic_create_select
 from dm.errors import DMError, wrap
 from dm.gctune import tune_gc
 from dm.sync.frames import read_frame, write_frame
@@ -49,7 +51,7 @@ MAX_RECORDS = 2000  # per batch: bounded memory, and the syncer starts early
 MAX_ROWS = 4000
 MAX_DELAY = 0.005  # seconds a record may wait for its batch to fill
 _PR_SET_PDEATHSIG = 1
-_NOT_A_COMMIT = frozenset({"BEGIN", "XA START"})
+_XA_PREPARE = EventType.XA_PREPARE  # ends an XA transaction's group (its rows are applied)
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,8 @@ class Reader:
         self._records: list[Record] = []
         self._events = 0
         self._rows = 0
-        self._gtid: str | None = None
+        self._gtid: str | None = None  # the open group's, sent with the record that ends it
+        self._open = False  # inside a transaction: only its end ends the group
         self._pos = 0  # end of the last event with a position (inner events have none)
         self._clock = time.monotonic
         self._due = self._clock() + MAX_DELAY  # a stream that never pauses still sends
@@ -133,26 +136,45 @@ class Reader:
             self._records.append((ROWS, start, h.timestamp, table.schema, table.table, kind,
                                   rows))
         elif isinstance(event, XidEvent):
-            self._records.append((XID, self._pos, h.timestamp, self._gtid))
-            self._gtid = None
+            self._end_group(h.timestamp)
         elif isinstance(event, QueryEvent):
-            sql = event.query
-            keyword = sql.upper()
-            if keyword in _NOT_A_COMMIT:
-                return
-            self._records.append((QUERY, self._pos, self._pos - h.event_size, h.timestamp,
-                                  self._gtid, event.schema, sql, event.status.sql_mode))
-            self._gtid = None
-            if keyword != "COMMIT":
-                self._answers.clear()  # the statement may have changed any table
+            self._query(event)
         elif isinstance(event, MariadbGtidEvent):
             self._gtid = str(event.gtid)
+            self._open = not event.standalone  # MariaDB writes no BEGIN: this is it
         elif isinstance(event, GtidEvent):
             self._gtid = event.gtid
         elif isinstance(event, RotateEvent):
             self._records.append((ROTATE, event.next_file, event.position))
         elif isinstance(event, HeartbeatEvent):
             self._records.append((HEARTBEAT, event.log_file, event.log_pos))
+        elif h.type == _XA_PREPARE:
+            self._end_group(h.timestamp)
+
+    def _end_group(self, timestamp: int) -> None:
+        """The open transaction's group ends here: a safe resume point, with its GTID."""
+        self._records.append((XID, self._pos, timestamp, self._gtid))
+        self._gtid = None
+        self._open = False
+
+    def _query(self, event: QueryEvent) -> None:
+        sql = event.query
+        role = role_of(sql)
+        if role is Role.BEGIN:
+            self._open = True
+        elif role is Role.END:
+            self._end_group(event.header.timestamp)
+        elif role is Role.STATEMENT:  # a statement inside a transaction does not end it
+            sql, opens = split_atomic_create_select(sql)
+            ends = not self._open
+            h = event.header
+            self._records.append((QUERY, self._pos, self._pos - h.event_size, h.timestamp,
+                                  self._gtid if ends else None, event.schema, sql,
+                                  event.status.sql_mode, ends))
+            if ends:
+                self._gtid = None
+            self._open = self._open or opens
+            self._answers.clear()  # the statement may have changed any table
 
     def _answer(self, schema: str, table: str) -> TableAnswer:
         answer = self._answers.get((schema, table))

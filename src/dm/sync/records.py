@@ -6,15 +6,19 @@ leaves out the rows of tables the syncer said it does not want. Every record sta
 its tag:
 
     (ROWS, start_pos, timestamp, schema, table, kind, rows)
-    (XID, end_pos, timestamp, gtid)                      a transaction commits
-    (QUERY, end_pos, start_pos, timestamp, gtid, schema, sql, sql_mode)
+    (XID, end_pos, timestamp, gtid)                      a transaction's group ends
+    (QUERY, end_pos, start_pos, timestamp, gtid, schema, sql, sql_mode, ends)
     (ROTATE, next_file, pos)
     (HEARTBEAT, file, pos)                               the upstream is idle there
     (SCHEMA, schema, table)                              a question: see `TableAnswer`
     (ERROR, process_error)                               the reader failed; it stops
 
-`gtid` is the transaction's GTID as text (None without one); `rows` are decoded rows as
-`RowsEvent.rows` gives them; `sql_mode` is the statement's, as the event's status
+`gtid` is the group's GTID as text, sent only with the record that ends the group (None
+without one). A group ends at its XID, its COMMIT/ROLLBACK, an XA PREPARE or XA
+COMMIT/ROLLBACK (all sent as XID records), or at a standalone statement (`ends` True);
+a statement inside a transaction (`ends` False) does not end it, and BEGIN, SAVEPOINT,
+ROLLBACK TO and the like are not sent at all (dm.core.transactions). `rows` are decoded
+rows as `RowsEvent.rows` gives them; `sql_mode` is the statement's, as the event's status
 variable (an int of flags, None when absent). A batch on the wire is `(events_read, [record, ...])`.
 """
 

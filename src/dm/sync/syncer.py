@@ -91,6 +91,7 @@ class SyncUnit:
         self.last_event_time = 0
         self._causality: Causality | None = None
         self._in_transaction = False  # rows read since the last commit
+        self._tracker_ahead = False  # a DDL ran inside the open transaction
         self._stop_deadline: float | None = None
         self._decoder_schemas: dict[tuple[str, str], TableSchema] = {}
 
@@ -168,7 +169,8 @@ class SyncUnit:
 
     # --- run --------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
-        self._in_transaction, self._stop_deadline = False, None
+        self._in_transaction = self._tracker_ahead = False
+        self._stop_deadline = None
         if not any(k.lower() == "sql_mode" for k in self.cfg.target.session):
             session = {**self.cfg.target.session, "sql_mode": self._compatible_sql_mode()}
             self.cfg = replace(self.cfg, target=replace(self.cfg.target, session=session))
@@ -300,18 +302,20 @@ class SyncUnit:
             _, end, timestamp, gtid = record
             self.last_event_time = timestamp
             pos.commit(end, gtid)
-            self._in_transaction = False
+            self._in_transaction = self._tracker_ahead = False
         elif tag == QUERY:
-            _, end, start, timestamp, gtid, schema, statement, sql_mode = record
+            _, end, start, timestamp, gtid, schema, statement, sql_mode, ends = record
             self.last_event_time = timestamp
-            is_ddl = statement.upper() != "COMMIT"
-            if is_ddl:
-                self._ddl(statement, schema, ansi_quotes(sql_mode), applier, causality,
-                          ddl_conn, pos.at(start).short())
-            pos.commit(end, gtid)
-            self._in_transaction = False
-            if is_ddl:
-                self._flush(applier, None)
+            ran = self._ddl(statement, schema, ansi_quotes(sql_mode), applier, causality,
+                            ddl_conn, pos.at(start).short())
+            if ends:
+                pos.commit(end, gtid)
+                self._in_transaction = self._tracker_ahead = False
+                if ran:
+                    self._flush(applier, None)
+            else:  # inside a transaction (MySQL 8's CREATE TABLE ... SELECT): not its end
+                self._in_transaction = True
+                self._tracker_ahead = self._tracker_ahead or ran
         elif tag == ROTATE:
             pos.rotate(record[1])
         elif tag == HEARTBEAT:  # idle: the upstream says where it is
@@ -339,20 +343,21 @@ class SyncUnit:
             applier.submit(worker, change, safe, where)
 
     def _ddl(self, statement: str, current_db: str, ansi: bool, applier: Applier,
-             causality: Causality, conn: Connection, where: str) -> None:
-        """Split, filter, route; barrier; execute downstream; then advance the tracker."""
+             causality: Causality, conn: Connection, where: str) -> bool:
+        """Split, filter, route; barrier; execute downstream; then advance the tracker.
+        Whether it was a DDL of a wanted table (the tracker or downstream may have moved)."""
         try:
             parsed = ddl.parse(statement, current_db, ansi_quotes=ansi)
         except errors.DMError as exc:
             if self.event_filter.skip_sql(statement):  # DM's global sql-pattern escape hatch
-                return
+                return False
             raise errors.SYNC_PARSE_DDL(exc.message, sql=f"{statement} (at {where})") from exc
         if parsed.kind is not ddl.Kind.DDL:
-            return
+            return False
         wanted = [one for one in ddl.split(parsed)
                   if all(self.allows(t.schema, t.table) for t in one.tables)]
         if not wanted:
-            return
+            return False
         applier.flush()  # barrier: every change before the DDL is committed
         causality.reset()
         with conn.cursor() as cur, _quoting_as_upstream(cur, ansi):
@@ -371,6 +376,7 @@ class SyncUnit:
                     if not ddl.is_tolerated(exc.args[0], one.event):
                         raise errors.SYNC_DDL_EXEC(exc, sql=downstream_sql, where=where) from exc
                 self.tracker.apply_ddl(one)
+        return True
 
     def _flush(self, applier: Applier, safe_until: Location | None) -> None:
         """Barrier, then the checkpoint: never ahead of what is committed downstream."""
@@ -379,6 +385,8 @@ class SyncUnit:
         applier.flush()
         if self._causality is not None:  # nothing in flight: the key groups start afresh
             self._causality.reset()
+        if self._tracker_ahead:  # the tracker holds a DDL of the transaction being read
+            return
         committed = self.position.committed
         tables = {key: info for key in self.tracker.tables()
                   if (info := self.tracker.get(*key)) is not None}

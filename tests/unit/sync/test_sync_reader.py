@@ -12,6 +12,7 @@ from tests.shared import BINLOG_FIXTURES
 from dm.binlog.events import GtidEvent, QueryEvent, RowsEvent, XidEvent, read_binlog_file
 from dm.binlog.location import Location
 from dm.binlog.replica import ReplicaConfig
+from dm.core.transactions import Role, role_of
 from dm.sync.frames import read_frame, write_frame
 from dm.sync.reader import Reader, ReaderSetup
 from dm.sync.records import QUERY, ROWS, SCHEMA, XID, Record, TableAnswer
@@ -79,11 +80,15 @@ def test_a_statement_makes_the_reader_ask_again() -> None:
     batches, questions = _translate(SAKILA)
     records = _records(batches)
     statements = [e for e in read_binlog_file(SAKILA) if isinstance(e, QueryEvent)
-                  and e.query.upper() != "BEGIN"]  # COMMIT commits: it is sent
+                  and role_of(e.query) is Role.STATEMENT]
     assert [r[6] for r in records if r[0] == QUERY] == [e.query for e in statements]
+    assert all(r[8] for r in records if r[0] == QUERY)  # MySQL 5.5: DDL outside BEGIN
+    ends = [e for e in read_binlog_file(SAKILA) if isinstance(e, XidEvent)
+            or (isinstance(e, QueryEvent) and role_of(e.query) is Role.END)]
+    assert [r[1] for r in records if r[0] == XID] == [e.header.log_pos for e in ends]
     asked, epoch_tables = 0, set()
     for event in read_binlog_file(SAKILA):
-        if isinstance(event, QueryEvent) and event.query.upper() not in ("BEGIN", "COMMIT"):
+        if isinstance(event, QueryEvent) and role_of(event.query) is Role.STATEMENT:
             epoch_tables = set()
         elif isinstance(event, RowsEvent):
             key = (event.table.schema, event.table.table)

@@ -1,0 +1,214 @@
+"""Transaction boundaries (review finding 1): statements that sit *inside* an upstream
+transaction (SAVEPOINT, ROLLBACK TO, RELEASE SAVEPOINT, XA END) never end it. A checkpoint
+never lands inside a transaction, its GTID counts as executed only at its end, and a
+paused task never leaves part of it downstream."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from dm.sandbox import DMProcesses, MariaDB, table_rows
+from tests.integration.conftest import source_yaml, wait_stage
+
+pytestmark = pytest.mark.integration
+
+TASK = """\
+name: {db}
+task-mode: incremental
+target-database: {{host: 127.0.0.1, port: {port}, user: root, password: ""}}
+mysql-instances:
+  - source-id: {db}-src
+    block-allow-list: only
+    meta: {{binlog-name: "{name}", binlog-pos: {pos}, binlog-gtid: "{gtid}"}}
+    syncer: {{worker-count: 2, batch: 50, checkpoint-flush-interval: 1}}
+block-allow-list:
+  only: {{do-dbs: [{db}]}}
+"""
+
+
+def _start(cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path,
+           db: str, *tables: str) -> None:
+    """`db` with `tables` on both servers, and a GTID-mode incremental task from here."""
+    for server in (upstream, downstream):
+        server.execute(f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}", *tables)
+    downstream.execute("DROP DATABASE IF EXISTS dm_meta")
+    conn = upstream.connect()
+    with conn.cursor() as cur:
+        cur.execute("SHOW MASTER STATUS")
+        name, pos = cur.fetchone()[:2]
+        cur.execute("SELECT @@gtid_binlog_pos")
+        gtid = cur.fetchone()[0]
+    conn.close()
+    assert cluster.dmctl("operate-source", "create", str(source_yaml(
+        tmp_path / "s.yaml", f"{db}-src", upstream, **{"enable-gtid": "true"})))["result"]
+    task = tmp_path / "task.yaml"
+    task.write_text(TASK.format(db=db, port=downstream.port, name=name, pos=pos, gtid=gtid))
+    assert cluster.dmctl("start-task", str(task))["result"]
+    wait_stage(cluster, db, "Running")
+
+
+def _stop(cluster: DMProcesses, db: str) -> None:
+    """The task and its source go away, whatever the test left (the worker serves one)."""
+    cluster.dmctl("stop-task", db, check=False)
+    cluster.dmctl("operate-source", "stop", f"{db}-src", check=False)
+
+
+def _wait_equal(upstream: MariaDB, downstream: MariaDB, db: str, tables: tuple[str, ...],
+                timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        up, down = upstream.connect(), downstream.connect()
+        try:
+            if all(table_rows(up, db, t) == table_rows(down, db, t) for t in tables):
+                return
+        except pymysql.err.MySQLError:  # not created downstream yet
+            pass
+        assert time.monotonic() < deadline, f"{db}: upstream and downstream differ"
+        time.sleep(0.5)
+
+
+def test_a_failure_after_a_savepoint_resumes_the_whole_transaction(
+        cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path) -> None:
+    db = "trx_savepoint"
+    _start(cluster, upstream, downstream, tmp_path, db)
+    try:
+        _savepoint_then_failure(cluster, upstream, downstream, db)
+    finally:
+        _stop(cluster, db)
+
+
+def _savepoint_then_failure(cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB,
+                            db: str) -> None:
+    upstream.execute(f"CREATE TABLE {db}.t1 (id INT PRIMARY KEY, s VARCHAR(20))",
+                     f"CREATE TABLE {db}.t2 (id INT PRIMARY KEY, v INT)")  # tracked from here
+    _wait_equal(upstream, downstream, db, ("t1", "t2"), timeout=60)
+    downstream.execute(f"ALTER TABLE {db}.t2 DROP COLUMN v")  # the part after SAVEPOINT fails
+    conn = upstream.connect()
+    with conn.cursor() as cur:
+        for sql in ("BEGIN", f"INSERT INTO {db}.t1 VALUES (1, 'before sp')", "SAVEPOINT sp1",
+                    f"INSERT INTO {db}.t2 VALUES (1, 7)", "COMMIT"):
+            cur.execute(sql)
+    conn.close()
+    answer = wait_stage(cluster, db, "Paused", timeout=60)
+    assert answer["sources"][0]["subTaskStatus"][0]["result"]["errors"], answer
+    downstream.execute(f"ALTER TABLE {db}.t2 ADD COLUMN v INT")
+    assert cluster.dmctl("resume-task", db)["result"]
+    _wait_equal(upstream, downstream, db, ("t1", "t2"), timeout=60)
+
+
+ORDERS = 40  # item rows per order: an ORM's nested transaction
+
+
+def _orm_writer(server: MariaDB, stop: threading.Event) -> None:
+    """Django/Spring-shaped transactions: a row, SAVEPOINT, many rows, SAVEPOINT, a final
+    update, sometimes a ROLLBACK TO in between."""
+    conn = server.connect(database="trx_orm")
+    rnd = random.Random(3)
+    order = 0
+    with conn.cursor() as cur:
+        while not stop.is_set():
+            order += 1
+            cur.execute("BEGIN")
+            cur.execute("INSERT INTO orders VALUES (%s, 'new', 0)", (order,))
+            cur.execute("SAVEPOINT items")
+            cur.executemany("INSERT INTO items VALUES (%s, %s, %s)",
+                            [(order, i, rnd.randint(1, 99)) for i in range(ORDERS)])
+            if rnd.random() < 0.3:
+                cur.execute("SAVEPOINT extra")
+                cur.execute("INSERT INTO items VALUES (%s, %s, 0)", (order, ORDERS))
+                cur.execute("ROLLBACK TO SAVEPOINT extra")
+            cur.execute("RELEASE SAVEPOINT items")
+            cur.execute("SAVEPOINT done")
+            cur.execute("UPDATE orders SET status = 'done', items = %s WHERE id = %s",
+                        (ORDERS, order))
+            cur.execute("COMMIT")
+            time.sleep(0.01)
+    conn.close()
+
+
+def _unfinished_orders(down: MariaDB) -> int:
+    conn = down.connect()
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM trx_orm.orders WHERE status <> 'done'")
+        (count,) = cur.fetchone()
+    conn.close()
+    return int(count)
+
+
+def test_orm_transactions_survive_pauses_and_a_kill(cluster: DMProcesses, upstream: MariaDB,
+                                                    downstream: MariaDB,
+                                                    tmp_path: Path) -> None:
+    db = "trx_orm"
+    tables = (f"CREATE TABLE {db}.orders (id INT PRIMARY KEY, status VARCHAR(8), items INT)",
+              f"CREATE TABLE {db}.items (o INT, n INT, v INT, PRIMARY KEY (o, n))")
+    _start(cluster, upstream, downstream, tmp_path, db, *tables)
+    try:
+        _pause_and_kill_under_orm_writes(cluster, upstream, downstream)
+    finally:
+        _stop(cluster, db)
+
+
+def _pause_and_kill_under_orm_writes(cluster: DMProcesses, upstream: MariaDB,
+                                     downstream: MariaDB) -> None:
+    db = "trx_orm"
+    rnd = random.Random(11)
+    stop = threading.Event()
+    writer = threading.Thread(target=_orm_writer, args=(upstream, stop))
+    writer.start()
+    try:
+        for pause in range(6):
+            time.sleep(rnd.uniform(0.2, 0.8))
+            assert cluster.dmctl("pause-task", db)["result"]
+            wait_stage(cluster, db, "Paused")
+            assert _unfinished_orders(downstream) == 0, f"pause {pause}: half a transaction"
+            assert cluster.dmctl("resume-task", db)["result"]
+            wait_stage(cluster, db, "Running")
+        time.sleep(rnd.uniform(0.5, 1.5))
+        cluster.kill_worker("worker1")
+        cluster.start_worker("worker1")
+        wait_stage(cluster, db, "Running")
+        time.sleep(1)
+    finally:
+        stop.set()
+        writer.join()
+    _wait_equal(upstream, downstream, db, ("orders", "items"))
+
+
+def test_xa_transactions_end_at_prepare_and_commit(cluster: DMProcesses, upstream: MariaDB,
+                                                   downstream: MariaDB,
+                                                   tmp_path: Path) -> None:
+    """MariaDB logs an XA transaction's rows up to XA END and an XA_PREPARE event, then
+    XA COMMIT as a group of its own; ONE PHASE commits like any transaction."""
+    db = "trx_xa"
+    _start(cluster, upstream, downstream, tmp_path, db,
+           f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT)")
+    try:
+        conn = upstream.connect()
+        with conn.cursor() as cur:
+            for i in range(1, 21):
+                cur.execute(f"XA START 'x{i}'")
+                cur.execute(f"INSERT INTO {db}.t VALUES ({i}, {i})")
+                cur.execute("SAVEPOINT s")
+                cur.execute(f"UPDATE {db}.t SET v = v * 10 WHERE id = {i}")
+                cur.execute(f"XA END 'x{i}'")
+                if i % 2:
+                    cur.execute(f"XA PREPARE 'x{i}'")
+                    cur.execute(f"XA COMMIT 'x{i}'")
+                else:
+                    cur.execute(f"XA COMMIT 'x{i}' ONE PHASE")
+                if i == 10:
+                    assert cluster.dmctl("pause-task", db)["result"]
+                    wait_stage(cluster, db, "Paused")
+                    assert cluster.dmctl("resume-task", db)["result"]
+        conn.close()
+        _wait_equal(upstream, downstream, db, ("t",), timeout=60)
+        status = cluster.dmctl("query-status", db)["sources"][0]["subTaskStatus"][0]
+        assert status["stage"] == "Running" and not status["result"], status
+    finally:
+        _stop(cluster, db)
