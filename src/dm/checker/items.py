@@ -146,7 +146,8 @@ def table_schema(conn: Connection, source: str, rid: int,
                                           "compares whole rows and serialises the table.")
         if fks:
             r.problem(WARN, f"source {source}: table `{schema}`.`{table}` has foreign keys",
-                      "The downstream session disables foreign_key_checks while loading.")
+                      "Load and sync sessions run with foreign_key_checks=0 (as DM): the "
+                      "upstream checked the keys, and cascades must not fire twice.")
     return r
 
 

@@ -148,6 +148,18 @@ class SyncUnit:
         finally:
             conn.close()
 
+    def _downstream_session(self) -> dict[str, str]:
+        """The task's session variables, plus DM's defaults where it sets none: the
+        upstream's sql_mode made compatible, and no foreign key checks (a safe-mode REPLACE
+        of a parent row must not cascade to its children; the upstream checked them)."""
+        session = dict(self.cfg.target.session)
+        names = {k.lower() for k in session}
+        if "sql_mode" not in names:
+            session["sql_mode"] = self._compatible_sql_mode()
+        if "foreign_key_checks" not in names:
+            session["foreign_key_checks"] = "OFF"
+        return session
+
     def _compatible_sql_mode(self) -> str:
         """The upstream's global sql_mode, made fit for replaying what it logged."""
         conn = connect(self.cfg.source, what=f"source {self.cfg.source_id}")
@@ -171,9 +183,8 @@ class SyncUnit:
     def run(self, stop: threading.Event) -> None:
         self._in_transaction = self._tracker_ahead = False
         self._stop_deadline = None
-        if not any(k.lower() == "sql_mode" for k in self.cfg.target.session):
-            session = {**self.cfg.target.session, "sql_mode": self._compatible_sql_mode()}
-            self.cfg = replace(self.cfg, target=replace(self.cfg.target, session=session))
+        self.cfg = replace(self.cfg, target=replace(self.cfg.target,
+                                                    session=self._downstream_session()))
         conn = connect(self.cfg.target, what="downstream")
         try:
             self.checkpoint.create(conn)
