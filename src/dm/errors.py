@@ -276,6 +276,10 @@ CONFIG_ON_DUPLICATE = _define(20054, _C, _INT, _MED,
                               "Use replace, error or ignore.")
 CONFIG_SAFE_MODE_DURATION = _define(20060, _C, _INT, _MED, "{file}:{line}: {key}: {detail}",
                                     "Use a duration such as 60s or 1m30s.")
+CONFIG_NOT_SUPPORTED = _define(20090, _C, _INT, _HIGH,
+                               "{file}:{line}: {key}: {feature} is not supported by pydm yet;"
+                               " remove the key or set it to {default}",
+                               "docs/configuration.md lists what pydm does with each key.")
 CONFIG_SAFE_MODE_CONFLICT = _define(20061, _C, _INT, _LOW,
                                     "{file}:{line}: {key}: safe-mode: true conflicts with "
                                     "safe-mode-duration 0s",

@@ -21,6 +21,7 @@ from dm.config.base import (
     dm_error,
     dump_yaml,
 )
+from dm.config.unsupported import refuse_source
 from dm.config.yamlfile import Findings, load_yaml, read_text
 
 MAX_SOURCE_ID_LENGTH = 32
@@ -122,11 +123,16 @@ class SourceConfig(LoadedConfig):
         return dump_yaml(self, {"from_": display_db(self.from_, secrets)})
 
 
-def parse_source_config(text: str, filename: str) -> SourceConfig:
-    """Parse and check source.yaml text; every failure is a DMError naming file:line: key."""
+def parse_source_config(text: str, filename: str, *,
+                        accept_unsupported: bool = False) -> SourceConfig:
+    """Parse and check source.yaml text; every failure is a DMError naming file:line: key.
+    Keys pydm does not act on yet are refused (unsupported.py) unless `accept_unsupported`,
+    which only tests of the parsing itself use."""
     findings = Findings(load_yaml(text, filename))
     cfg = findings.validate(SourceConfig, missing={})
     _check(cfg, findings)
+    if not accept_unsupported:
+        refuse_source(cfg, findings)
     findings.raise_errors()
     cfg._warnings = findings.warnings
     return cfg

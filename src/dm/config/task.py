@@ -422,13 +422,19 @@ _MISSING: dict[KeyPath, errors.ErrorCode] = {
 }
 
 
-def parse_task_config(text: str, filename: str) -> TaskConfig:
-    """Parse and check task.yaml text; every failure is a DMError naming file:line: key."""
+def parse_task_config(text: str, filename: str, *,
+                      accept_unsupported: bool = False) -> TaskConfig:
+    """Parse and check task.yaml text; every failure is a DMError naming file:line: key.
+    Keys pydm does not act on yet are refused (unsupported.py) unless `accept_unsupported`,
+    which only tests of the parsing itself use."""
     from dm.config.taskcheck import check_task
+    from dm.config.unsupported import refuse_task
 
     findings = Findings(load_yaml(text, filename))
     cfg = findings.validate(TaskConfig, missing=_MISSING)
     check_task(cfg, findings)
+    if not accept_unsupported:
+        refuse_task(cfg, findings)
     findings.raise_errors()
     cfg._warnings = findings.warnings
     return cfg

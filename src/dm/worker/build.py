@@ -6,6 +6,7 @@ import zlib
 from pathlib import Path
 
 from dm.binlog.location import FILE_HEADER_END, Flavor, Location, parse_gtid_set
+from dm.config.extraargs import parse_extra_args
 from dm.config.source import SourceConfig
 from dm.config.stored import endpoint
 from dm.config.subtask import SubTaskConfig
@@ -14,27 +15,17 @@ from dm.load.loader import LoadSettings
 from dm.rules.event_filter import BinlogEventFilter
 from dm.rules.expr_filter import ExpressionFilters
 from dm.sync.syncer import SyncConfig, SyncUnit
+from dm.worker.autoresume import AutoResume
 from dm.worker.fullphase import FullPhase, FullPhaseConfig
 from dm.worker.subtask import SubTask, dump_dir
 
 
-def _consistency(extra_args: str) -> str:
-    """dumpling's `--consistency X` / `--no-locks` among mydumper extra-args."""
-    args = extra_args.split()
-    if "--no-locks" in args:
-        return "none"
-    for i, arg in enumerate(args):
-        if arg.startswith("--consistency="):
-            return arg.split("=", 1)[1]
-        if arg == "--consistency" and i + 1 < len(args):
-            return args[i + 1]
-    return "auto"
-
-
 def _full_phase(sub: SubTaskConfig, source: SourceConfig, directory: Path) -> FullPhase:
-    dump = DumpSettings(threads=sub.mydumper.threads, rows=sub.mydumper.rows or 200_000,
+    args = parse_extra_args(sub.mydumper.extra_args)  # refused at load when unsupported
+    dump = DumpSettings(threads=args.threads or sub.mydumper.threads,
+                        rows=args.rows or sub.mydumper.rows or 200_000,
                         chunk_bytes=sub.mydumper.chunk_filesize_bytes(),
-                        consistency=_consistency(sub.mydumper.extra_args))
+                        consistency=args.consistency)
     load = LoadSettings(pool_size=sub.loader.pool_size, clean_dump_file=sub.clean_dump_file)
     cfg = FullPhaseConfig(task=sub.name, source_id=sub.source_id, source=endpoint(source.from_),
                           target=endpoint(sub.to), meta_schema=sub.meta_schema,
@@ -82,4 +73,5 @@ def build_subtask(sub: SubTaskConfig, source: SourceConfig, base_dir: Path) -> S
     directory = dump_dir(base_dir, sub.loader.dir)
     full = _full_phase(sub, source, directory) if sub.mode in ("full", "all") else None
     sync = _sync_unit(sub, source, directory) if sub.mode in ("incremental", "all") else None
-    return SubTask(sub.name, sub.source_id, full, sync)
+    return SubTask(sub.name, sub.source_id, full, sync,
+                   AutoResume.from_checker(source.checker))

@@ -14,19 +14,19 @@ from typing import Any
 
 from dm import errors, metrics
 from dm.sync.syncer import SyncUnit
+from dm.worker.autoresume import AutoResume, Backoff
 from dm.worker.fullphase import FullPhase
 
 log = logging.getLogger(__name__)
 
 NEW, RUNNING, PAUSED, STOPPED, FINISHED = "New", "Running", "Paused", "Stopped", "Finished"
-BACKOFF_MIN, BACKOFF_MAX, BACKOFF_ROLLBACK = 1.0, 300.0, 300.0  # DM's checker defaults
 
 
 class SubTask:
     """The units of one subtask: the full phase (dump+load) and/or sync, in that order."""
 
     def __init__(self, name: str, source_id: str, full: FullPhase | None,
-                 sync: SyncUnit | None) -> None:
+                 sync: SyncUnit | None, auto_resume: AutoResume | None = None) -> None:
         self.full = full
         self.sync = sync
         self.name = name
@@ -38,7 +38,7 @@ class SubTask:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.resume_at: float | None = None  # auto-resume of a retryable error (DM §10.4)
-        self._backoff = BACKOFF_MIN
+        self._backoff = Backoff(auto_resume or AutoResume())
         self._started_at = 0.0
 
     @property
@@ -105,10 +105,10 @@ class SubTask:
             self.stage = PAUSED
             if not exc.spec.retryable:
                 return
-            if time.monotonic() - self._started_at > BACKOFF_ROLLBACK:
-                self._backoff = BACKOFF_MIN  # it ran well for a while: start small again
-            self.resume_at = time.monotonic() + self._backoff
-            self._backoff = min(self._backoff * 2, BACKOFF_MAX)
+            wait = self._backoff.next_wait(time.monotonic() - self._started_at)
+            if wait is None:
+                return  # checker.check-enable is false
+            self.resume_at = time.monotonic() + wait
             log.info("subtask %s/%s resumes by itself in %.0f s", self.name, self.source_id,
                      self.resume_at - time.monotonic())
 

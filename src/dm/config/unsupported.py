@@ -1,0 +1,130 @@
+"""Keys of DM's configs that pydm parses but does not act on yet: refused, never ignored.
+
+A migration tool that accepts a setting and then quietly does something else loses data,
+so each key here is a coded error (20090) naming the file, line and key. Building a
+feature means deleting its entries here in the same change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from dm import errors
+from dm.config.base import DBConfig, Security
+from dm.config.extraargs import parse_extra_args
+from dm.config.yamlfile import Findings, KeyPath
+
+if TYPE_CHECKING:  # source.py and task.py call in here
+    from dm.config.source import SourceConfig
+    from dm.config.task import LoaderConfig, MydumperConfig, TaskConfig
+
+RELAY = "the relay log"
+SHARD_DDL = "shard DDL coordination (shard-mode)"
+ONLINE_DDL = "online DDL (gh-ost, pt-online-schema-change)"
+SPLIT_MODES = "task-mode dump, load and load&sync"
+COLUMN_MAPPING = "column mapping"
+DB_TLS_EXTRAS = "inline certificates (ssl-*-bytes) and cert-allowed-cn"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    path: KeyPath
+    feature: str
+    default: str
+
+
+def refuse_task(cfg: TaskConfig, findings: Findings) -> None:
+    """Record a 20090 finding for every key of `cfg` that pydm does not act on yet."""
+    _record(_task_refusals(cfg), findings)
+
+
+def refuse_source(cfg: SourceConfig, findings: Findings) -> None:
+    _record(_source_refusals(cfg), findings)
+
+
+def _record(refusals: Iterator[Refusal], findings: Findings) -> None:
+    for r in refusals:
+        findings.error(errors.CONFIG_NOT_SUPPORTED, r.path, feature=r.feature,
+                       default=r.default)
+
+
+def _task_refusals(cfg: TaskConfig) -> Iterator[Refusal]:
+    if cfg.task_mode in ("dump", "load", "load&sync"):
+        yield Refusal(("task-mode",), SPLIT_MODES, "full, incremental or all")
+    if cfg.is_sharding:
+        yield Refusal(("is-sharding",), SHARD_DDL, "false")
+    elif cfg.shard_mode:
+        yield Refusal(("shard-mode",), SHARD_DDL, '""')
+    if cfg.online_ddl_scheme:
+        yield Refusal(("online-ddl-scheme",), ONLINE_DDL, '""')
+    elif cfg.online_ddl:
+        yield Refusal(("online-ddl",), ONLINE_DDL, "false")
+    for key in ("shadow-table-rules", "trash-table-rules"):
+        if getattr(cfg, key.replace("-", "_")):
+            yield Refusal((key,), ONLINE_DDL, "[]")
+    if cfg.collation_compatible == "strict":
+        yield Refusal(("collation_compatible",), "collation_compatible: strict", "loose")
+    for name in cfg.column_mappings:
+        yield Refusal(("column-mappings", name), COLUMN_MAPPING, "no column-mappings")
+    yield from _db_refusals(cfg.target_database, ("target-database",))
+    for name, dumper in cfg.mydumpers.items():
+        yield from _dump_refusals(dumper, ("mydumpers", name))
+    for name, loader in cfg.loaders.items():
+        yield from _load_refusals(loader, ("loaders", name))
+    for index, inst in enumerate(cfg.mysql_instances):
+        path = ("mysql-instances", index)
+        if inst.column_mapping_rules:
+            yield Refusal((*path, "column-mapping-rules"), COLUMN_MAPPING, "[]")
+        if inst.mydumper is not None:
+            yield from _dump_refusals(inst.mydumper, (*path, "mydumper"))
+        if inst.loader is not None:
+            yield from _load_refusals(inst.loader, (*path, "loader"))
+
+
+def _dump_refusals(dumper: MydumperConfig, path: KeyPath) -> Iterator[Refusal]:
+    if dumper.where:
+        yield Refusal((*path, "where"), "mydumpers.where (a filtered dump)", '""')
+    for arg in parse_extra_args(dumper.extra_args).unsupported:
+        yield Refusal((*path, "extra-args"), f"the dump option {arg!r}",
+                      "--consistency flush|auto|none, --no-locks, -t, -r, -F, -s")
+
+
+def _load_refusals(loader: LoaderConfig, path: KeyPath) -> Iterator[Refusal]:
+    if loader.on_duplicate != "replace":
+        yield Refusal((*path, "on-duplicate"),
+                      f"on-duplicate: {loader.on_duplicate} (the loader replaces rows)",
+                      "replace")
+
+
+def _source_refusals(cfg: SourceConfig) -> Iterator[Refusal]:
+    defaults = type(cfg).model_fields
+    for key in ("enable-relay", "relay-binlog-name", "relay-binlog-gtid", "relay-dir",
+                "auto-fix-gtid"):
+        name = key.replace("-", "_")
+        if getattr(cfg, name) != defaults[name].default:
+            yield Refusal((key,), RELAY, repr(defaults[name].default))
+    yield from _changed(cfg.purge, ("purge",), RELAY)
+    yield from _db_refusals(cfg.from_, ("from",))
+
+
+def _changed(block: BaseModel, path: KeyPath, feature: str) -> Iterator[Refusal]:
+    """A refusal for every key of `block` set to other than its default."""
+    defaults = type(block)()
+    for name in type(block).model_fields:
+        if getattr(block, name) != getattr(defaults, name):
+            yield Refusal((*path, name.replace("_", "-")), feature, "its default")
+
+
+def _db_refusals(db: DBConfig, path: KeyPath) -> Iterator[Refusal]:
+    security = db.security
+    if security is None:
+        return
+    defaults = Security()
+    for name in ("ssl_ca_bytes", "ssl_cert_bytes", "ssl_key_bytes", "cert_allowed_cn"):
+        if getattr(security, name) != getattr(defaults, name):
+            yield Refusal((*path, "security", name.replace("_", "-")), DB_TLS_EXTRAS,
+                          "unset; use the file forms ssl-ca, ssl-cert, ssl-key")
