@@ -1,0 +1,122 @@
+"""Every key pydm does not act on yet is refused with 20090, naming the file, line and key."""
+
+from __future__ import annotations
+
+import pytest
+
+from dm import errors
+from dm.config import parse_source_config, parse_task_config
+from dm.config.extraargs import parse_extra_args
+
+TASK = """\
+name: t
+task-mode: all
+target-database: {host: 127.0.0.1, port: 4000, user: root}
+mysql-instances:
+  - source-id: s1
+    block-allow-list: b
+block-allow-list:
+  b: {do-dbs: [db]}
+"""
+
+
+def using(ref: str, section: str) -> str:
+    """TASK whose instance refers to `section` (given after it) with `ref`."""
+    return TASK.replace("    block-allow-list: b\n", f"    block-allow-list: b\n    {ref}\n") + section
+
+
+SOURCE = """\
+source-id: s1
+from: {host: 127.0.0.1, port: 3306, user: root}
+"""
+
+TASK_CASES = [
+    (TASK.replace("task-mode: all", "task-mode: dump"), 2, "task-mode"),
+    (TASK.replace("task-mode: all", "task-mode: load"), 2, "task-mode"),
+    (TASK.replace("task-mode: all", "task-mode: load&sync"), 2, "task-mode"),
+    (TASK + "shard-mode: pessimistic\n", 9, "shard-mode"),
+    (TASK + "shard-mode: optimistic\n", 9, "shard-mode"),
+    (TASK + "is-sharding: true\n", 9, "is-sharding"),
+    (TASK + "online-ddl: true\n", 9, "online-ddl"),
+    (TASK + "online-ddl-scheme: gh-ost\n", 9, "online-ddl-scheme"),
+    (TASK + "shadow-table-rules: ['^_(.+)_(?:new|gho)$']\n", 9, "shadow-table-rules"),
+    (TASK + "trash-table-rules: ['^_(.+)_(?:ghc|del|old)$']\n", 9, "trash-table-rules"),
+    (TASK + "collation_compatible: strict\n", 9, "collation_compatible"),
+    (using("column-mapping-rules: [cm]", "column-mappings:\n  cm: {schema-pattern: db, "
+           "table-pattern: t, expression: partition id, source-column: id, target-column: id, "
+           "arguments: ['1', '', 't_']}\n"), 7, "mysql-instances[0].column-mapping-rules"),
+    (using("loader-config-name: l", "loaders:\n  l: {on-duplicate: error}\n"), 11,
+     "loaders.l.on-duplicate"),
+    (using("loader-config-name: l", "loaders:\n  l: {on-duplicate-logical: ignore}\n"), 11,
+     "loaders.l.on-duplicate"),
+    (using("loader: {on-duplicate: ignore}", ""), 7, "mysql-instances[0].loader.on-duplicate"),
+    (using("mydumper-config-name: d", "mydumpers:\n  d: {where: 'id > 10'}\n"), 11,
+     "mydumpers.d.where"),
+    (using("mydumper-config-name: d", "mydumpers:\n  d: {extra-args: '-T db.t'}\n"), 11,
+     "mydumpers.d.extra-args"),
+    (using("mydumper: {extra-args: '--consistency lock'}", ""), 7,
+     "mysql-instances[0].mydumper.extra-args"),
+    (TASK.replace("user: root}", "user: root, security: {ssl-ca-bytes: abc}}"), 3,
+     "target-database.security.ssl-ca-bytes"),
+    (TASK.replace("user: root}", "user: root, security: {cert-allowed-cn: [x]}}"), 3,
+     "target-database.security.cert-allowed-cn"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "key"), TASK_CASES, ids=[c[2] for c in TASK_CASES])
+def test_task_key_is_refused(text: str, line: int, key: str) -> None:
+    with pytest.raises(errors.DMError) as info:
+        parse_task_config(text, "task.yaml")
+    assert info.value.code == errors.CONFIG_NOT_SUPPORTED.code
+    lines = info.value.message.splitlines()
+    assert any(x.startswith(f"task.yaml:{line}: {key}: ") for x in lines), lines
+    assert all("is not supported by pydm yet" in x for x in lines), lines
+
+
+SOURCE_CASES = [
+    (SOURCE + "enable-relay: true\n", 3, "enable-relay"),
+    (SOURCE + "relay-binlog-name: mysql-bin.000002\n", 3, "relay-binlog-name"),
+    (SOURCE + "relay-binlog-gtid: '0-1-5'\n", 3, "relay-binlog-gtid"),
+    (SOURCE + "relay-dir: /data/relay\n", 3, "relay-dir"),
+    (SOURCE + "auto-fix-gtid: true\n", 3, "auto-fix-gtid"),
+    (SOURCE + "purge:\n  expires: 24\n", 4, "purge.expires"),
+    (SOURCE.replace("user: root}", "user: root, security: {ssl-key-bytes: k}}"), 2,
+     "from.security.ssl-key-bytes"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "key"), SOURCE_CASES, ids=[c[2] for c in SOURCE_CASES])
+def test_source_key_is_refused(text: str, line: int, key: str) -> None:
+    with pytest.raises(errors.DMError) as info:
+        parse_source_config(text, "source.yaml")
+    assert info.value.code == errors.CONFIG_NOT_SUPPORTED.code
+    assert info.value.message.startswith(f"source.yaml:{line}: {key}: "), info.value.message
+
+
+def test_defaults_and_supported_values_are_accepted() -> None:
+    text = using("loader: {on-duplicate: replace}", "")
+    parse_task_config(using("mydumper: {extra-args: '--consistency flush -t 8 -r 1000 -F 64MiB"
+                            " -s 1000000'}", ""), "task.yaml")
+    parse_task_config(text, "task.yaml")
+    parse_source_config(SOURCE + "enable-relay: false\nchecker:\n  check-enable: false\n",
+                        "source.yaml")
+
+
+@pytest.mark.parametrize(("args", "consistency", "threads", "rows", "bad"), [
+    ("", "auto", None, None, []),
+    ("--no-locks", "none", None, None, []),
+    ("--consistency=none -t 2", "none", 2, None, []),
+    ("--consistency flush --threads=3 -r 500", "flush", 3, 500, []),
+    ("--escape-backslash --transactional-consistency -W -F 1GiB --statement-size=5",
+     "auto", None, None, []),
+    ("-B db -T db.t --where id>1", "auto", None, None,
+     ["-B", "db", "-T", "db.t", "--where", "id>1"]),
+    ("--consistency lock", "auto", None, None, ["--consistency lock"]),
+    ("--consistency=snapshot --snapshot 123", "auto", None, None,
+     ["--consistency snapshot", "--snapshot", "123"]),
+])
+def test_extra_args(args: str, consistency: str, threads: int | None, rows: int | None,
+                    bad: list[str]) -> None:
+    parsed = parse_extra_args(args)
+    assert (parsed.consistency, parsed.threads, parsed.rows, parsed.unsupported) == (
+        consistency, threads, rows, bad)
