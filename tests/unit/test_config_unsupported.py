@@ -22,7 +22,8 @@ block-allow-list:
 
 def using(ref: str, section: str) -> str:
     """TASK whose instance refers to `section` (given after it) with `ref`."""
-    return TASK.replace("    block-allow-list: b\n", f"    block-allow-list: b\n    {ref}\n") + section
+    instance = "    block-allow-list: b\n"
+    return TASK.replace(instance, f"{instance}    {ref}\n") + section
 
 
 SOURCE = """\
