@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,12 +14,19 @@ from dm import errors
 M = TypeVar("M", bound=BaseModel)
 
 
+CLUSTER_TLS = "TLS between dm-master, dm-worker and dmctl"
+TLS_KEYS = dict.fromkeys(("ssl-ca", "ssl-cert", "ssl-key", "cert-allowed-cn"), CLUSTER_TLS)
+LOG_ROTATION = {"log-rotate": "log rotation (log-rotate)"}
+
+
 def kebab(name: str) -> str:
     return name.replace("_", "-")
 
 
-def load_process_config(model: type[M], path: str | None, flags: dict[str, Any]) -> M:
-    """Flags override file keys; unknown keys and bad values are coded errors."""
+def load_process_config(model: type[M], path: str | None, flags: dict[str, Any],
+                        unsupported: dict[str, str] | None = None) -> M:
+    """Flags override file keys; unknown keys and bad values are coded errors, and so is
+    a key of `unsupported` (key -> the feature pydm lacks) set to other than its default."""
     data: dict[str, Any] = {}
     if path:
         try:
@@ -29,11 +37,39 @@ def load_process_config(model: type[M], path: str | None, flags: dict[str, Any])
             raise errors.CONFIG_YAML(exc, file=path, line="?", detail="invalid TOML") from exc
     data.update({k: v for k, v in flags.items() if v not in (None, "")})
     try:
-        return model.model_validate(data)
+        cfg = model.model_validate(data)
     except ValidationError as exc:
         detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
                            for e in exc.errors())
         raise errors.CONFIG_YAML(file=path or "command line", line="-", detail=detail) from exc
+    _refuse(cfg, path, flags, unsupported or {})
+    return cfg
+
+
+def _refuse(cfg: BaseModel, path: str | None, flags: dict[str, Any],
+            unsupported: dict[str, str]) -> None:
+    defaults = type(cfg)()
+    for key, feature in unsupported.items():
+        name = key.replace("-", "_")
+        if getattr(cfg, name) == getattr(defaults, name):
+            continue
+        from_flag = flags.get(name) not in (None, "")
+        where = "command line" if from_flag or not path else path
+        raise errors.CONFIG_NOT_SUPPORTED(
+            file=where, line="-" if where == "command line" else _line_of(path, key),
+            key=f"--{key}" if from_flag else key, feature=feature,
+            default=repr(getattr(defaults, name)))
+
+
+def _line_of(path: str | None, key: str) -> int | str:
+    """The line that sets top-level `key` in a TOML file (tomllib keeps no positions)."""
+    if path is None:
+        return "-"
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    for number, line in enumerate(Path(path).read_text().splitlines(), 1):
+        if pattern.match(line):
+            return number
+    return "-"
 
 
 def listen_address(addr: str) -> tuple[str, int]:

@@ -7,7 +7,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from dm.tomlconfig import advertised, kebab, listen_address, load_process_config
+from dm.tomlconfig import (
+    LOG_ROTATION,
+    TLS_KEYS,
+    advertised,
+    kebab,
+    listen_address,
+    load_process_config,
+)
 
 
 class MasterConfig(BaseModel):
@@ -61,5 +68,12 @@ class MasterConfig(BaseModel):
         return listen_address(self.master_addr)
 
 
+# keys DM has that pydm does not act on yet: refused when set (dm.config.unsupported)
+_UNSUPPORTED = {**TLS_KEYS, **LOG_ROTATION,
+                **dict.fromkeys(("rpc-timeout", "rpc-rate-limit", "rpc-rate-burst"),
+                                "limits on dm-master's calls to workers"),
+                "v1-sources-path": "importing DM v1.0 sources"}
+
+
 def load_master_config(path: str | None, flags: dict[str, Any]) -> MasterConfig:
-    return load_process_config(MasterConfig, path, flags).adjusted()
+    return load_process_config(MasterConfig, path, flags, _UNSUPPORTED).adjusted()

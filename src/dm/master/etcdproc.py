@@ -24,6 +24,12 @@ class EtcdMember:
     advertise_peer_urls: str
     initial_cluster: str
     initial_cluster_state: str = "new"
+    # DM's dm-master TOML keys that configure its embedded etcd, passed to the member
+    auto_compaction_mode: str = "periodic"
+    auto_compaction_retention: str = "1h"
+    quota_backend_bytes: int = 2 << 30
+    max_txn_ops: int = 2048
+    max_request_bytes: int = 1572864
 
 
 class EtcdProcess:
@@ -49,7 +55,11 @@ class EtcdProcess:
                 "--listen-peer-urls", m.peer_urls, "--initial-advertise-peer-urls",
                 m.advertise_peer_urls, "--initial-cluster", m.initial_cluster,
                 "--initial-cluster-state", m.initial_cluster_state,
-                "--auto-compaction-mode", "periodic", "--auto-compaction-retention", "1h",
+                "--auto-compaction-mode", m.auto_compaction_mode,
+                "--auto-compaction-retention", m.auto_compaction_retention,
+                "--quota-backend-bytes", str(m.quota_backend_bytes),
+                "--max-txn-ops", str(m.max_txn_ops),
+                "--max-request-bytes", str(m.max_request_bytes),
                 stdout=out, stderr=out, start_new_session=True)
         for _ in range(300):
             if self.proc.returncode is not None:

@@ -47,9 +47,11 @@ async def _join(cfg: MasterConfig, etcd_dir: Path) -> tuple[str, str]:
 async def serve(cfg: MasterConfig) -> None:
     data_dir = Path(cfg.data_dir)
     initial_cluster, cluster_state = await _join(cfg, data_dir / "etcd")
-    etcd = EtcdProcess(EtcdMember(cfg.name, data_dir / "etcd", cfg.etcd_client_urls,
-                                  cfg.peer_urls, cfg.advertise_peer_urls, initial_cluster,
-                                  cluster_state), data_dir / "etcd.log")
+    etcd = EtcdProcess(EtcdMember(
+        cfg.name, data_dir / "etcd", cfg.etcd_client_urls, cfg.peer_urls,
+        cfg.advertise_peer_urls, initial_cluster, cluster_state, cfg.auto_compaction_mode,
+        cfg.auto_compaction_retention, cfg.quota_backend_bytes, cfg.max_txn_ops,
+        cfg.max_request_bytes), data_dir / "etcd.log")
     await etcd.start()
     store = Store([etcd.endpoint])
     runner: web.AppRunner | None = None

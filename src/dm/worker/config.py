@@ -8,7 +8,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from dm import errors
-from dm.tomlconfig import advertised, kebab, listen_address, load_process_config
+from dm.tomlconfig import (
+    LOG_ROTATION,
+    TLS_KEYS,
+    advertised,
+    kebab,
+    listen_address,
+    load_process_config,
+)
 
 
 class WorkerConfig(BaseModel):
@@ -44,5 +51,10 @@ class WorkerConfig(BaseModel):
         return listen_address(self.worker_addr)
 
 
+# keys DM has that pydm does not act on yet: refused when set (dm.config.unsupported)
+_UNSUPPORTED = {**TLS_KEYS, **LOG_ROTATION,
+                **dict.fromkeys(("relay-dir", "relay-keepalive-ttl"), "the relay log")}
+
+
 def load_worker_config(path: str | None, flags: dict[str, Any]) -> WorkerConfig:
-    return load_process_config(WorkerConfig, path, flags).adjusted()
+    return load_process_config(WorkerConfig, path, flags, _UNSUPPORTED).adjusted()
