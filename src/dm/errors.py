@@ -314,8 +314,9 @@ LOAD_WORKER_MISMATCH = _define(
     34017, ErrClass.LOAD_UNIT, _INT, _HIGH,
     "task {task} source {source} has chunks loaded from a dump this worker does not hold "
     "({path} has no dump plan)",
-    "The dump files are local to the worker that dumped them: bind the source back to that "
-    "worker, or restart the task with `start-task --remove-meta` to dump again.")
+    "The dump files are local to the worker that dumped them: run the source on that worker "
+    "again (start it, stop the others), or restart the task with `start-task --remove-meta` "
+    "to dump again.")
 LOAD_DUMP_DIR = _define(34006, ErrClass.LOAD_UNIT, _INT, _HIGH,
                         "dump directory {path} is missing or unreadable",
                         "Restart the task with `start-task --remove-meta` to dump again.")
@@ -360,6 +361,10 @@ CTL_CONNECT = _define(48001, ErrClass.DMCTL, _INT, _HIGH,
                       "Check --master-addr (or DM_MASTER_ADDR) and that dm-master is running.")
 CTL_ARGS = _define(48002, ErrClass.DMCTL, _INT, _MED, "{detail}",
                    "Run `dmctl <command> --help` for the expected arguments.")
+CTL_NOT_SUPPORTED = _define(48010, ErrClass.DMCTL, _INT, _MED,
+                            "dmctl {command}: {feature} is not supported by pydm yet",
+                            "Run `dmctl --help` for the commands pydm has; docs/dmctl.md says "
+                            "which of DM's are still missing.")
 
 # --- binlog codec: relay-event-lib (28xxx) and sync-unit (36xxx) ------------------
 _EV, _SY = ErrClass.RELAY_EVENT_LIB, ErrClass.SYNC_UNIT
@@ -414,16 +419,18 @@ BINLOG_PARTIAL_JSON_NO_BEFORE = _define(28111, _EV, _UP, _HIGH,
                                        "JSON off with binlog_row_value_options=''), then "
                                        "restart the task from a full dump or from a position "
                                        "after this event.")
+_SCHEMA_WAYOUT = ("The tracked schema is out of step with the upstream (a DDL pydm did not "
+                  "see or could not follow): restart the task from a full dump (stop-task, "
+                  "then `start-task --remove-meta`), or from a `meta` position after the "
+                  "upstream's change.")
 SYNC_COLUMN_COUNT_MISMATCH = _define(36027, _SY, _INT, _HIGH,
                                      "table {table}: the binlog has {binlog} columns but the "
                                      "tracked schema has {schema}",
-                                     "The tracked schema is out of step with the upstream; fix "
-                                     "it with `binlog-schema update`, then resume-task.")
+                                     _SCHEMA_WAYOUT)
 SYNC_COLUMN_NAME_MISMATCH = _define(36102, _SY, _INT, _HIGH,
                                     "table {table}: column {index} is {binlog!r} in the "
                                     "binlog but {schema!r} in the tracked schema",
-                                    "The tracked schema is out of step with the upstream; fix "
-                                    "it with `binlog-schema update`, then resume-task.")
+                                    _SCHEMA_WAYOUT)
 BINLOG_START_SYNC = _define(36053, _SY, _UP, _HIGH,
                             "cannot start binlog replication from {target} at {location}",
                             "Check the replica user's REPLICATION SLAVE right and the server-id "
@@ -446,25 +453,24 @@ BINLOG_PURGED = _define(36101, _SY, _UP, _HIGH,
 
 # --- sync unit: DDL handling (36xxx) and schema tracker (44xxx); raised by dm.schema ------
 _ST = ErrClass.SCHEMA_TRACKER
-_DDL_WAYOUT = ("Skip it or replace it with `dmctl binlog skip|replace <task>` at the position "
-               "shown, or ignore it with a binlog event filter rule if it is not needed.")
+_DDL_WAYOUT = ("If the statement is not needed downstream: stop-task, add a binlog event "
+               "filter rule whose sql-pattern matches it (action: Ignore), then start-task; "
+               "otherwise run it downstream by hand and do the same.")
 SYNC_PARSE_DDL = _define(36067, _SY, _INT, _HIGH, "cannot parse DDL {sql!r}", _DDL_WAYOUT)
 SCHEMA_INVALID_JSON = _define(44001, _ST, _DOWN, _HIGH,
                               "saved schema of {table} is not proper JSON",
-                              "Set the table's schema with `dmctl binlog-schema update`, "
-                              "then resume-task.")
+                              "Start the task again from a full dump: stop-task, then "
+                              "`start-task --remove-meta`.")
 SCHEMA_TABLE_NOT_FOUND = _define(44005, _ST, _INT, _HIGH,
                                  "cannot get table info for {table} from schema tracker",
-                                 "Give the tracker the table's upstream schema with `dmctl "
-                                 "binlog-schema update`, then resume-task.")
+                                 "Create the table downstream with its upstream schema (the "
+                                 "tracker starts from the downstream's), then resume-task.")
 SCHEMA_CANNOT_TRACK_DDL = _define(44006, _ST, _INT, _HIGH, "cannot track DDL {sql!r}",
-                                  "The tracked schema is out of step with the upstream: fix it "
-                                  "with `dmctl binlog-schema update`, or " + _DDL_WAYOUT[0]
-                                  .lower() + _DDL_WAYOUT[1:])
+                                  "The tracked schema is out of step with the upstream. "
+                                  + _DDL_WAYOUT)
 SCHEMA_INVALID_CREATE_TABLE = _define(44009, _ST, _INT, _MED,
                                       "{sql!r} is not a valid CREATE TABLE statement",
-                                      "Check the schema file or the statement given to "
-                                      "`dmctl binlog-schema update`.")
+                                      "Check the dump's schema file of that table.")
 
 # --- sync unit: the syncer's own (36xxx; DM's numbers where DM has one) -----------------
 SYNC_NO_START = _define(36015, ErrClass.SYNC_UNIT, _INT, _HIGH,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -163,3 +165,50 @@ def test_unsupported_expression_filter_is_refused(cluster: DMProcesses, downstre
     msg = _refused(cluster, "start-task", str(task))
     assert "code=20041" in msg and "NOW" in msg
     _assert_no_task(cluster)
+
+
+@pytest.mark.parametrize(("extra", "line", "key"), [
+    ("shard-mode: pessimistic\n", 14, "shard-mode"),
+    ("online-ddl: true\n", 14, "online-ddl"),
+])
+def test_a_key_pydm_does_not_act_on_is_refused_not_ignored(
+        cluster: DMProcesses, downstream: MariaDB, registered: str, tmp_path: Path,
+        extra: str, line: int, key: str) -> None:
+    task = tmp_path / "task.yaml"
+    task.write_text(GOOD_TASK.format(port=downstream.port, source=registered) + extra)
+    for command in ("check-task", "start-task"):
+        msg = _refused(cluster, command, str(task))
+        assert "code=20090" in msg and f"{task}:{line}: {key}: " in msg, msg
+    _assert_no_task(cluster)
+
+
+def test_a_relay_source_is_refused_and_not_registered(cluster: DMProcesses, upstream: MariaDB,
+                                                      tmp_path: Path) -> None:
+    path = source_yaml(tmp_path / "relay.yaml", "relay-src", upstream, **{"enable-relay": "true"})
+    msg = _refused(cluster, "operate-source", "create", str(path))
+    assert "code=20090" in msg and f"{path}:7: enable-relay: the relay log" in msg, msg
+    shown = cluster.dmctl("operate-source", "show", check=False)
+    assert "relay-src" not in str(shown)
+
+
+@pytest.mark.parametrize("args", [
+    ("start-relay", "-s", "bad-input-src", "worker1"), ("binlog", "skip", "refused"),
+    ("handle-error", "refused", "skip"), ("shard-ddl-lock",), ("transfer-source", "a", "b"),
+    ("no-such-command",), ("query-status", "--no-such-flag"),
+    ("--ssl-ca", "ca.pem", "query-status"),
+])
+def test_commands_pydm_lacks_answer_dm_json_with_result_false(cluster: DMProcesses,
+                                                              args: tuple[str, ...]) -> None:
+    msg = _refused(cluster, *args)
+    assert "code=48010" in msg or "code=48002" in msg, msg
+
+
+def test_several_master_addresses_are_tried_in_turn(cluster: DMProcesses) -> None:
+    proc = subprocess.run([str(BIN_DIR / "dmctl"), "--master-addr",
+                           f"127.0.0.1:{free_port()},{cluster.master_addr}", "list-member",
+                           "--worker", "-n", "worker1"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    answer = json.loads(proc.stdout)
+    (workers,) = [m["worker"]["workers"] for m in answer["members"]]
+    assert [w["name"] for w in workers] == ["worker1"]

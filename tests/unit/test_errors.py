@@ -1,5 +1,6 @@
 """The error catalogue: DM's string form, ProcessError shape, the generated docs."""
 
+import re
 from pathlib import Path
 
 from dm import errors
@@ -26,3 +27,18 @@ def test_docs_errors_md_is_generated_from_the_catalogue() -> None:
     doc = Path(__file__).resolve().parents[2] / "docs" / "errors.md"
     assert doc.read_text() == errors.render_markdown(), \
         "regenerate with: .venv/bin/python -m dm.errors > docs/errors.md"
+
+
+def test_every_way_out_names_only_commands_dmctl_has() -> None:
+    """A workaround that sends users to a command pydm lacks is a dead end."""
+    from dm.ctl.main import cli
+
+    known = set(cli.commands)  # DM's names, those pydm lacks answer "not supported yet"
+    real = {name for name, command in cli.commands.items() if not command.hidden}
+    assert real >= {"start-task", "stop-task", "pause-task", "resume-task", "query-status"}
+    assert known - real >= {"binlog", "binlog-schema", "transfer-source", "start-relay"}
+    for spec in errors.CATALOGUE.values():
+        text = f"{spec.message} {spec.workaround}"
+        named = {m.group(1) for m in re.finditer(r"(?:dmctl\s+|`)([a-z][a-z-]+)", text)}
+        named |= {w for w in re.findall(r"\b[a-z]+(?:-[a-z]+)+\b", text) if w in known}
+        assert not {w for w in named if w in known} - real, (spec.code, text)

@@ -12,7 +12,8 @@ from typing import Any, NoReturn
 
 import click
 
-from dm import errors
+from dm import __version__, errors
+from dm.config.base import parse_go_duration
 from dm.config.encrypt import decrypt, encrypt
 from dm.ctl.view import render_table, watch_status
 
@@ -43,20 +44,26 @@ def _task_name(arg: str) -> str:
 
 
 class Ctl:
-    def __init__(self, master_addr: str, output: str) -> None:
+    def __init__(self, master_addr: str, output: str, timeout: float = 600.0) -> None:
         self.master_addr = master_addr
         self.output = output
+        self.timeout = timeout
 
     def ask(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
-        url = f"http://{self.master_addr}/dmctl/{command}"
-        request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=600) as resp:
-                answer: dict[str, Any] = json.loads(resp.read())
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            _fail(errors.CTL_CONNECT(exc, addr=self.master_addr))
-        return answer
+        """Ask the masters of `--master-addr a,b,...` in turn; the first that answers."""
+        data = json.dumps(body).encode()
+        failure: BaseException | None = None
+        for addr in [a.strip() for a in self.master_addr.split(",") if a.strip()]:
+            request = urllib.request.Request(f"http://{addr}/dmctl/{command}", data=data,
+                                             method="POST",
+                                             headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as resp:
+                    answer: dict[str, Any] = json.loads(resp.read())
+                return answer
+            except (urllib.error.URLError, OSError, ValueError) as exc:
+                failure = exc
+        _fail(errors.CTL_CONNECT(failure, addr=self.master_addr))
 
     def call(self, command: str, body: dict[str, Any]) -> None:
         answer = self.ask(command, body)
@@ -73,17 +80,38 @@ source_option = click.option("-s", "--source", "sources", multiple=True,
                              help="limit to these source ids (repeatable)")
 
 
+def _refuse_global(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value:
+        _fail(errors.CTL_NOT_SUPPORTED(command=f"--{param.name.replace('_', '-')}",
+                                       feature=NOT_YET_OPTIONS[str(param.name)]))
+
+
+NOT_YET_OPTIONS = {"ssl_ca": "TLS to dm-master", "ssl_cert": "TLS to dm-master",
+                   "ssl_key": "TLS to dm-master", "config": "a dmctl config file"}
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--master-addr", "-master-addr", envvar="DM_MASTER_ADDR",
-              help="dm-master address (or DM_MASTER_ADDR)")
+              help="dm-master address(es), comma-separated (or DM_MASTER_ADDR)")
 @click.option("--output", "-o", type=click.Choice(["json", "table"]), default="json",
               show_default=True, help="json as DM prints it, or a human table")
+@click.option("--rpc-timeout", default="10m", show_default=True,
+              help="how long to wait for dm-master's answer (Go duration)")
+@click.version_option(__version__, "-V", "--version", prog_name="dmctl (pydm)")
+@click.option("--ssl-ca", expose_value=False, callback=_refuse_global, hidden=True)
+@click.option("--ssl-cert", expose_value=False, callback=_refuse_global, hidden=True)
+@click.option("--ssl-key", expose_value=False, callback=_refuse_global, hidden=True)
+@click.option("--config", expose_value=False, callback=_refuse_global, hidden=True)
 @click.pass_context
-def cli(ctx: click.Context, master_addr: str | None, output: str) -> None:
+def cli(ctx: click.Context, master_addr: str | None, output: str, rpc_timeout: str) -> None:
     """Control a pydm (DM) cluster."""
     if ctx.invoked_subcommand not in ("encrypt", "decrypt") and not master_addr:
         _fail(errors.CTL_ARGS(detail="--master-addr (or DM_MASTER_ADDR) is required"))
-    ctx.obj = Ctl(master_addr or "", output)
+    try:
+        timeout = parse_go_duration(rpc_timeout).total_seconds()
+    except ValueError as exc:
+        _fail(errors.CTL_ARGS(detail=f"--rpc-timeout {rpc_timeout!r}: {exc}"))
+    ctx.obj = Ctl(master_addr or "", output, timeout)
 
 
 @cli.command("operate-source")
@@ -205,6 +233,46 @@ def decrypt_cmd(text: str) -> None:
         _fail(exc)
 
 
+# DM's dmctl commands pydm does not have yet: each answers DM's JSON with result false
+NOT_YET_COMMANDS = {
+    **dict.fromkeys(("start-relay", "stop-relay", "pause-relay", "resume-relay",
+                     "purge-relay"), "the relay log"),
+    **dict.fromkeys(("handle-error", "binlog", "binlog-schema", "operate-schema"),
+                    "error handling on binlog events and the tracked schemas"),
+    **dict.fromkeys(("shard-ddl-lock", "show-ddl-locks", "unlock-ddl-lock"),
+                    "shard DDL coordination"),
+    "transfer-source": "moving a source to another worker",
+    "offline-member": "removing a member from the cluster",
+    "operate-leader": "moving the dm-master leadership",
+    "config": "exporting and importing the cluster's configs",
+    "get-task-config": "get-task-config (use get-config task)",
+    "validation": "continuous validation",
+    "update-task": "updating a running task's config",
+    "check-task-online": "checking a running task",
+}
+
+
+def _not_yet(name: str, feature: str) -> click.Command:
+    @click.pass_context
+    def command(ctx: click.Context) -> None:
+        del ctx
+        _fail(errors.CTL_NOT_SUPPORTED(command=name, feature=feature))
+    return click.command(name, hidden=True, add_help_option=False, context_settings={
+        "ignore_unknown_options": True, "allow_extra_args": True})(command)
+
+
+for _name, _feature in NOT_YET_COMMANDS.items():
+    cli.add_command(_not_yet(_name, _feature))
+
+
 def main() -> None:
+    """Every failure, a usage mistake included, is DM's JSON with result false, exit 1."""
     os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
-    cli()
+    try:
+        cli(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        _fail(errors.CTL_ARGS(detail=exc.format_message()))
+    except click.exceptions.Abort:
+        sys.exit(1)

@@ -144,16 +144,19 @@ class MasterAPI:
 
     async def list_member(self, body: dict[str, Any]) -> dict[str, Any]:
         want_all = not (body.get("master") or body.get("worker") or body.get("leader"))
+        names = set(body.get("names") or [])
         members: list[dict[str, Any]] = []
         leader = await self.election.leader()
         if want_all or body.get("leader"):
             members.append({"leader": {"msg": "", "name": leader["name"] if leader else "",
                                        "addr": leader["address"] if leader else ""}})
         if want_all or body.get("master"):
-            masters = await self.election.members()
+            masters = [m for m in await self.election.members()
+                       if not names or m.get("name") in names]
             members.append({"master": {"msg": "", "masters": masters}})
         if want_all or body.get("worker"):
-            members.append({"worker": {"msg": "", "workers": await self._workers()}})
+            workers = [w for w in await self._workers() if not names or w["name"] in names]
+            members.append({"worker": {"msg": "", "workers": workers}})
         return {"result": True, "msg": "", "members": members}
 
     async def _workers(self) -> list[dict[str, str]]:

@@ -115,7 +115,8 @@ async def query_status(state: ClusterState, task: str | None, only: list[str]
                        ) -> dict[str, Any]:
     subtasks = await state.subtasks()
     if task is None:
-        return await _task_list(state, subtasks)
+        return await _task_list(state, {k: v for k, v in subtasks.items()
+                                        if not only or k[0] in only})
     sources = await _task_sources(state, task, only)
     workers = await state.workers()
     bounds = {s: w for w, s in (await state.bounds()).items()}
