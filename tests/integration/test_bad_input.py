@@ -212,3 +212,12 @@ def test_several_master_addresses_are_tried_in_turn(cluster: DMProcesses) -> Non
     answer = json.loads(proc.stdout)
     (workers,) = [m["worker"]["workers"] for m in answer["members"]]
     assert [w["name"] for w in workers] == ["worker1"]
+
+
+def test_deprecated_keys_are_warned_in_the_answer(cluster: DMProcesses, downstream: MariaDB,
+                                                  registered: str, tmp_path: Path) -> None:
+    task = tmp_path / "task.yaml"
+    task.write_text(GOOD_TASK.format(port=downstream.port, source=registered).replace(
+        "name: refused\n", "name: warned\nenable-heartbeat: true\n"))
+    answer = cluster.dmctl("check-task", str(task))
+    assert f"{task}:2: enable-heartbeat: deprecated and ignored" in answer["msg"], answer

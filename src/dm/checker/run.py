@@ -63,7 +63,9 @@ def run_precheck(task: TaskConfig, sources: dict[str, SourceConfig], max_errors:
     for sub in task.subtask_configs():
         if not wanted:
             break
-        source = sources[sub.source_id]
+        source = sources.get(sub.source_id)
+        if source is None:  # `start-task -s`: only the chosen sources are checked
+            continue
         conn = connect(endpoint(source.from_), what=f"source {sub.source_id}")
         try:
             for name in sorted(wanted & set(items.SOURCE_ITEMS)):

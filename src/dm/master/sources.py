@@ -13,6 +13,7 @@ from dm.config.source import SourceConfig, parse_source_config
 from dm.config.stored import endpoint, from_doc, to_doc
 from dm.db import connect, is_mariadb, query_all, query_one
 from dm.master.state import ClusterState
+from dm.master.tasks import with_warnings
 
 # DM picks a replica server-id in [MaxUint32/10, +100000) unused upstream.
 _SERVER_ID_BASE = 0xFFFFFFFF // 10
@@ -54,8 +55,9 @@ async def create_sources(state: ClusterState, files: list[dict[str, str]]) -> di
     for cfg in adjusted:
         await state.put_source(cfg.source_id, to_doc(cfg))
     return {"result": True, "msg": "",
-            "sources": [{"result": True, "msg": "", "source": c.source_id, "worker": ""}
-                        for c in adjusted]}
+            "sources": [{"result": True, "msg": with_warnings("", cfg.warnings),
+                         "source": c.source_id, "worker": ""}
+                        for (_, cfg), c in zip(parsed, adjusted, strict=True)]}
 
 
 async def stop_sources(state: ClusterState, source_ids: list[str]) -> dict[str, Any]:

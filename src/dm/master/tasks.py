@@ -40,7 +40,8 @@ async def check_task(state: ClusterState, file: dict[str, str], max_errors: int 
     report = await asyncio.to_thread(run_precheck, task, sources, max_errors, max_warnings)
     if not report.passed:
         raise errors.PRECHECK_FAILED(task=task.name, detail=report.summary_text())
-    return {"result": True, "msg": report.pass_message(), "checkResult": report.to_json()}
+    return {"result": True, "msg": with_warnings(report.pass_message(), task.warnings),
+            "checkResult": report.to_json()}
 
 
 async def start_task(state: ClusterState, file: dict[str, str], remove_meta: bool,
@@ -48,7 +49,8 @@ async def start_task(state: ClusterState, file: dict[str, str], remove_meta: boo
     task = parse_task_config(file["text"], file["name"])
     if task.name in await state.tasks():
         raise errors.MASTER_TASK_EXISTS(task=task.name)
-    sources = await _sources_of(state, task)
+    sources = {sid: cfg for sid, cfg in (await _sources_of(state, task)).items()
+               if not only_sources or sid in only_sources}  # as DM: the chosen ones only
     report = await asyncio.to_thread(run_precheck, task, sources, 10, 10)
     if not report.passed:
         raise errors.PRECHECK_FAILED(task=task.name, detail=report.summary_text())
@@ -62,9 +64,18 @@ async def start_task(state: ClusterState, file: dict[str, str], remove_meta: boo
         await asyncio.to_thread(_remove_meta, task)
     await state.put_task(task.name, {"name": task.name, "yaml": task.to_yaml(secrets="mask")},
                          {sid: to_doc(sub) for sid, sub in subtasks.items()})
-    return {"result": True, "msg": "", "checkResult": report.pass_message(),
+    return {"result": True, "msg": with_warnings("", task.warnings),
+            "checkResult": report.pass_message(),
             "sources": [{"result": True, "msg": "", "source": sid,
                          "worker": await _worker_of(state, sid)} for sid in subtasks]}
+
+
+def with_warnings(msg: str, warnings: list[str]) -> str:
+    """An answer's `msg` with the config's warnings (deprecated or ignored keys, as DM warns),
+    which go to the master's log too."""
+    for warning in warnings:
+        log.warning("config: %s", warning)
+    return "\n".join([msg, *warnings] if msg else warnings)
 
 
 def _remove_meta(task: TaskConfig) -> None:
