@@ -423,6 +423,15 @@ _SCHEMA_WAYOUT = ("The tracked schema is out of step with the upstream (a DDL py
                   "see or could not follow): restart the task from a full dump (stop-task, "
                   "then `start-task --remove-meta`), or from a `meta` position after the "
                   "upstream's change.")
+SYNC_ROW_IMAGE_INCOMPLETE = _define(36104, _SY, _UP, _HIGH,
+                                    "table {table}: the row image at binlog {where} lacks "
+                                    "column(s) {columns} (binlog_row_image is not FULL for "
+                                    "the session that wrote it)",
+                                    "Set binlog_row_image=FULL upstream, globally and in every "
+                                    "session that writes (SET SESSION overrides it). Rows "
+                                    "already logged without their columns cannot be replayed "
+                                    "exactly: restart the task from a full dump (stop-task, "
+                                    "then `start-task --remove-meta`).")
 SYNC_COLUMN_COUNT_MISMATCH = _define(36027, _SY, _INT, _HIGH,
                                      "table {table}: the binlog has {binlog} columns but the "
                                      "tracked schema has {schema}",

@@ -32,7 +32,7 @@ from dm.binlog.location import Location
 from dm.binlog.replica import ReplicaConfig, ReplicaConnection
 from dm.binlog.rows.schema import TableSchema
 from dm.core.transactions import Role, role_of, split_atomic_create_select
-from dm.errors import DMError, wrap
+from dm.errors import SYNC_ROW_IMAGE_INCOMPLETE, DMError, wrap
 from dm.gctune import tune_gc
 from dm.sync.frames import read_frame, write_frame
 from dm.sync.records import (
@@ -74,6 +74,7 @@ class Reader:
         self._gtid: str | None = None  # the open group's, sent with the record that ends it
         self._open = False  # inside a transaction: only its end ends the group
         self._pos = 0  # end of the last event with a position (inner events have none)
+        self._file = setup.start.file  # the binlog file being read, for errors
         self._clock = time.monotonic
         self._due = self._clock() + MAX_DELAY  # a stream that never pauses still sends
 
@@ -130,6 +131,9 @@ class Reader:
             kind = event.kind.value
             if kind in self._answer(table.schema, table.table).skip:
                 return
+            if False in event.columns_present or (event.columns_present_after is not None
+                                                  and False in event.columns_present_after):
+                raise self._incomplete_image(event)
             rows = event.rows
             self._rows += len(rows)
             start = h.log_pos - h.event_size if h.log_pos else 0
@@ -145,11 +149,27 @@ class Reader:
         elif isinstance(event, GtidEvent):
             self._gtid = event.gtid
         elif isinstance(event, RotateEvent):
+            self._file = event.next_file
             self._records.append((ROTATE, event.next_file, event.position))
         elif isinstance(event, HeartbeatEvent):
             self._records.append((HEARTBEAT, event.log_file, event.log_pos))
         elif h.type == _XA_PREPARE:
             self._end_group(h.timestamp)
+
+    def _incomplete_image(self, event: RowsEvent) -> DMError:
+        """A minimal or noblob row image: its missing columns cannot be written exactly."""
+        present = [a and (b if event.columns_present_after is not None else True)
+                   for a, b in zip(event.columns_present,
+                                   event.columns_present_after or event.columns_present,
+                                   strict=True)]
+        schema = self._answer(event.table.schema, event.table.table).schema
+        names = [c.name for c in schema.columns] if schema is not None else []
+        missing = [names[i] if i < len(names) else f"#{i + 1}"
+                   for i, p in enumerate(present) if not p]
+        h = event.header
+        return SYNC_ROW_IMAGE_INCOMPLETE(
+            table=f"`{event.table.schema}`.`{event.table.table}`",
+            where=f"{self._file}:{h.log_pos - h.event_size}", columns=", ".join(missing))
 
     def _end_group(self, timestamp: int) -> None:
         """The open transaction's group ends here: a safe resume point, with its GTID."""
