@@ -129,6 +129,7 @@ class SyncUnit:
         if self.cfg.dump_dir is not None and (self.cfg.dump_dir / METADATA_FILE).exists():
             path = self.cfg.dump_dir / METADATA_FILE
             meta = parse_dump_metadata(path.read_text(), str(path), self.cfg.flavor)
+            self._load_dump_schemas(self.cfg.dump_dir)
             return SyncPoint(meta.location), meta.location_after
         if self.cfg.meta is not None:
             return SyncPoint(self.cfg.meta), None
@@ -169,13 +170,12 @@ class SyncUnit:
             conn.close()
         return compatible_sql_mode(str(row[0]) if row and row[0] else "")
 
-    def _load_dump_schemas(self) -> None:
-        """Task-mode all: the tracker starts from the dump's CREATE TABLE files."""
-        if self.cfg.dump_dir is None:
-            return
-        plan = DumpPlan.load(self.cfg.dump_dir)
+    def _load_dump_schemas(self, dump_dir: Path) -> None:
+        """Task-mode all, first start: the tracker starts from the dump's CREATE TABLE files.
+        Never later: a table dropped during sync must not come back from them."""
+        plan = DumpPlan.load(dump_dir)
         for table in plan.tables if plan else []:
-            path = self.cfg.dump_dir / schema_file(table.schema, table.table)
+            path = dump_dir / schema_file(table.schema, table.table)
             if path.exists() and self.tracker.get(table.schema, table.table) is None:
                 self.tracker.put(parse_create_table(path.read_text(), current_db=table.schema))
 
@@ -193,7 +193,6 @@ class SyncUnit:
             conn.close()
         for info in point.tables.values():
             self.tracker.put(info)
-        self._load_dump_schemas()
         self.position = BinlogPosition(point.location)
         safe = SafeMode(permanent=self.cfg.safe_mode, exit_at=safe_until,
                         duration=self.cfg.safe_mode_duration, clock=time.monotonic)
