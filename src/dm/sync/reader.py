@@ -190,7 +190,7 @@ class Reader:
             h = event.header
             self._records.append((QUERY, self._pos, self._pos - h.event_size, h.timestamp,
                                   self._gtid if ends else None, event.schema, sql,
-                                  event.status.sql_mode, ends))
+                                  event.status.sql_mode, ends, event.status.time_zone))
             if ends:
                 self._gtid = None
             self._open = self._open or opens

@@ -9,6 +9,7 @@ committed every change before it, and only at a transaction boundary.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -50,6 +51,8 @@ Router = Callable[[str, str], tuple[str, str]]
 _SAVE_RETRIES, _SAVE_INTERVAL = 100, 1.0  # a downstream restart is waited out
 _MASTER_REFRESH = 5.0  # seconds between SHOW MASTER STATUS for query-status
 _STOP_WAIT = 10.0  # seconds pause/stop waits for the transaction being read to end (as DM)
+_UTC = "+00:00"
+_OFFSET = re.compile(r"[+-]\d{1,2}:\d{2}")
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class SyncUnit:
         self._causality: Causality | None = None
         self._in_transaction = False  # rows read since the last commit
         self._tracker_ahead = False  # a DDL ran inside the open transaction
+        self._global_offset: str | None = None  # the upstream's global time zone, as offset
         self._stop_deadline: float | None = None
         self._decoder_schemas: dict[tuple[str, str], TableSchema] = {}
 
@@ -161,6 +165,30 @@ class SyncUnit:
             session["foreign_key_checks"] = "OFF"
         return session
 
+    def _offset(self, zone: str | None) -> str:
+        """A time zone of the upstream as a UTC offset the downstream understands: named
+        zones and SYSTEM (or no zone logged: the global one) are asked of the upstream."""
+        if zone is not None and _OFFSET.fullmatch(zone):
+            return zone
+        if zone in (None, "SYSTEM") and self._global_offset is not None:
+            return self._global_offset
+        conn = connect(self.cfg.source, what=f"source {self.cfg.source_id}")
+        try:
+            with conn.cursor() as cur:
+                if zone in (None, "SYSTEM"):
+                    cur.execute("SET SESSION time_zone = @@GLOBAL.time_zone")
+                else:
+                    cur.execute("SET SESSION time_zone = %s", (zone,))
+            row = query_one(conn, "SELECT TIMESTAMPDIFF(MINUTE, UTC_TIMESTAMP(), NOW())")
+        finally:
+            conn.close()
+        minutes = int(row[0]) if row and row[0] is not None else 0
+        sign = "-" if minutes < 0 else "+"
+        offset = f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+        if zone in (None, "SYSTEM"):
+            self._global_offset = offset  # asked once per run
+        return offset
+
     def _compatible_sql_mode(self) -> str:
         """The upstream's global sql_mode, made fit for replaying what it logged."""
         conn = connect(self.cfg.source, what=f"source {self.cfg.source_id}")
@@ -183,6 +211,7 @@ class SyncUnit:
     def run(self, stop: threading.Event) -> None:
         self._in_transaction = self._tracker_ahead = False
         self._stop_deadline = None
+        self._global_offset = None
         self.cfg = replace(self.cfg, target=replace(self.cfg.target,
                                                     session=self._downstream_session()))
         conn = connect(self.cfg.target, what="downstream")
@@ -314,10 +343,10 @@ class SyncUnit:
             pos.commit(end, gtid)
             self._in_transaction = self._tracker_ahead = False
         elif tag == QUERY:
-            _, end, start, timestamp, gtid, schema, statement, sql_mode, ends = record
+            _, end, start, timestamp, gtid, schema, statement, sql_mode, ends, zone = record
             self.last_event_time = timestamp
-            ran = self._ddl(statement, schema, ansi_quotes(sql_mode), applier, causality,
-                            ddl_conn, pos.at(start).short())
+            ran = self._ddl(statement, schema, _Session(ansi_quotes(sql_mode), zone), applier,
+                            causality, ddl_conn, pos.at(start).short())
             if ends:
                 pos.commit(end, gtid)
                 self._in_transaction = self._tracker_ahead = False
@@ -352,12 +381,12 @@ class SyncUnit:
             assert isinstance(worker, int)
             applier.submit(worker, change, safe, where)
 
-    def _ddl(self, statement: str, current_db: str, ansi: bool, applier: Applier,
+    def _ddl(self, statement: str, current_db: str, session: _Session, applier: Applier,
              causality: Causality, conn: Connection, where: str) -> bool:
         """Split, filter, route; barrier; execute downstream; then advance the tracker.
         Whether it was a DDL of a wanted table (the tracker or downstream may have moved)."""
         try:
-            parsed = ddl.parse(statement, current_db, ansi_quotes=ansi)
+            parsed = ddl.parse(statement, current_db, ansi_quotes=session.ansi_quotes)
         except errors.DMError as exc:
             if self.event_filter.skip_sql(statement):  # DM's global sql-pattern escape hatch
                 return False
@@ -370,7 +399,8 @@ class SyncUnit:
             return False
         applier.flush()  # barrier: every change before the DDL is committed
         causality.reset()
-        with conn.cursor() as cur, _quoting_as_upstream(cur, ansi):
+        with conn.cursor() as cur, _quoting_as_upstream(cur, session.ansi_quotes), \
+                _time_zone(cur, self._offset(session.time_zone)):
             for one in wanted:
                 for t in one.tables:  # a table never seen yet: its schema before the DDL
                     if t.table and self.tracker.get(t.schema, t.table) is None:
@@ -416,6 +446,28 @@ class SyncUnit:
                     raise
                 log.warning("checkpoint not saved (%s); retrying", exc)
                 time.sleep(_SAVE_INTERVAL)
+
+
+@dataclass(frozen=True)
+class _Session:
+    """What of the upstream session a DDL was run in matters to running it downstream."""
+
+    ansi_quotes: bool
+    time_zone: str | None  # as logged; None: the upstream's global time zone
+
+
+@contextmanager
+def _time_zone(cur: Cursor, offset: str) -> Iterator[None]:
+    """Run a DDL under the upstream session's time zone: its TIMESTAMP literals (defaults,
+    partition bounds) must mean the same instants downstream."""
+    if offset == _UTC:
+        yield
+        return
+    cur.execute("SET SESSION time_zone = %s", (offset,))
+    try:
+        yield
+    finally:
+        cur.execute("SET SESSION time_zone = %s", (_UTC,))
 
 
 @contextmanager
