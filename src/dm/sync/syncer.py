@@ -84,6 +84,7 @@ class SyncUnit:
         self.route = route
         self.event_filter = event_filter
         self.expressions = expressions
+        self.case_sensitive = case_sensitive
         self.tracker = SchemaTracker(case_sensitive=case_sensitive)
         self.checkpoint = SyncerCheckpoint(cfg.meta_schema, cfg.task, cfg.source_id, cfg.flavor)
         self.position: BinlogPosition | None = None
@@ -94,7 +95,7 @@ class SyncUnit:
         self.last_event_time = 0
         self._causality: Causality | None = None
         self._in_transaction = False  # rows read since the last commit
-        self._tracker_ahead = False  # a DDL ran inside the open transaction
+        self._tracker_ahead = False  # the tracker holds a DDL not finished or not committed
         self._global_offset: str | None = None  # the upstream's global time zone, as offset
         self._stop_deadline: float | None = None
         self._decoder_schemas: dict[tuple[str, str], TableSchema] = {}
@@ -209,6 +210,10 @@ class SyncUnit:
 
     # --- run --------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
+        # every run starts from the checkpoint's schemas alone: a failed run may have left
+        # the tracker ahead of it (a DDL partly applied)
+        self.tracker = SchemaTracker(case_sensitive=self.case_sensitive)
+        self._decoder_schemas.clear()
         self._in_transaction = self._tracker_ahead = False
         self._stop_deadline = None
         self._global_offset = None
@@ -399,6 +404,8 @@ class SyncUnit:
             return False
         applier.flush()  # barrier: every change before the DDL is committed
         causality.reset()
+        ahead, self._tracker_ahead = self._tracker_ahead, True  # no checkpoint until every
+        # piece ran: the tracker would be saved ahead of the location of the DDL's start
         with conn.cursor() as cur, _quoting_as_upstream(cur, session.ansi_quotes), \
                 _time_zone(cur, self._offset(session.time_zone)):
             for one in wanted:
@@ -416,6 +423,7 @@ class SyncUnit:
                     if not ddl.is_tolerated(exc.args[0], one.event):
                         raise errors.SYNC_DDL_EXEC(exc, sql=downstream_sql, where=where) from exc
                 self.tracker.apply_ddl(one)
+        self._tracker_ahead = ahead
         return True
 
     def _flush(self, applier: Applier, safe_until: Location | None) -> None:
