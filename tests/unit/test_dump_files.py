@@ -6,7 +6,7 @@ import pytest
 
 from dm.binlog.location import parse_dump_metadata
 from dm.dump.metadata import write_metadata
-from dm.dump.plan import Chunk, DumpPlan, TablePlan, file_part
+from dm.dump.plan import Chunk, DumpPlan, TablePlan, file_part, holds_data
 from dm.dump.snapshot import SnapshotPosition
 from dm.dump.tsv import row_expr, value_expr
 
@@ -57,3 +57,17 @@ def test_metadata_is_dm_shaped_and_keeps_earliest_and_latest(tmp_path: Path) -> 
     assert (meta.location.file, meta.location.pos, str(meta.location.gtid_set)) == (
         "bin.000001", 4, "0-1-5")
     assert meta.location_after is not None and meta.location_after.pos == 400
+
+
+@pytest.mark.parametrize(("extra", "expression", "holds"), [
+    ("", None, True), ("", "", True), ("auto_increment", "", True),
+    ("DEFAULT_GENERATED", "", True),  # MySQL 8: DEFAULT CURRENT_TIMESTAMP / DEFAULT (uuid())
+    ("DEFAULT_GENERATED on update CURRENT_TIMESTAMP", "", True),
+    ("on update current_timestamp()", None, True),  # MariaDB
+    ("VIRTUAL GENERATED", "(`a` + 1)", False), ("STORED GENERATED", "(`a` * 2)", False),
+    ("VIRTUAL GENERATED", "", False),
+    ("VIRTUAL", "`a` + 1", False), ("PERSISTENT", "`a` * 2", False), ("STORED", "`a`", False),
+])
+def test_which_columns_hold_data(extra: str, expression: str | None, holds: bool) -> None:
+    """Review finding 3: MySQL 8's DEFAULT_GENERATED columns were left out of the dump."""
+    assert holds_data(extra, expression) is holds

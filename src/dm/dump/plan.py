@@ -99,12 +99,24 @@ def list_tables(conn: Connection, allows: Callable[[str, str], bool]) -> list[tu
 
 def stored_columns(conn: Connection, schema: str, table: str) -> list[tuple[str, str]]:
     """Columns that hold data (generated columns are recomputed downstream)."""
-    rows = query_all(conn, "SELECT COLUMN_NAME, DATA_TYPE, EXTRA FROM information_schema.COLUMNS "
-                           "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
-                     (schema, table))
-    return [(name, dtype.lower()) for name, dtype, extra in rows
-            if "GENERATED" not in extra.upper() and extra.upper() not in ("VIRTUAL", "PERSISTENT",
-                                                                          "STORED")]
+    rows = query_all(conn, "SELECT COLUMN_NAME, DATA_TYPE, EXTRA, GENERATION_EXPRESSION "
+                           "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND "
+                           "TABLE_NAME = %s ORDER BY ORDINAL_POSITION", (schema, table))
+    return [(name, dtype.lower()) for name, dtype, extra, expression in rows
+            if holds_data(extra, expression)]
+
+
+_GENERATED_EXTRA = frozenset({"VIRTUAL GENERATED", "STORED GENERATED", "VIRTUAL", "PERSISTENT",
+                              "STORED"})
+
+
+def holds_data(extra: str | None, generation_expression: str | None) -> bool:
+    """Whether a column's values are stored rather than computed. MySQL 8 says
+    `DEFAULT_GENERATED` (plus `on update ...`) for columns whose *default* is an expression
+    (`DEFAULT CURRENT_TIMESTAMP`, `DEFAULT (uuid())`): those hold data like any other."""
+    if generation_expression:
+        return False
+    return (extra or "").upper().strip() not in _GENERATED_EXTRA
 
 
 def integer_chunk_key(conn: Connection, schema: str, table: str) -> str | None:
