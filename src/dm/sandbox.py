@@ -138,6 +138,7 @@ class MariaDB:
     log_bin: bool = True
     extra_args: list[str] = field(default_factory=list)
     tls_only: bool = False  # TLS with a self-signed certificate, require_secure_transport=ON
+    server_charset: bool = False  # keep the server's own default charset (latin1 on 10.11)
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
 
@@ -166,12 +167,13 @@ class MariaDB:
             f"--log-error={self.base / 'error.log'}", "--innodb-log-file-size=16M",
             "--innodb-buffer-pool-size=256M", "--innodb-flush-log-at-trx-commit=2",
             "--max-allowed-packet=256M", "--local-infile=1", "--skip-name-resolve",
-            "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci",
             "--max-connections=500", "--performance-schema=OFF",
             # its own tmpdir: a starting mariadbd deletes every `#sql*` file in its tmpdir,
             # which in a shared /tmp includes the live temporary tables of other servers
             f"--tmpdir={self.base / 'tmp'}",
         ]
+        if not self.server_charset:
+            args += ["--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci"]
         if self.log_bin:
             args += [f"--log-bin={self.base / 'binlog'}", "--binlog-format=ROW",
                      "--binlog-row-image=FULL", "--sync-binlog=0"]

@@ -23,7 +23,7 @@ import pymysql
 
 from dm import errors
 from dm.db import Connection, Endpoint, connect, qualified, quote
-from dm.dump.plan import Chunk, DumpPlan, TablePlan, file_part, schema_file
+from dm.dump.plan import Chunk, DumpPlan, TablePlan, database_file, file_part, schema_file
 from dm.dump.tsv import LOAD_OPTIONS
 from dm.load.checkpoint import LoaderCheckpoint
 from dm.load.indexes import split_secondary_indexes
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 # DM's loader sql_mode: no strictness (warnings are checked instead), zero ids kept.
 LOAD_SQL_MODE = "IGNORE_SPACE,NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES"
 _CREATE_TABLE = re.compile(r"^CREATE TABLE `(?:[^`]|``)+`", re.I)
+_DATABASE_CHARSET = re.compile(r"DEFAULT CHARACTER SET (\w+)(?: COLLATE (\w+))?", re.I)
 _DUP_KEY_NAME = 1061
 
 Router = Callable[[str, str], tuple[str, str]]
@@ -174,10 +175,21 @@ class Loader:
             create = _CREATE_TABLE.sub(lambda _: "CREATE TABLE IF NOT EXISTS "
                                        + qualified(*target), create, count=1)
             with conn.cursor() as cur:
-                cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote(target[0])}")
+                cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote(target[0])}"
+                            + self._database_charset(table.schema))
                 cur.execute(create)
             self._deferred[target] = deferred
             self._created.add(target)
+
+    def _database_charset(self, schema: str) -> str:
+        """The dumped database's default charset and collation, as CREATE DATABASE options:
+        tables created in it later without a charset must hold the same bytes downstream."""
+        path = self.dir / database_file(schema)
+        match = _DATABASE_CHARSET.search(path.read_text()) if path.exists() else None
+        if match is None:
+            return ""
+        charset, collation = match.groups()
+        return f" CHARACTER SET {charset}" + (f" COLLATE {collation}" if collation else "")
 
     def _load_chunk(self, conn: Connection, target: Target, table: TablePlan, chunk: Chunk,
                     path: Path) -> None:

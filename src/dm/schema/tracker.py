@@ -77,6 +77,12 @@ class SchemaTracker:
         self._versions.pop(key, None)
         return self._tables.pop(key, None) is not None
 
+    def set_server_default(self, charset: str | None, collation: str | None = None) -> None:
+        """The upstream session's server charset, which a CREATE DATABASE without one gets
+        (a query event logs it)."""
+        self.server_default = charsets.resolve(charset, collation, self.server_default,
+                                               self.flavor)
+
     def set_database(self, schema: str, charset: str | None = None,
                      collation: str | None = None) -> None:
         self._databases[self.key(schema)[0]] = charsets.resolve(

@@ -30,6 +30,7 @@ from dm.binlog.events.query import QueryEvent
 from dm.binlog.events.rows_event import RowsEvent
 from dm.binlog.location import Location
 from dm.binlog.replica import ReplicaConfig, ReplicaConnection
+from dm.binlog.rows.charsets import charset_of_collation
 from dm.binlog.rows.schema import TableSchema
 from dm.core.transactions import Role, role_of, split_atomic_create_select
 from dm.errors import SYNC_ROW_IMAGE_INCOMPLETE, DMError, wrap
@@ -190,7 +191,8 @@ class Reader:
             h = event.header
             self._records.append((QUERY, self._pos, self._pos - h.event_size, h.timestamp,
                                   self._gtid if ends else None, event.schema, sql,
-                                  event.status.sql_mode, ends, event.status.time_zone))
+                                  event.status.sql_mode, ends, event.status.time_zone,
+                                  _charset(event.status.collation_server)))
             if ends:
                 self._gtid = None
             self._open = self._open or opens
@@ -206,6 +208,11 @@ class Reader:
                 raise SystemExit(0)  # the syncer is gone
             answer = self._answers[(schema, table)] = reply
         return answer
+
+
+def _charset(collation_id: int | None) -> str | None:
+    """The session's character_set_server as its query event logs it (a collation id)."""
+    return None if collation_id is None else charset_of_collation(collation_id)
 
 
 def _die_with_parent(parent_pid: int) -> None:

@@ -7,7 +7,8 @@ its tag:
 
     (ROWS, start_pos, timestamp, schema, table, kind, rows)
     (XID, end_pos, timestamp, gtid)                      a transaction's group ends
-    (QUERY, end_pos, start_pos, timestamp, gtid, schema, sql, sql_mode, ends, time_zone)
+    (QUERY, end_pos, start_pos, timestamp, gtid, schema, sql, sql_mode, ends, time_zone,
+     server_charset)
     (ROTATE, next_file, pos)
     (HEARTBEAT, file, pos)                               the upstream is idle there
     (SCHEMA, schema, table)                              a question: see `TableAnswer`
@@ -20,7 +21,9 @@ a statement inside a transaction (`ends` False) does not end it, and BEGIN, SAVE
 ROLLBACK TO and the like are not sent at all (dm.core.transactions). `rows` are decoded
 rows as `RowsEvent.rows` gives them; `sql_mode` is the statement's, as the event's status
 variable (an int of flags, None when absent); `time_zone` is the statement's session time
-zone as logged (None when the event does not carry one: the upstream's global applies).
+zone as logged (None when the event does not carry one: the upstream's global applies);
+`server_charset` its character_set_server (the default of a CREATE DATABASE; None: not
+logged).
 A batch on the wire is `(events_read, [record, ...])`.
 """
 

@@ -25,7 +25,7 @@ from dm import errors
 from dm.binlog.location import Flavor, Location, parse_dump_metadata, parse_gtid_set
 from dm.binlog.replica import ReplicaConfig
 from dm.binlog.rows.schema import TableSchema
-from dm.db import Connection, Endpoint, connect, qualified, query_one, ssl_params
+from dm.db import Connection, Endpoint, connect, qualified, query_all, query_one, ssl_params
 from dm.dump.metadata import METADATA_FILE
 from dm.dump.plan import DumpPlan, schema_file
 from dm.rules.event_filter import BinlogEventFilter
@@ -212,8 +212,10 @@ class SyncUnit:
     def run(self, stop: threading.Event) -> None:
         # every run starts from the checkpoint's schemas alone: a failed run may have left
         # the tracker ahead of it (a DDL partly applied)
-        self.tracker = SchemaTracker(case_sensitive=self.case_sensitive)
+        self.tracker = SchemaTracker(case_sensitive=self.case_sensitive,
+                                     flavor=self.cfg.flavor.value)
         self._decoder_schemas.clear()
+        self._seed_databases()
         self._in_transaction = self._tracker_ahead = False
         self._stop_deadline = None
         self._global_offset = None
@@ -348,10 +350,12 @@ class SyncUnit:
             pos.commit(end, gtid)
             self._in_transaction = self._tracker_ahead = False
         elif tag == QUERY:
-            _, end, start, timestamp, gtid, schema, statement, sql_mode, ends, zone = record
+            (_, end, start, timestamp, gtid, schema, statement, sql_mode, ends, zone,
+             server_charset) = record
             self.last_event_time = timestamp
-            ran = self._ddl(statement, schema, _Session(ansi_quotes(sql_mode), zone), applier,
-                            causality, ddl_conn, pos.at(start).short())
+            ran = self._ddl(statement, schema, _Session(ansi_quotes(sql_mode), zone,
+                                                        server_charset),
+                            applier, causality, ddl_conn, pos.at(start).short())
             if ends:
                 pos.commit(end, gtid)
                 self._in_transaction = self._tracker_ahead = False
@@ -406,6 +410,8 @@ class SyncUnit:
         causality.reset()
         ahead, self._tracker_ahead = self._tracker_ahead, True  # no checkpoint until every
         # piece ran: the tracker would be saved ahead of the location of the DDL's start
+        if session.server_charset:
+            self.tracker.set_server_default(session.server_charset)
         with conn.cursor() as cur, _quoting_as_upstream(cur, session.ansi_quotes), \
                 _time_zone(cur, self._offset(session.time_zone)):
             for one in wanted:
@@ -415,7 +421,7 @@ class SyncUnit:
                 main = one.tables[0] if one.tables else None
                 skipped = main is not None and self.event_filter.skip_ddl(
                     main.schema, main.table, one.events or (one.event,), one.sql)
-                downstream_sql = ddl.route(one, self.route)
+                downstream_sql = self._with_database_charset(one, ddl.route(one, self.route))
                 try:
                     if not skipped:  # a filtered DDL is not run, but the upstream changed
                         cur.execute(downstream_sql)
@@ -425,6 +431,30 @@ class SyncUnit:
                 self.tracker.apply_ddl(one)
         self._tracker_ahead = ahead
         return True
+
+    def _with_database_charset(self, one: ddl.DDL, sql: str) -> str:
+        """A CREATE DATABASE without a charset gets the one it got upstream (the session's
+        server default), so tables created in it later hold the same bytes downstream."""
+        st = one.statement
+        if not isinstance(st, ddl.CreateDatabase) or st.charset or st.collation:
+            return sql
+        default = self.tracker.server_default
+        return f"{sql} CHARACTER SET {default.charset} COLLATE {default.collation}"
+
+    def _seed_databases(self) -> None:
+        """The tracker learns every upstream database's default charset (tables created
+        during sync without one take it) and the server's."""
+        conn = connect(self.cfg.source, what=f"source {self.cfg.source_id}")
+        try:
+            server = query_one(conn, "SELECT @@character_set_server, @@collation_server")
+            rows = query_all(conn, "SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME, "
+                                   "DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA")
+        finally:
+            conn.close()
+        if server is not None:
+            self.tracker.set_server_default(str(server[0]), str(server[1]))
+        for name, charset, collation in rows:
+            self.tracker.set_database(str(name), str(charset), str(collation))
 
     def _flush(self, applier: Applier, safe_until: Location | None) -> None:
         """Barrier, then the checkpoint: never ahead of what is committed downstream."""
@@ -462,6 +492,7 @@ class _Session:
 
     ansi_quotes: bool
     time_zone: str | None  # as logged; None: the upstream's global time zone
+    server_charset: str | None  # character_set_server as logged; None: not logged
 
 
 @contextmanager
