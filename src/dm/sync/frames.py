@@ -1,4 +1,8 @@
-"""Pickled objects over a pipe between the syncer and its reader process, one per frame."""
+"""Pickled objects over a pipe between the syncer and its reader process, one per frame.
+
+The length prefix is 8 bytes: a frame is never cut short by its size, whatever one batch
+of rows weighs (the reader bounds batches by bytes too, see reader.MAX_BYTES).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import pickle
 import struct
 from typing import IO, Any
 
-_LENGTH = struct.Struct("<I")
+_LENGTH = struct.Struct("<Q")
 
 
 def write_frame(out: IO[bytes], obj: Any) -> None:

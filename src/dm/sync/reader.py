@@ -50,6 +50,7 @@ from dm.sync.records import (
 
 MAX_RECORDS = 2000  # per batch: bounded memory, and the syncer starts early
 MAX_ROWS = 4000
+MAX_BYTES = 32 << 20  # of rows events per batch: bounded memory whatever the row size
 MAX_DELAY = 0.005  # seconds a record may wait for its batch to fill
 _PR_SET_PDEATHSIG = 1
 _XA_PREPARE = EventType.XA_PREPARE  # ends an XA transaction's group (its rows are applied)
@@ -72,6 +73,7 @@ class Reader:
         self._records: list[Record] = []
         self._events = 0
         self._rows = 0
+        self._bytes = 0  # size of the rows events in the batch
         self._gtid: str | None = None  # the open group's, sent with the record that ends it
         self._open = False  # inside a transaction: only its end ends the group
         self._pos = 0  # end of the last event with a position (inner events have none)
@@ -112,6 +114,7 @@ class Reader:
             self._events += 1
             self._translate(event)
             if (len(self._records) >= MAX_RECORDS or self._rows >= MAX_ROWS or not ready()
+                    or self._bytes >= MAX_BYTES
                     or (self._events & 63 == 0 and self._clock() >= self._due)):
                 self._send()
         self._send()
@@ -120,7 +123,7 @@ class Reader:
         if self._events or self._records:
             write_frame(self._out, (self._events, self._records))
             self._records = []
-            self._events = self._rows = 0
+            self._events = self._rows = self._bytes = 0
         self._due = self._clock() + MAX_DELAY
 
     def _translate(self, event: Event) -> None:
@@ -137,6 +140,7 @@ class Reader:
                 raise self._incomplete_image(event)
             rows = event.rows
             self._rows += len(rows)
+            self._bytes += h.event_size
             start = h.log_pos - h.event_size if h.log_pos else 0
             self._records.append((ROWS, start, h.timestamp, table.schema, table.table, kind,
                                   rows))

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from tests.shared import BINLOG_FIXTURES
 
 from dm.binlog.events import GtidEvent, QueryEvent, RowsEvent, XidEvent, read_binlog_file
@@ -104,3 +105,12 @@ def test_unwanted_rows_are_left_out_but_commits_are_not() -> None:
     kinds = {r[5] for r in records if r[0] == ROWS}
     assert kinds == {"insert"}
     assert len([r for r in records if r[0] == XID]) == 60
+
+
+def test_batches_are_bounded_by_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review finding 14: big rows must not pile up into one huge frame."""
+    monkeypatch.setattr("dm.sync.reader.MAX_BYTES", 1)
+    batches, _ = _translate(CRC32)
+    rows_events = [e for e in read_binlog_file(CRC32) if isinstance(e, RowsEvent)]
+    assert all(sum(r[0] == ROWS for r in records) <= 1 for _, records in batches)
+    assert sum(r[0] == ROWS for _, records in batches for r in records) == len(rows_events)
