@@ -221,3 +221,19 @@ def test_deprecated_keys_are_warned_in_the_answer(cluster: DMProcesses, downstre
         "name: refused\n", "name: warned\nenable-heartbeat: true\n"))
     answer = cluster.dmctl("check-task", str(task))
     assert f"{task}:2: enable-heartbeat: deprecated and ignored" in answer["msg"], answer
+
+
+def test_a_system_versioned_table_is_refused_not_skipped(
+        cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, registered: str,
+        tmp_path: Path) -> None:
+    """The dump would leave it out and sync would meet columns it cannot name: refused."""
+    upstream.execute("DROP DATABASE IF EXISTS refused_db", "CREATE DATABASE refused_db",
+                     "CREATE TABLE refused_db.hist (id INT PRIMARY KEY) WITH SYSTEM VERSIONING")
+    try:
+        task = tmp_path / "task.yaml"
+        task.write_text(GOOD_TASK.format(port=downstream.port, source=registered))
+        msg = _refused(cluster, "start-task", str(task))
+        assert "code=26005" in msg and "`refused_db`.`hist` is system-versioned" in msg, msg
+        _assert_no_task(cluster)
+    finally:
+        upstream.execute("DROP DATABASE refused_db")

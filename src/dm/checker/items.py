@@ -135,10 +135,18 @@ def table_schema(conn: Connection, source: str, rid: int,
                    AND c.CONSTRAINT_TYPE IN ('PRIMARY KEY', 'UNIQUE')),
                (SELECT COUNT(*) FROM information_schema.TABLE_CONSTRAINTS c
                  WHERE c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME
-                   AND c.CONSTRAINT_TYPE = 'FOREIGN KEY')
-          FROM information_schema.TABLES t WHERE t.TABLE_TYPE = 'BASE TABLE'""")
-    for schema, table, keys, fks in tables:
+                   AND c.CONSTRAINT_TYPE = 'FOREIGN KEY'),
+               t.TABLE_TYPE
+          FROM information_schema.TABLES t
+         WHERE t.TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')""")
+    for schema, table, keys, fks, kind in tables:
         if schema.lower() in SYSTEM_SCHEMAS or not (allows(schema, "") and allows(schema, table)):
+            continue
+        if kind == "SYSTEM VERSIONED":
+            r.problem(FAIL, f"source {source}: table `{schema}`.`{table}` is system-versioned",
+                      "pydm does not migrate MariaDB system-versioned tables yet (their "
+                      "history and row_start/row_end columns): leave the table out with the "
+                      "block-allow-list, or drop its versioning upstream.")
             continue
         if keys == 0:
             r.problem(WARN, f"source {source}: table `{schema}`.`{table}` has no primary or "
