@@ -11,9 +11,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pymysql
 import pytest
 
-from dm.sandbox import DMProcesses, MariaDB
+from dm.sandbox import DMProcesses, MariaDB, table_rows
 
 BIN_DIR = Path(sys.executable).parent
 
@@ -84,6 +85,47 @@ def wait_stage(dm: DMProcesses, task: str, stage: str, timeout: float = 300
     raise AssertionError(f"task {task} not {stage} after {timeout}s: {answer}")
 
 
+def binlog_end(server: MariaDB) -> tuple[str, int]:
+    """Where the server's binlog ends now: (file, position)."""
+    conn = server.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SHOW MASTER STATUS")
+            name, pos = cur.fetchone()[:2]
+    finally:
+        conn.close()
+    return str(name), int(pos)
+
+
+def wait_equal(upstream: MariaDB, downstream: MariaDB, db: str, tables: tuple[str, ...],
+               timeout: float = 60) -> None:
+    """Poll until every table of `tables` in `db` holds the same rows on both servers (a
+    table not created downstream yet counts as different)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        up, down = upstream.connect(), downstream.connect()
+        try:
+            if all(table_rows(up, db, t) == table_rows(down, db, t) for t in tables):
+                return
+        except pymysql.err.MySQLError:
+            pass
+        finally:
+            up.close()
+            down.close()
+        assert time.monotonic() < deadline, f"{db}: upstream and downstream differ"
+        time.sleep(0.3)
+
+
+@contextmanager
+def removed_afterwards(cluster: DMProcesses, task: str, source: str) -> Iterator[None]:
+    """The task and its source go away whatever happens (a worker serves one source)."""
+    try:
+        yield
+    finally:
+        cluster.dmctl("stop-task", task, check=False)
+        cluster.dmctl("operate-source", "stop", source, check=False)
+
+
 Writer = Callable[[MariaDB, threading.Event], None]
 
 
@@ -97,11 +139,7 @@ def replicating_under_writes(cluster: DMProcesses, upstream: MariaDB, downstream
     binlog position; the writer is stopped on the way out."""
     for server in (upstream, downstream):
         server.execute(f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}", *tables)
-    conn = upstream.connect()
-    with conn.cursor() as cur:
-        cur.execute("SHOW MASTER STATUS")
-        name, pos = cur.fetchone()[:2]
-    conn.close()
+    name, pos = binlog_end(upstream)
     assert cluster.dmctl("operate-source", "create", str(
         source_yaml(tmp_path / "s.yaml", f"{db}-src", upstream)))["result"]
     task = tmp_path / "task.yaml"
@@ -112,7 +150,7 @@ def replicating_under_writes(cluster: DMProcesses, upstream: MariaDB, downstream
     try:
         assert cluster.dmctl("start-task", str(task))["result"]
         wait_stage(cluster, db, "Running")
-        yield str(name), int(pos)
+        yield name, pos
     finally:
         stop.set()
         thread.join()

@@ -7,11 +7,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pymysql
 import pytest
 
-from dm.sandbox import DMProcesses, MariaDB, table_rows
-from tests.integration.conftest import source_yaml, wait_stage
+from dm.sandbox import DMProcesses, MariaDB
+from tests.integration.conftest import (
+    binlog_end,
+    removed_afterwards,
+    source_yaml,
+    wait_equal,
+    wait_stage,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -35,19 +40,15 @@ def test_a_failed_second_piece_resumes_after_the_fix(cluster: DMProcesses, upstr
     for server in (upstream, downstream):
         server.execute("DROP DATABASE IF EXISTS ddlpieces", "CREATE DATABASE ddlpieces")
     downstream.execute("DROP DATABASE IF EXISTS dm_meta")
-    conn = upstream.connect()
-    with conn.cursor() as cur:
-        cur.execute("SHOW MASTER STATUS")
-        name, pos = cur.fetchone()[:2]
-    conn.close()
+    name, pos = binlog_end(upstream)
     upstream.execute("CREATE TABLE ddlpieces.t (id INT PRIMARY KEY, v INT)",
                      "INSERT INTO ddlpieces.t VALUES (1, 1), (2, 2)")
     assert cluster.dmctl("operate-source", "create", str(
         source_yaml(tmp_path / "s.yaml", "ddlpieces-src", upstream)))["result"]
-    try:
+    with removed_afterwards(cluster, "ddlpieces", "ddlpieces-src"):
         (tmp_path / "t.yaml").write_text(TASK.format(port=downstream.port, name=name, pos=pos))
         assert cluster.dmctl("start-task", str(tmp_path / "t.yaml"))["result"]
-        _wait_equal(upstream, downstream)
+        wait_equal(upstream, downstream, "ddlpieces", ("t",))
         time.sleep(1.5)  # a checkpoint with the table tracked
         downstream.execute("INSERT INTO ddlpieces.t VALUES (100, 5), (101, 5)")  # only here
         upstream.execute("ALTER TABLE ddlpieces.t ADD COLUMN c2 INT, ADD UNIQUE KEY uk_v (v)")
@@ -58,22 +59,7 @@ def test_a_failed_second_piece_resumes_after_the_fix(cluster: DMProcesses, upstr
         assert cluster.dmctl("resume-task", "ddlpieces")["result"]
         upstream.execute("INSERT INTO ddlpieces.t VALUES (3, 3, 33)",
                          "UPDATE ddlpieces.t SET c2 = id")
-        _wait_equal(upstream, downstream)
+        wait_equal(upstream, downstream, "ddlpieces", ("t",))
         status = cluster.dmctl("query-status", "ddlpieces")["sources"][0]["subTaskStatus"][0]
         assert status["stage"] == "Running" and not status["result"], status
-    finally:
-        cluster.dmctl("stop-task", "ddlpieces", check=False)
-        cluster.dmctl("operate-source", "stop", "ddlpieces-src", check=False)
 
-
-def _wait_equal(upstream: MariaDB, downstream: MariaDB) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if table_rows(upstream.connect(), "ddlpieces", "t") == table_rows(
-                    downstream.connect(), "ddlpieces", "t"):
-                return
-        except pymysql.err.MySQLError:
-            pass
-        assert time.monotonic() < deadline, "ddlpieces.t differs"
-        time.sleep(0.3)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dm.sandbox import DMProcesses, MariaDB
-from tests.integration.conftest import source_yaml, wait_stage
+from tests.integration.conftest import binlog_end, removed_afterwards, source_yaml, wait_stage
 
 pytestmark = pytest.mark.integration
 
@@ -45,10 +45,9 @@ def test_ddl_defaults_mean_the_same_instant(cluster: DMProcesses, upstream: Mari
                        "CREATE TABLE ddltz.t (id INT PRIMARY KEY)",
                        "INSERT INTO ddltz.t VALUES (1), (2)")
     downstream.execute("DROP DATABASE IF EXISTS dm_meta")
+    name, pos = binlog_end(upstream)
     conn = upstream.connect()
     with conn.cursor() as cur:
-        cur.execute("SHOW MASTER STATUS")
-        name, pos = cur.fetchone()[:2]
         cur.execute(f"SET SESSION time_zone = '{zone}'")
         cur.execute("ALTER TABLE ddltz.t ADD COLUMN ts TIMESTAMP NOT NULL "
                     "DEFAULT '2024-01-01 00:00:00'")
@@ -59,7 +58,7 @@ def test_ddl_defaults_mean_the_same_instant(cluster: DMProcesses, upstream: Mari
     conn.close()
     assert cluster.dmctl("operate-source", "create", str(
         source_yaml(tmp_path / "s.yaml", "ddltz-src", upstream)))["result"]
-    try:
+    with removed_afterwards(cluster, "ddltz", "ddltz-src"):
         (tmp_path / "t.yaml").write_text(TASK.format(port=downstream.port, name=name, pos=pos))
         assert cluster.dmctl("start-task", str(tmp_path / "t.yaml"))["result"]
         wait_stage(cluster, "ddltz", "Running")
@@ -74,6 +73,3 @@ def test_ddl_defaults_mean_the_same_instant(cluster: DMProcesses, upstream: Mari
                 break
             assert time.monotonic() < deadline, (expected, got)
             time.sleep(0.3)
-    finally:
-        cluster.dmctl("stop-task", "ddltz", check=False)
-        cluster.dmctl("operate-source", "stop", "ddltz-src", check=False)

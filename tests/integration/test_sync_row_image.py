@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dm.sandbox import DMProcesses, MariaDB, table_rows
-from tests.integration.conftest import source_yaml, wait_stage
+from tests.integration.conftest import binlog_end, removed_afterwards, source_yaml, wait_stage
 
 pytestmark = pytest.mark.integration
 
@@ -35,16 +35,15 @@ def test_an_incomplete_row_image_pauses_with_a_coded_error(
         server.execute("DROP DATABASE IF EXISTS rowimage", "CREATE DATABASE rowimage", table,
                        "INSERT INTO rowimage.t VALUES (1, 'keep', 7, 'blob')")
     downstream.execute("DROP DATABASE IF EXISTS dm_meta")
+    name, pos = binlog_end(upstream)
     conn = upstream.connect()
     with conn.cursor() as cur:
-        cur.execute("SHOW MASTER STATUS")
-        name, pos = cur.fetchone()[:2]
         cur.execute(f"SET SESSION binlog_row_image = '{image}'")
         cur.execute("UPDATE rowimage.t SET n = 8 WHERE id = 1")
     conn.close()
     assert cluster.dmctl("operate-source", "create", str(
         source_yaml(tmp_path / "s.yaml", "rowimage-src", upstream)))["result"]
-    try:
+    with removed_afterwards(cluster, "rowimage", "rowimage-src"):
         (tmp_path / "t.yaml").write_text(TASK.format(port=downstream.port, name=name, pos=pos))
         assert cluster.dmctl("start-task", str(tmp_path / "t.yaml"))["result"]
         answer = wait_stage(cluster, "rowimage", "Paused", timeout=60)
@@ -54,6 +53,3 @@ def test_an_incomplete_row_image_pauses_with_a_coded_error(
         missing = "id, a, n, b" if image == "MINIMAL" else "b"  # either image lacks them
         assert f"lacks column(s) {missing}" in error["Message"], error
         assert table_rows(downstream.connect(), "rowimage", "t") == [(1, "keep", 7, "blob")]
-    finally:
-        cluster.dmctl("stop-task", "rowimage", check=False)
-        cluster.dmctl("operate-source", "stop", "rowimage-src", check=False)

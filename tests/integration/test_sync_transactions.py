@@ -10,11 +10,16 @@ import threading
 import time
 from pathlib import Path
 
-import pymysql
 import pytest
 
-from dm.sandbox import DMProcesses, MariaDB, table_rows
-from tests.integration.conftest import source_yaml, wait_stage
+from dm.sandbox import DMProcesses, MariaDB
+from tests.integration.conftest import (
+    binlog_end,
+    removed_afterwards,
+    source_yaml,
+    wait_equal,
+    wait_stage,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -38,10 +43,9 @@ def _start(cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_pat
     for server in (upstream, downstream):
         server.execute(f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}", *tables)
     downstream.execute("DROP DATABASE IF EXISTS dm_meta")
+    name, pos = binlog_end(upstream)
     conn = upstream.connect()
     with conn.cursor() as cur:
-        cur.execute("SHOW MASTER STATUS")
-        name, pos = cur.fetchone()[:2]
         cur.execute("SELECT @@gtid_binlog_pos")
         gtid = cur.fetchone()[0]
     conn.close()
@@ -53,41 +57,19 @@ def _start(cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_pat
     wait_stage(cluster, db, "Running")
 
 
-def _stop(cluster: DMProcesses, db: str) -> None:
-    """The task and its source go away, whatever the test left (the worker serves one)."""
-    cluster.dmctl("stop-task", db, check=False)
-    cluster.dmctl("operate-source", "stop", f"{db}-src", check=False)
-
-
-def _wait_equal(upstream: MariaDB, downstream: MariaDB, db: str, tables: tuple[str, ...],
-                timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        up, down = upstream.connect(), downstream.connect()
-        try:
-            if all(table_rows(up, db, t) == table_rows(down, db, t) for t in tables):
-                return
-        except pymysql.err.MySQLError:  # not created downstream yet
-            pass
-        assert time.monotonic() < deadline, f"{db}: upstream and downstream differ"
-        time.sleep(0.5)
-
-
 def test_a_failure_after_a_savepoint_resumes_the_whole_transaction(
         cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path) -> None:
     db = "trx_savepoint"
     _start(cluster, upstream, downstream, tmp_path, db)
-    try:
+    with removed_afterwards(cluster, db, f"{db}-src"):
         _savepoint_then_failure(cluster, upstream, downstream, db)
-    finally:
-        _stop(cluster, db)
 
 
 def _savepoint_then_failure(cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB,
                             db: str) -> None:
     upstream.execute(f"CREATE TABLE {db}.t1 (id INT PRIMARY KEY, s VARCHAR(20))",
                      f"CREATE TABLE {db}.t2 (id INT PRIMARY KEY, v INT)")  # tracked from here
-    _wait_equal(upstream, downstream, db, ("t1", "t2"), timeout=60)
+    wait_equal(upstream, downstream, db, ("t1", "t2"), timeout=60)
     downstream.execute(f"ALTER TABLE {db}.t2 DROP COLUMN v")  # the part after SAVEPOINT fails
     conn = upstream.connect()
     with conn.cursor() as cur:
@@ -99,7 +81,7 @@ def _savepoint_then_failure(cluster: DMProcesses, upstream: MariaDB, downstream:
     assert answer["sources"][0]["subTaskStatus"][0]["result"]["errors"], answer
     downstream.execute(f"ALTER TABLE {db}.t2 ADD COLUMN v INT")
     assert cluster.dmctl("resume-task", db)["result"]
-    _wait_equal(upstream, downstream, db, ("t1", "t2"), timeout=60)
+    wait_equal(upstream, downstream, db, ("t1", "t2"), timeout=60)
 
 
 ORDERS = 40  # item rows per order: an ORM's nested transaction
@@ -148,10 +130,8 @@ def test_orm_transactions_survive_pauses_and_a_kill(cluster: DMProcesses, upstre
     tables = (f"CREATE TABLE {db}.orders (id INT PRIMARY KEY, status VARCHAR(8), items INT)",
               f"CREATE TABLE {db}.items (o INT, n INT, v INT, PRIMARY KEY (o, n))")
     _start(cluster, upstream, downstream, tmp_path, db, *tables)
-    try:
+    with removed_afterwards(cluster, db, f"{db}-src"):
         _pause_and_kill_under_orm_writes(cluster, upstream, downstream)
-    finally:
-        _stop(cluster, db)
 
 
 def _pause_and_kill_under_orm_writes(cluster: DMProcesses, upstream: MariaDB,
@@ -177,7 +157,7 @@ def _pause_and_kill_under_orm_writes(cluster: DMProcesses, upstream: MariaDB,
     finally:
         stop.set()
         writer.join()
-    _wait_equal(upstream, downstream, db, ("orders", "items"))
+    wait_equal(upstream, downstream, db, ("orders", "items"))
 
 
 def test_xa_transactions_end_at_prepare_and_commit(cluster: DMProcesses, upstream: MariaDB,
@@ -188,7 +168,7 @@ def test_xa_transactions_end_at_prepare_and_commit(cluster: DMProcesses, upstrea
     db = "trx_xa"
     _start(cluster, upstream, downstream, tmp_path, db,
            f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT)")
-    try:
+    with removed_afterwards(cluster, db, f"{db}-src"):
         conn = upstream.connect()
         with conn.cursor() as cur:
             for i in range(1, 21):
@@ -207,8 +187,6 @@ def test_xa_transactions_end_at_prepare_and_commit(cluster: DMProcesses, upstrea
                     wait_stage(cluster, db, "Paused")
                     assert cluster.dmctl("resume-task", db)["result"]
         conn.close()
-        _wait_equal(upstream, downstream, db, ("t",), timeout=60)
+        wait_equal(upstream, downstream, db, ("t",), timeout=60)
         status = cluster.dmctl("query-status", db)["sources"][0]["subTaskStatus"][0]
         assert status["stage"] == "Running" and not status["result"], status
-    finally:
-        _stop(cluster, db)

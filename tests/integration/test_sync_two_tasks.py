@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dm.sandbox import DMProcesses, MariaDB, table_rows
-from tests.integration.conftest import source_yaml, wait_stage
+from dm.sandbox import DMProcesses, MariaDB
+from tests.integration.conftest import binlog_end, source_yaml, wait_equal, wait_stage
 
 pytestmark = pytest.mark.integration
 
@@ -50,11 +50,7 @@ def test_two_tasks_on_one_source_keep_their_streams(cluster: DMProcesses, upstre
         for db in names:
             server.execute(f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
                            f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT)")
-    conn = upstream.connect()
-    with conn.cursor() as cur:
-        cur.execute("SHOW MASTER STATUS")
-        file, pos = cur.fetchone()[:2]
-    conn.close()
+    file, pos = binlog_end(upstream)
     assert cluster.dmctl("operate-source", "create", str(
         source_yaml(tmp_path / "s.yaml", "two-tasks-src", upstream)))["result"]
     before = set(_binlog_dumps(upstream))
@@ -74,11 +70,7 @@ def test_two_tasks_on_one_source_keep_their_streams(cluster: DMProcesses, upstre
             time.sleep(0.2)
         assert len(streams) == 2, f"Binlog Dump threads seen: {sorted(streams)} (restarted?)"
         for name in names:
-            deadline = time.monotonic() + 60
-            while table_rows(upstream.connect(), name, "t") != table_rows(
-                    downstream.connect(), name, "t"):
-                assert time.monotonic() < deadline, f"{name}.t differs"
-                time.sleep(0.3)
+            wait_equal(upstream, downstream, name, ("t",))
     finally:
         for name in names:
             cluster.dmctl("stop-task", name, check=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import aiohttp
@@ -66,8 +67,7 @@ async def start_task(state: ClusterState, file: dict[str, str], remove_meta: boo
                          {sid: to_doc(sub) for sid, sub in subtasks.items()})
     return {"result": True, "msg": with_warnings("", task.warnings),
             "checkResult": report.pass_message(),
-            "sources": [{"result": True, "msg": "", "source": sid,
-                         "worker": await _worker_of(state, sid)} for sid in subtasks]}
+            "sources": await _applied_by_workers(state, task.name, list(subtasks), "Running")}
 
 
 def with_warnings(msg: str, warnings: list[str]) -> str:
@@ -88,10 +88,6 @@ def _remove_meta(task: TaskConfig) -> None:
         conn.close()
 
 
-async def _worker_of(state: ClusterState, source: str) -> str:
-    return next((w for w, s in (await state.bounds()).items() if s == source), "")
-
-
 async def _task_sources(state: ClusterState, task: str, only: list[str]) -> list[str]:
     sources = sorted(s for s, t in await state.subtasks() if t == task)
     if not sources:
@@ -110,9 +106,52 @@ async def operate_task(state: ClusterState, op: str, task: str, only: list[str]
         await state.delete_subtasks(task, sources, whole_task=set(sources) == set(remaining))
     else:
         await state.set_stages(task, sources, "Paused" if op == "pause" else "Running")
+    expect = {"stop": "Stopped", "pause": "Paused"}.get(op, "Running")
     return {"op": op.capitalize(), "result": True, "msg": "",
-            "sources": [{"result": True, "msg": "", "source": s,
-                         "worker": await _worker_of(state, s)} for s in sources]}
+            "sources": await _applied_by_workers(state, task, sources, expect)}
+
+
+APPLY_WAIT_S = 10.0
+_REACHED = {"Running": {"Running", "Finished"}, "Paused": {"Paused", "Finished", "Stopped"}}
+
+
+async def _applied_by_workers(state: ClusterState, task: str, sources: list[str], expect: str
+                              ) -> list[dict[str, Any]]:
+    """One answer per source once its worker runs the task's new stage, as DM's master
+    waits before answering, so a query-status right after shows it. A subtask that paused
+    on an error counts as applied (its error is in query-status); a source whose worker
+    does not get there in APPLY_WAIT_S says so in its `msg`."""
+    deadline = time.monotonic() + APPLY_WAIT_S
+    pending = set(sources)
+    while pending:
+        workers = await state.workers()
+        bounds = {s: w for w, s in (await state.bounds()).items()}
+        for sid in sorted(pending):
+            worker = workers.get(bounds.get(sid, ""))
+            if worker is None:
+                pending.discard(sid)  # nothing to wait for: query-status says it is unbound
+                continue
+            try:
+                subs = (await _worker_status(worker.address, task))["subTaskStatus"]
+            except (aiohttp.ClientError, TimeoutError):
+                continue
+            if _stage_reached(subs, expect):
+                pending.discard(sid)
+        if not pending or time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(0.2)
+    bounds = {s: w for w, s in (await state.bounds()).items()}
+    return [{"result": True, "source": sid, "worker": bounds.get(sid, ""),
+             "msg": (f"the worker has not reached stage {expect} after {APPLY_WAIT_S:.0f}s; "
+                     f"query-status {task} shows when it does") if sid in pending else ""}
+            for sid in sources]
+
+
+def _stage_reached(subs: list[dict[str, Any]], expect: str) -> bool:
+    if expect == "Stopped":
+        return not subs
+    return bool(subs) and all(st["stage"] in _REACHED[expect] or bool(st.get("result"))
+                              for st in subs)
 
 
 async def _worker_status(address: str, task: str | None) -> dict[str, Any]:
