@@ -304,22 +304,51 @@ DUMP_SNAPSHOT = _define(32004, ErrClass.DUMP_UNIT, _UP, _HIGH,
                         "The user needs RELOAD (FLUSH TABLES WITH READ LOCK) or, on MariaDB, "
                         "BACKUP STAGE rights; or set mydumpers.<name>.extra-args "
                         "`--consistency none`.")
+DUMP_DIR_IN_USE = _define(32005, ErrClass.DUMP_UNIT, _INT, _HIGH,
+                          "loader.dir {path} holds {file}, which is not a dump file",
+                          "Give the dump task an empty or new loader.dir: a dump empties its "
+                          "directory first (as DM's does), and pydm deletes only dump files.")
 
 # --- load unit (34xxx) --------------------------------------------------------
-LOAD_EXEC = _define(34002, ErrClass.LOAD_UNIT, _DOWN, _HIGH,
+_L = ErrClass.LOAD_UNIT
+LOAD_EXEC = _define(34002, _L, _DOWN, _HIGH,
                     "loading {file} into {table} failed",
                     "Fix the cause shown, then resume-task: loading continues after the "
                     "last committed chunk.", retryable=True)
 LOAD_WORKER_MISMATCH = _define(
-    34017, ErrClass.LOAD_UNIT, _INT, _HIGH,
+    34017, _L, _INT, _HIGH,
     "task {task} source {source} has chunks loaded from a dump this worker does not hold "
     "({path} has no dump plan)",
     "The dump files are local to the worker that dumped them: run the source on that worker "
     "again (start it, stop the others), or restart the task with `start-task --remove-meta` "
     "to dump again.")
-LOAD_DUMP_DIR = _define(34006, ErrClass.LOAD_UNIT, _INT, _HIGH,
-                        "dump directory {path} is missing or unreadable",
-                        "Restart the task with `start-task --remove-meta` to dump again.")
+LOAD_NOT_CREATE = _define(34007, _L, _INT, _HIGH,
+                          "{file} holds no CREATE statement after its SET statements",
+                          "A schema file holds SET statements and one CREATE DATABASE or "
+                          "CREATE TABLE: fix or remove the file, then resume-task.")
+LOAD_FILE_REFUSED = _define(34008, _L, _INT, _HIGH, "{file} is {what}, which pydm does not load",
+                            "Dump without it (mydumper: --no-views, --no-schemas of triggers "
+                            "and routines off, uncompressed SQL; dumpling: --filetype sql), "
+                            "leave it out with block-allow-list, or remove the file; then "
+                            "resume-task.")
+LOAD_INVALID_INSERT = _define(34009, _L, _INT, _HIGH,
+                              "{file}: the statement ending at byte {offset} is neither a SET "
+                              "nor an INSERT: {statement}",
+                              "Data files hold INSERT statements only (as mydumper and dumpling "
+                              "write them): fix or remove the file, then resume-task.")
+LOAD_NO_TABLE_FILE = _define(34013, _L, _INT, _HIGH,
+                             "data file {file} has no schema file {schema_file} beside it",
+                             "Add the table's CREATE TABLE as that file, or remove the data "
+                             "file, then resume-task.")
+LOAD_DUMP_DIR = _define(34014, _L, _INT, _HIGH,
+                        "dump directory {path} is missing or holds no dump",
+                        "Point loader.dir at a directory written by a dump task, mydumper or "
+                        "dumpling, or, for a full or all task, restart it with "
+                        "`start-task --remove-meta` to dump again.")
+LOAD_DUMP_UNFINISHED = _define(34015, _L, _INT, _HIGH,
+                               "{path} holds a pydm dump that never finished",
+                               "Run the dump task again (resume-task or start-task) until it "
+                               "is Finished, then start the load task.")
 
 # --- dm-master (38xxx) and scheduler (46xxx) -------------------------------------
 MASTER_TASK_EXISTS = _define(38005, _M, _INT, _MED, "task {task} already exists",

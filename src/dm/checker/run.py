@@ -45,10 +45,11 @@ class PrecheckReport:
 
 def _wanted(task: TaskConfig) -> set[str]:
     names = set(items.SOURCE_ITEMS) | {"table_schema"}
-    if task.task_mode == "full":
+    mode = task.task_mode
+    if mode in ("full", "dump", "load"):  # no binlog replication
         names -= items.INCREMENTAL_ONLY
-    if task.task_mode == "incremental":
-        names -= items.FULL_ONLY
+    if mode in ("incremental", "load", "load&sync"):  # no dump of the upstream
+        names -= items.FULL_ONLY | {"table_schema"}
     ignored = set(task.ignore_checking_items)
     return set() if "all" in ignored else names - ignored
 

@@ -112,7 +112,9 @@ def build_subtask(task: TaskConfig, inst: MySQLInstance) -> SubTaskConfig:
     """The subtask of `inst`, with its rules and effective unit settings."""
     mydumper, loader, syncer = task.units_of(inst)
     suffix = f".{task.name}"
-    if not loader.dir.endswith(suffix):
+    # as DM: full and all dump into `<dir>.<task>`; dump, load and load&sync take `dir` as
+    # it is (the directory a dump task writes is the one a load task reads)
+    if task.task_mode in ("full", "all") and not loader.dir.endswith(suffix):
         loader = loader.model_copy(update={"dir": loader.dir + suffix})
     return SubTaskConfig(
         name=task.name,

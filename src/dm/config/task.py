@@ -251,7 +251,7 @@ class MydumperConfig(ConfigModel):
 
 class LoaderConfig(ConfigModel):
     pool_size: int = Field(default=16, ge=0)
-    dir: str = "./dumped_data"  # `.<task name>` is appended in the subtask
+    dir: str = "./dumped_data"  # full and all: `.<task name>` is appended in the subtask
     import_mode: Annotated[Literal["logical"], BeforeValidator(_import_mode)] = "logical"
     on_duplicate: Annotated[
         Literal["replace", "error", "ignore"],

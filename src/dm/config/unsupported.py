@@ -20,12 +20,11 @@ from dm.config.yamlfile import Findings, KeyPath
 
 if TYPE_CHECKING:  # source.py and task.py call in here
     from dm.config.source import SourceConfig
-    from dm.config.task import LoaderConfig, MydumperConfig, TaskConfig
+    from dm.config.task import MydumperConfig, TaskConfig
 
 RELAY = "the relay log"
 SHARD_DDL = "shard DDL coordination (shard-mode)"
 ONLINE_DDL = "online DDL (gh-ost, pt-online-schema-change)"
-SPLIT_MODES = "task-mode dump, load and load&sync"
 COLUMN_MAPPING = "column mapping"
 DB_TLS_EXTRAS = "inline certificates (ssl-*-bytes) and cert-allowed-cn"
 
@@ -53,8 +52,6 @@ def _record(refusals: Iterator[Refusal], findings: Findings) -> None:
 
 
 def _task_refusals(cfg: TaskConfig) -> Iterator[Refusal]:
-    if cfg.task_mode in ("dump", "load", "load&sync"):
-        yield Refusal(("task-mode",), SPLIT_MODES, "full, incremental or all")
     if cfg.is_sharding:
         yield Refusal(("is-sharding",), SHARD_DDL, "false")
     elif cfg.shard_mode:
@@ -73,16 +70,12 @@ def _task_refusals(cfg: TaskConfig) -> Iterator[Refusal]:
     yield from _db_refusals(cfg.target_database, ("target-database",))
     for name, dumper in cfg.mydumpers.items():
         yield from _dump_refusals(dumper, ("mydumpers", name))
-    for name, loader in cfg.loaders.items():
-        yield from _load_refusals(loader, ("loaders", name))
     for index, inst in enumerate(cfg.mysql_instances):
         path = ("mysql-instances", index)
         if inst.column_mapping_rules:
             yield Refusal((*path, "column-mapping-rules"), COLUMN_MAPPING, "[]")
         if inst.mydumper is not None:
             yield from _dump_refusals(inst.mydumper, (*path, "mydumper"))
-        if inst.loader is not None:
-            yield from _load_refusals(inst.loader, (*path, "loader"))
 
 
 def _dump_refusals(dumper: MydumperConfig, path: KeyPath) -> Iterator[Refusal]:
@@ -91,13 +84,6 @@ def _dump_refusals(dumper: MydumperConfig, path: KeyPath) -> Iterator[Refusal]:
     for arg in parse_extra_args(dumper.extra_args).unsupported:
         yield Refusal((*path, "extra-args"), f"the dump option {arg!r}",
                       "--consistency flush|auto|none, --no-locks, -t, -r, -F, -s")
-
-
-def _load_refusals(loader: LoaderConfig, path: KeyPath) -> Iterator[Refusal]:
-    if loader.on_duplicate != "replace":
-        yield Refusal((*path, "on-duplicate"),
-                      f"on-duplicate: {loader.on_duplicate} (the loader replaces rows)",
-                      "replace")
 
 
 def _source_refusals(cfg: SourceConfig) -> Iterator[Refusal]:

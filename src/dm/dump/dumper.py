@@ -21,6 +21,7 @@ import pymysql
 from dm import errors
 from dm.db import Connection, Endpoint, connect, qualified, query_one, quote
 from dm.dump import plan as planning
+from dm.dump.files import DONE_FILE, DataFile, DumpedTable
 from dm.dump.metadata import write_metadata
 from dm.dump.plan import Chunk, DumpPlan, TablePlan
 from dm.dump.snapshot import SnapshotPosition, take_snapshot
@@ -28,7 +29,6 @@ from dm.dump.tsv import row_expr
 
 log = logging.getLogger(__name__)
 SNAPSHOTS_FILE = "snapshots.json"
-DONE_FILE = "dump.done"
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,8 @@ class DumpSettings:
     consistency: str = "auto"
 
 
-ChunkReady = Callable[[TablePlan, Chunk, Path], None]
-PlanReady = Callable[[DumpPlan], None]
+ChunkReady = Callable[[DumpedTable, DataFile], None]
+PlanReady = Callable[[list[DumpedTable]], None]
 
 
 class Dumper:
@@ -60,6 +60,7 @@ class Dumper:
         self.finished_bytes = 0
         self.total_tables = 0
         self._lock = threading.Lock()
+        self._dumped: dict[tuple[str, str], DumpedTable] = {}
 
     @property
     def complete(self) -> bool:
@@ -133,7 +134,7 @@ class Dumper:
                     self._advance(0)
                 elif path.exists():
                     self._advance(path.stat().st_size)
-                    self.on_chunk(table, chunk, path)
+                    self._hand_over(table, path)
                 else:
                     missing.append((table, chunk))
         return missing
@@ -170,7 +171,9 @@ class Dumper:
 
     def _adopt(self, plan: DumpPlan) -> None:
         """Tell the loader the plan, and count what there is to do."""
-        self.on_plan(plan)
+        tables = plan.dumped_tables(self.dir)
+        self._dumped = {(t.schema, t.table): t for t in tables}
+        self.on_plan(tables)
         self.total_tables = len(plan.tables)
         self.total_chunks = sum(len(t.chunks) for t in plan.tables)
 
@@ -196,7 +199,11 @@ class Dumper:
                 failures.append(exc)
                 return
             self._advance(path.stat().st_size)
-            self.on_chunk(table, chunk, path)
+            self._hand_over(table, path)
+
+    def _hand_over(self, table: TablePlan, path: Path) -> None:
+        self.on_chunk(self._dumped[table.schema, table.table],
+                      DataFile(path, table.column_names))
 
     def _dump_chunk(self, conn: Connection, table: TablePlan, chunk: Chunk) -> Path:
         final = self.dir / chunk.file_name(table.schema, table.table)

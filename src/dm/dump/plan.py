@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dm.db import Connection, qualified, query_all, query_one, quote
+from dm.dump.files import DataFile, DumpedTable
 
 SYSTEM_SCHEMAS = frozenset({"mysql", "sys", "information_schema", "performance_schema",
                             "metrics_schema", "inspection_schema", "dm_heartbeat"})
@@ -55,6 +56,17 @@ class TablePlan:
     chunk_key: str | None
     chunks: list[Chunk] = field(default_factory=list)
 
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.columns)
+
+    def dumped(self, directory: Path) -> DumpedTable:
+        """The table's files in `directory`: its CREATE TABLE and a TSV file per chunk."""
+        return DumpedTable(self.schema, self.table,
+                           directory / schema_file(self.schema, self.table),
+                           [DataFile(directory / c.file_name(self.schema, self.table),
+                                     self.column_names) for c in self.chunks])
+
     def where(self, chunk: Chunk) -> str:
         if self.chunk_key is None:
             return ""
@@ -70,6 +82,9 @@ class TablePlan:
 @dataclass
 class DumpPlan:
     tables: list[TablePlan]
+
+    def dumped_tables(self, directory: Path) -> list[DumpedTable]:
+        return [t.dumped(directory) for t in self.tables]
 
     def save(self, directory: Path) -> None:
         tmp = directory / (PLAN_FILE + ".tmp")

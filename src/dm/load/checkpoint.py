@@ -1,7 +1,8 @@
 """`<meta-schema>.<task>_loader_checkpoint`: one row per loaded chunk file, DM's columns.
 
 A chunk's row is written in the same transaction as the chunk's rows, so after any
-crash a chunk is either loaded and recorded, or neither. The row with filename `*`
+crash a chunk is either loaded and recorded, or neither. A SQL file is loaded in several
+transactions: its `offset` says up to which byte it is in. The row with filename `*`
 says the whole load finished.
 """
 
@@ -39,18 +40,25 @@ class LoaderCheckpoint:
         return existed
 
     def loaded(self, conn: Connection) -> set[str]:
-        rows = query_all(conn, f"SELECT `filename` FROM {self.table} WHERE `id` = %s "
-                               "AND `offset` = `end_pos`", (self.source_id,))
-        return {str(r[0]) for r in rows}
+        return {name for name, (offset, end) in self.progress(conn).items() if offset == end}
 
-    def record(self, conn: Connection, filename: str, schema: str, table: str, size: int) -> None:
-        """Mark a chunk loaded; call inside the transaction that loaded it."""
+    def progress(self, conn: Connection) -> dict[str, tuple[int, int]]:
+        """(offset, end_pos) of every file begun: loaded when they are equal."""
+        rows = query_all(conn, f"SELECT `filename`, `offset`, `end_pos` FROM {self.table} "
+                               "WHERE `id` = %s", (self.source_id,))
+        return {str(r[0]): (int(r[1]), int(r[2])) for r in rows}
+
+    def record(self, conn: Connection, filename: str, schema: str, table: str, size: int,
+               offset: int | None = None) -> None:
+        """Mark a file loaded up to `offset` (all of its `size` bytes by default); call
+        inside the transaction that loaded them."""
         with conn.cursor() as cur:
             cur.execute(f"INSERT INTO {self.table} (`id`, `filename`, `cp_schema`, `cp_table`, "
                         "`offset`, `end_pos`) VALUES (%s, %s, %s, %s, %s, %s) "
                         "ON DUPLICATE KEY UPDATE `offset` = VALUES(`offset`), "
                         "`end_pos` = VALUES(`end_pos`)",
-                        (self.source_id, filename, schema, table, size, size))
+                        (self.source_id, filename, schema, table,
+                         size if offset is None else offset, size))
 
     def mark_finished(self, conn: Connection, total_bytes: int) -> None:
         self.record(conn, FINISHED, "", "", total_bytes)

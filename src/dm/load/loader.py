@@ -1,12 +1,14 @@
-"""The load unit: routed CREATEs, then chunk files loaded by `pool-size` connections.
+"""The load unit: routed CREATEs, then data files loaded by `pool-size` connections.
 
-Each chunk is one transaction: LOAD DATA LOCAL INFILE ... REPLACE (so a replayed or
-merged row never fails or doubles) plus its checkpoint row. Any warning (truncation,
-bad value) fails the chunk instead of silently changing data. Chunks are accepted
-while the dump is still running, so dump and load overlap. Connections prefer
+A pydm TSV chunk is one transaction: LOAD DATA LOCAL INFILE plus its checkpoint row. A
+SQL file (mydumper's, dumpling's) runs its INSERTs, routed, in transactions of about
+TXN_BYTES, each with the checkpoint's offset. `on-duplicate` says what a row whose key
+is already there does: replace it (the default: a replayed or merged row never fails or
+doubles), keep the old one (ignore), or stop the load (error). Any other warning
+(truncation, bad value) fails the file instead of silently changing data. Files are
+accepted while the dump is still running, so dump and load overlap. Connections prefer
 tables no other connection is loading (two loaders in one B-tree contend for its
-latches), and a table's deferred secondary indexes are built once its last chunk
-is in.
+latches), and a table's deferred secondary indexes are built once its last file is in.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ import pymysql
 
 from dm import errors
 from dm.db import Connection, Endpoint, connect, qualified, quote
-from dm.dump.plan import Chunk, DumpPlan, TablePlan, database_file, file_part, schema_file
+from dm.dump.dumpdir import is_session_statement, schema_statements
+from dm.dump.files import DataFile, DumpedTable
+from dm.dump.plan import database_file, file_part
+from dm.dump.sqlfile import statements
 from dm.dump.tsv import LOAD_OPTIONS
 from dm.load.checkpoint import LoaderCheckpoint
 from dm.load.indexes import split_secondary_indexes
@@ -34,17 +39,24 @@ log = logging.getLogger(__name__)
 LOAD_SQL_MODE = "IGNORE_SPACE,NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES"
 _CREATE_TABLE = re.compile(r"^CREATE TABLE `(?:[^`]|``)+`", re.I)
 _DATABASE_CHARSET = re.compile(r"DEFAULT CHARACTER SET (\w+)(?: COLLATE (\w+))?", re.I)
+_INSERT = re.compile(rb"\s*(?:INSERT|REPLACE)(?:\s+IGNORE)?\s+INTO\s+"
+                     rb"(?:`(?:[^`]|``)+`|\w+)(?:\s*\.\s*(?:`(?:[^`]|``)+`|\w+))?", re.I)
 _DUP_KEY_NAME = 1061
+_DUP_ENTRY = 1062
+TXN_BYTES = 16 << 20
+_VERBS = {"replace": ("REPLACE", b"REPLACE INTO "), "ignore": ("IGNORE", b"INSERT IGNORE INTO "),
+          "error": ("", b"INSERT INTO ")}
 
 Router = Callable[[str, str], tuple[str, str]]
 Target = tuple[str, str]
-Job = tuple[TablePlan, Chunk, Path]
+Job = tuple[DumpedTable, DataFile]
 
 
 @dataclass(frozen=True)
 class LoadSettings:
     pool_size: int = 16
     clean_dump_file: bool = True
+    on_duplicate: str = "replace"  # replace | ignore | error
 
 
 def _indexes_marker(target: Target) -> str:
@@ -54,7 +66,8 @@ def _indexes_marker(target: Target) -> str:
 class Loader:
     def __init__(self, target: Endpoint, settings: LoadSettings, directory: Path,
                  checkpoint: LoaderCheckpoint, route: Router, stop: threading.Event,
-                 loaded: frozenset[str] = frozenset()) -> None:
+                 loaded: frozenset[str] = frozenset(),
+                 offsets: dict[str, int] | None = None) -> None:
         self.target = target
         self.settings = settings
         self.dir = directory
@@ -62,6 +75,7 @@ class Loader:
         self.route = route
         self.stop = stop
         self.loaded = loaded  # checkpoint rows of earlier runs
+        self.offsets = offsets or {}  # SQL files an earlier run loaded in part
         self.loaded_chunks = sum(not n.endswith(".indexes") for n in loaded) - ("*" in loaded)
         self.finished_bytes = 0
         self._cond = threading.Condition()
@@ -69,7 +83,7 @@ class Loader:
         self._busy: Counter[Target] = Counter()
         self._closed = False
         self._remaining: dict[Target, int] = {}
-        self._sources: dict[Target, tuple[str, str]] = {}  # an upstream table of each target
+        self._schema_files: dict[Target, Path] = {}  # a CREATE TABLE of each target
         self._deferred: dict[Target, list[str]] = {}
         self._created: set[Target] = set()
         self._ddl_lock = threading.Lock()
@@ -93,20 +107,19 @@ class Loader:
             t.start()
             self._threads.append(t)
 
-    def expect(self, plan: DumpPlan) -> None:
-        """The whole plan: lets the loader know when a table's last chunk is in."""
+    def expect(self, tables: list[DumpedTable]) -> None:
+        """Every table to come: lets the loader know when a table's last file is in."""
         with self._cond:
-            for table in plan.tables:
+            for table in tables:
                 target = self.route(table.schema, table.table)
-                self._sources.setdefault(target, (table.schema, table.table))
-                todo = sum(c.file_name(table.schema, table.table) not in self.loaded
-                           for c in table.chunks)
+                self._schema_files.setdefault(target, table.schema_file)
+                todo = sum(f.path.name not in self.loaded for f in table.files)
                 self._remaining[target] = self._remaining.get(target, 0) + todo
 
-    def submit(self, table: TablePlan, chunk: Chunk, path: Path) -> None:
+    def submit(self, table: DumpedTable, data: DataFile) -> None:
         target = self.route(table.schema, table.table)
         with self._cond:
-            self._pending.setdefault(target, deque()).append((table, chunk, path))
+            self._pending.setdefault(target, deque()).append((table, data))
             self._cond.notify()
 
     def finish(self) -> None:
@@ -166,17 +179,19 @@ class Loader:
             if conn is not None:
                 conn.close()
 
-    def _ensure_table(self, conn: Connection, table: TablePlan, target: Target) -> None:
+    def _ensure_table(self, conn: Connection, table: DumpedTable, target: Target) -> None:
         with self._ddl_lock:
             if target in self._created:
                 return
-            create = (self.dir / schema_file(table.schema, table.table)).read_text()
-            create, deferred = split_secondary_indexes(create.rstrip(";\n"))
+            sets, create = schema_statements(table.schema_file)
+            create, deferred = split_secondary_indexes(create)
             create = _CREATE_TABLE.sub(lambda _: "CREATE TABLE IF NOT EXISTS "
                                        + qualified(*target), create, count=1)
             with conn.cursor() as cur:
                 cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote(target[0])}"
                             + self._database_charset(table.schema))
+                for statement in sets:  # mydumper's: NAMES binary, the time zone...
+                    cur.execute(statement)
                 cur.execute(create)
             self._deferred[target] = deferred
             self._created.add(target)
@@ -191,30 +206,18 @@ class Loader:
         charset, collation = match.groups()
         return f" CHARACTER SET {charset}" + (f" COLLATE {collation}" if collation else "")
 
-    def _load_chunk(self, conn: Connection, target: Target, table: TablePlan, chunk: Chunk,
-                    path: Path) -> None:
+    def _load_chunk(self, conn: Connection, target: Target, table: DumpedTable,
+                    data: DataFile) -> None:
         self._ensure_table(conn, table, target)
-        columns = ", ".join(quote(c) for c, _ in table.columns)
+        path = data.path
         size = path.stat().st_size
         try:
-            with conn.cursor() as cur:
-                cur.execute("BEGIN")
-                cur.execute(f"LOAD DATA LOCAL INFILE {conn.escape(str(path))} REPLACE INTO TABLE "
-                            f"{qualified(*target)} {LOAD_OPTIONS} ({columns})")
-                if cur.warning_count:
-                    cur.execute("SHOW WARNINGS")
-                    bad = [w for w in cur.fetchall() if w[0] != "Note"]
-                    if bad:
-                        raise errors.LOAD_EXEC(f"{bad[0][0]} {bad[0][1]}: {bad[0][2]}",
-                                               file=path.name, table=qualified(*target))
-                self.checkpoint.record(conn, path.name, *target, size)
-                cur.execute("COMMIT")
+            if data.columns is None:
+                self._load_sql(target, path, size)
+            else:
+                self._load_tsv(conn, target, path, size, data.columns)
         except pymysql.err.MySQLError as exc:
-            conn.rollback()
             raise errors.LOAD_EXEC(exc, file=path.name, table=qualified(*target)) from exc
-        except errors.DMError:
-            conn.rollback()
-            raise
         if self.settings.clean_dump_file:
             path.unlink(missing_ok=True)
         with self._cond:
@@ -222,6 +225,70 @@ class Loader:
             self.finished_bytes += size
             if target in self._remaining:
                 self._remaining[target] -= 1
+
+    def _load_tsv(self, conn: Connection, target: Target, path: Path, size: int,
+                  columns: tuple[str, ...]) -> None:
+        """One chunk, one transaction, with its checkpoint row."""
+        verb = _VERBS[self.settings.on_duplicate][0]
+        try:
+            with conn.cursor() as cur:
+                cur.execute("BEGIN")
+                cur.execute(f"LOAD DATA LOCAL INFILE {conn.escape(str(path))} {verb} INTO TABLE "
+                            f"{qualified(*target)} {LOAD_OPTIONS} "
+                            f"({', '.join(quote(c) for c in columns)})")
+                self._check_warnings(cur, path, target)
+                self.checkpoint.record(conn, path.name, *target, size)
+                cur.execute("COMMIT")
+        except (pymysql.err.MySQLError, errors.DMError):
+            conn.rollback()
+            raise
+
+    def _load_sql(self, target: Target, path: Path, size: int) -> None:
+        """A SQL file's INSERTs, in transactions of about TXN_BYTES, on a session of its
+        own (the file's SET statements change it), from where an earlier run stopped."""
+        done = self.offsets.get(path.name, 0)
+        verb = _VERBS[self.settings.on_duplicate][1]
+        conn = self.session()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("BEGIN")
+                for statement, end in statements(path):
+                    if is_session_statement(statement):
+                        cur.execute(statement)  # before any INSERT, in every run
+                        continue
+                    if end <= done:
+                        continue
+                    if (m := _INSERT.match(statement)) is None:
+                        raise errors.LOAD_INVALID_INSERT(
+                            file=str(path), offset=end,
+                            statement=statement[:80].decode("utf-8", "replace"))
+                    cur.execute(verb + qualified(*target).encode()
+                                + statement[m.end():])
+                    self._check_warnings(cur, path, target)
+                    if end - done >= TXN_BYTES:
+                        self.checkpoint.record(conn, path.name, *target, size, offset=end)
+                        cur.execute("COMMIT")
+                        cur.execute("BEGIN")
+                        done = end
+                self.checkpoint.record(conn, path.name, *target, size)
+                cur.execute("COMMIT")
+        except (pymysql.err.MySQLError, errors.DMError):
+            conn.rollback()
+            raise
+        finally:
+            conn.close()
+
+    def _check_warnings(self, cur: pymysql.cursors.Cursor, path: Path, target: Target
+                        ) -> None:
+        """Fail on any warning but notes, and duplicate keys the task said to ignore."""
+        if not cur.warning_count:
+            return
+        cur.execute("SHOW WARNINGS")
+        tolerated = {_DUP_ENTRY} if self.settings.on_duplicate == "ignore" else set()
+        bad = [w for w in cur.fetchall() if w[0] != "Note" and w[1] not in tolerated]
+        if bad:
+            raise errors.LOAD_EXEC(f"{bad[0][0]} {bad[0][1]}: {bad[0][2]}", file=path.name,
+                                   table=qualified(*target))
 
     def _after_chunk(self, conn: Connection, target: Target) -> None:
         with self._cond:
@@ -234,8 +301,8 @@ class Loader:
     def _build_indexes(self, conn: Connection, target: Target) -> None:
         clauses = self._deferred.get(target)
         if clauses is None:  # created by an earlier run: its schema file says what was left
-            create = (self.dir / schema_file(*self._sources[target])).read_text()
-            clauses = split_secondary_indexes(create.rstrip(";\n"))[1]
+            clauses = split_secondary_indexes(schema_statements(
+                self._schema_files[target])[1])[1]
         try:
             with conn.cursor() as cur:
                 for clause in clauses:

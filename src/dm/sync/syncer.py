@@ -26,8 +26,8 @@ from dm.binlog.location import Flavor, Location, parse_dump_metadata, parse_gtid
 from dm.binlog.replica import ReplicaConfig
 from dm.binlog.rows.schema import TableSchema
 from dm.db import Connection, Endpoint, connect, qualified, query_all, query_one, ssl_params
+from dm.dump.dumpdir import DumpDirectory, schema_statements
 from dm.dump.metadata import METADATA_FILE
-from dm.dump.plan import DumpPlan, schema_file
 from dm.rules.event_filter import BinlogEventFilter
 from dm.rules.expr_filter import ExpressionFilters
 from dm.schema import ddl
@@ -72,7 +72,7 @@ class SyncConfig:
     safe_mode: bool
     safe_mode_duration: float
     meta: Location | None  # task-mode incremental without a checkpoint
-    dump_dir: Path | None  # task-mode all: where the dump's metadata is
+    dump_dir: Path | None  # task-mode all, load&sync: where the dump's metadata is
 
 
 class SyncUnit:
@@ -200,13 +200,14 @@ class SyncUnit:
         return compatible_sql_mode(str(row[0]) if row and row[0] else "")
 
     def _load_dump_schemas(self, dump_dir: Path) -> None:
-        """Task-mode all, first start: the tracker starts from the dump's CREATE TABLE files.
-        Never later: a table dropped during sync must not come back from them."""
-        plan = DumpPlan.load(dump_dir)
-        for table in plan.tables if plan else []:
-            path = dump_dir / schema_file(table.schema, table.table)
-            if path.exists() and self.tracker.get(table.schema, table.table) is None:
-                self.tracker.put(parse_create_table(path.read_text(), current_db=table.schema))
+        """Task-mode all or load&sync, first start: the tracker starts from the dump's
+        CREATE TABLE files (pydm's, mydumper's or dumpling's). Never later: a table dropped
+        during sync must not come back from them."""
+        for table in DumpDirectory.read(dump_dir, self.allows).tables:
+            if table.schema_file.exists() and self.tracker.get(table.schema,
+                                                               table.table) is None:
+                create = schema_statements(table.schema_file)[1]
+                self.tracker.put(parse_create_table(create, current_db=table.schema))
 
     # --- run --------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:

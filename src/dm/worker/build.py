@@ -19,18 +19,23 @@ from dm.worker.autoresume import AutoResume
 from dm.worker.fullphase import FullPhase, FullPhaseConfig
 from dm.worker.subtask import SubTask, dump_dir
 
+DUMPS = ("full", "all", "dump")
+LOADS = ("full", "all", "load", "load&sync")
+SYNCS = ("incremental", "all", "load&sync")
+
 
 def _full_phase(sub: SubTaskConfig, source: SourceConfig, directory: Path) -> FullPhase:
     args = parse_extra_args(sub.mydumper.extra_args)  # refused at load when unsupported
     dump = DumpSettings(threads=args.threads or sub.mydumper.threads,
                         rows=args.rows or sub.mydumper.rows or 200_000,
                         chunk_bytes=sub.mydumper.chunk_filesize_bytes(),
-                        consistency=args.consistency)
-    load = LoadSettings(pool_size=sub.loader.pool_size, clean_dump_file=sub.clean_dump_file)
+                        consistency=args.consistency) if sub.mode in DUMPS else None
+    load = LoadSettings(pool_size=sub.loader.pool_size, clean_dump_file=sub.clean_dump_file,
+                        on_duplicate=sub.loader.on_duplicate) if sub.mode in LOADS else None
     cfg = FullPhaseConfig(task=sub.name, source_id=sub.source_id, source=endpoint(source.from_),
                           target=endpoint(sub.to), meta_schema=sub.meta_schema,
                           directory=directory, dump=dump, load=load,
-                          keep_metadata=sub.mode == "all")
+                          keep_metadata=sub.mode in SYNCS)
     return FullPhase(cfg, sub.ba_list().allows, sub.router().route)
 
 
@@ -61,7 +66,7 @@ def _sync_unit(sub: SubTaskConfig, source: SourceConfig, directory: Path) -> Syn
         queue_size=syncer.queue_size, flush_interval=float(syncer.checkpoint_flush_interval),
         safe_mode=syncer.safe_mode,
         safe_mode_duration=duration.total_seconds() if duration is not None else 60.0,
-        meta=_meta_location(sub, flavor), dump_dir=directory if sub.mode == "all" else None)
+        meta=_meta_location(sub, flavor), dump_dir=directory if sub.mode in LOADS else None)
     return SyncUnit(cfg, sub.ba_list().allows, sub.router().route,
                     BinlogEventFilter(sub.filters, case_sensitive=sub.case_sensitive),
                     ExpressionFilters(sub.expression_filters, case_sensitive=sub.case_sensitive),
@@ -71,7 +76,7 @@ def _sync_unit(sub: SubTaskConfig, source: SourceConfig, directory: Path) -> Syn
 def build_subtask(sub: SubTaskConfig, source: SourceConfig, base_dir: Path) -> SubTask:
     sub = sub.with_source(source)  # source-level filters and case sensitivity join in
     directory = dump_dir(base_dir, sub.loader.dir)
-    full = _full_phase(sub, source, directory) if sub.mode in ("full", "all") else None
-    sync = _sync_unit(sub, source, directory) if sub.mode in ("incremental", "all") else None
+    full = _full_phase(sub, source, directory) if sub.mode != "incremental" else None
+    sync = _sync_unit(sub, source, directory) if sub.mode in SYNCS else None
     return SubTask(sub.name, sub.source_id, full, sync,
                    AutoResume.from_checker(source.checker))

@@ -1,4 +1,6 @@
-"""Dump and load of one subtask, overlapped: each chunk is loaded as soon as it is dumped."""
+"""The full phase of one subtask: dump and load overlapped (each chunk is loaded as soon as
+it is dumped), or, in DM's split task modes, a dump alone into `loader.dir` (task-mode dump)
+or a load alone of the dump found there (load, load&sync)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any
 from dm import errors, metrics
 from dm.binlog.location import parse_dump_metadata
 from dm.db import Endpoint, connect
+from dm.dump.dumpdir import DumpDirectory, claim_directory
 from dm.dump.dumper import Dumper, DumpSettings
 from dm.dump.metadata import METADATA_FILE
 from dm.dump.plan import DumpPlan
@@ -30,9 +33,9 @@ class FullPhaseConfig:
     target: Endpoint
     meta_schema: str
     directory: Path
-    dump: DumpSettings
-    load: LoadSettings
-    keep_metadata: bool  # task-mode all: sync needs the dump's binlog location
+    dump: DumpSettings | None  # None: task-mode load or load&sync (a dump is there)
+    load: LoadSettings | None  # None: task-mode dump (nothing downstream)
+    keep_metadata: bool  # all, load&sync: sync needs the dump's binlog location
 
 
 class FullPhase:
@@ -46,6 +49,7 @@ class FullPhase:
         self._dumper: Dumper | None = None
         self._loader: Loader | None = None
         self._finished = False
+        self._files_total = 0  # load alone: data files of the dump found
 
     def status(self) -> dict[str, Any]:
         out = self._status()
@@ -66,7 +70,7 @@ class FullPhase:
         if self._dumper is not None:
             out["dump"] = self._dumper.status()
         if self._loader is not None:
-            total = self._dumper.total_chunks if self._dumper else 0
+            total = self._dumper.total_chunks if self._dumper else self._files_total
             done = self._loader.loaded_chunks
             out["load"] = {**self._loader.status(),
                            "totalBytes": self._dumper.finished_bytes if self._dumper else 0,
@@ -83,33 +87,30 @@ class FullPhase:
                 "metaBinlogGTID": "" if loc.gtid_set is None else str(loc.gtid_set)}
 
     def run(self, stop: threading.Event, set_unit: Callable[[str], None]) -> None:
+        if self.cfg.load is None:
+            self._dump_alone(stop, set_unit)
+            return
         conn = connect(self.cfg.target, what="downstream")
         try:
-            if not self.checkpoint.create(conn):
-                shutil.rmtree(self.directory, ignore_errors=True)  # fresh task: no stale chunks
-            loaded = self.checkpoint.loaded(conn)
+            fresh = not self.checkpoint.create(conn)
+            progress = self.checkpoint.progress(conn)
         finally:
             conn.close()
+        if fresh and self.cfg.dump is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)  # fresh task: no stale chunks
+        loaded = {name for name, (offset, end) in progress.items() if offset == end}
         if FINISHED in loaded:
             self._finished = True
             set_unit("Load")
             return
-        if loaded and DumpPlan.load(self.directory) is None:
-            # chunk names are only meaningful under the plan that cut them
-            raise errors.LOAD_WORKER_MISMATCH(task=self.cfg.task, source=self.cfg.source_id,
-                                              path=str(self.directory))
         loader = Loader(self.cfg.target, self.cfg.load, self.directory, self.checkpoint,
-                        self.route, stop, loaded=frozenset(loaded))
-        dumper = Dumper(self.cfg.source, self.cfg.dump, self.directory, self.allows,
-                        loaded.__contains__, loader.expect, loader.submit, stop)
-        self._loader, self._dumper = loader, dumper
-        set_unit("Dump")
-        loader.start()
-        try:
-            dumper.run()
-        finally:
-            set_unit("Load")
-            loader.finish()
+                        self.route, stop, loaded=frozenset(loaded),
+                        offsets={n: o for n, (o, end) in progress.items() if o < end})
+        self._loader = loader
+        if self.cfg.dump is None:
+            self._load_alone(loader, loaded, set_unit)
+        else:
+            self._dump_and_load(self.cfg.dump, loader, loaded, stop, set_unit)
         if stop.is_set():
             return
         conn = connect(self.cfg.target, what="downstream")
@@ -120,10 +121,57 @@ class FullPhase:
         self._finished = True
         self._clean()
 
+    def _dump_and_load(self, settings: DumpSettings, loader: Loader, loaded: set[str],
+                       stop: threading.Event, set_unit: Callable[[str], None]) -> None:
+        if loaded and DumpPlan.load(self.directory) is None:
+            # chunk names are only meaningful under the plan that cut them
+            raise errors.LOAD_WORKER_MISMATCH(task=self.cfg.task, source=self.cfg.source_id,
+                                              path=str(self.directory))
+        self._dumper = Dumper(self.cfg.source, settings, self.directory, self.allows,
+                              loaded.__contains__, loader.expect, loader.submit, stop)
+        set_unit("Dump")
+        loader.start()
+        try:
+            self._dumper.run()
+        finally:
+            set_unit("Load")
+            loader.finish()
+
+    def _load_alone(self, loader: Loader, loaded: set[str],
+                    set_unit: Callable[[str], None]) -> None:
+        """task-mode load and load&sync: the dump in the directory, whoever wrote it."""
+        set_unit("Load")
+        dump = DumpDirectory.read(self.directory, self.allows)
+        todo = [(t, f) for t in dump.tables for f in t.files if f.path.name not in loaded]
+        for _, data in todo:
+            if not data.path.exists():  # neither loaded nor there: never load a hole
+                raise errors.LOAD_DUMP_DIR(path=str(data.path))
+        self._files_total = sum(len(t.files) for t in dump.tables)
+        loader.expect(dump.tables)
+        loader.start()
+        try:
+            for table, data in todo:
+                loader.submit(table, data)
+        finally:
+            loader.finish()
+
+    def _dump_alone(self, stop: threading.Event, set_unit: Callable[[str], None]) -> None:
+        """task-mode dump: files and DM's metadata in `loader.dir`, nothing downstream. A
+        dump of this task found there is resumed (or is already Finished); anything else
+        in the directory is emptied first, as DM does, if it is only dump files."""
+        assert self.cfg.dump is not None
+        set_unit("Dump")
+        claim_directory(self.directory, self.cfg.task, self.cfg.source_id)
+        self._dumper = Dumper(self.cfg.source, self.cfg.dump, self.directory, self.allows,
+                              lambda _: False, lambda _: None, lambda *_: None, stop)
+        self._dumper.run()
+        if not stop.is_set():
+            self._finished = True
+
     def _clean(self) -> None:
-        if not self.cfg.load.clean_dump_file:
+        if self.cfg.load is None or not self.cfg.load.clean_dump_file:
             return
-        if self.cfg.keep_metadata:
+        if self.cfg.keep_metadata or self.cfg.dump is None:
             for path in self.directory.glob("*.tsv"):
                 path.unlink()
         else:
