@@ -218,3 +218,48 @@ def test_kill_9_inside_a_sql_file_resumes_after_its_last_commit(
         cluster.start_worker("worker1")
         wait_stage(cluster, "split_kill", "Finished")
     wait_equal(upstream, downstream, db, ("t",))
+
+
+DUMPLING_FILES = {  # dumpling's names and headers (no dumpling here: written as it writes)
+    "{db}-schema-create.sql": "/*!40101 SET NAMES binary*/;\nCREATE DATABASE `{db}` "
+                              "/*!40100 DEFAULT CHARACTER SET utf8mb4 */;\n",
+    "{db}.t-schema.sql": "/*!40101 SET NAMES binary*/;\nCREATE TABLE `t` (\n  `id` int(11) "
+                         "NOT NULL,\n  `s` varchar(20) DEFAULT NULL,\n  PRIMARY KEY (`id`)\n) "
+                         "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n",
+    "{db}.t.000000000.sql": "/*!40101 SET NAMES binary*/;\nINSERT INTO `t` VALUES\n"
+                            "(1,'a;b'),\n(2,'it\\'s');\nINSERT INTO `t` VALUES\n(3,NULL);\n",
+    "{db}.t.0000000010000.sql": "/*!40101 SET NAMES binary*/;\nINSERT INTO `t` VALUES\n"
+                                "(10000,'x\\\\y\\nz'),\n(10001,'\xe6\x97\xa5');\n",
+    "metadata": "Started dump at: 2026-12-03 10:00:00\nSHOW MASTER STATUS:\n\tLog: "
+                "binlog.000001\n\tPos: 4\n\tGTID:\n\nFinished dump at: 2026-12-03 10:00:01\n",
+}
+
+
+def test_a_load_task_loads_a_dumpling_shaped_dump(
+        cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path) -> None:
+    db, source, dump = "split_dumpling", "split-dumpling-src", tmp_path / "dumpling"
+    dump.mkdir()
+    for name, text in DUMPLING_FILES.items():
+        (dump / name.format(db=db)).write_bytes(text.format(db=db).encode("latin1"))
+    for server in (upstream, downstream):
+        server.execute(f"DROP DATABASE IF EXISTS {db}")
+    upstream.execute(f"CREATE DATABASE {db}")  # the same rows upstream, for comparison
+    conn = upstream.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"USE {db}")
+            for name in ("{db}.t-schema.sql", "{db}.t.000000000.sql",
+                         "{db}.t.0000000010000.sql"):
+                for statement in (dump / name.format(db=db)).read_bytes().split(b";\n"):
+                    if statement.strip():
+                        cur.execute(statement)
+        conn.commit()
+    finally:
+        conn.close()
+    assert cluster.dmctl("operate-source", "create", str(
+        source_yaml(tmp_path / "s.yaml", source, upstream)))["result"]
+    with removed_afterwards(cluster, "split_dumpling", source):
+        _start(cluster, tmp_path, name="split_dumpling", mode="load", port=downstream.port,
+               source=source, dir=dump, db=db)
+        wait_stage(cluster, "split_dumpling", "Finished")
+    wait_equal(upstream, downstream, db, ("t",))
