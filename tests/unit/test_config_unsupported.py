@@ -43,11 +43,9 @@ TASK_CASES = [
     (using("column-mapping-rules: [cm]", "column-mappings:\n  cm: {schema-pattern: db, "
            "table-pattern: t, expression: partition id, source-column: id, target-column: id, "
            "arguments: ['1', '', 't_']}\n"), 7, "mysql-instances[0].column-mapping-rules"),
-    (using("mydumper-config-name: d", "mydumpers:\n  d: {where: 'id > 10'}\n"), 11,
-     "mydumpers.d.where"),
-    (using("mydumper-config-name: d", "mydumpers:\n  d: {extra-args: '-T db.t'}\n"), 11,
+    (using("mydumper-config-name: d", "mydumpers:\n  d: {extra-args: '-f db.*'}\n"), 11,
      "mydumpers.d.extra-args"),
-    (using("mydumper: {extra-args: '--consistency lock'}", ""), 7,
+    (using("mydumper: {extra-args: '--consistency snapshot'}", ""), 7,
      "mysql-instances[0].mydumper.extra-args"),
     (TASK.replace("user: root}", "user: root, security: {ssl-ca-bytes: abc}}"), 3,
      "target-database.security.ssl-ca-bytes"),
@@ -102,11 +100,12 @@ def test_defaults_and_supported_values_are_accepted() -> None:
     ("--consistency flush --threads=3 -r 500", "flush", 3, 500, []),
     ("--escape-backslash --transactional-consistency -W -F 1GiB --statement-size=5",
      "auto", None, None, []),
-    ("-B db -T db.t --where id>1", "auto", None, None,
-     ["-B", "db", "-T", "db.t", "--where", "id>1"]),
-    ("--consistency lock", "auto", None, None, ["--consistency lock"]),
+    ("-B db -T db.t --where id>1", "auto", None, None, []),
+    ("--consistency lock", "lock", None, None, []),
     ("--consistency=snapshot --snapshot 123", "auto", None, None,
      ["--consistency snapshot", "--snapshot", "123"]),
+    ("-T t_without_db -f db.* --ca ca.pem", "auto", None, None,
+     ["-T t_without_db", "-f", "db.*", "--ca", "ca.pem"]),
 ])
 def test_extra_args(args: str, consistency: str, threads: int | None, rows: int | None,
                     bad: list[str]) -> None:
@@ -115,12 +114,29 @@ def test_extra_args(args: str, consistency: str, threads: int | None, rows: int 
         consistency, threads, rows, bad)
 
 
+def test_extra_args_are_split_as_dm_splits_them_and_filter_the_dump_as_dumpling_does(
+        ) -> None:
+    parsed = parse_extra_args("--where='id>1' -B a,b --where \"id<5\"")
+    assert (parsed.where, parsed.databases, parsed.unsupported) == ("id<5", ["a", "b"], [])
+
+    def everything(schema: str, table: str) -> bool:
+        return schema != "blocked"
+    narrowed = parse_extra_args("-B a,blocked").dump_filter(everything)
+    assert [narrowed(*n) for n in (("a", "t"), ("b", "t"), ("blocked", "t"))] == [
+        True, False, False]
+    replaced = parse_extra_args("--tables-list=blocked.t,a.u").dump_filter(everything)
+    assert [replaced(*n) for n in (("blocked", "t"), ("blocked", ""), ("a", "t"),
+                                   ("a", "u"), ("c", ""))] == [True, True, False, True, False]
+
+
 @pytest.mark.parametrize("text", [
     TASK.replace("task-mode: all", "task-mode: dump"),
     TASK.replace("task-mode: all", "task-mode: load"),
     TASK.replace("task-mode: all", "task-mode: load&sync"),
     using("loader-config-name: l", "loaders:\n  l: {on-duplicate: error}\n"),
     using("loader: {on-duplicate-logical: ignore}", ""),
+    using("mydumper-config-name: d", "mydumpers:\n  d: {where: 'id > 10'}\n"),
+    using("mydumper: {extra-args: '--consistency lock -B db -T db.t --where=id>1'}", ""),
 ])
 def test_built_features_are_no_longer_refused(text: str) -> None:
     parse_task_config(text, "task.yaml")

@@ -79,11 +79,10 @@ def _task_refusals(cfg: TaskConfig) -> Iterator[Refusal]:
 
 
 def _dump_refusals(dumper: MydumperConfig, path: KeyPath) -> Iterator[Refusal]:
-    if dumper.where:
-        yield Refusal((*path, "where"), "mydumpers.where (a filtered dump)", '""')
     for arg in parse_extra_args(dumper.extra_args).unsupported:
         yield Refusal((*path, "extra-args"), f"the dump option {arg!r}",
-                      "--consistency flush|auto|none, --no-locks, -t, -r, -F, -s")
+                      "--consistency auto|flush|lock|none, --no-locks, -t, -r, --where, -B, -T, "
+                      "-F, -s")
 
 
 def _source_refusals(cfg: SourceConfig) -> Iterator[Refusal]:

@@ -36,7 +36,8 @@ class DumpSettings:
     threads: int = 4
     rows: int = 200_000
     chunk_bytes: int = 64 << 20
-    consistency: str = "auto"
+    consistency: str = "auto"  # auto | flush | lock | none
+    where: str = ""  # mydumpers.where / --where: only the rows it selects
 
 
 ChunkReady = Callable[[DumpedTable, DataFile], None]
@@ -84,11 +85,28 @@ class Dumper:
         conns = [connect(self.source, what="upstream", raw=True)
                  for _ in range(max(1, self.settings.threads))]
         ctl = connect(self.source, what="upstream")
+        locker = self._lock_tables() if self.settings.consistency == "lock" else None
         try:
             self._dump(ctl, conns)
         finally:
-            for c in [ctl, *conns]:
-                c.close()
+            for c in [ctl, *conns, *([locker] if locker else [])]:
+                c.close()  # a closed session's LOCK TABLES are released
+
+    def _lock_tables(self) -> Connection:
+        """`--consistency lock`, as dumpling's: every table to dump is read-locked from
+        before the snapshot until the dump ends, so tables of engines without transactions
+        are consistent too; commits elsewhere go on."""
+        conn = connect(self.source, what="upstream")
+        tables = planning.list_tables(conn, self.allows)
+        if tables:
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("LOCK TABLES " + ", ".join(f"{qualified(s, t)} READ"
+                                                           for s, t in tables))
+            except pymysql.err.MySQLError as exc:
+                conn.close()
+                raise errors.DUMP_SNAPSHOT(exc, target=self.source.target) from exc
+        return conn
 
     def _dump(self, ctl: Connection, conns: list[Connection]) -> None:
         max_packet = int(query_one(ctl, "SELECT @@max_allowed_packet")[0])  # type: ignore[index]
@@ -98,7 +116,9 @@ class Dumper:
                 # sql_mode (NO_BACKSLASH_ESCAPES, ANSI_QUOTES, PAD_CHAR_TO_FULL_LENGTH...).
                 cur.execute("SET SESSION sql_mode = ''")
                 cur.execute(f"SET SESSION group_concat_max_len = {max_packet}")
-        snapshot = take_snapshot(ctl, conns, self.settings.consistency, self.source.target)
+        consistency = "auto" if self.settings.consistency == "lock" else \
+            self.settings.consistency
+        snapshot = take_snapshot(ctl, conns, consistency, self.source.target)
         log.info("snapshot at %s:%s gtid=%s (commits blocked %.1f ms)", snapshot.binlog_name,
                  snapshot.binlog_pos, snapshot.binlog_gtid, snapshot.lock_seconds * 1000)
         snapshots = self._record_snapshot(snapshot)
@@ -208,7 +228,8 @@ class Dumper:
     def _dump_chunk(self, conn: Connection, table: TablePlan, chunk: Chunk) -> Path:
         final = self.dir / chunk.file_name(table.schema, table.table)
         tmp = final.with_suffix(".part")
-        source = f"FROM {qualified(table.schema, table.table)}{table.where(chunk)}"
+        source = (f"FROM {qualified(table.schema, table.table)}"
+                  f"{table.where(chunk, self.settings.where)}")
         line = row_expr(table.columns)
         with conn.cursor() as cur:
             if table.chunk_key is not None:

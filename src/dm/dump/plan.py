@@ -67,15 +67,15 @@ class TablePlan:
                            [DataFile(directory / c.file_name(self.schema, self.table),
                                      self.column_names) for c in self.chunks])
 
-    def where(self, chunk: Chunk) -> str:
-        if self.chunk_key is None:
-            return ""
-        key = quote(self.chunk_key)
-        conds = []
-        if chunk.lo is not None:
-            conds.append(f"{key} >= {chunk.lo}")
-        if chunk.hi is not None:
-            conds.append(f"{key} < {chunk.hi}")
+    def where(self, chunk: Chunk, condition: str = "") -> str:
+        """The WHERE clause of `chunk`'s rows, narrowed to `condition` (the task's)."""
+        conds = [f"({condition})"] if condition else []
+        if self.chunk_key is not None:
+            key = quote(self.chunk_key)
+            if chunk.lo is not None:
+                conds.append(f"{key} >= {chunk.lo}")
+            if chunk.hi is not None:
+                conds.append(f"{key} < {chunk.hi}")
         return " WHERE " + " AND ".join(conds) if conds else ""
 
 

@@ -29,14 +29,17 @@ def _full_phase(sub: SubTaskConfig, source: SourceConfig, directory: Path) -> Fu
     dump = DumpSettings(threads=args.threads or sub.mydumper.threads,
                         rows=args.rows or sub.mydumper.rows or 200_000,
                         chunk_bytes=sub.mydumper.chunk_filesize_bytes(),
-                        consistency=args.consistency) if sub.mode in DUMPS else None
+                        consistency=args.consistency,
+                        where=sub.mydumper.where if args.where is None else args.where,
+                        ) if sub.mode in DUMPS else None
     load = LoadSettings(pool_size=sub.loader.pool_size, clean_dump_file=sub.clean_dump_file,
                         on_duplicate=sub.loader.on_duplicate) if sub.mode in LOADS else None
     cfg = FullPhaseConfig(task=sub.name, source_id=sub.source_id, source=endpoint(source.from_),
                           target=endpoint(sub.to), meta_schema=sub.meta_schema,
                           directory=directory, dump=dump, load=load,
                           keep_metadata=sub.mode in SYNCS)
-    return FullPhase(cfg, sub.ba_list().allows, sub.router().route)
+    allows = sub.ba_list().allows  # a load alone applies the block-allow list as it is
+    return FullPhase(cfg, args.dump_filter(allows) if dump else allows, sub.router().route)
 
 
 def _meta_location(sub: SubTaskConfig, flavor: Flavor) -> Location | None:
