@@ -322,6 +322,10 @@ LOAD_WORKER_MISMATCH = _define(
     "The dump files are local to the worker that dumped them: run the source on that worker "
     "again (start it, stop the others), or restart the task with `start-task --remove-meta` "
     "to dump again.")
+LOAD_COLUMN_MAPPING = _define(34004, _L, _INT, _HIGH,
+                              "column mapping of {table} ({file}): {detail}",
+                              "Fix the column-mappings rule in task.yaml, then stop-task and "
+                              "start-task: the load goes on from its checkpoint.")
 LOAD_NOT_CREATE = _define(34007, _L, _INT, _HIGH,
                           "{file} holds no CREATE statement after its SET statements",
                           "A schema file holds SET statements and one CREATE DATABASE or "
@@ -516,6 +520,10 @@ SYNC_NO_START = _define(36015, ErrClass.SYNC_UNIT, _INT, _HIGH,
                         "dump metadata and no mysql-instances meta",
                         "Give `meta: {{binlog-name, binlog-pos}}` (or binlog-gtid) in the "
                         "task's mysql-instances entry for task-mode incremental.")
+SYNC_COLUMN_MAPPING = _define(36033, ErrClass.SYNC_UNIT, _INT, _HIGH,
+                              "column mapping of {table} at {where}: {detail}",
+                              "Fix the column-mappings rule in task.yaml, then stop-task and "
+                              "start-task: sync goes on from its checkpoint.")
 SYNC_UNKNOWN_TABLE = _define(36030, ErrClass.SYNC_UNIT, _INT, _HIGH,
                              "no schema known for table {table} (rows event at {where})",
                              "Create the table downstream with the upstream's schema, "

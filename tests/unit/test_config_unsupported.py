@@ -40,9 +40,6 @@ TASK_CASES = [
     (TASK + "shadow-table-rules: ['^_(.+)_(?:new|gho)$']\n", 9, "shadow-table-rules"),
     (TASK + "trash-table-rules: ['^_(.+)_(?:ghc|del|old)$']\n", 9, "trash-table-rules"),
     (TASK + "collation_compatible: strict\n", 9, "collation_compatible"),
-    (using("column-mapping-rules: [cm]", "column-mappings:\n  cm: {schema-pattern: db, "
-           "table-pattern: t, expression: partition id, source-column: id, target-column: id, "
-           "arguments: ['1', '', 't_']}\n"), 7, "mysql-instances[0].column-mapping-rules"),
     (using("mydumper-config-name: d", "mydumpers:\n  d: {extra-args: '-f db.*'}\n"), 11,
      "mydumpers.d.extra-args"),
     (using("mydumper: {extra-args: '--consistency snapshot'}", ""), 7,
@@ -136,6 +133,9 @@ def test_extra_args_are_split_as_dm_splits_them_and_filter_the_dump_as_dumpling_
     using("loader-config-name: l", "loaders:\n  l: {on-duplicate: error}\n"),
     using("loader: {on-duplicate-logical: ignore}", ""),
     using("mydumper-config-name: d", "mydumpers:\n  d: {where: 'id > 10'}\n"),
+    using("column-mapping-rules: [cm]", "column-mappings:\n  cm: {schema-pattern: db, "
+          "table-pattern: t, expression: partition id, source-column: id, target-column: id, "
+          "arguments: ['1', '', 't_']}\n"),
     using("mydumper: {extra-args: '--consistency lock -B db -T db.t --where=id>1'}", ""),
 ])
 def test_built_features_are_no_longer_refused(text: str) -> None:

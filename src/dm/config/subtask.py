@@ -31,6 +31,7 @@ from dm.config.task import (
     anchored,
 )
 from dm.rules.balist import BlockAllowList
+from dm.rules.column_mapping import ColumnMapping
 from dm.rules.router import TableRouter
 
 
@@ -100,6 +101,9 @@ class SubTaskConfig(ConfigModel):
 
     def router(self) -> TableRouter:
         return TableRouter(self.routes, case_sensitive=self.case_sensitive)
+
+    def column_mapping(self) -> ColumnMapping:
+        return ColumnMapping(self.column_mappings, case_sensitive=self.case_sensitive)
 
     def masked(self) -> SubTaskConfig:
         """A copy safe to log: passwords replaced by ******."""

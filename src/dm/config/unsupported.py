@@ -25,7 +25,6 @@ if TYPE_CHECKING:  # source.py and task.py call in here
 RELAY = "the relay log"
 SHARD_DDL = "shard DDL coordination (shard-mode)"
 ONLINE_DDL = "online DDL (gh-ost, pt-online-schema-change)"
-COLUMN_MAPPING = "column mapping"
 DB_TLS_EXTRAS = "inline certificates (ssl-*-bytes) and cert-allowed-cn"
 
 
@@ -65,15 +64,11 @@ def _task_refusals(cfg: TaskConfig) -> Iterator[Refusal]:
             yield Refusal((key,), ONLINE_DDL, "[]")
     if cfg.collation_compatible == "strict":
         yield Refusal(("collation_compatible",), "collation_compatible: strict", "loose")
-    for name in cfg.column_mappings:
-        yield Refusal(("column-mappings", name), COLUMN_MAPPING, "no column-mappings")
     yield from _db_refusals(cfg.target_database, ("target-database",))
     for name, dumper in cfg.mydumpers.items():
         yield from _dump_refusals(dumper, ("mydumpers", name))
     for index, inst in enumerate(cfg.mysql_instances):
         path = ("mysql-instances", index)
-        if inst.column_mapping_rules:
-            yield Refusal((*path, "column-mapping-rules"), COLUMN_MAPPING, "[]")
         if inst.mydumper is not None:
             yield from _dump_refusals(inst.mydumper, (*path, "mydumper"))
 

@@ -32,6 +32,7 @@ from dm.dump.sqlfile import statements
 from dm.dump.tsv import LOAD_OPTIONS
 from dm.load.checkpoint import LoaderCheckpoint
 from dm.load.indexes import split_secondary_indexes
+from dm.rules.column_mapping import ColumnMapping, ColumnRule, MappingError
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ _INSERT = re.compile(rb"\s*(?:INSERT|REPLACE)(?:\s+IGNORE)?\s+INTO\s+"
 _DUP_KEY_NAME = 1061
 _DUP_ENTRY = 1062
 TXN_BYTES = 16 << 20
+_MAPPING_FAILED = "pydm: column mapping refused a value of rule"
 _VERBS = {"replace": ("REPLACE", b"REPLACE INTO "), "ignore": ("IGNORE", b"INSERT IGNORE INTO "),
           "error": ("", b"INSERT INTO ")}
 
@@ -67,7 +69,8 @@ class Loader:
     def __init__(self, target: Endpoint, settings: LoadSettings, directory: Path,
                  checkpoint: LoaderCheckpoint, route: Router, stop: threading.Event,
                  loaded: frozenset[str] = frozenset(),
-                 offsets: dict[str, int] | None = None) -> None:
+                 offsets: dict[str, int] | None = None,
+                 mapping: ColumnMapping | None = None) -> None:
         self.target = target
         self.settings = settings
         self.dir = directory
@@ -76,6 +79,7 @@ class Loader:
         self.stop = stop
         self.loaded = loaded  # checkpoint rows of earlier runs
         self.offsets = offsets or {}  # SQL files an earlier run loaded in part
+        self.mapping = mapping
         self.loaded_chunks = sum(not n.endswith(".indexes") for n in loaded) - ("*" in loaded)
         self.finished_bytes = 0
         self._cond = threading.Condition()
@@ -211,11 +215,12 @@ class Loader:
         self._ensure_table(conn, table, target)
         path = data.path
         size = path.stat().st_size
+        rule = self._column_rule(table, data)
         try:
             if data.columns is None:
                 self._load_sql(target, path, size)
             else:
-                self._load_tsv(conn, target, path, size, data.columns)
+                self._load_tsv(conn, target, path, size, data.columns, rule)
         except pymysql.err.MySQLError as exc:
             raise errors.LOAD_EXEC(exc, file=path.name, table=qualified(*target)) from exc
         if self.settings.clean_dump_file:
@@ -226,16 +231,38 @@ class Loader:
             if target in self._remaining:
                 self._remaining[target] -= 1
 
+    def _column_rule(self, table: DumpedTable, data: DataFile) -> ColumnRule | None:
+        """The column mapping of the table's rows, if any (34004 when it cannot apply)."""
+        if not self.mapping:
+            return None
+        what = {"table": qualified(table.schema, table.table), "file": data.path.name}
+        try:
+            rule = self.mapping.rule_for(table.schema, table.table)
+        except MappingError as exc:
+            raise errors.LOAD_COLUMN_MAPPING(detail=str(exc), **what) from None
+        if rule is not None and data.columns is None:
+            raise errors.LOAD_COLUMN_MAPPING(
+                detail=f"rule {rule.name} rewrites pydm's own dumps only, not SQL files", **what)
+        if rule is not None and rule.column.lower() not in {c.lower() for c in data.columns or ()}:
+            raise errors.LOAD_COLUMN_MAPPING(
+                detail=f"rule {rule.name}: the table has no column {rule.column!r}", **what)
+        return rule
+
     def _load_tsv(self, conn: Connection, target: Target, path: Path, size: int,
-                  columns: tuple[str, ...]) -> None:
-        """One chunk, one transaction, with its checkpoint row."""
+                  columns: tuple[str, ...], rule: ColumnRule | None) -> None:
+        """One chunk, one transaction, with its checkpoint row; a column mapping rewrites
+        its column through a variable."""
         verb = _VERBS[self.settings.on_duplicate][0]
+        column = rule.column.lower() if rule else None
+        fields = ", ".join("@mapped" if c.lower() == column else quote(c) for c in columns)
+        mapped = "" if rule is None else (
+            f" SET {quote(rule.column)} = " + rule.sql(
+                "@mapped", f"CAST({conn.escape(f'{_MAPPING_FAILED} {rule.name}')} AS SIGNED)"))
         try:
             with conn.cursor() as cur:
                 cur.execute("BEGIN")
                 cur.execute(f"LOAD DATA LOCAL INFILE {conn.escape(str(path))} {verb} INTO TABLE "
-                            f"{qualified(*target)} {LOAD_OPTIONS} "
-                            f"({', '.join(quote(c) for c in columns)})")
+                            f"{qualified(*target)} {LOAD_OPTIONS} ({fields}){mapped}")
                 self._check_warnings(cur, path, target)
                 self.checkpoint.record(conn, path.name, *target, size)
                 cur.execute("COMMIT")
@@ -286,6 +313,11 @@ class Loader:
         cur.execute("SHOW WARNINGS")
         tolerated = {_DUP_ENTRY} if self.settings.on_duplicate == "ignore" else set()
         bad = [w for w in cur.fetchall() if w[0] != "Note" and w[1] not in tolerated]
+        if bad and _MAPPING_FAILED in bad[0][2]:
+            raise errors.LOAD_COLUMN_MAPPING(
+                detail=f"a value the rule refuses (NULL, not a number or string, or an id "
+                       f"outside [0, 2**44)): {bad[0][2]}", file=path.name,
+                table=qualified(*target))
         if bad:
             raise errors.LOAD_EXEC(f"{bad[0][0]} {bad[0][1]}: {bad[0][2]}", file=path.name,
                                    table=qualified(*target))

@@ -1,11 +1,9 @@
 """Table router: maps upstream `schema`.`table` to its downstream name (DM's `routes`).
 
-Semantics of tidb-tools `pkg/table-router`: a rule with an empty table-pattern is
-schema-level, any other is table-level. For a table, table-level matches win over
-schema-level ones; two matches at the winning level are an error. A schema-only
-name (empty table) only consults schema-level rules. An empty target keeps the
-upstream name. Patterns and names are folded to lower case unless case-sensitive;
-targets are used as written.
+Semantics of tidb-tools `pkg/table-router`: the rule is chosen as selector.py says (two
+matches at the winning level are an error). An empty target keeps the upstream name.
+Patterns and names are folded to lower case unless case-sensitive; targets are used as
+written.
 """
 
 from __future__ import annotations
@@ -15,7 +13,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from dm import errors
-from dm.rules.patterns import Matcher, PatternError, wildcard_matcher
+from dm.rules.patterns import PatternError, wildcard_matcher
+from dm.rules.selector import Selectable, select
 
 _CACHE_LIMIT = 100_000
 
@@ -34,12 +33,9 @@ class RouteRuleLike(Protocol):
 
 
 @dataclass(frozen=True)
-class _Route:
-    name: str
-    schema: Matcher
-    table: Matcher | None  # None: a schema-level rule
-    target_schema: str
-    target_table: str
+class _Target:
+    schema: str
+    table: str
 
 
 class TableRouter:
@@ -54,7 +50,7 @@ class TableRouter:
     def _fold(self, text: str) -> str:
         return text if self._case_sensitive else text.lower()
 
-    def _compile(self, name: str, rule: RouteRuleLike) -> _Route:
+    def _compile(self, name: str, rule: RouteRuleLike) -> Selectable[_Target]:
         try:
             if not rule.schema_pattern:
                 raise PatternError("schema-pattern must not be empty")
@@ -64,7 +60,7 @@ class TableRouter:
             table = wildcard_matcher(self._fold(rule.table_pattern)) if rule.table_pattern else None
         except PatternError as exc:
             raise errors.CONFIG_TABLE_ROUTER(where=f"routes.{name}", detail=str(exc)) from None
-        return _Route(name, schema, table, rule.target_schema, rule.target_table)
+        return Selectable(name, schema, table, _Target(rule.target_schema, rule.target_table))
 
     def _check_duplicates(self, rules: Mapping[str, RouteRuleLike]) -> None:
         seen: dict[tuple[str, str], str] = {}
@@ -96,19 +92,12 @@ class TableRouter:
         return hit
 
     def _resolve(self, schema: str, table: str) -> tuple[str, str]:
-        folded_schema, folded_table = self._fold(schema), self._fold(table)
-        candidates = [r for r in self._routes if r.schema(folded_schema)]
-        schema_level = [r for r in candidates if r.table is None]
-        table_level = [r for r in candidates if r.table is not None and r.table(folded_table)]
-        if table and table_level:
-            chosen, level = table_level, "table"
-        else:
-            chosen, level = schema_level, "schema"
+        chosen, level = select(self._routes, self._fold(schema), self._fold(table))
         if not chosen:
             return schema, table
         if len(chosen) > 1:
             raise errors.ROUTE_DUP_MATCH(
                 table=f"`{schema}`.`{table}`", level=level, rules=", ".join(r.name for r in chosen)
             )
-        rule = chosen[0]
-        return rule.target_schema or schema, rule.target_table or table
+        target = chosen[0].rule
+        return target.schema or schema, target.table or table

@@ -28,6 +28,7 @@ from dm.binlog.rows.schema import TableSchema
 from dm.db import Connection, Endpoint, connect, qualified, query_all, query_one, ssl_params
 from dm.dump.dumpdir import DumpDirectory, schema_statements
 from dm.dump.metadata import METADATA_FILE
+from dm.rules.column_mapping import ColumnMapping, ColumnRule, MappingError
 from dm.rules.event_filter import BinlogEventFilter
 from dm.rules.expr_filter import ExpressionFilters
 from dm.schema import ddl
@@ -78,10 +79,11 @@ class SyncConfig:
 class SyncUnit:
     def __init__(self, cfg: SyncConfig, allows: Callable[[str, str], bool], route: Router,
                  event_filter: BinlogEventFilter, expressions: ExpressionFilters,
-                 case_sensitive: bool) -> None:
+                 case_sensitive: bool, mapping: ColumnMapping | None = None) -> None:
         self.cfg = cfg
         self.allows = allows
         self.route = route
+        self.mapping = mapping
         self.event_filter = event_filter
         self.expressions = expressions
         self.case_sensitive = case_sensitive
@@ -379,10 +381,13 @@ class SyncUnit:
         safe = safe_mode.active(where)
         target = self.route(schema, table)
         filtered = bool(self.expressions) and self.expressions.applies_to(schema, table)
+        mapped = self._column_rule(info, where) if self.mapping else None
         for row in rows:
             change = RowChange.from_binlog(kind, info, target, row)
-            if filtered and self.expressions.skip(change):
+            if filtered and self.expressions.skip(change):  # on the upstream's values, as DM
                 continue
+            if mapped is not None:
+                change = self._map(change, *mapped, where)
             worker = causality.assign(change)
             if worker is CONFLICT:
                 applier.flush()
@@ -390,6 +395,34 @@ class SyncUnit:
                 worker = causality.assign(change)
             assert isinstance(worker, int)
             applier.submit(worker, change, safe, where)
+
+    def _column_rule(self, info: TableInfo, where: Location) -> tuple[int, ColumnRule] | None:
+        """The column mapping of a table's rows and the position of its column."""
+        assert self.mapping is not None
+        try:
+            rule = self.mapping.rule_for(info.schema, info.table)
+            if rule is None:
+                return None
+            if rule.column.lower() not in {c.name.lower() for c in info.columns}:
+                raise MappingError(f"rule {rule.name}: the table has no column {rule.column!r}")
+        except MappingError as exc:
+            raise errors.SYNC_COLUMN_MAPPING(table=qualified(info.schema, info.table),
+                                             where=where.short(), detail=str(exc)) from None
+        return info.position(rule.column), rule
+
+    @staticmethod
+    def _map(change: RowChange, position: int, rule: ColumnRule, where: Location
+             ) -> RowChange:
+        def mapped(row: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
+            if row is None:
+                return None
+            return (*row[:position], rule.apply(row[position]), *row[position + 1:])
+        try:
+            return change._replace(before=mapped(change.before), after=mapped(change.after))
+        except MappingError as exc:
+            raise errors.SYNC_COLUMN_MAPPING(
+                table=qualified(change.table.schema, change.table.table), where=where.short(),
+                detail=str(exc)) from None
 
     def _ddl(self, statement: str, current_db: str, session: _Session, applier: Applier,
              causality: Causality, conn: Connection, where: str) -> bool:

@@ -39,7 +39,8 @@ def _full_phase(sub: SubTaskConfig, source: SourceConfig, directory: Path) -> Fu
                           directory=directory, dump=dump, load=load,
                           keep_metadata=sub.mode in SYNCS)
     allows = sub.ba_list().allows  # a load alone applies the block-allow list as it is
-    return FullPhase(cfg, args.dump_filter(allows) if dump else allows, sub.router().route)
+    return FullPhase(cfg, args.dump_filter(allows) if dump else allows, sub.router().route,
+                     sub.column_mapping())
 
 
 def _meta_location(sub: SubTaskConfig, flavor: Flavor) -> Location | None:
@@ -73,7 +74,7 @@ def _sync_unit(sub: SubTaskConfig, source: SourceConfig, directory: Path) -> Syn
     return SyncUnit(cfg, sub.ba_list().allows, sub.router().route,
                     BinlogEventFilter(sub.filters, case_sensitive=sub.case_sensitive),
                     ExpressionFilters(sub.expression_filters, case_sensitive=sub.case_sensitive),
-                    sub.case_sensitive)
+                    sub.case_sensitive, sub.column_mapping())
 
 
 def build_subtask(sub: SubTaskConfig, source: SourceConfig, base_dir: Path) -> SubTask:

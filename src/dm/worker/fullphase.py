@@ -21,6 +21,7 @@ from dm.dump.metadata import METADATA_FILE
 from dm.dump.plan import DumpPlan
 from dm.load.checkpoint import FINISHED, LoaderCheckpoint
 from dm.load.loader import Loader, LoadSettings, Router
+from dm.rules.column_mapping import ColumnMapping
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,11 @@ class FullPhaseConfig:
 
 class FullPhase:
     def __init__(self, cfg: FullPhaseConfig, allows: Callable[[str, str], bool],
-                 route: Router) -> None:
+                 route: Router, mapping: ColumnMapping | None = None) -> None:
         self.cfg = cfg
         self.allows = allows
         self.route = route
+        self.mapping = mapping
         self.directory = cfg.directory
         self.checkpoint = LoaderCheckpoint(cfg.meta_schema, cfg.task, cfg.source_id)
         self._dumper: Dumper | None = None
@@ -105,7 +107,8 @@ class FullPhase:
             return
         loader = Loader(self.cfg.target, self.cfg.load, self.directory, self.checkpoint,
                         self.route, stop, loaded=frozenset(loaded),
-                        offsets={n: o for n, (o, end) in progress.items() if o < end})
+                        offsets={n: o for n, (o, end) in progress.items() if o < end},
+                        mapping=self.mapping)
         self._loader = loader
         if self.cfg.dump is None:
             self._load_alone(loader, loaded, set_unit)
