@@ -94,13 +94,16 @@ def test_schema_statements_keeps_the_session_sets_and_finds_the_create(tmp_path:
     assert info.value.code == errors.LOAD_NOT_CREATE.code and str(path) in info.value.message
 
 
-def test_a_dump_directory_is_resumed_by_its_task_emptied_of_dump_files_or_refused(
+def test_a_dump_directory_is_kept_by_its_task_when_finished_emptied_or_refused(
         tmp_path: Path) -> None:
     path = _files(tmp_path / "d", "metadata", "db.t.000001.tsv", "dump-plan.json")
     claim_directory(path, "task", "src")  # dump files of no task: emptied, as DM does
     assert sorted(p.name for p in path.iterdir()) == ["dump-task.json"]
-    _files(path, "db.t.000001.tsv")
-    claim_directory(path, "task", "src")  # its own dump: kept, to resume
+    _files(path, "db.t.000001.tsv", "snapshots.json")
+    claim_directory(path, "task", "src")  # its own unfinished dump: over again, as DM's
+    assert sorted(p.name for p in path.iterdir()) == ["dump-task.json"]
+    _files(path, "db.t.000001.tsv", "dump.done")
+    claim_directory(path, "task", "src")  # its own finished dump: kept
     assert (path / "db.t.000001.tsv").exists()
     claim_directory(path, "other", "src")  # another task's dump: emptied
     assert not (path / "db.t.000001.tsv").exists()

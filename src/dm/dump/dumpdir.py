@@ -135,12 +135,15 @@ _DUMP_FILE = re.compile(r"metadata|dump-plan\.json|snapshots\.json|dump\.done|du
 
 
 def claim_directory(path: Path, task: str, source: str) -> None:
-    """Make `path` the dump directory of (task, source): kept if it already is (the dump
-    resumes), emptied first if it holds only dump files, refused (32005) otherwise."""
+    """Make `path` the dump directory of (task, source): kept if it already holds its
+    finished dump, emptied first if it holds only dump files (an unfinished dump of this
+    task too: it starts over, as DM's does, so that its files are one snapshot), refused
+    (32005) otherwise."""
     owner = {"task": task, "source": source}
     marker = path / OWNER_FILE
     if path.is_dir() and any(path.iterdir()):
-        if marker.exists() and json.loads(marker.read_text()) == owner:
+        if marker.exists() and json.loads(marker.read_text()) == owner and \
+                (path / DONE_FILE).exists():
             return
         files = sorted(path.iterdir())
         for file in files:

@@ -7,13 +7,12 @@ whose position is recorded too (see metadata.py).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import pymysql
@@ -24,11 +23,11 @@ from dm.dump import plan as planning
 from dm.dump.files import DONE_FILE, DataFile, DumpedTable
 from dm.dump.metadata import write_metadata
 from dm.dump.plan import Chunk, DumpPlan, TablePlan
-from dm.dump.snapshot import SnapshotPosition, take_snapshot
+from dm.dump.snapshot import take_snapshot
+from dm.dump.snapshots import record_snapshot, used
 from dm.dump.tsv import row_expr
 
 log = logging.getLogger(__name__)
-SNAPSHOTS_FILE = "snapshots.json"
 
 
 @dataclass(frozen=True)
@@ -121,14 +120,15 @@ class Dumper:
         snapshot = take_snapshot(ctl, conns, consistency, self.source.target)
         log.info("snapshot at %s:%s gtid=%s (commits blocked %.1f ms)", snapshot.binlog_name,
                  snapshot.binlog_pos, snapshot.binlog_gtid, snapshot.lock_seconds * 1000)
-        snapshots = self._record_snapshot(snapshot)
         plan = DumpPlan.load(self.dir)
         if plan is None:
             target = min(self.settings.chunk_bytes, max_packet // 4, 16 << 20)
             plan = self._make_plan(ctl, target)
         self._adopt(plan)
         todo: queue.SimpleQueue[tuple[TablePlan, Chunk]] = queue.SimpleQueue()
-        for item in self._pending(plan):
+        pending = self._pending(plan)
+        record_snapshot(self.dir, snapshot, [c.file_name(t.schema, t.table) for t, c in pending])
+        for item in pending:
             todo.put(item)
         failures: list[BaseException] = []
         threads = [threading.Thread(target=self._worker, args=(c, todo, failures), daemon=True)
@@ -141,7 +141,7 @@ class Dumper:
             raise failures[0]
         if self.stop.is_set():
             return
-        write_metadata(self.dir, snapshots)
+        write_metadata(self.dir, used(self.dir))
         (self.dir / DONE_FILE).write_text("")
 
     def _pending(self, plan: DumpPlan) -> list[tuple[TablePlan, Chunk]]:
@@ -158,16 +158,6 @@ class Dumper:
                 else:
                     missing.append((table, chunk))
         return missing
-
-    def _record_snapshot(self, snapshot: SnapshotPosition) -> list[SnapshotPosition]:
-        path = self.dir / SNAPSHOTS_FILE
-        known = [SnapshotPosition(**s) for s in json.loads(path.read_text())] \
-            if path.exists() else []
-        known.append(snapshot)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps([asdict(s) for s in known]))
-        os.replace(tmp, path)
-        return known
 
     def _make_plan(self, conn: Connection, target_bytes: int) -> DumpPlan:
         tables = []

@@ -4,7 +4,9 @@ One global row (empty schema/table) and one row per replicated table, holding it
 tracked schema (`table_info`). They are only written together, in one transaction,
 after every DML before the location has been applied, so the stored point is never
 ahead of the data. The exit-safe location says how far a restart must stay in safe
-mode.
+mode. A table's row holds a location ahead of the global one, as DM's table checkpoints
+do, when its data is already there (a table a resumed dump copied under a later
+snapshot): its row events before that location are not applied again.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class SyncPoint:
     location: Location
     exit_safe: Location | None = None
     tables: dict[tuple[str, str], TableInfo] = field(default_factory=dict)
+    table_starts: dict[tuple[str, str], Location] = field(default_factory=dict)
 
 
 class SyncerCheckpoint:
@@ -63,14 +66,18 @@ class SyncerCheckpoint:
                                f"FROM {self.table} WHERE `id` = %s", (self.source_id,))
         point: SyncPoint | None = None
         tables: dict[tuple[str, str], TableInfo] = {}
+        starts: dict[tuple[str, str], Location] = {}
         for schema, table, name, pos, gtid, xname, xpos, xgtid, info, is_global in rows:
             if is_global:
                 exit_safe = self._location(xname, xpos, xgtid) if xname else None
                 point = SyncPoint(self._location(name, pos, gtid), exit_safe)
-            elif info and info != "null":
-                tables[(schema, table)] = TableInfo.from_json(info)
+            else:
+                starts[(schema, table)] = self._location(name, pos, gtid)
+                if info and info != "null":
+                    tables[(schema, table)] = TableInfo.from_json(info)
         if point is not None:
             point.tables = tables
+            point.table_starts = {k: at for k, at in starts.items() if point.location < at}
         return point
 
     def save(self, conn: Connection, point: SyncPoint) -> None:
@@ -81,8 +88,11 @@ class SyncerCheckpoint:
             exit_safe.file, exit_safe.pos,
             str(exit_safe.gtid_set) if exit_safe.gtid_set is not None else "")
         rows = [(self.source_id, "", "", loc.file, loc.pos, gtid, xname, xpos, xgtid, "null", 1)]
-        rows += [(self.source_id, s, t, loc.file, loc.pos, gtid, "", 0, "", info.to_json(), 0)
-                 for (s, t), info in point.tables.items()]
+        for (s, t), info in point.tables.items():
+            at = point.table_starts.get((s, t), loc)
+            rows.append((self.source_id, s, t, at.file, at.pos,
+                         "" if at.gtid_set is None else str(at.gtid_set), "", 0, "",
+                         info.to_json(), 0))
         with conn.cursor() as cur:
             cur.execute("BEGIN")
             cur.executemany(

@@ -28,6 +28,7 @@ from dm.binlog.rows.schema import TableSchema
 from dm.db import Connection, Endpoint, connect, qualified, query_all, query_one, ssl_params
 from dm.dump.dumpdir import DumpDirectory, schema_statements
 from dm.dump.metadata import METADATA_FILE
+from dm.dump.snapshots import table_starts
 from dm.rules.column_mapping import ColumnMapping, ColumnRule, MappingError
 from dm.rules.event_filter import BinlogEventFilter
 from dm.rules.expr_filter import ExpressionFilters
@@ -74,6 +75,7 @@ class SyncConfig:
     safe_mode_duration: float
     meta: Location | None  # task-mode incremental without a checkpoint
     dump_dir: Path | None  # task-mode all, load&sync: where the dump's metadata is
+    catch_up: bool = False  # task-mode full: only replay what reconciles a resumed dump
 
 
 class SyncUnit:
@@ -101,6 +103,9 @@ class SyncUnit:
         self._global_offset: str | None = None  # the upstream's global time zone, as offset
         self._stop_deadline: float | None = None
         self._decoder_schemas: dict[tuple[str, str], TableSchema] = {}
+        self._table_starts: dict[tuple[str, str], Location] = {}
+        self._until: Location | None = None  # catch-up: where the replay ends
+        self._idle_at: Location | None = None  # the last heartbeat's location
 
     # --- status -----------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -131,16 +136,29 @@ class SyncUnit:
         """Where to start and until where safe mode must last (DM §7.4)."""
         point = self.checkpoint.load(conn)
         if point is not None:
+            if self.cfg.catch_up:  # it never reads past its end: nothing beyond is applied
+                return point, point.exit_safe
             # after a crash, anything up to the upstream's current end may be applied
-            return point, max(filter(None, [point.exit_safe, self._master_now()]))
+            return point, max(filter(None, [point.exit_safe, self._master_now()]), default=None)
         if self.cfg.dump_dir is not None and (self.cfg.dump_dir / METADATA_FILE).exists():
             path = self.cfg.dump_dir / METADATA_FILE
             meta = parse_dump_metadata(path.read_text(), str(path), self.cfg.flavor)
             self._load_dump_schemas(self.cfg.dump_dir)
-            return SyncPoint(meta.location), meta.location_after
+            starts = {key: self._snapshot_location(s.binlog_name, s.binlog_pos, s.binlog_gtid)
+                      for key, s in table_starts(self.cfg.dump_dir).items()}
+            return SyncPoint(meta.location, table_starts=starts), meta.location_after
         if self.cfg.meta is not None:
             return SyncPoint(self.cfg.meta), None
         raise errors.SYNC_NO_START(task=self.cfg.task, source=self.cfg.source_id)
+
+    def _dump_resumed(self) -> bool:
+        """The dump's metadata has a second snapshot: chunks came from several."""
+        path = self.cfg.dump_dir / METADATA_FILE if self.cfg.dump_dir is not None else None
+        return path is not None and path.exists() and parse_dump_metadata(
+            path.read_text(), str(path), self.cfg.flavor).location_after is not None
+
+    def _snapshot_location(self, name: str, pos: int, gtid: str) -> Location:
+        return Location(name, pos, parse_gtid_set(gtid, self.cfg.flavor) if gtid else None)
 
     def _master_now(self) -> Location | None:
         conn = connect(self.cfg.source, what=f"source {self.cfg.source_id}")
@@ -150,9 +168,8 @@ class SyncUnit:
                 return None
             gtid = query_one(conn, "SELECT @@gtid_binlog_pos") if self.cfg.flavor == \
                 Flavor.MARIADB else (row[4] if len(row) > 4 else "",)
-            text = str(gtid[0]) if gtid and gtid[0] else ""
-            return Location(str(row[0]), int(row[1]),
-                            parse_gtid_set(text, self.cfg.flavor) if text else None)
+            return self._snapshot_location(str(row[0]), int(row[1]),
+                                           str(gtid[0]) if gtid and gtid[0] else "")
         finally:
             conn.close()
 
@@ -212,7 +229,14 @@ class SyncUnit:
                 self.tracker.put(parse_create_table(create, current_db=table.schema))
 
     # --- run --------------------------------------------------------------------------
+    def needed(self) -> bool:
+        """A catch-up is needed only after a dump that took chunks under several snapshots
+        (as the metadata's second block says)."""
+        return not self.cfg.catch_up or self._dump_resumed()
+
     def run(self, stop: threading.Event) -> None:
+        """Sync until stopped; a catch-up (task-mode full) returns once it has replayed
+        the binlog between a resumed dump's snapshots."""
         # every run starts from the checkpoint's schemas alone: a failed run may have left
         # the tracker ahead of it (a DDL partly applied)
         self.tracker = SchemaTracker(case_sensitive=self.case_sensitive,
@@ -221,6 +245,7 @@ class SyncUnit:
         self._seed_databases()
         self._in_transaction = self._tracker_ahead = False
         self._stop_deadline = None
+        self._idle_at = None
         self._global_offset = None
         self.cfg = replace(self.cfg, target=replace(self.cfg.target,
                                                     session=self._downstream_session()))
@@ -232,7 +257,11 @@ class SyncUnit:
             conn.close()
         for info in point.tables.values():
             self.tracker.put(info)
+        self._table_starts = dict(point.table_starts)
+        self._until = safe_until if self.cfg.catch_up else None
         self.position = BinlogPosition(point.location)
+        if self.cfg.catch_up and self._until is None:
+            return  # an earlier run replayed it all
         safe = SafeMode(permanent=self.cfg.safe_mode, exit_at=safe_until,
                         duration=self.cfg.safe_mode_duration, clock=time.monotonic)
         with ExitStack() as cleanup:  # undone in reverse: reader, last checkpoint, appliers
@@ -267,10 +296,10 @@ class SyncUnit:
             self.recent.note(self.total_events)
             for record in records:
                 self._handle(record, applier, causality, safe, ddl_conn)
-                if stop.is_set() and not self._in_transaction:
+                if (stop.is_set() or self._caught_up()) and not self._in_transaction:
                     break  # the rest of the batch is read again after the checkpoint
             applier.send()
-            if stop.is_set() and not self._in_transaction:
+            if (stop.is_set() or self._caught_up()) and not self._in_transaction:
                 break
             now = time.monotonic()
             if now - last_flush >= self.cfg.flush_interval:
@@ -279,6 +308,13 @@ class SyncUnit:
             if now - last_master >= _MASTER_REFRESH:
                 self.master_location = self._master_now()
                 last_master = now
+
+    def _caught_up(self) -> bool:
+        """A catch-up has passed its end (its last transaction, or a heartbeat says so)."""
+        if self._until is None or self.position is None:
+            return False
+        seen = max(self.position.committed, self._idle_at or self.position.committed)
+        return not seen < self._until
 
     def _stop_now(self) -> bool:
         """Asked to stop: at once between transactions; inside one, once it has ended or,
@@ -369,12 +405,16 @@ class SyncUnit:
                 self._tracker_ahead = self._tracker_ahead or ran
         elif tag == ROTATE:
             pos.rotate(record[1])
-        elif tag == HEARTBEAT:  # idle: the upstream says where it is
-            self.master_location = Location(record[1], record[2], self.master_location.gtid_set
-                                            if self.master_location else None)
+        elif tag == HEARTBEAT:  # idle: the upstream says where it is, all read up to there
+            self.master_location = self._idle_at = Location(
+                record[1], record[2], self.master_location.gtid_set
+                if self.master_location else None)
 
     def _rows(self, schema: str, table: str, kind: str, rows: list[Any], where: Location,
               applier: Applier, causality: Causality, safe_mode: SafeMode[Location]) -> None:
+        start = self._table_starts.get((schema, table))
+        if start is not None and where < start:
+            return  # the dump copied this table under a later snapshot: already there
         info = self.tracker.get(schema, table)
         if info is None:
             raise errors.SYNC_UNKNOWN_TABLE(table=qualified(schema, table), where=where.short())
@@ -502,8 +542,9 @@ class SyncUnit:
         committed = self.position.committed
         tables = {key: info for key in self.tracker.tables()
                   if (info := self.tracker.get(*key)) is not None}
+        self._table_starts = {k: at for k, at in self._table_starts.items() if committed < at}
         point = SyncPoint(committed, safe_until if safe_until and committed < safe_until
-                          else None, tables)
+                          else None, tables, self._table_starts)
         for attempt in range(_SAVE_RETRIES):
             try:
                 conn = connect(self.cfg.target, what="downstream")

@@ -59,6 +59,7 @@ def replica_server_id(source_server_id: int, task: str) -> int:
 
 
 def _sync_unit(sub: SubTaskConfig, source: SourceConfig, directory: Path) -> SyncUnit:
+    """The sync unit; in task-mode full, the catch-up that reconciles a resumed dump."""
     syncer = sub.syncer.effective()
     flavor = Flavor(source.flavor or "mysql")
     duration = syncer.safe_mode_duration
@@ -70,7 +71,8 @@ def _sync_unit(sub: SubTaskConfig, source: SourceConfig, directory: Path) -> Syn
         queue_size=syncer.queue_size, flush_interval=float(syncer.checkpoint_flush_interval),
         safe_mode=syncer.safe_mode,
         safe_mode_duration=duration.total_seconds() if duration is not None else 60.0,
-        meta=_meta_location(sub, flavor), dump_dir=directory if sub.mode in LOADS else None)
+        meta=_meta_location(sub, flavor), dump_dir=directory if sub.mode in LOADS else None,
+        catch_up=sub.mode == "full")
     return SyncUnit(cfg, sub.ba_list().allows, sub.router().route,
                     BinlogEventFilter(sub.filters, case_sensitive=sub.case_sensitive),
                     ExpressionFilters(sub.expression_filters, case_sensitive=sub.case_sensitive),
@@ -81,6 +83,6 @@ def build_subtask(sub: SubTaskConfig, source: SourceConfig, base_dir: Path) -> S
     sub = sub.with_source(source)  # source-level filters and case sensitivity join in
     directory = dump_dir(base_dir, sub.loader.dir)
     full = _full_phase(sub, source, directory) if sub.mode != "incremental" else None
-    sync = _sync_unit(sub, source, directory) if sub.mode in SYNCS else None
+    sync = _sync_unit(sub, source, directory) if sub.mode in (*SYNCS, "full") else None
     return SubTask(sub.name, sub.source_id, full, sync,
                    AutoResume.from_checker(source.checker))

@@ -86,10 +86,11 @@ class SubTask:
                 self.full.run(self._stop, self._set_unit)
                 if self._stop.is_set():
                     return
-            if self.sync is not None:
+            if self.sync is not None and self.sync.needed():
                 self._set_unit("Sync")
                 self.sync.run(self._stop)
-                return  # sync only ends when paused or stopped
+                if self._stop.is_set() or not self.sync.cfg.catch_up:
+                    return  # sync only ends when paused or stopped; a catch-up finishes
             with self._lock:
                 self.stage = FINISHED
         except errors.DMError as exc:
