@@ -564,6 +564,22 @@ REFUSALS = [
         15,
         "expression-filter.e.update-new-value-expr: 'a >' is not a SQL expression",
     ),
+    (  # sqlglot's tokenizer error, caught by the filter's own parse
+        _instance("expression-filters: [e]")
+        + "expression-filter:\n  e:\n    schema: s\n    table: t\n"
+        "    insert-value-expr: \"c = 'abc\"\n",
+        E.CONFIG_EXPR_GRAMMAR,
+        15,
+        "expression-filter.e.insert-value-expr: \"c = 'abc\" is not a SQL expression",
+    ),
+    (  # an arity the filter would refuse at run time is refused at check time
+        _instance("expression-filters: [e]")
+        + "expression-filter:\n  e:\n    schema: s\n    table: t\n"
+        "    insert-value-expr: \"abs(a, b) > 1\"\n",
+        E.CONFIG_EXPR_GRAMMAR,
+        15,
+        "expression-filter.e.insert-value-expr: 'abs(a, b) > 1' is not a SQL expression",
+    ),
     (
         BASE + "tidb: {backend: local}\n",
         E.CONFIG_YAML,

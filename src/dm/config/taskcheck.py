@@ -13,6 +13,7 @@ from dm import errors
 from dm.config.source import check_gtid_set, warn_db
 from dm.config.task import DUMP_MODES, MySQLInstance, SyncerConfig, TaskConfig
 from dm.config.yamlfile import Findings
+from dm.rules.expr_filter import expression_problem
 from dm.rules.router import TableRouter
 
 # instance list key -> global section it refers to
@@ -110,21 +111,9 @@ def _check_expression_filters(cfg: TaskConfig, findings: Findings) -> None:
         if len(kinds) > 1:
             findings.error(errors.CONFIG_EXPR_MANY, path, detail=" and ".join(sorted(kinds)))
         for key, expr in exprs.items():
-            problem = _sql_expression_problem(expr) if expr else None
+            problem = expression_problem(expr) if expr else None
             if problem:
                 findings.error(errors.CONFIG_EXPR_GRAMMAR, (*path, key), value=expr, detail=problem)
-
-
-def _sql_expression_problem(expr: str) -> str | None:
-    """Why `SELECT <expr>` does not parse as one statement, or None."""
-    import sqlglot  # imported on demand: most tasks have no expression filter
-    from sqlglot.errors import ParseError
-
-    try:
-        statements = sqlglot.parse(f"SELECT {expr}", read="mysql")
-    except ParseError as exc:
-        return str(exc).splitlines()[0]
-    return None if len(statements) == 1 else "more than one statement"
 
 
 def _check_instance(

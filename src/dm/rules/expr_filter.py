@@ -1159,6 +1159,16 @@ def _parse(expr: str) -> Any:
     return node
 
 
+def expression_problem(expr: str) -> str | None:
+    """Why `expr` is not one expression (what task.yaml's check reports, from the same
+    parse as the filter's), or None."""
+    try:
+        _parse(expr)
+    except _Unsupported as exc:
+        return str(exc)
+    return None
+
+
 # --- filters -----------------------------------------------------------------------------------
 _KEYS_BY_KIND = ("insert-value-expr", "update-old-value-expr", "update-new-value-expr",
                  "delete-value-expr")
