@@ -37,9 +37,8 @@ class TableChange:
             for spec in statement.specs:
                 self._spec(spec.action)
         elif isinstance(statement, CreateIndexStmt):
-            if statement.columns is not None:
-                self._add_index(Index(statement.name, statement.columns, statement.unique),
-                                statement.if_not_exists)
+            self._add_index(Index(statement.name, statement.columns, statement.unique,
+                                  partial=statement.partial), statement.if_not_exists)
         elif isinstance(statement, DropIndexStmt):
             self._drop_index(statement.name, statement.if_exists)
 
@@ -117,7 +116,7 @@ class TableChange:
         kept = []
         for index in self.indexes:
             cols = tuple(c for c in index.columns if c.lower() != name.lower())
-            if cols:
+            if cols or not index.columns:  # an expression key stays: it may not use `name`
                 kept.append(replace(index, columns=cols))
         self.indexes = kept
 
@@ -179,7 +178,7 @@ class TableChange:
     def _add_index(self, index: Index, if_not_exists: bool) -> None:
         columns = tuple(self.columns[self._column_at(c)].name for c in index.columns)
         taken = {x.name.lower() for x in self.indexes}
-        name = index.name or unique_index_name(columns[0], taken)
+        name = index.name or unique_index_name(columns, taken)
         if index.primary and self._primary() is not None:
             raise TrackError("the table already has a primary key")
         if name.lower() in taken:

@@ -143,12 +143,12 @@ def _with_column_keys(columns: list[ColumnDef], indexes: list[Index]) -> tuple[I
     taken = {i.name.lower() for i in indexes if i.name}
     for cdef in columns:
         if cdef.unique and not cdef.primary:
-            name = unique_index_name(cdef.column.name, taken)
+            name = unique_index_name((cdef.column.name,), taken)
             taken.add(name.lower())
             out.append(Index(name, (cdef.column.name,), True, False))
     for index in indexes:
         if not index.name:
-            name = unique_index_name(index.columns[0], taken)
+            name = unique_index_name(index.columns, taken)
             taken.add(name.lower())
             index = replace(index, name=name)
         out.append(index)

@@ -73,9 +73,10 @@ class Truncate:
 @dataclass(frozen=True)
 class CreateIndexStmt:
     name: str
-    columns: tuple[str, ...] | None  # None: expression key parts
+    columns: tuple[str, ...]  # (): expression key parts
     unique: bool = False
     if_not_exists: bool = False
+    partial: bool = False  # prefix or expression parts
 
 
 @dataclass(frozen=True)
@@ -335,9 +336,10 @@ class _Reader:
             cur.next()
         cur.expect("ON")
         self._table(cur.qualified())
-        columns = key_parts(cur)
+        columns, partial = key_parts(cur)
         cur.pos = cur.end  # index options, ALGORITHM=, LOCK=
-        return self._done("create index", CreateIndexStmt(name, columns, unique, if_not_exists))
+        return self._done("create index", CreateIndexStmt(name, columns, unique, if_not_exists,
+                                                          partial))
 
     def _drop_index(self) -> DDL:
         cur = self.cur

@@ -303,33 +303,36 @@ def parse_index(cur: Cursor) -> IndexDef:
         name = symbol
     if cur.accept("USING") or cur.accept("TYPE"):
         cur.next()
-    columns = key_parts(cur)
+    columns, partial = key_parts(cur)
     cur.skip_to()  # index options
-    if columns is None:
-        return IndexDef(None)
-    return IndexDef(Index(name, columns, unique or primary, primary),
+    return IndexDef(Index(name, columns, unique or primary, primary, partial),
                     if_not_exists=if_not_exists)
 
 
-def key_parts(cur: Cursor) -> tuple[str, ...] | None:
-    """Column names of `(a, b(10) DESC, ...)`; None when a part is an expression."""
+def key_parts(cur: Cursor) -> tuple[tuple[str, ...], bool]:
+    """Column names of `(a, b(10) DESC, ...)` and whether a part is a prefix or an
+    expression; no names at all when a part is an expression (`((lower(a)))`)."""
     names: list[str] = []
+    partial = False
     for start, end in cur.group_items():
         part = Cursor(cur.tokens, start, end)
         tok = part.peek()
         if tok is None or not tok.is_name:
-            return None
+            return (), True
         names.append(part.name())
         if part.at("("):
             part.skip_group()
+            partial = True
         part.accept_any("ASC", "DESC")
         if not part.done():
-            return None
-    return tuple(names)
+            return (), True
+    return tuple(names), partial
 
 
-def unique_index_name(base: str, taken: set[str]) -> str:
-    """MySQL's name for an unnamed key: its first column, then `_2`, `_3`... if taken."""
+def unique_index_name(columns: tuple[str, ...], taken: set[str]) -> str:
+    """MySQL's name for an unnamed key: its first column (`functional_index` for one of
+    expressions), then `_2`, `_3`... if taken."""
+    base = columns[0] if columns else "functional_index"
     if base.lower() not in taken:
         return base
     n = 2

@@ -31,9 +31,10 @@ class Column:
 @dataclass(frozen=True)
 class Index:
     name: str
-    columns: tuple[str, ...]
+    columns: tuple[str, ...]  # (): only expressions (MySQL 8's functional key parts)
     unique: bool = False
     primary: bool = False
+    partial: bool = False  # a prefix `c(4)` or an expression part: keys are not the values
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,16 @@ class TableInfo:
 
     @property
     def unique_keys(self) -> list[Index]:
-        """PRIMARY first, then the other unique keys in definition order."""
-        return sorted((i for i in self.indexes if i.unique or i.primary),
+        """PRIMARY first, then the other unique keys on columns in definition order (a
+        prefix key's columns identify a row too)."""
+        return sorted((i for i in self.indexes if (i.unique or i.primary) and i.columns),
                       key=lambda i: not i.primary)
+
+    @property
+    def partial_unique(self) -> bool:
+        """A unique key on prefixes or expressions: rows whose column values differ can
+        still collide in it."""
+        return any((i.unique or i.primary) and i.partial for i in self.indexes)
 
     def not_null_unique_key(self) -> Index | None:
         """The PK, else the first unique key whose columns are all NOT NULL."""
@@ -90,6 +98,6 @@ class TableInfo:
         columns = tuple(Column(**{**c, "enum_values": tuple(c["enum_values"]),
                                   "set_values": tuple(c["set_values"])})
                         for c in doc.pop("columns"))
-        indexes = tuple(Index(i["name"], tuple(i["columns"]), i["unique"], i["primary"])
-                        for i in doc.pop("indexes"))
+        indexes = tuple(Index(i["name"], tuple(i["columns"]), i["unique"], i["primary"],
+                              i.get("partial", False)) for i in doc.pop("indexes"))
         return cls(columns=columns, indexes=indexes, **doc)

@@ -2,15 +2,23 @@
 
 Every change yields keys: one per PK/UK whose values are all non-NULL, for the old and
 the new row of an UPDATE, each tied to the downstream table; a row with no such key
-yields the table itself (which serialises that table's keyless rows). Keys are unioned
-into groups over the in-flight window and a group lives on one worker. A change whose
-keys already belong to groups on different workers is a CONFLICT: the caller flushes
-every worker, calls `reset()`, and assigns the change again.
+yields the table itself (which serialises that table's keyless rows), and so does every
+row of a table with a unique key on prefixes or expressions (`name(4)`, `(lower(a))`),
+whose collisions the values do not show. Keys are unioned into groups over the in-flight
+window and a group lives on one worker. A change whose keys already belong to groups on
+different workers is a CONFLICT: the caller flushes every worker, calls `reset()`, and
+assigns the change again.
+
+Strings in a key compare under their collation. Folding case and trailing spaces is an
+over-approximation of every collation for printable ASCII text; beyond it collations
+differ in ways no fold models (general_ci's 'ß' = 's', unicode_ci's 'ß' = 'ss' and
+ignorable characters, danish 'å' = 'aa', latin1_swedish_ci's 'Ü' = 'Y', emoji all equal
+under general_ci), so a change with such a value in a case-insensitive key runs alone:
+everything before it is committed first, and it is committed before anything after it.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from operator import itemgetter
 from typing import Any, Final, NamedTuple
@@ -31,15 +39,24 @@ CONFLICT: Final = Conflict()
 Fold = Callable[[Any], Any]
 
 
+class Unmodelled(Exception):
+    """A key value whose equals under its collation no fold can tell."""
+
+
 def _fold_ci(value: Any) -> Any:
-    """Over-approximate a case- and accent-insensitive, PAD SPACE collation: values the
-    server calls equal must fold equal (folding more only serialises more)."""
+    """Printable ASCII text in lower case without trailing spaces: values any
+    case-insensitive collation calls equal fold equal (folding more only serialises
+    more). Anything else in a string column is Unmodelled."""
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("ascii")
+        except UnicodeDecodeError:
+            raise Unmodelled from None
     if not isinstance(value, str):
         return value
-    if not value.isascii():
-        value = "".join(c for c in unicodedata.normalize("NFKD", value)
-                        if not unicodedata.combining(c))
-    return value.casefold().rstrip(" ")
+    if not (value.isascii() and value.isprintable()):
+        raise Unmodelled
+    return value.lower().rstrip(" ")
 
 
 def _fold_bin(value: Any) -> Any:
@@ -76,12 +93,13 @@ def _unique_keys(info: TableInfo) -> tuple[_UniqueKey, ...]:
     return tuple(keys)
 
 
-def change_keys(change: RowChange) -> list[int]:
+def change_keys(change: RowChange) -> list[int] | None:
     """The keys of a change, as hashes: two equal keys always hash equal, and a rare
-    collision of unequal ones only serialises a little more."""
+    collision of unequal ones only serialises a little more. None: the change must run
+    alone (a key value no fold models)."""
     uniques = _unique_keys(change.table)
     target = change.target
-    keys: list[int] = []
+    keys: list[int] = [hash(target)] if change.table.partial_unique else []
     for row in (change.before, change.after):
         if row is None:
             continue
@@ -91,7 +109,10 @@ def change_keys(change: RowChange) -> list[int]:
             if (value is None) if key.single else (None in value):
                 continue
             if key.folds is not None:
-                value = _folded(value, key)
+                try:
+                    value = _folded(value, key)
+                except Unmodelled:
+                    return None
             keys.append(hash((target, key.name, value)))
             found = True
         if not found:
@@ -114,9 +135,15 @@ class Causality:
         self.worker_count = max(1, worker_count)
         self._parent: dict[int, int] = {}  # key -> a key nearer its group's root
         self._worker: dict[int, int] = {}  # group root -> worker index
+        self._alone = False  # a change that must run alone is in flight
 
     def assign(self, change: RowChange) -> int | Conflict:
         keys = change_keys(change)
+        if self._alone or (keys is None and self._parent):
+            return CONFLICT  # the caller flushes, resets and assigns again
+        if keys is None:
+            self._alone = True
+            return self._new_group(hash(change.target))
         parent = self._parent
         if len(keys) == 1 or (len(keys) == 2 and keys[0] == keys[1]):
             key = keys[0]
@@ -145,6 +172,7 @@ class Causality:
         """Forget every group: call after all workers have flushed."""
         self._parent.clear()
         self._worker.clear()
+        self._alone = False
 
     def _new_group(self, key: int) -> int:
         worker = key % self.worker_count

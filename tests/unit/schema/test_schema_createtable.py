@@ -56,7 +56,7 @@ def test_show_create_table_mariadb() -> None:
     )
     assert info.indexes == (
         Index("PRIMARY", ("id",), True, True), Index("gen_idx", ("g",), True),
-        Index("multi", ("id", "name")), Index("ft", ("name",)))
+        Index("multi", ("id", "name"), partial=True), Index("ft", ("name",)))
 
 
 @pytest.mark.parametrize(("definition", "expected"), [
@@ -139,8 +139,19 @@ def test_table_level_primary_key_and_expression_index() -> None:
                               "key ((a + b)), foreign key (b) references p (x), "
                               "check (a > 0))", current_db="d")
     assert [c.nullable for c in info.columns] == [False, False]
-    assert info.indexes == (Index("PRIMARY", ("a", "b"), True, True),)
+    assert info.indexes == (Index("PRIMARY", ("a", "b"), True, True),
+                            Index("functional_index", (), partial=True))
+    assert not info.partial_unique  # not unique: nothing for causality to fear
 
+
+def test_prefix_and_expression_unique_keys_are_partial() -> None:
+    info = parse_create_table("create table t (id int primary key, name varchar(20), "
+                              "unique key uk (name(4)), unique key ((lower(name))))",
+                              current_db="d")
+    assert info.indexes[1:] == (Index("uk", ("name",), True, partial=True),
+                                Index("functional_index", (), True, partial=True))
+    assert info.partial_unique
+    assert [k.name for k in info.unique_keys] == ["PRIMARY", "uk"]  # columns identify rows
 
 @pytest.mark.parametrize(("db", "server", "flavor", "expected"), [
     (None, Charset("utf8mb4", "utf8mb4_general_ci"), "mariadb",

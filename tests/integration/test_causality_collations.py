@@ -1,0 +1,75 @@
+"""Causality's string keys checked against MariaDB's own collations: for printable ASCII the
+fold never splits values the server calls equal, and the values that make a change run
+alone really do equal other values on the server (so no fold may be trusted with them)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import pytest
+from pymysql.cursors import Cursor
+
+from dm.sandbox import MariaDB
+from dm.schema.table import Column, Index, TableInfo
+from dm.sync.causality import change_keys
+from dm.sync.change import ChangeKind, RowChange
+
+pytestmark = pytest.mark.integration
+
+COLLATIONS = ("utf8mb4_general_ci", "utf8mb4_unicode_ci", "utf8mb4_unicode_520_ci",
+              "utf8mb4_danish_ci", "utf8mb4_uca1400_ai_ci", "utf8mb4_general_nopad_ci",
+              "utf8mb4_bin", "latin1_swedish_ci", "latin1_general_cs", "latin1_bin")
+ASCII = ["a", "A", "a ", "A  ", "aa", "ab", "AB", "a-b", "a_b", "ch", "CH", "c", "h", "ss", "s",
+         "", " ", "1", "01", "0x1", "Y", "y", "ae", "oe", "ij", "ll", "l"]
+# value, another value: equal under the collation, though no case/space fold says so
+HIDDEN_EQUALS = [
+    ("utf8mb4_general_ci", "stra\u00dfe", "strase"),
+    ("utf8mb4_unicode_ci", "stra\u00dfe", "strasse"),
+    ("utf8mb4_unicode_ci", "\ufb01", "fi"),
+    ("utf8mb4_danish_ci", "\u00e5", "aa"),
+    ("latin1_swedish_ci", "\u00dc", "Y"),
+    ("utf8mb4_general_ci", "\U0001f600", "\U0001f37a"),
+    ("utf8mb4_unicode_ci", "a\x01", "a"),
+    ("utf8mb4_uca1400_ai_ci", "\u00f8", "o"),
+]
+
+
+def _key(collation: str, value: str) -> list[int] | None:
+    charset = collation.split("_")[0]
+    info = TableInfo("db", "t", (Column("s", "varchar", nullable=False, charset=charset,
+                                        collation=collation),),
+                     (Index("PRIMARY", ("s",), True, True),))
+    return change_keys(RowChange(ChangeKind.INSERT, info, ("db", "t"), None, (value,)))
+
+
+def _equal(cur: Cursor, collation: str, a: str, b: str) -> bool:
+    charset = collation.split("_")[0]
+    cur.execute(f"SELECT CONVERT(%s USING {charset}) COLLATE {collation} = "
+                f"CONVERT(%s USING {charset}) COLLATE {collation}", (a, b))
+    return bool(cur.fetchone()[0])
+
+
+@pytest.fixture
+def cur(downstream: MariaDB) -> Iterator[Cursor]:
+    conn = downstream.connect()
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SET NAMES utf8mb4")
+            yield cursor
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("collation", COLLATIONS)
+def test_ascii_values_the_server_calls_equal_share_a_key(cur: Cursor, collation: str) -> None:
+    for a, b in itertools.combinations(ASCII, 2):
+        if _equal(cur, collation, a, b):
+            assert _key(collation, a) == _key(collation, b), (collation, a, b)
+
+
+@pytest.mark.parametrize(("collation", "value", "other"), HIDDEN_EQUALS)
+def test_values_with_hidden_equals_run_alone(cur: Cursor, collation: str, value: str,
+                                             other: str) -> None:
+    assert _equal(cur, collation, value, other)
+    assert _key(collation, value) is None
