@@ -11,6 +11,7 @@ from pymysql.connections import Connection
 from pymysql.converters import escape_string
 
 from dm import errors
+from dm.dbtls import peer_cn_problem
 
 __all__ = ["Connection", "Endpoint", "connect", "qualified", "query_all", "query_one",
            "quote", "ssl_params"]
@@ -28,6 +29,7 @@ class Endpoint:
     ssl_ca: str = ""
     ssl_cert: str = ""
     ssl_key: str = ""
+    allowed_cn: tuple[str, ...] = ()  # cert-allowed-cn: the server certificates accepted
 
     @property
     def target(self) -> str:
@@ -48,7 +50,7 @@ def ssl_params(ep: Endpoint) -> dict[str, Any] | None:
 
     The chain is checked against `ssl-ca` when one is given; host names never are (as DM:
     `cert-allowed-cn` is the guard). A plain dict, so a child process can take it along."""
-    if not (ep.ssl_ca or ep.ssl_cert):
+    if not (ep.ssl_ca or ep.ssl_cert or ep.allowed_cn):
         return None
     params: dict[str, Any] = {"check_hostname": False}
     if ep.ssl_ca:
@@ -84,6 +86,11 @@ def connect(ep: Endpoint, *, what: str = "upstream", file: str = "", local_infil
     except pymysql.err.MySQLError as exc:
         raise errors.DB_UNREACHABLE(exc, what=what, target=ep.target,
                                     file=file or "the config") from exc
+    problem = peer_cn_problem(conn, ep.allowed_cn)
+    if problem:
+        conn.close()
+        raise errors.DB_TLS(what=what, target=ep.target, detail=problem,
+                            file=file or "the config")
     with conn.cursor() as cur:
         for sql in init:
             try:

@@ -156,6 +156,10 @@ DB_EXEC = _define(10006, _D, _NS, _HIGH, "execute statement failed on {target}: 
                   "Look at the raw cause; fix the data or the schema, then resume-task.")
 
 # --- functional (11xxx) -----------------------------------------------------
+DB_TLS = _define(11112, ErrClass.FUNCTIONAL, _INT, _MED,
+                 "TLS to {what} database at {target} refused: {detail}",
+                 "Check `security` of {what} in {file}: `cert-allowed-cn` lists the common "
+                 "names of the server certificates to accept.")
 PARSE_DUMP_METADATA = _define(11001, ErrClass.FUNCTIONAL, _INT, _HIGH,
                               "cannot parse dump metadata file {path}",
                               "Remove the dump directory {path} so the dump runs again.")

@@ -11,7 +11,7 @@ import pymysql
 import pytest
 
 from dm.sandbox import DMProcesses, MariaDB, table_rows
-from tests.integration.conftest import source_yaml, wait_stage
+from tests.integration.conftest import removed_afterwards, source_yaml, wait_equal, wait_stage
 
 pytestmark = pytest.mark.integration
 
@@ -86,3 +86,40 @@ def test_all_mode_over_tls(cluster: DMProcesses, tls_upstream: MariaDB, downstre
     assert status["sources"][0]["subTaskStatus"][0]["unit"] == "Sync"
     assert cluster.dmctl("stop-task", "tlstask")["result"]
     assert cluster.dmctl("operate-source", "stop", "tls-src")["result"]
+
+
+def _inline_source(path: Path, server: MariaDB, allowed_cn: str) -> Path:
+    """The source with its TLS material inline (`ssl-*-bytes`), as DM's OpenAPI stores it."""
+    def block(key: str, pem: Path) -> str:
+        body = "".join(f"      {line}\n" for line in pem.read_text().splitlines())
+        return f"    {key}: |\n{body}"
+    src = source_yaml(path, "tls-inline", server)
+    src.write_text(src.read_text().replace("user: root", "user: certified")
+                   + "  security:\n" + block("ssl-ca-bytes", server.tls_cert)
+                   + block("ssl-cert-bytes", server.tls_cert)
+                   + block("ssl-key-bytes", server.tls_key)
+                   + f"    cert-allowed-cn: [{allowed_cn}]\n")
+    return src
+
+
+def test_inline_certificates_and_the_allowed_common_names(
+        cluster: DMProcesses, tls_upstream: MariaDB, downstream: MariaDB,
+        tmp_path: Path) -> None:
+    tls_upstream.execute("DROP DATABASE IF EXISTS tlsinline", "CREATE DATABASE tlsinline",
+                         "CREATE TABLE tlsinline.t (id INT PRIMARY KEY)",
+                         "INSERT INTO tlsinline.t VALUES (1)")
+    downstream.execute("DROP DATABASE IF EXISTS tlsinline")
+    refused = cluster.dmctl("operate-source", "create", str(
+        _inline_source(tmp_path / "bad.yaml", tls_upstream, "someone-else")), check=False)
+    assert not refused["result"] and "11112" in str(refused), refused  # the sandbox's CN
+    assert "pydm-sandbox" in str(refused)
+    assert cluster.dmctl("operate-source", "create", str(
+        _inline_source(tmp_path / "s.yaml", tls_upstream, "pydm-sandbox")))["result"]
+    task = tmp_path / "task.yaml"
+    task.write_text(TASK.format(port=downstream.port).replace("tlstask", "tlsinline")
+                    .replace("tls-src", "tls-inline").replace("tlsdb", "tlsinline"))
+    with removed_afterwards(cluster, "tlsinline", "tls-inline"):
+        assert cluster.dmctl("start-task", str(task))["result"]
+        wait_stage(cluster, "tlsinline", "Running")
+        tls_upstream.execute("INSERT INTO tlsinline.t VALUES (2)")  # through the binlog
+        wait_equal(tls_upstream, downstream, "tlsinline", ("t",))

@@ -22,7 +22,8 @@ import pymysql.connections
 from dm.binlog.events import Event, EventDecoder, RotateEvent, TransactionPayloadEvent
 from dm.binlog.location import Flavor, Location, MariaDBGTIDSet, MySQLGTIDSet
 from dm.binlog.rows.schema import SchemaProvider
-from dm.errors import BINLOG_GET_EVENT, BINLOG_PURGED, BINLOG_START_SYNC, DMError
+from dm.dbtls import peer_cn_problem
+from dm.errors import BINLOG_GET_EVENT, BINLOG_PURGED, BINLOG_START_SYNC, DB_TLS, DMError
 
 COM_BINLOG_DUMP = 0x12
 COM_REGISTER_SLAVE = 0x15
@@ -47,6 +48,7 @@ class ReplicaConfig:
     connect_timeout: float = 10.0
     read_timeout: float | None = None  # None: 3 heartbeat periods (or no timeout)
     ssl: dict[str, Any] | None = None
+    allowed_cn: tuple[str, ...] = ()  # cert-allowed-cn
     report_host: str = "pydm"
 
     @property
@@ -163,6 +165,11 @@ class ReplicaConnection:
             link = _Link(host=cfg.host, port=cfg.port, user=cfg.user, password=cfg.password,
                          connect_timeout=cfg.connect_timeout, read_timeout=timeout,
                          ssl=cfg.ssl, autocommit=True, charset="utf8mb4")
+            problem = peer_cn_problem(link, cfg.allowed_cn)
+            if problem:
+                link.close()
+                raise DB_TLS(what="upstream", target=cfg.target, detail=problem,
+                             file="the source's from.security")
             version = str(link.query_value("SELECT VERSION()"))
             self.flavor = Flavor.MARIADB if "mariadb" in version.lower() else Flavor.MYSQL
             checksum = str(link.query_value("SELECT @@GLOBAL.binlog_checksum") or "NONE")

@@ -3,12 +3,14 @@ database connections and binlog event-filter rules."""
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     BeforeValidator,
@@ -162,8 +164,18 @@ def parse_size(text: str) -> int:
 
 
 # --- database connections -----------------------------------------------------------
+def _base64(value: str) -> str:
+    try:
+        base64.b64decode(value, validate=True)
+    except ValueError:
+        raise ValueError("not base64 (PEM text goes in ssl-*-bytes)") from None
+    return value
+
+
 class Security(ConfigModel):
-    """TLS material; DM skips chain and host checks, only `cert-allowed-cn` is enforced."""
+    """TLS material: files, inline PEM (`ssl-*-bytes`) or base64 PEM (`ssl-*-base64`), in
+    DM's order of precedence (inline, base64, file); `cert-allowed-cn` limits the server
+    certificates accepted by their common name."""
 
     ssl_ca: str = ""
     ssl_cert: str = ""
@@ -172,6 +184,15 @@ class Security(ConfigModel):
     ssl_ca_bytes: str = ""
     ssl_cert_bytes: str = ""
     ssl_key_bytes: str = ""
+    ssl_ca_base64: Annotated[str, AfterValidator(_base64)] = ""
+    ssl_cert_base64: Annotated[str, AfterValidator(_base64)] = ""
+    ssl_key_base64: Annotated[str, AfterValidator(_base64)] = ""
+
+    def pem(self, name: str) -> str | None:
+        """The inline PEM text of `ssl-<name>` (ca, cert, key), if given so."""
+        inline: str = getattr(self, f"ssl_{name}_bytes")
+        encoded: str = getattr(self, f"ssl_{name}_base64")
+        return inline or (base64.b64decode(encoded).decode() if encoded else None)
 
 
 class DBConfig(ConfigModel):

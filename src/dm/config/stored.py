@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from dm.config.base import DBConfig
 from dm.db import Endpoint
+from dm.dbtls import pem_file
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -25,6 +26,10 @@ def from_doc(cls: type[M], doc: dict[str, Any]) -> M:
 def endpoint(db: DBConfig) -> Endpoint:
     """What a connection needs from a `from:` or `target-database:` block."""
     sec = db.security
+    if sec is None:
+        return Endpoint(db.host, db.port, db.user, db.plain_password(), db.session_vars())
+    files = {name: (pem_file(text) if (text := sec.pem(name)) else getattr(sec, f"ssl_{name}"))
+             for name in ("ca", "cert", "key")}
     return Endpoint(db.host, db.port, db.user, db.plain_password(), db.session_vars(),
-                    ssl_ca=sec.ssl_ca if sec else "", ssl_cert=sec.ssl_cert if sec else "",
-                    ssl_key=sec.ssl_key if sec else "")
+                    ssl_ca=files["ca"], ssl_cert=files["cert"], ssl_key=files["key"],
+                    allowed_cn=tuple(sec.cert_allowed_cn))

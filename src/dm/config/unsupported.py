@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 from dm import errors
-from dm.config.base import DBConfig, Security
 from dm.config.extraargs import parse_extra_args
 from dm.config.yamlfile import Findings, KeyPath
 
@@ -25,7 +24,6 @@ if TYPE_CHECKING:  # source.py and task.py call in here
 RELAY = "the relay log"
 SHARD_DDL = "shard DDL coordination (shard-mode)"
 ONLINE_DDL = "online DDL (gh-ost, pt-online-schema-change)"
-DB_TLS_EXTRAS = "inline certificates (ssl-*-bytes) and cert-allowed-cn"
 
 
 @dataclass(frozen=True)
@@ -64,7 +62,6 @@ def _task_refusals(cfg: TaskConfig) -> Iterator[Refusal]:
             yield Refusal((key,), ONLINE_DDL, "[]")
     if cfg.collation_compatible == "strict":
         yield Refusal(("collation_compatible",), "collation_compatible: strict", "loose")
-    yield from _db_refusals(cfg.target_database, ("target-database",))
     for name, dumper in cfg.mydumpers.items():
         yield from _dump_refusals(dumper, ("mydumpers", name))
     for index, inst in enumerate(cfg.mysql_instances):
@@ -88,7 +85,6 @@ def _source_refusals(cfg: SourceConfig) -> Iterator[Refusal]:
         if getattr(cfg, name) != defaults[name].default:
             yield Refusal((key,), RELAY, repr(defaults[name].default))
     yield from _changed(cfg.purge, ("purge",), RELAY)
-    yield from _db_refusals(cfg.from_, ("from",))
 
 
 def _changed(block: BaseModel, path: KeyPath, feature: str) -> Iterator[Refusal]:
@@ -98,13 +94,3 @@ def _changed(block: BaseModel, path: KeyPath, feature: str) -> Iterator[Refusal]
         if getattr(block, name) != getattr(defaults, name):
             yield Refusal((*path, name.replace("_", "-")), feature, "its default")
 
-
-def _db_refusals(db: DBConfig, path: KeyPath) -> Iterator[Refusal]:
-    security = db.security
-    if security is None:
-        return
-    defaults = Security()
-    for name in ("ssl_ca_bytes", "ssl_cert_bytes", "ssl_key_bytes", "cert_allowed_cn"):
-        if getattr(security, name) != getattr(defaults, name):
-            yield Refusal((*path, "security", name.replace("_", "-")), DB_TLS_EXTRAS,
-                          "unset; use the file forms ssl-ca, ssl-cert, ssl-key")

@@ -276,7 +276,7 @@ class SyncUnit:
             src = self.cfg.source
             replica = ReplicaConfig(src.host, src.port, src.user, src.password,
                                     self.cfg.server_id, heartbeat_period=1.0,
-                                    ssl=ssl_params(src))
+                                    ssl=ssl_params(src), allowed_cn=src.allowed_cn)
             by_gtid = self.cfg.enable_gtid and point.location.gtid_set is not None
             feed = BinlogFeed(replica, point.location, by_gtid, self._table_answer)
             cleanup.callback(feed.close)
