@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pymysql
 import pytest
 
 from dm.sandbox import DMProcesses, MariaDB, table_rows
@@ -61,11 +62,14 @@ def _expected(upstream: MariaDB, name: str) -> dict[str, list[tuple[Any, ...]]]:
 def _wait_mapped(upstream: MariaDB, downstream: MariaDB, name: str) -> None:
     expected = _expected(upstream, name)
     deadline = time.monotonic() + 60
+    got: dict[str, list[tuple[Any, ...]]] = {}
     while True:
         conn = downstream.connect()
-        try:
+        try:  # Running also while the load goes on: the tables may not be there yet
             got = {t: sorted(tuple(r) for r in table_rows(conn, f"{name}_all", t))
                    for t in expected}
+        except pymysql.err.MySQLError:
+            pass
         finally:
             conn.close()
         if got == expected:
