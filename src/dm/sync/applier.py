@@ -9,6 +9,11 @@ in order. `flush()` is a barrier: it returns once everything submitted before it
 committed, which is what a checkpoint or a DDL needs. A lost connection or a
 deadlock is retried with the same batch in safe mode, so a downstream restart never
 turns into a duplicate-key pause.
+
+Memory is bounded by bytes as well as by counts: each change comes with the size of its
+row in the binlog; a chunk closes at `CHUNK_BYTES`, a worker's batch at `BATCH_BYTES`,
+and `submit` waits while `IN_FLIGHT_BYTES` are handed over and not yet applied (one
+chunk always goes, however large its rows).
 """
 
 from __future__ import annotations
@@ -37,6 +42,9 @@ _MAX_RETRIES = 100
 _RETRY_INTERVAL = 3.0
 _CHUNK = 128  # changes per hand-over to a worker: one queue operation each
 _MIN_CHUNKS = 16
+CHUNK_BYTES = 1 << 20
+BATCH_BYTES = 8 << 20
+IN_FLIGHT_BYTES = 64 << 20
 _SHOWN_SQL = 300  # characters of a failing statement shown in its error
 _NOTHING = object()  # "no control item follows this batch"
 
@@ -47,6 +55,7 @@ class Chunk:
     changes: list[RowChange]
     read_from: Location  # where the first and the last change were read
     read_to: Location
+    size: int = 0  # the changes' bytes in the binlog
 
 
 class _Barrier:
@@ -80,6 +89,8 @@ class Applier:
         self.applied_rows = 0
         self._threads: list[threading.Thread] = []
         self._count_lock = threading.Lock()
+        self._in_flight = 0  # bytes handed over, not yet applied
+        self._room = threading.Condition()
 
     @property
     def worker_count(self) -> int:
@@ -91,9 +102,10 @@ class Applier:
             t.start()
             self._threads.append(t)
 
-    def submit(self, worker: int, change: RowChange, safe: bool, where: Location) -> None:
-        """Buffer a change read at `where` for `worker` (syncer thread only); `send` hands
-        the buffers over."""
+    def submit(self, worker: int, change: RowChange, safe: bool, where: Location,
+               size: int = 0) -> None:
+        """Buffer a change of `size` bytes read at `where` for `worker` (syncer thread
+        only); `send` hands the buffers over."""
         chunk = self._pending[worker]
         if chunk is None or chunk.safe != safe:
             if chunk is not None:
@@ -101,7 +113,8 @@ class Applier:
             chunk = self._pending[worker] = Chunk(safe, [], where, where)
         chunk.changes.append(change)
         chunk.read_to = where
-        if len(chunk.changes) >= self.chunk_size:
+        chunk.size += size
+        if len(chunk.changes) >= self.chunk_size or chunk.size >= CHUNK_BYTES:
             self._hand_over(worker, chunk)
             self._pending[worker] = None
 
@@ -113,8 +126,18 @@ class Applier:
                 self._pending[worker] = None
 
     def _hand_over(self, worker: int, chunk: Chunk) -> None:
+        with self._room:
+            while self._in_flight and self._in_flight + chunk.size > IN_FLIGHT_BYTES:
+                self._check()
+                self._room.wait(0.2)
+            self._in_flight += chunk.size
         self._check()
         self.queues[worker].put(chunk)
+
+    def _applied(self, size: int) -> None:
+        with self._room:
+            self._in_flight -= size
+            self._room.notify_all()
 
     def flush(self) -> None:
         """Wait until everything submitted so far is committed downstream."""
@@ -148,12 +171,15 @@ class Applier:
             changes: list[RowChange] = []
             safe = False
             read: list[Location] = []
+            size = 0
             while isinstance(item, Chunk):
                 changes += item.changes
                 safe = safe or item.safe
                 read += (item.read_from, item.read_to)
+                size += item.size
                 try:
-                    item = q.get_nowait() if len(changes) < self.batch else _NOTHING
+                    item = q.get_nowait() if len(changes) < self.batch and \
+                        size < BATCH_BYTES else _NOTHING
                 except queue.Empty:
                     item = _NOTHING
             if changes and self.failure is None:
@@ -162,6 +188,8 @@ class Applier:
                                                                      f"{read[-1].short()}")
                 except Exception as exc:  # noqa: BLE001 - handed to the syncer via flush()
                     self.failure = errors.wrap(exc)
+            if size:
+                self._applied(size)  # after a failure too: the syncer must not wait on it
             if isinstance(item, _Barrier):
                 item.arrive()
             elif item is None:

@@ -168,6 +168,10 @@ class Causality:
                 parent[key] = root
         return worker
 
+    def __len__(self) -> int:
+        """Keys in the window."""
+        return len(self._parent)
+
     def reset(self) -> None:
         """Forget every group: call after all workers have flushed."""
         self._parent.clear()

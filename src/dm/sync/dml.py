@@ -29,7 +29,11 @@ from dm.sync.compact import compact as compact_changes
 
 Statement = tuple[str, list[Any]]  # SQL with %s placeholders, its arguments
 
-MAX_ROWS_PER_STATEMENT = 256  # keeps one statement well under max_allowed_packet
+MAX_ROWS_PER_STATEMENT = 256
+MAX_STATEMENT_BYTES = 1 << 20  # of long values per multi-row statement: well under
+# max_allowed_packet even when escaping doubles them, and few copies of it per applier
+_LONG_TYPES = frozenset({"varchar", "varbinary", "tinytext", "text", "mediumtext", "longtext",
+                         "tinyblob", "blob", "mediumblob", "longblob", "json"})
 _CACHE_LIMIT = 4096
 
 # All-columns WHERE: FLOAT/DOUBLE match within this relative distance, not exactly,
@@ -50,8 +54,8 @@ class _Plan:
     """SQL templates of one upstream table version written to one downstream table."""
 
     __slots__ = ("all_where", "delete_head", "insert_head", "key", "key_in_head", "key_ph",
-                 "key_where", "pick", "placeholders", "replace_head", "row_ph", "set_head",
-                 "table_info", "target", "unique_keys", "upsert_tail")
+                 "key_where", "long", "pick", "placeholders", "replace_head", "row_ph",
+                 "set_head", "table_info", "target", "unique_keys", "upsert_tail")
 
     def __init__(self, info: TableInfo, target: Target) -> None:
         self.table_info = info
@@ -60,6 +64,7 @@ class _Plan:
         writable = [i for i, c in enumerate(info.columns) if not c.generated]
         names = [_name(info.columns[i].name) for i in writable]
         self.pick = _picker(writable, len(info.columns))
+        self.long = tuple(i for i in writable if info.columns[i].type_name in _LONG_TYPES)
         self.row_ph = "(" + ",".join(["%s"] * len(writable)) + ")"
         self.placeholders: dict[int, str] = {}
         column_list = " (" + ",".join(names) + ") VALUES "
@@ -237,6 +242,26 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
         yield items[start:start + size]
 
 
+def _statement_rows(plan: _Plan, rows: list[Row], size: int) -> Iterator[list[Row]]:
+    """Runs of at most `size` rows, cut sooner where long values pass
+    MAX_STATEMENT_BYTES (a row alone always makes a statement)."""
+    if not plan.long:
+        yield from _chunks(rows, size)
+        return
+    run: list[Row] = []
+    total = 0
+    for row in rows:
+        width = sum(len(v) for v in map(row.__getitem__, plan.long)
+                    if isinstance(v, (str, bytes)))
+        if run and (len(run) >= size or total + width > MAX_STATEMENT_BYTES):
+            yield run
+            run, total = [], 0
+        run.append(row)
+        total += width
+    if run:
+        yield run
+
+
 def _render(kind: int, plan: _Plan, payloads: list[Any], size: int) -> Iterator[Statement]:
     if kind == _DELETE_KEY:
         yield from _render_delete_keys(plan, payloads, size)
@@ -251,7 +276,7 @@ def _render(kind: int, plan: _Plan, payloads: list[Any], size: int) -> Iterator[
     else:
         head = plan.insert_head if kind != _REPLACE else plan.replace_head
         tail = plan.upsert_tail if kind == _UPSERT else ""
-        for rows in _chunks(payloads, size):
+        for rows in _statement_rows(plan, payloads, size):
             yield head + plan.values_sql(len(rows)) + (tail or ""), plan.values(rows)
 
 

@@ -90,7 +90,10 @@ class Reader:
         except Exception as exc:  # noqa: BLE001 - every failure goes to the syncer, coded
             error = exc if isinstance(exc, DMError) else wrap(exc)
             with contextlib.suppress(BrokenPipeError):
-                self._send()
+                try:  # what was read before the failure is still good
+                    self._send()
+                except Exception:  # noqa: BLE001 - sending was the failure: the error goes alone
+                    self._records, self._events = [], 0
                 write_frame(self._out, (0, [(ERROR, error.to_process_error())]))
 
     def _stream(self) -> None:
@@ -143,7 +146,7 @@ class Reader:
             self._bytes += h.event_size
             start = h.log_pos - h.event_size if h.log_pos else 0
             self._records.append((ROWS, start, h.timestamp, table.schema, table.table, kind,
-                                  rows))
+                                  rows, h.event_size))
         elif isinstance(event, XidEvent):
             self._end_group(h.timestamp)
         elif isinstance(event, QueryEvent):

@@ -5,7 +5,7 @@ GTID, ANNOTATE_ROWS, FORMAT_DESCRIPTION, ...) into the records that follow them,
 leaves out the rows of tables the syncer said it does not want. Every record starts with
 its tag:
 
-    (ROWS, start_pos, timestamp, schema, table, kind, rows)
+    (ROWS, start_pos, timestamp, schema, table, kind, rows, event_size)
     (XID, end_pos, timestamp, gtid)                      a transaction's group ends
     (QUERY, end_pos, start_pos, timestamp, gtid, schema, sql, sql_mode, ends, time_zone,
      server_charset)
@@ -19,7 +19,8 @@ without one). A group ends at its XID, its COMMIT/ROLLBACK, an XA PREPARE or XA
 COMMIT/ROLLBACK (all sent as XID records), or at a standalone statement (`ends` True);
 a statement inside a transaction (`ends` False) does not end it, and BEGIN, SAVEPOINT,
 ROLLBACK TO and the like are not sent at all (dm.core.transactions). `rows` are decoded
-rows as `RowsEvent.rows` gives them; `sql_mode` is the statement's, as the event's status
+rows as `RowsEvent.rows` gives them, `event_size` the rows event's bytes (what the
+syncer's memory bounds count); `sql_mode` is the statement's, as the event's status
 variable (an int of flags, None when absent); `time_zone` is the statement's session time
 zone as logged (None when the event does not carry one: the upstream's global applies);
 `server_charset` its character_set_server (the default of a CREATE DATABASE; None: not

@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 Router = Callable[[str, str], tuple[str, str]]
 _SAVE_RETRIES, _SAVE_INTERVAL = 100, 1.0  # a downstream restart is waited out
 _MASTER_REFRESH = 5.0  # seconds between SHOW MASTER STATUS for query-status
+_CAUSALITY_KEYS = 1 << 20  # keys in causality's window: a barrier starts a new one
 _STOP_WAIT = 10.0  # seconds pause/stop waits for the transaction being read to end (as DM)
 _UTC = "+00:00"
 _OFFSET = re.compile(r"[+-]\d{1,2}:\d{2}")
@@ -379,10 +380,11 @@ class SyncUnit:
         assert pos is not None
         tag = record[0]
         if tag == ROWS:
-            _, start, timestamp, schema, table, kind, rows = record
+            _, start, timestamp, schema, table, kind, rows, size = record
             self.last_event_time = timestamp
             self._in_transaction = True
-            self._rows(schema, table, kind, rows, pos.at(start), applier, causality, safe)
+            self._rows(schema, table, kind, rows, pos.at(start), applier, causality, safe,
+                       size // max(len(rows), 1))
         elif tag == XID:
             _, end, timestamp, gtid = record
             self.last_event_time = timestamp
@@ -411,7 +413,8 @@ class SyncUnit:
                 if self.master_location else None)
 
     def _rows(self, schema: str, table: str, kind: str, rows: list[Any], where: Location,
-              applier: Applier, causality: Causality, safe_mode: SafeMode[Location]) -> None:
+              applier: Applier, causality: Causality, safe_mode: SafeMode[Location],
+              row_bytes: int) -> None:
         start = self._table_starts.get((schema, table))
         if start is not None and where < start:
             return  # the dump copied this table under a later snapshot: already there
@@ -429,12 +432,12 @@ class SyncUnit:
             if mapped is not None:
                 change = self._map(change, *mapped, where)
             worker = causality.assign(change)
-            if worker is CONFLICT:
+            if worker is CONFLICT or len(causality) >= _CAUSALITY_KEYS:  # a bounded window
                 applier.flush()
                 causality.reset()
                 worker = causality.assign(change)
             assert isinstance(worker, int)
-            applier.submit(worker, change, safe, where)
+            applier.submit(worker, change, safe, where, row_bytes)
 
     def _column_rule(self, info: TableInfo, where: Location) -> tuple[int, ColumnRule] | None:
         """The column mapping of a table's rows and the position of its column."""

@@ -247,6 +247,19 @@ def test_big_batches_are_cut_into_statements_of_bounded_size() -> None:
     assert deletes[1][0].endswith("LIMIT 1")
 
 
+def test_long_values_cut_statements_by_bytes() -> None:
+    """Blobs of 3/4 of the limit never share a statement; a larger one goes alone."""
+    blobs = table([col("id", null=False), col("b", "longblob")], [pk("id")])
+    part = dml.MAX_STATEMENT_BYTES * 3 // 4
+    rows = [(1, b"x" * part), (2, b"y" * part), (3, None), (4, b"z" * 3 * part),
+            (5, "short")]
+    statements = one([ins(blobs, r) for r in rows], safe=True)
+    assert [[args[i] for i in range(0, len(args), 2)] for _, args in statements] == \
+        [[1], [2, 3], [4], [5]]
+    assert all(sum(len(a) for a in args if isinstance(a, bytes)) <= dml.MAX_STATEMENT_BYTES
+               for _, args in statements if len(args) > 2)
+
+
 def test_table_versions_of_one_target_get_their_own_statements() -> None:
     wider = table([*SBTEST.columns, col("extra")], list(SBTEST.indexes))
     statements = one([ins(SBTEST, sb(1)), ins(wider, (*sb(2), 0))], safe=True)
