@@ -37,7 +37,10 @@ from dm.sync.change import RowChange
 log = logging.getLogger(__name__)
 
 StatementBuilder = Callable[[Sequence[RowChange], bool], list[tuple[str, list[Any]]]]
-_RETRYABLE = {1205, 1213, 2003, 2006, 2013}  # lock wait, deadlock, gone away, lost
+# lock wait, deadlock, refused, gone away, lost; TiDB's PD timeout, TiKV busy, resolve-lock
+# timeout, info schema expired/changed, write conflicts and retryable transactions
+_RETRYABLE = {1205, 1213, 2003, 2006, 2013, 9001, 9003, 9004, 8027, 8028, 8005, 9007, 8022}
+_RETRYABLE_1105 = ("information schema is out of date", "information schema is changed")
 _MAX_RETRIES = 100
 _RETRY_INTERVAL = 3.0
 _CHUNK = 128  # changes per hand-over to a worker: one queue operation each
@@ -243,6 +246,8 @@ def _retryable(exc: pymysql.err.MySQLError | errors.DMError) -> bool:
     """Lost or refused connections and lock conflicts: the same batch can run again."""
     if isinstance(exc, errors.DMError):
         return exc.code == errors.DB_UNREACHABLE.code
+    if exc.args and exc.args[0] == 1105:  # TiDB's "unknown error" carries these too
+        return any(text in str(exc.args[-1]).lower() for text in _RETRYABLE_1105)
     return bool(exc.args) and exc.args[0] in _RETRYABLE
 
 
