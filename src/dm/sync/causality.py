@@ -9,12 +9,13 @@ window and a group lives on one worker. A change whose keys already belong to gr
 different workers is a CONFLICT: the caller flushes every worker, calls `reset()`, and
 assigns the change again.
 
-Strings in a key compare under their collation. Folding case and trailing spaces is an
-over-approximation of every collation for printable ASCII text; beyond it collations
-differ in ways no fold models (general_ci's 'ß' = 's', unicode_ci's 'ß' = 'ss' and
-ignorable characters, danish 'å' = 'aa', latin1_swedish_ci's 'Ü' = 'Y', emoji all equal
-under general_ci), so a change with such a value in a case-insensitive key runs alone:
-everything before it is committed first, and it is committed before anything after it.
+Strings in a key compare under their collation: MariaDB's general_ci and unicode_ci
+families and binary collations have exact keys (dm.core.collation). For any other
+collation, folding case and trailing spaces over-approximates it for printable ASCII
+text; beyond ASCII such collations differ in ways no fold models (danish 'å' = 'aa',
+latin1_swedish_ci's 'Ü' = 'Y', uca1400's 'ø' = 'o'), so a change with such a value in a
+case-insensitive key runs alone: everything before it is committed first, and it is
+committed before anything after it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import Any, Final, NamedTuple
 
+from dm.core.collation import Key, exact_key
 from dm.schema.table import Column, TableInfo
 from dm.sync.change import Row, RowChange, per_table
 
@@ -59,8 +61,12 @@ def _fold_ci(value: Any) -> Any:
     return value.lower().rstrip(" ")
 
 
-def _fold_bin(value: Any) -> Any:
-    return value.rstrip(" ") if isinstance(value, str) else value
+def _exact(key: Key) -> Fold:
+    def fold(value: Any) -> Any:
+        if isinstance(value, bytes):  # undecoded text: its charset is not known here
+            return _fold_ci(value)
+        return key(value) if isinstance(value, str) else value
+    return fold
 
 
 class _UniqueKey(NamedTuple):
@@ -73,8 +79,8 @@ class _UniqueKey(NamedTuple):
 def _fold_of(column: Column, info: TableInfo) -> Fold | None:
     if column.charset == "binary" or column.type_name not in _STRING_TYPES:
         return None
-    collation = (column.collation or info.collation or "").lower()
-    return _fold_bin if collation.endswith("_bin") else _fold_ci
+    key = exact_key(column.collation or info.collation)
+    return _fold_ci if key is None else _exact(key)
 
 
 _STRING_TYPES = frozenset({"char", "varchar", "tinytext", "text", "mediumtext", "longtext",
