@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pymysql
 
 from dm import errors
+from dm.binlog.status import binlog_status
 from dm.db import Connection, is_mariadb, query_one
 
 
@@ -28,17 +29,11 @@ class SnapshotPosition:
     lock_seconds: float
 
 
-def _master_position(ctl: Connection, mariadb: bool) -> tuple[str, int, str]:
-    row = query_one(ctl, "SHOW MASTER STATUS")
-    if row is None:
+def _master_position(ctl: Connection) -> tuple[str, int, str]:
+    status = binlog_status(ctl)
+    if status is None:
         raise errors.NO_BINLOG_LOCATION(path="SHOW MASTER STATUS (empty: is log_bin ON?)")
-    name, pos = str(row[0]), int(row[1])
-    if mariadb:
-        gtid_row = query_one(ctl, "SELECT @@gtid_binlog_pos")
-        gtid = str(gtid_row[0]) if gtid_row else ""
-    else:
-        gtid = str(row[4]).replace("\n", "") if len(row) > 4 and row[4] else ""
-    return name, pos, gtid
+    return status.file, status.pos, status.gtid
 
 
 def _begin(conns: list[Connection]) -> None:
@@ -55,7 +50,7 @@ def take_snapshot(ctl: Connection, conns: list[Connection], consistency: str,
     try:
         if consistency == "none":
             _begin(conns)
-            name, pos, gtid = _master_position(ctl, mariadb)
+            name, pos, gtid = _master_position(ctl)
             return SnapshotPosition(name, pos, gtid, time.time(), 0.0)
         lock, unlock = ((["BACKUP STAGE START", "BACKUP STAGE BLOCK_COMMIT"], "BACKUP STAGE END")
                         if mariadb and consistency in ("auto", "flush") else
@@ -66,7 +61,7 @@ def take_snapshot(ctl: Connection, conns: list[Connection], consistency: str,
             locked = time.monotonic()
             try:
                 _begin(conns)
-                name, pos, gtid = _master_position(ctl, mariadb)
+                name, pos, gtid = _master_position(ctl)
             finally:
                 cur.execute(unlock)
             held = time.monotonic() - locked

@@ -25,6 +25,7 @@ from dm import errors
 from dm.binlog.location import Flavor, Location, parse_dump_metadata, parse_gtid_set
 from dm.binlog.replica import ReplicaConfig
 from dm.binlog.rows.schema import TableSchema
+from dm.binlog.status import binlog_status
 from dm.db import Connection, Endpoint, connect, qualified, query_all, query_one, ssl_params
 from dm.dump.dumpdir import DumpDirectory, schema_statements
 from dm.dump.metadata import METADATA_FILE
@@ -164,13 +165,9 @@ class SyncUnit:
     def _master_now(self) -> Location | None:
         conn = connect(self.cfg.source, what=f"source {self.cfg.source_id}")
         try:
-            row = query_one(conn, "SHOW MASTER STATUS")
-            if row is None:
-                return None
-            gtid = query_one(conn, "SELECT @@gtid_binlog_pos") if self.cfg.flavor == \
-                Flavor.MARIADB else (row[4] if len(row) > 4 else "",)
-            return self._snapshot_location(str(row[0]), int(row[1]),
-                                           str(gtid[0]) if gtid and gtid[0] else "")
+            status = binlog_status(conn)
+            return None if status is None else \
+                self._snapshot_location(status.file, status.pos, status.gtid)
         finally:
             conn.close()
 
