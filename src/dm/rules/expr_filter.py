@@ -29,8 +29,9 @@ version (`TableInfo` identity) into closures over the row tuple. The supported s
 
 Values follow MySQL: three-valued logic (NULL propagates, NOT NULL is NULL); numbers
 compare as numbers whatever their Python type (int, Decimal, float); strings compare
-case-insensitively with trailing spaces ignored (PAD SPACE), unless a column's
-collation is binary (`*_bin`, `*_cs`, `binary`); bytes compare bytewise; a number
+under the collation that wins (`_Coll`): the column's, exactly where dm.core.collation has
+its weights, else case-insensitively with trailing spaces ignored (PAD SPACE), or by code
+point for binary collations (`*_bin`, `*_cs`); bytes compare bytewise; a number
 against a string converts the string to a number (its longest numeric prefix); dates
 and times against strings or numbers convert those to temporal values (falling back
 to comparing text when they do not parse). Division by zero is NULL; `/` keeps four
@@ -51,6 +52,7 @@ from typing import Any, NamedTuple
 
 from dm import errors
 from dm.config.task import ExpressionFilter
+from dm.core.collation import exact_key
 from dm.db import qualified
 from dm.schema.table import TableInfo
 from dm.sync.change import DELETE, INSERT, UPDATE, Row, RowChange
@@ -316,21 +318,52 @@ _DOMAINS: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 
-def _str_key_ci(v: Any) -> str:
-    return _text(v).rstrip(" ").casefold()
+def _ci_fold(text: str) -> str:
+    return text.rstrip(" ").casefold()
 
 
-def _str_key_cs(v: Any) -> str:
-    return _text(v).rstrip(" ")
+def _cs_fold(text: str) -> str:
+    return text.rstrip(" ")
 
 
-_KEYS: dict[tuple[str, bool], Key] = {
-    (_N, False): _num, (_N, True): _num,
-    (_S, False): _str_key_ci, (_S, True): _str_key_cs,
-    (_B, False): _bytes, (_B, True): _bytes,
-    (_DT, False): _dt_key, (_DT, True): _dt_key,
-    (_T, False): _time_key, (_T, True): _time_key,
-}
+class _Coll:
+    """How strings compare: `key` gives equal keys to strings that compare equal, in their
+    order. `rank` says which side's collation a comparison takes, as MySQL's coercibility
+    does (reversed): a literal's default < a column's collation < a binary collation <
+    an explicit COLLATE < a binary string."""
+
+    __slots__ = ("binary", "key", "rank", "text_key")
+
+    def __init__(self, rank: int, key: Callable[[str], str], binary: bool = False) -> None:
+        self.rank = rank
+        self.key = key
+        self.binary = binary
+        self.text_key: Key = lambda v: key(_text(v))
+
+
+_DEFAULT = _Coll(0, _ci_fold)  # a literal's: case-insensitive, PAD SPACE
+_COLUMN, _BINARY_COLLATION, _EXPLICIT = 2, 5, 10
+_BINARY_STRING = _Coll(20, _cs_fold, True)
+
+
+def _coll_of(collation: str | None, rank: int) -> _Coll:
+    """A collation's comparison: exact keys where pydm has the server's weights
+    (dm.core.collation), else case-insensitive or, for binary ones, by code point."""
+    if _binary_collation(collation):
+        return _Coll(max(rank, _BINARY_COLLATION), _cs_fold, True)
+    key = exact_key(collation)
+    return _Coll(rank, key or _ci_fold)
+
+
+def _combine(*colls: _Coll) -> _Coll:
+    return max(colls, key=lambda c: c.rank)
+
+
+_KEYS: dict[str, Key] = {_N: _num, _B: _bytes, _DT: _dt_key, _T: _time_key}
+
+
+def _key_fn(dom: str, coll: _Coll) -> Key:
+    return coll.text_key if dom == _S else _KEYS[dom]
 
 
 def _order(ka: Any, kb: Any) -> int:
@@ -342,26 +375,26 @@ def _order(ka: Any, kb: Any) -> int:
     return (ka > kb) - (ka < kb)  # type: ignore[no-any-return]
 
 
-def _compare(a: Any, b: Any, cs: bool) -> int:
+def _compare(a: Any, b: Any, coll: _Coll) -> int:
     """Sign of a <=> b for two non-NULL values (-1, 0 or 1)."""
     dom, fallback = _DOMAINS[_cat(a), _cat(b)]
-    key = _KEYS[dom, cs]
+    key = _key_fn(dom, coll)
     try:
         ka, kb = key(a), key(b)
     except _NoKey:
-        key = _KEYS[fallback, cs]
+        key = _key_fn(fallback, coll)
         ka, kb = key(a), key(b)
     return _order(ka, kb)
 
 
-def _const_key(a: Any, b: Any, cs: bool) -> tuple[Key, Any]:
+def _const_key(a: Any, b: Any, coll: _Coll) -> tuple[Key, Any]:
     """The key function for values like `a`, and the constant `b`'s key under it."""
     dom, fallback = _DOMAINS[_cat(a), _cat(b)]
-    key = _KEYS[dom, cs]
+    key = _key_fn(dom, coll)
     try:
         return key, key(b)
     except _NoKey:
-        key = _KEYS[fallback, cs]
+        key = _key_fn(fallback, coll)
         return key, key(b)
 
 
@@ -573,31 +606,31 @@ def _decimal_caster(precision: int, scale: int) -> Callable[[Any], Decimal]:
 class _Node(NamedTuple):
     fn: Fn
     const: bool = False
-    cs: bool = False  # a binary collation decides string comparisons
+    coll: _Coll = _DEFAULT  # how its strings compare
 
 
-def _const(value: Any, cs: bool = False) -> _Node:
-    return _Node(lambda _row: value, True, cs)
+def _const(value: Any, coll: _Coll = _DEFAULT) -> _Node:
+    return _Node(lambda _row: value, True, coll)
 
 
 _NULL = _const(None)
 
 
-def _make(fn: Fn, children: Sequence[_Node], cs: bool = False) -> _Node:
+def _make(fn: Fn, children: Sequence[_Node], coll: _Coll = _DEFAULT) -> _Node:
     """A node; folded to a constant when every input is one."""
     if all(c.const for c in children):
         try:
-            return _const(fn(()), cs)
+            return _const(fn(()), coll)
         except (ArithmeticError, TypeError, ValueError) as exc:
             raise _Unsupported(f"cannot evaluate a constant part: {exc}") from exc
-    return _Node(fn, False, cs)
+    return _Node(fn, False, coll)
 
 
 # Types whose values of the same type compare directly in their domain.
 _DIRECT = frozenset({int, float, Decimal, bytes, date, datetime, timedelta})
 
 
-def _against(right: _Node, cs: bool) -> Against:
+def _against(right: _Node, coll: _Coll) -> Against:
     """Compare a given non-NULL value `a` with `right`'s value on the row."""
     if right.const:
         b = right.fn(())
@@ -608,12 +641,12 @@ def _against(right: _Node, cs: bool) -> Against:
         def vs_const(a: Any, _row: Row) -> int | None:
             hit = memo.get(type(a))
             if hit is None:
-                hit = memo[type(a)] = _const_key(a, b, cs)
+                hit = memo[type(a)] = _const_key(a, b, coll)
             key, kb = hit
             try:
                 ka = key(a)
             except _NoKey:
-                return _compare(a, b, cs)
+                return _compare(a, b, coll)
             return _order(ka, kb)
 
         tb = type(b)
@@ -626,11 +659,12 @@ def _against(right: _Node, cs: bool) -> Against:
 
             return vs_same
         if tb is str:
-            kb_text: str = _KEYS[_S, cs](b)
+            kb_text: str = coll.text_key(b)
+            fold = coll.key
 
             def vs_text(a: Any, row: Row) -> int | None:
                 if type(a) is str:
-                    ka: str = a.rstrip(" ") if cs else a.rstrip(" ").casefold()
+                    ka = fold(a)
                     return (ka > kb_text) - (ka < kb_text)
                 return vs_const(a, row)
 
@@ -640,7 +674,7 @@ def _against(right: _Node, cs: bool) -> Against:
 
     def vs(a: Any, row: Row) -> int | None:
         b = fb(row)
-        return None if b is None else _compare(a, b, cs)
+        return None if b is None else _compare(a, b, coll)
 
     return vs
 
@@ -730,13 +764,13 @@ def _literal(c: _Compiler, e: Any) -> _Node:
 def _hex(c: _Compiler, e: Any) -> _Node:
     digits = str(e.this)
     return _const(_HexBytes(bytes.fromhex(digits.rjust(len(digits) + len(digits) % 2, "0"))),
-                  True)
+                  _BINARY_STRING)
 
 
 def _bits(c: _Compiler, e: Any) -> _Node:
     digits = str(e.this) or "0"
     n = int(digits, 2)
-    return _const(_HexBytes(n.to_bytes((len(digits) + 7) // 8, "big")), True)
+    return _const(_HexBytes(n.to_bytes((len(digits) + 7) // 8, "big")), _BINARY_STRING)
 
 
 def _introducer(c: _Compiler, e: Any) -> _Node:
@@ -744,7 +778,7 @@ def _introducer(c: _Compiler, e: Any) -> _Node:
     charset = str(e.this).lower().lstrip("_")
     if charset == "binary":
         return _make(lambda row: None if (v := inner.fn(row)) is None else _bytes(v),
-                     [inner], True)
+                     [inner], _BINARY_STRING)
     return inner
 
 
@@ -755,12 +789,12 @@ def _paren(c: _Compiler, e: Any) -> _Node:
 def _comparison(op: str) -> Callable[[_Compiler, Any], _Node]:
     def build(c: _Compiler, e: Any) -> _Node:
         left, right = c.arg(e, "this"), c.arg(e, "expression")
-        cs = left.cs or right.cs
+        coll = _combine(left.coll, right.coll)
         ok = _SIGNS[op]
         if left.const and not right.const:  # keep the constant on the right
             left, right = right, left
             ok = frozenset(-s for s in ok)
-        fa, against = left.fn, _against(right, cs)
+        fa, against = left.fn, _against(right, coll)
 
         def fn(row: Row) -> int | None:
             a = fa(row)
@@ -769,21 +803,21 @@ def _comparison(op: str) -> Callable[[_Compiler, Any], _Node]:
             s = against(a, row)
             return None if s is None else int(s in ok)
 
-        return _make(fn, [left, right], cs)
+        return _make(fn, [left, right], coll)
 
     return build
 
 
 def _null_safe_eq(c: _Compiler, e: Any) -> _Node:
     left, right = c.arg(e, "this"), c.arg(e, "expression")
-    cs = left.cs or right.cs
+    coll = _combine(left.coll, right.coll)
     fa, fb = left.fn, right.fn
 
     def fn(row: Row) -> int:
         a, b = fa(row), fb(row)
         if a is None or b is None:
             return int(a is None and b is None)
-        return int(_compare(a, b, cs) == 0)
+        return int(_compare(a, b, coll) == 0)
 
     return _make(fn, [left, right])
 
@@ -865,9 +899,9 @@ def _in(c: _Compiler, e: Any) -> _Node:
     if not items:
         raise _Unsupported(f"{_sql(e)}: IN needs at least one value")
     left = c.arg(e, "this")
-    cs = left.cs or any(i.cs for i in items)
+    coll = _combine(left.coll, *(i.coll for i in items))
     fa = left.fn
-    tests = [_against(i, cs) for i in items]
+    tests = [_against(i, coll) for i in items]
 
     def fn(row: Row) -> int | None:
         a = fa(row)
@@ -887,8 +921,8 @@ def _in(c: _Compiler, e: Any) -> _Node:
 
 def _between(c: _Compiler, e: Any) -> _Node:
     left, low, high = c.arg(e, "this"), c.arg(e, "low"), c.arg(e, "high")
-    cs = left.cs or low.cs or high.cs
-    fa, lo, hi = left.fn, _against(low, cs), _against(high, cs)
+    coll = _combine(left.coll, low.coll, high.coll)
+    fa, lo, hi = left.fn, _against(low, coll), _against(high, coll)
 
     def fn(row: Row) -> int | None:
         a = fa(row)
@@ -914,7 +948,7 @@ def _like_node(c: _Compiler, like: Any, escape: Any | None) -> _Node:
         if not esc_node.const or not isinstance(value, str) or len(value) > 1:
             raise _Unsupported(f"{_sql(escape)}: ESCAPE takes one constant character")
         esc = value
-    ci = not (subject.cs or pattern.cs)
+    ci = not _combine(subject.coll, pattern.coll).binary
     negate = bool(like.args.get("negate"))
     fs, fp = subject.fn, pattern.fn
     fixed = None
@@ -968,21 +1002,21 @@ def _binary_op(op: Callable[[Any, Any], Any]) -> Callable[[_Compiler, Any], _Nod
     return build
 
 
-def _unary(op: Callable[[Any], Any], *, cs: bool | None = None,
+def _unary(op: Callable[[Any], Any], *, coll: _Coll | None = None,
            arg: str = "this") -> Callable[[_Compiler, Any], _Node]:
-    """A NULL-propagating function of one argument; cs None keeps the argument's."""
+    """A NULL-propagating function of one argument; coll None keeps the argument's."""
 
     def build(c: _Compiler, e: Any) -> _Node:
         inner = c.arg(e, arg)
         f = inner.fn
         return _make(lambda row: None if (v := f(row)) is None else op(v), [inner],
-                     inner.cs if cs is None else cs)
+                     inner.coll if coll is None else coll)
 
     return build
 
 
 def _length_fn(c: _Compiler, e: Any) -> _Node:
-    return _unary(_length if e.args.get("binary") else _char_length, cs=False)(c, e)
+    return _unary(_length if e.args.get("binary") else _char_length, coll=_DEFAULT)(c, e)
 
 
 def _concat_fn(c: _Compiler, e: Any) -> _Node:
@@ -993,7 +1027,7 @@ def _concat_fn(c: _Compiler, e: Any) -> _Node:
         values = [f(row) for f in fns]
         return None if any(v is None for v in values) else _concat(values)
 
-    return _make(fn, parts, any(p.cs for p in parts))
+    return _make(fn, parts, _combine(*(p.coll for p in parts)))
 
 
 def _substring_fn(c: _Compiler, e: Any) -> _Node:
@@ -1012,7 +1046,7 @@ def _substring_of(s: _Node, start: _Node, length: _Node | None) -> _Node:
             return None
         return _substring(v, p, n)
 
-    return _make(fn, [s, start] + ([length] if length is not None else []), s.cs)
+    return _make(fn, [s, start] + ([length] if length is not None else []), s.coll)
 
 
 def _trim_fn(c: _Compiler, e: Any) -> _Node:
@@ -1030,7 +1064,7 @@ def _trim_fn(c: _Compiler, e: Any) -> _Node:
         r = fr(row)
         return None if r is None else _trim(v, r, position)
 
-    return _make(fn, [s, remove], s.cs)
+    return _make(fn, [s, remove], s.coll)
 
 
 def _coalesce(c: _Compiler, e: Any) -> _Node:
@@ -1044,7 +1078,7 @@ def _coalesce(c: _Compiler, e: Any) -> _Node:
                 return v
         return None
 
-    return _make(fn, parts, any(p.cs for p in parts))
+    return _make(fn, parts, _combine(*(p.coll for p in parts)))
 
 
 def _if(c: _Compiler, e: Any) -> _Node:
@@ -1054,7 +1088,7 @@ def _if(c: _Compiler, e: Any) -> _Node:
     def fn(row: Row) -> Any:
         return fy(row) if _truth(fc(row)) is True else fn_(row)
 
-    return _make(fn, [cond, yes, no], yes.cs or no.cs)
+    return _make(fn, [cond, yes, no], _combine(yes.coll, no.coll))
 
 
 def _anonymous(c: _Compiler, e: Any) -> _Node:
@@ -1068,13 +1102,13 @@ def _anonymous(c: _Compiler, e: Any) -> _Node:
     raise _Unsupported(f"{_sql(e)}: function {name.upper()} is not supported")
 
 
-_CASTS: dict[str, tuple[Callable[[Any], Any], bool | None]] = {
+_CASTS: dict[str, tuple[Callable[[Any], Any], _Coll | None]] = {
     "DATE": (_to_date, None), "DATETIME": (_to_datetime, None),
     "TIMESTAMP": (_to_datetime, None), "TIMESTAMPTZ": (_to_datetime, None),
     "TIMESTAMPLTZ": (_to_datetime, None), "TIME": (_to_time, None),
-    "CHAR": (_text, False), "VARCHAR": (_text, False), "TEXT": (_text, False),
-    "NCHAR": (_text, False), "NVARCHAR": (_text, False),
-    "BINARY": (_bytes, True), "VARBINARY": (_bytes, True),
+    "CHAR": (_text, _DEFAULT), "VARCHAR": (_text, _DEFAULT), "TEXT": (_text, _DEFAULT),
+    "NCHAR": (_text, _DEFAULT), "NVARCHAR": (_text, _DEFAULT),
+    "BINARY": (_bytes, _BINARY_STRING), "VARBINARY": (_bytes, _BINARY_STRING),
     "BIGINT": (_cast_int, None), "INT": (_cast_int, None), "UBIGINT": (_cast_unsigned, None),
     "UINT": (_cast_unsigned, None), "DOUBLE": (_cast_double, None),
     "FLOAT": (_cast_double, None),
@@ -1089,20 +1123,20 @@ def _cast(c: _Compiler, e: Any) -> _Node:
         precision, scale = (params + [10, 0][len(params):])[:2]
         if not 0 < precision <= 65 or not 0 <= scale <= min(30, precision):
             raise _Unsupported(f"{_sql(e)}: bad DECIMAL precision or scale")
-        return _unary(_decimal_caster(precision, scale), cs=False)(c, e)
+        return _unary(_decimal_caster(precision, scale), coll=_DEFAULT)(c, e)
     if kind not in _CASTS:
         raise _Unsupported(f"{_sql(e)}: cannot cast to {kind}")
-    op, cs = _CASTS[kind]
+    op, coll = _CASTS[kind]
     inner = c.arg(e, "this")
     f = inner.fn
     return _make(lambda row: None if (v := f(row)) is None else op(v), [inner],
-                 inner.cs if cs is None else cs)
+                 inner.coll if coll is None else coll)
 
 
 def _collate(c: _Compiler, e: Any) -> _Node:
     inner = c.arg(e, "this")
     name = e.expression.name.lower() if hasattr(e.expression, "name") else str(e.expression)
-    return _Node(inner.fn, inner.const, _binary_collation(name))
+    return _Node(inner.fn, inner.const, _coll_of(name, _EXPLICIT))
 
 
 def _binary_collation(name: str | None) -> bool:
@@ -1127,11 +1161,11 @@ _HANDLERS: dict[str, Callable[[_Compiler, Any], _Node]] = {
     "In": _in, "Between": _between, "Like": _like, "Escape": _escape,
     "Add": _binary_op(_add), "Sub": _binary_op(_sub), "Mul": _binary_op(_mul),
     "Div": _binary_op(_div), "IntDiv": _binary_op(_intdiv), "Mod": _binary_op(_mod),
-    "Neg": _unary(_neg, cs=False),
+    "Neg": _unary(_neg, coll=_DEFAULT),
     "Length": _length_fn,
     "Lower": _unary(_lower), "Upper": _unary(_upper),
     "Concat": _concat_fn, "Substring": _substring_fn, "Trim": _trim_fn,
-    "Abs": _unary(_abs, cs=False),
+    "Abs": _unary(_abs, coll=_DEFAULT),
     "Coalesce": _coalesce, "If": _if,
     "Anonymous": _anonymous, "Cast": _cast, "Collate": _collate,
 }
@@ -1221,8 +1255,8 @@ def _column_resolver(info: TableInfo) -> Callable[[Any], _Node]:
         collation = column.collation
         if collation is None and column.charset in (None, info.charset):
             collation = info.collation
-        cs = column.charset == "binary" or _binary_collation(collation)
-        return _Node(itemgetter(pos), False, cs)
+        coll = _BINARY_STRING if column.charset == "binary" else _coll_of(collation, _COLUMN)
+        return _Node(itemgetter(pos), False, coll)
 
     return resolve
 
