@@ -11,6 +11,7 @@ from pymysql.connections import Connection
 from pymysql.converters import escape_string
 
 from dm import errors
+from dm.core.names import qualified, quote
 from dm.dbtls import peer_cn_problem
 
 __all__ = ["Connection", "Endpoint", "connect", "qualified", "query_all", "query_one",
@@ -34,15 +35,6 @@ class Endpoint:
     @property
     def target(self) -> str:
         return f"{self.host}:{self.port}"
-
-
-def quote(name: str) -> str:
-    """Backtick-quote an identifier (MariaDB reserves words such as `offset`)."""
-    return "`" + name.replace("`", "``") + "`"
-
-
-def qualified(schema: str, table: str) -> str:
-    return f"{quote(schema)}.{quote(table)}"
 
 
 def ssl_params(ep: Endpoint) -> dict[str, Any] | None:

@@ -48,20 +48,35 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from dm import errors
 from dm.config.task import ExpressionFilter
 from dm.core.collation import exact_key
-from dm.db import qualified
+from dm.core.names import qualified
 from dm.schema.table import TableInfo
-from dm.sync.change import DELETE, INSERT, UPDATE, Row, RowChange
 
 __all__ = ["ExpressionFilters"]
 
 _CACHE_LIMIT = 4096  # compiled table versions kept; a DDL makes a new TableInfo
 _CTX = Context(prec=96)  # wide enough for DECIMAL(65, 30) arithmetic
 _DIV_INCREMENT = 4  # MySQL's div_precision_increment
+
+Row = tuple[Any, ...]
+
+
+class FilteredChange(Protocol):
+    """What a filter reads of a row change (dm.sync.change's RowChange has it)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def table(self) -> TableInfo: ...
+    @property
+    def before(self) -> Row | None: ...
+    @property
+    def after(self) -> Row | None: ...
+
 
 Fn = Callable[[Row], Any]
 Key = Callable[[Any], Any]
@@ -1301,7 +1316,7 @@ class ExpressionFilters:
         """Compile the filters of `info`'s table now: raises on unknown columns."""
         self._checks(info)
 
-    def skip(self, change: RowChange) -> bool:
+    def skip(self, change: FilteredChange) -> bool:
         """Whether the change is filtered out (never for REPLACE, made after filtering)."""
         if not self._rules:
             return False
@@ -1309,19 +1324,19 @@ class ExpressionFilters:
         hit = self._cache.get(id(info))
         checks = hit[1] if hit is not None and hit[0] is info else self._checks(info)
         kind = change.kind
-        if kind is INSERT:
+        if kind == "insert":
             row = change.after
             if row is not None:
                 for test in checks.insert:
                     if test(row):
                         return True
-        elif kind is UPDATE:
+        elif kind == "update":
             old, new = change.before, change.after
             if old is not None and new is not None:
                 for update_test in checks.update:
                     if update_test(old, new):
                         return True
-        elif kind is DELETE:
+        elif kind == "delete":
             row = change.before
             if row is not None:
                 for test in checks.delete:
