@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from dm import errors
-from dm.rules.balist import SYSTEM_SCHEMAS, BlockAllowList, is_system_schema
+from dm.core.schemas import SYSTEM_SCHEMAS, is_system_schema
+from dm.rules.balist import BlockAllowList
 
 
 @dataclass

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dm.core.schemas import taken
 from dm.db import Connection, query_all, query_one
-from dm.dump.plan import SYSTEM_SCHEMAS
 
 SUCCESS, WARN, FAIL = "success", "warn", "fail"
 
@@ -140,7 +140,7 @@ def table_schema(conn: Connection, source: str, rid: int,
           FROM information_schema.TABLES t
          WHERE t.TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')""")
     for schema, table, keys, fks, kind in tables:
-        if schema.lower() in SYSTEM_SCHEMAS or not (allows(schema, "") and allows(schema, table)):
+        if not taken(allows, schema, table):
             continue
         if kind == "SYSTEM VERSIONED":
             r.problem(FAIL, f"source {source}: table `{schema}`.`{table}` is system-versioned",

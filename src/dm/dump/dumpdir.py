@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dm import errors
+from dm.core.schemas import taken
 from dm.dump.files import DONE_FILE, DataFile, DumpedTable
 from dm.dump.metadata import METADATA_FILE
-from dm.dump.plan import PLAN_FILE, SYSTEM_SCHEMAS, DumpPlan, database_file, schema_file
+from dm.dump.plan import PLAN_FILE, DumpPlan, database_file, schema_file
 from dm.dump.sqlfile import statements
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class DumpDirectory:
         if plan is None or not (path / DONE_FILE).exists():
             raise errors.LOAD_DUMP_UNFINISHED(path=str(path))
         tables = [t for t in plan.dumped_tables(path)
-                  if _allowed(allows, t.schema, t.table)]
+                  if taken(allows, t.schema, t.table)]
         return cls(path, {t.schema: path / database_file(t.schema) for t in tables}, tables)
 
     @classmethod
@@ -72,16 +73,16 @@ class DumpDirectory:
         for file in sorted(path.iterdir()):
             name = file.name
             if m := _DATABASE.fullmatch(name):
-                if _allowed(allows, m["db"], ""):
+                if taken(allows, m["db"], ""):
                     databases[m["db"]] = file
             elif m := _TABLE.fullmatch(name):
-                if _allowed(allows, m["db"], m["table"]):
+                if taken(allows, m["db"], m["table"]):
                     tables[m["db"], m["table"]] = DumpedTable(m["db"], m["table"], file)
             elif refused := _refused(name):
                 what, db, table = refused
-                if _allowed(allows, db, table):
+                if taken(allows, db, table):
                     raise errors.LOAD_FILE_REFUSED(file=str(file), what=what)
-            elif (m := _DATA.fullmatch(name)) and _allowed(allows, m["db"], m["table"]):
+            elif (m := _DATA.fullmatch(name)) and taken(allows, m["db"], m["table"]):
                 data.append((m["db"], m["table"], int(m["n"] or 0), file))
         if not databases and not tables:
             raise errors.LOAD_DUMP_DIR(path=str(path))
@@ -92,11 +93,6 @@ class DumpDirectory:
                                                 schema_file=schema_file(db, table))
             owner.files.append(DataFile(file, None))
         return cls(path, databases, list(tables.values()))
-
-
-def _allowed(allows: Callable[[str, str], bool], schema: str, table: str) -> bool:
-    return schema.lower() not in SYSTEM_SCHEMAS and allows(schema, "") and (
-        not table or allows(schema, table))
 
 
 def _refused(file_name: str) -> tuple[str, str, str] | None:

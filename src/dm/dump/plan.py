@@ -14,11 +14,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dm.core.schemas import taken
 from dm.db import Connection, qualified, query_all, query_one, quote
 from dm.dump.files import DataFile, DumpedTable
 
-SYSTEM_SCHEMAS = frozenset({"mysql", "sys", "information_schema", "performance_schema",
-                            "metrics_schema", "inspection_schema", "dm_heartbeat"})
 _INT_TYPES = frozenset({"tinyint", "smallint", "mediumint", "int", "bigint"})
 PLAN_FILE = "dump-plan.json"
 
@@ -108,8 +107,7 @@ class DumpPlan:
 def list_tables(conn: Connection, allows: Callable[[str, str], bool]) -> list[tuple[str, str]]:
     rows = query_all(conn, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES "
                            "WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_SCHEMA, TABLE_NAME")
-    return [(s, t) for s, t in rows
-            if s.lower() not in SYSTEM_SCHEMAS and allows(s, "") and allows(s, t)]
+    return [(s, t) for s, t in rows if taken(allows, s, t)]
 
 
 def stored_columns(conn: Connection, schema: str, table: str) -> list[tuple[str, str]]:

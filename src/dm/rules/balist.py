@@ -21,26 +21,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from dm import errors
+from dm.core.schemas import is_system_schema
 from dm.rules.patterns import Matcher, PatternError, value_matcher
 
-SYSTEM_SCHEMAS = frozenset(
-    {
-        "mysql",
-        "sys",
-        "information_schema",
-        "performance_schema",
-        "metrics_schema",
-        "inspection_schema",
-        "dm_heartbeat",
-    }
-)
-
 _CACHE_LIMIT = 100_000
-
-
-def is_system_schema(schema: str) -> bool:
-    """True for schemas DM always skips (compared case-insensitively)."""
-    return schema.lower() in SYSTEM_SCHEMAS
 
 
 class TableRefLike(Protocol):
