@@ -13,6 +13,7 @@ from typing import Any
 
 import pymysql
 import pytest
+from pymysql.cursors import Cursor
 
 from dm.sandbox import DMProcesses, MariaDB, table_rows
 
@@ -114,6 +115,18 @@ def wait_equal(upstream: MariaDB, downstream: MariaDB, db: str, tables: tuple[st
             down.close()
         assert time.monotonic() < deadline, f"{db}: upstream and downstream differ"
         time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def utf8_cursor(downstream: MariaDB) -> Iterator[Cursor]:
+    """A cursor on the downstream with utf8mb4 on the wire, for questions to the server."""
+    conn = downstream.connect()
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SET NAMES utf8mb4")
+            yield cursor
+    finally:
+        conn.close()
 
 
 @contextmanager

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Iterator
 
 import pytest
 from pymysql.cursors import Cursor
 
-from dm.sandbox import MariaDB
 from dm.schema.table import Column, Index, TableInfo
 from dm.sync.causality import change_keys
 from dm.sync.change import ChangeKind, RowChange
@@ -58,14 +56,8 @@ def _equal(cur: Cursor, collation: str, a: str, b: str) -> bool:
 
 
 @pytest.fixture
-def cur(downstream: MariaDB) -> Iterator[Cursor]:
-    conn = downstream.connect()
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("SET NAMES utf8mb4")
-            yield cursor
-    finally:
-        conn.close()
+def cur(utf8_cursor: Cursor) -> Cursor:
+    return utf8_cursor
 
 
 @pytest.mark.parametrize("collation", COLLATIONS)

@@ -23,15 +23,11 @@ DDL = """CREATE TABLE shop.orders (
 
 
 @pytest.fixture(scope="module")
-def cur(downstream: MariaDB) -> Iterator[Cursor]:
+def cur(downstream: MariaDB, utf8_cursor: Cursor) -> Iterator[Cursor]:
     downstream.execute("DROP DATABASE IF EXISTS shop", "CREATE DATABASE shop", DDL)
-    conn = downstream.connect()
     try:
-        with conn.cursor() as cursor:
-            cursor.execute("SET NAMES utf8mb4")
-            yield cursor
+        yield utf8_cursor
     finally:
-        conn.close()
         downstream.execute("DROP DATABASE IF EXISTS shop")
 
 
