@@ -130,6 +130,13 @@ def test_extra_args_are_split_as_dm_splits_them_and_filter_the_dump_as_dumpling_
     replaced = parse_extra_args("--tables-list=blocked.t,a.u").dump_filter(everything)
     assert [replaced(*n) for n in (("blocked", "t"), ("blocked", ""), ("a", "t"),
                                    ("a", "u"), ("c", ""))] == [True, True, False, True, False]
+    names = ("a", "b", "blocked", "c")
+    assert [d for d in names if parse_extra_args("-B a,blocked").database_filter(
+        lambda d: d != "blocked")(d)] == ["a"]
+    assert [d for d in names if parse_extra_args("-T blocked.t,a.u").database_filter(
+        lambda d: d != "blocked")(d)] == ["a", "blocked"]
+    assert [d for d in names if parse_extra_args("").database_filter(
+        lambda d: d != "c")(d)] == ["a", "b", "blocked"]
 
 
 @pytest.mark.parametrize("text", [

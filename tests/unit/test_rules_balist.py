@@ -150,3 +150,15 @@ def test_bad_rules_are_coded_errors(rule: Rule) -> None:
         BlockAllowList(rule, name="instance")
     assert info.value.code == errors.CONFIG_BA_LIST.code
     assert info.value.message.startswith("block-allow-list.instance: ")
+
+
+@pytest.mark.parametrize(("rule", "taken"), [
+    (Rule(), {"a", "b", "empty"}),
+    (Rule(ignore_dbs=["b"]), {"a", "empty"}),
+    (Rule(do_dbs=["a", "empty"]), {"a", "empty"}),
+    (Rule(do_tables=refs("a.t")), {"a"}),  # a database no do-tables entry names is not taken
+    (Rule(do_dbs=["~^e"], do_tables=refs("a.t")), {"empty"}),  # do-dbs decide
+])
+def test_databases_the_dump_takes_with_tables_or_not(rule: Rule, taken: set[str]) -> None:
+    ba = BlockAllowList(rule)
+    assert {d for d in ("a", "b", "empty", "mysql") if ba.takes_database(d)} == taken

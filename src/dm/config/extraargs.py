@@ -50,6 +50,14 @@ class DumpArgs:
             return allows(schema, table)
         return dumped
 
+    def database_filter(self, takes: Callable[[str], bool]) -> Callable[[str], bool]:
+        """Which databases the dump takes, with tables or not: `takes` (the block-allow
+        list's), narrowed to `-B`'s, or only those of `-T`'s tables."""
+        databases, in_tables = set(self.databases), {schema for schema, _ in self.tables}
+        if in_tables:
+            return in_tables.__contains__
+        return lambda schema: (not databases or schema in databases) and takes(schema)
+
 
 def _unquoted(word: str) -> str:
     if len(word) >= 2 and word[0] == word[-1] and word[0] in "'\"":

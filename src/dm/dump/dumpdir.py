@@ -63,7 +63,8 @@ class DumpDirectory:
             raise errors.LOAD_DUMP_UNFINISHED(path=str(path))
         tables = [t for t in plan.dumped_tables(path)
                   if taken(allows, t.schema, t.table)]
-        return cls(path, {t.schema: path / database_file(t.schema) for t in tables}, tables)
+        databases = [d for d in plan.databases if taken(allows, d)]
+        return cls(path, {d: path / database_file(d) for d in databases}, tables)
 
     @classmethod
     def _read_sql(cls, path: Path, allows: Callable[[str, str], bool]) -> DumpDirectory:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pymysql
 
 from dm import errors
+from dm.core.schemas import Selection
 from dm.db import Connection, Endpoint, connect, qualified, query_one, quote
 from dm.dump import plan as planning
 from dm.dump.files import DONE_FILE, DataFile, DumpedTable
@@ -40,17 +41,18 @@ class DumpSettings:
 
 
 ChunkReady = Callable[[DumpedTable, DataFile], None]
-PlanReady = Callable[[list[DumpedTable]], None]
+PlanReady = Callable[[list[DumpedTable], list[str]], None]  # tables, databases
 
 
 class Dumper:
     def __init__(self, source: Endpoint, settings: DumpSettings, directory: Path,
-                 allows: Callable[[str, str], bool], skip: Callable[[str], bool],
+                 selection: Selection, skip: Callable[[str], bool],
                  on_plan: PlanReady, on_chunk: ChunkReady, stop: threading.Event) -> None:
         self.source = source
         self.settings = settings
         self.dir = directory
-        self.allows = allows
+        self.allows = selection.tables
+        self.takes_database = selection.databases
         self.skip = skip  # chunk file names already loaded downstream
         self.on_plan = on_plan
         self.on_chunk = on_chunk
@@ -161,20 +163,27 @@ class Dumper:
 
     def _make_plan(self, conn: Connection, target_bytes: int) -> DumpPlan:
         tables = []
+        databases = [d for d in planning.list_databases(conn, self.allows)
+                     if self.takes_database(d)]
+        for database in databases:
+            self._write_database(conn, database)
         for schema, table in planning.list_tables(conn, self.allows):
             tables.append(planning.plan_table(conn, schema, table, self.settings.rows,
                                               target_bytes))
+            self._write_database(conn, schema)
             self._write_schema(conn, schema, table)
-        plan = DumpPlan(tables)
+        plan = DumpPlan(tables, sorted({*databases, *(t.schema for t in tables)}))
         plan.save(self.dir)
         return plan
 
-    def _write_schema(self, conn: Connection, schema: str, table: str) -> None:
+    def _write_database(self, conn: Connection, schema: str) -> None:
         create_db = self.dir / planning.database_file(schema)
         if not create_db.exists():
             row = query_one(conn, f"SHOW CREATE DATABASE {quote(schema)}")
             assert row is not None
             create_db.write_text(f"{row[1]};\n")
+
+    def _write_schema(self, conn: Connection, schema: str, table: str) -> None:
         row = query_one(conn, f"SHOW CREATE TABLE {qualified(schema, table)}")
         assert row is not None
         (self.dir / planning.schema_file(schema, table)).write_text(f"{row[1]};\n")
@@ -183,7 +192,7 @@ class Dumper:
         """Tell the loader the plan, and count what there is to do."""
         tables = plan.dumped_tables(self.dir)
         self._dumped = {(t.schema, t.table): t for t in tables}
-        self.on_plan(tables)
+        self.on_plan(tables, plan.databases)
         self.total_tables = len(plan.tables)
         self.total_chunks = sum(len(t.chunks) for t in plan.tables)
 

@@ -81,6 +81,7 @@ class TablePlan:
 @dataclass
 class DumpPlan:
     tables: list[TablePlan]
+    databases: list[str] = field(default_factory=list)  # every one taken, with tables or not
 
     def dumped_tables(self, directory: Path) -> list[DumpedTable]:
         return [t.dumped(directory) for t in self.tables]
@@ -101,7 +102,15 @@ class DumpPlan:
             chunks = [Chunk(**c) for c in t.pop("chunks")]
             t["columns"] = [tuple(c) for c in t["columns"]]
             tables.append(TablePlan(**t, chunks=chunks))
-        return cls(tables)
+        old = sorted({t.schema for t in tables})  # a plan of an earlier pydm names none
+        return cls(tables, raw["databases"] if "databases" in raw else old)
+
+
+def list_databases(conn: Connection, allows: Callable[[str, str], bool]) -> list[str]:
+    """The databases the task takes, with tables or not (DM's dump creates them all)."""
+    rows = query_all(conn, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA "
+                           "ORDER BY SCHEMA_NAME")
+    return [s for (s,) in rows if taken(allows, s)]
 
 
 def list_tables(conn: Connection, allows: Callable[[str, str], bool]) -> list[tuple[str, str]]:

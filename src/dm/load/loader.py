@@ -17,7 +17,7 @@ import logging
 import re
 import threading
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +88,7 @@ class Loader:
         self._closed = False
         self._remaining: dict[Target, int] = {}
         self._schema_files: dict[Target, Path] = {}  # a CREATE TABLE of each target
+        self._databases: list[str] = []  # upstream names
         self._deferred: dict[Target, list[str]] = {}
         self._created: set[Target] = set()
         self._ddl_lock = threading.Lock()
@@ -111,9 +112,11 @@ class Loader:
             t.start()
             self._threads.append(t)
 
-    def expect(self, tables: list[DumpedTable]) -> None:
-        """Every table to come: lets the loader know when a table's last file is in."""
+    def expect(self, tables: list[DumpedTable], databases: Sequence[str] = ()) -> None:
+        """Every table to come: lets the loader know when a table's last file is in; and
+        every database, created at `finish` even when no table of it comes."""
         with self._cond:
+            self._databases.extend(databases)
             for table in tables:
                 target = self.route(table.schema, table.table)
                 self._schema_files.setdefault(target, table.schema_file)
@@ -135,10 +138,11 @@ class Loader:
             t.join()
         if self._failures:
             raise self._failures[0]
-        if self.stop.is_set() or not self._remaining:
+        if self.stop.is_set():
             return
         conn = self.session()
         try:
+            self._create_databases(conn)
             done = self.checkpoint.loaded(conn)
             for target in self._remaining:
                 if _indexes_marker(target) not in done:
@@ -199,6 +203,14 @@ class Loader:
                 cur.execute(create)
             self._deferred[target] = deferred
             self._created.add(target)
+
+    def _create_databases(self, conn: Connection) -> None:
+        """The dump's databases that hold no table yet (as DM's load creates them)."""
+        with conn.cursor() as cur:
+            for schema in self._databases:
+                target = self.route(schema, "")[0]
+                cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote(target)}"
+                            + self._database_charset(schema))
 
     def _database_charset(self, schema: str) -> str:
         """The dumped database's default charset and collation, as CREATE DATABASE options:

@@ -108,6 +108,16 @@ class BlockAllowList:
             self._cache[key] = verdict
         return verdict
 
+    def takes_database(self, schema: str) -> bool:
+        """Whether the dump takes `schema` as a database, with tables or not: the
+        `do-dbs` say so, or else a `do-tables` entry names it, or else it is not ignored."""
+        if not self.allows(schema):
+            return False
+        if self._do_dbs or not self._do_tables:
+            return True
+        folded = schema if self._case_sensitive else schema.lower()
+        return any(m.schema(folded) for m in self._do_tables)
+
     def _schema_passes(self, schema: str) -> bool:
         if self._do_dbs:
             return any(m(schema) for m in self._do_dbs)

@@ -10,6 +10,7 @@ from dm.config.extraargs import parse_extra_args
 from dm.config.source import SourceConfig
 from dm.config.stored import endpoint
 from dm.config.subtask import SubTaskConfig
+from dm.core.schemas import Selection
 from dm.dump.dumper import DumpSettings
 from dm.load.loader import LoadSettings
 from dm.rules.event_filter import BinlogEventFilter
@@ -38,9 +39,10 @@ def _full_phase(sub: SubTaskConfig, source: SourceConfig, directory: Path) -> Fu
                           target=endpoint(sub.to), meta_schema=sub.meta_schema,
                           directory=directory, dump=dump, load=load,
                           keep_metadata=sub.mode in SYNCS)
-    allows = sub.ba_list().allows  # a load alone applies the block-allow list as it is
-    return FullPhase(cfg, args.dump_filter(allows) if dump else allows, sub.router().route,
-                     sub.column_mapping())
+    ba_list = sub.ba_list()  # a load alone applies the block-allow list as it is
+    selection = Selection(args.dump_filter(ba_list.allows), args.database_filter(
+        ba_list.takes_database)) if dump else Selection(ba_list.allows, ba_list.takes_database)
+    return FullPhase(cfg, selection, sub.router().route, sub.column_mapping())
 
 
 def _meta_location(sub: SubTaskConfig, flavor: Flavor) -> Location | None:

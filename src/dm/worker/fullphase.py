@@ -14,6 +14,7 @@ from typing import Any
 
 from dm import errors, metrics
 from dm.binlog.location import parse_dump_metadata
+from dm.core.schemas import Selection
 from dm.db import Endpoint, connect
 from dm.dump.dumpdir import DumpDirectory, claim_directory
 from dm.dump.dumper import Dumper, DumpSettings
@@ -41,10 +42,10 @@ class FullPhaseConfig:
 
 
 class FullPhase:
-    def __init__(self, cfg: FullPhaseConfig, allows: Callable[[str, str], bool],
+    def __init__(self, cfg: FullPhaseConfig, selection: Selection,
                  route: Router, mapping: ColumnMapping | None = None) -> None:
         self.cfg = cfg
-        self.allows = allows
+        self.selection = selection
         self.route = route
         self.mapping = mapping
         self.directory = cfg.directory
@@ -131,7 +132,7 @@ class FullPhase:
             # chunk names are only meaningful under the plan that cut them
             raise errors.LOAD_WORKER_MISMATCH(task=self.cfg.task, source=self.cfg.source_id,
                                               path=str(self.directory))
-        self._dumper = Dumper(self.cfg.source, settings, self.directory, self.allows,
+        self._dumper = Dumper(self.cfg.source, settings, self.directory, self.selection,
                               loaded.__contains__, loader.expect, loader.submit, stop)
         set_unit("Dump")
         loader.start()
@@ -145,13 +146,13 @@ class FullPhase:
                     set_unit: Callable[[str], None]) -> None:
         """task-mode load and load&sync: the dump in the directory, whoever wrote it."""
         set_unit("Load")
-        dump = DumpDirectory.read(self.directory, self.allows)
+        dump = DumpDirectory.read(self.directory, self.selection.tables)
         todo = [(t, f) for t in dump.tables for f in t.files if f.path.name not in loaded]
         for _, data in todo:
             if not data.path.exists():  # neither loaded nor there: never load a hole
                 raise errors.LOAD_DUMP_DIR(path=str(data.path))
         self._files_total = sum(len(t.files) for t in dump.tables)
-        loader.expect(dump.tables)
+        loader.expect(dump.tables, list(dump.databases))
         loader.start()
         try:
             for table, data in todo:
@@ -166,8 +167,8 @@ class FullPhase:
         assert self.cfg.dump is not None
         set_unit("Dump")
         claim_directory(self.directory, self.cfg.task, self.cfg.source_id)
-        self._dumper = Dumper(self.cfg.source, self.cfg.dump, self.directory, self.allows,
-                              lambda _: False, lambda _: None, lambda *_: None, stop)
+        self._dumper = Dumper(self.cfg.source, self.cfg.dump, self.directory, self.selection,
+                              lambda _: False, lambda *_: None, lambda *_: None, stop)
         self._dumper.run()
         if not stop.is_set():
             self._finished = True

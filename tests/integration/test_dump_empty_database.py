@@ -1,0 +1,51 @@
+"""A database the task takes but that holds no table yet at dump time is still created
+downstream (as DM's dump writes its `-schema-create.sql`), so tables created in it during
+sync replicate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dm.sandbox import DMProcesses, MariaDB
+from tests.integration.conftest import removed_afterwards, source_yaml, wait_equal, wait_stage
+
+pytestmark = pytest.mark.integration
+
+TASK = """\
+name: emptydb
+task-mode: all
+target-database: {{host: 127.0.0.1, port: {port}, user: root, password: ""}}
+mysql-instances:
+  - source-id: emptydb-src
+    block-allow-list: only
+block-allow-list:
+  only: {{do-dbs: [emptydb]}}
+"""
+
+
+def test_an_empty_database_is_created_and_its_new_tables_replicate(
+        cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path) -> None:
+    for server in (upstream, downstream):
+        server.execute("DROP DATABASE IF EXISTS emptydb")
+    upstream.execute("CREATE DATABASE emptydb CHARACTER SET latin1")
+    assert cluster.dmctl("operate-source", "create", str(
+        source_yaml(tmp_path / "s.yaml", "emptydb-src", upstream)))["result"]
+    (tmp_path / "t.yaml").write_text(TASK.format(port=downstream.port))
+    with removed_afterwards(cluster, "emptydb", "emptydb-src"):
+        assert cluster.dmctl("start-task", str(tmp_path / "t.yaml"))["result"]
+        status = wait_stage(cluster, "emptydb", "Running")
+        while status["sources"][0]["subTaskStatus"][0]["unit"] != "Sync":
+            status = wait_stage(cluster, "emptydb", "Running")
+        conn = downstream.connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA "
+                            "WHERE SCHEMA_NAME = 'emptydb'")
+                assert cur.fetchone() == ("latin1",)  # created by the load, as upstream
+        finally:
+            conn.close()
+        upstream.execute("CREATE TABLE emptydb.t (id INT PRIMARY KEY, v VARCHAR(10))",
+                         "INSERT INTO emptydb.t VALUES (1, 'a'), (2, 'b')")
+        wait_equal(upstream, downstream, "emptydb", ("t",))
