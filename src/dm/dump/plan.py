@@ -103,7 +103,7 @@ class DumpPlan:
             t["columns"] = [tuple(c) for c in t["columns"]]
             tables.append(TablePlan(**t, chunks=chunks))
         old = sorted({t.schema for t in tables})  # a plan of an earlier pydm names none
-        return cls(tables, raw["databases"] if "databases" in raw else old)
+        return cls(tables, raw.get("databases", old))
 
 
 def list_databases(conn: Connection, allows: Callable[[str, str], bool]) -> list[str]:
