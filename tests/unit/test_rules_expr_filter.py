@@ -165,6 +165,10 @@ CASES: list[tuple[str, dict[str, Any], bool]] = [
     ("name = 'résumé'", {"Name": "RESUME"}, True),
     ("code = 'résumé'", {"code": "resume"}, False),  # utf8mb4_bin
     ("code = 'abc' COLLATE utf8mb4_general_ci", {"code": "ABC"}, True),  # explicit wins
+    ("name LIKE 'résumé'", {"Name": "RESUME"}, True),  # LIKE under general_ci too
+    ("name LIKE 'Stras%'", {"Name": "Straße"}, True),
+    ("name LIKE 'r_sum_ '", {"Name": "résumé"}, False),  # no PAD SPACE in LIKE
+    ("code LIKE 'r%'", {"code": "Résumé"}, False),  # utf8mb4_bin
     # bytes compare bytewise
     ("name = 'Ali' 'CE'", {}, True),  # adjacent strings are one string
     ("data = CONCAT(x'01', 'ab')", {}, True),

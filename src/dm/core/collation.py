@@ -68,6 +68,18 @@ def exact_key(collation: str | None) -> Key | None:
     return lambda text: text.translate(table).rstrip(space)
 
 
+def char_key(collation: str | None) -> Key | None:
+    """For LIKE, which compares character by character and keeps trailing spaces: each
+    character's weight, where every character has exactly one (the general_ci family);
+    None elsewhere."""
+    charset, _, rest = (collation or "").lower().partition("_")
+    if charset not in ("utf8mb4", "utf8mb3", "utf8") or rest not in ("general_ci",
+                                                                       "general_nopad_ci"):
+        return None
+    table = _table("general")
+    return lambda text: text.translate(table)
+
+
 def _binary_key(name: str) -> Key | None:
     """`_bin` collations compare code points; PAD SPACE unless `_nopad_bin`/`_0900_bin`."""
     if not name.endswith("_bin"):

@@ -52,7 +52,7 @@ from typing import Any, NamedTuple, Protocol
 
 from dm import errors
 from dm.config.task import ExpressionFilter
-from dm.core.collation import exact_key
+from dm.core.collation import char_key, exact_key
 from dm.core.names import qualified
 from dm.schema.table import TableInfo
 
@@ -347,12 +347,14 @@ class _Coll:
     does (reversed): a literal's default < a column's collation < a binary collation <
     an explicit COLLATE < a binary string."""
 
-    __slots__ = ("binary", "key", "rank", "text_key")
+    __slots__ = ("binary", "char_key", "key", "rank", "text_key")
 
-    def __init__(self, rank: int, key: Callable[[str], str], binary: bool = False) -> None:
+    def __init__(self, rank: int, key: Callable[[str], str], binary: bool = False,
+                 char_key: Callable[[str], str] | None = None) -> None:
         self.rank = rank
         self.key = key
         self.binary = binary
+        self.char_key = char_key  # LIKE's per-character key, where the collation has one
         self.text_key: Key = lambda v: key(_text(v))
 
 
@@ -367,7 +369,7 @@ def _coll_of(collation: str | None, rank: int) -> _Coll:
     if _binary_collation(collation):
         return _Coll(max(rank, _BINARY_COLLATION), _cs_fold, True)
     key = exact_key(collation)
-    return _Coll(rank, key or _ci_fold)
+    return _Coll(rank, key or _ci_fold, char_key=char_key(collation))
 
 
 def _combine(*colls: _Coll) -> _Coll:
@@ -415,7 +417,10 @@ def _const_key(a: Any, b: Any, coll: _Coll) -> tuple[Key, Any]:
 
 # --- LIKE ------------------------------------------------------------------------------------
 @lru_cache(maxsize=1024)
-def _like_regex(pattern: str | bytes, escape: str, ci: bool) -> re.Pattern[Any]:
+def _like_regex(pattern: str | bytes, escape: str, ci: bool,
+                fold: Callable[[str], str] | None = None) -> re.Pattern[Any]:
+    """LIKE as a regex; `fold` (a per-character collation key) rewrites its literal
+    characters, for a subject folded the same way."""
     binary = isinstance(pattern, bytes)
     chars: Sequence[Any] = (
         [pattern[i:i + 1] for i in range(len(pattern))] if isinstance(pattern, bytes)
@@ -428,13 +433,13 @@ def _like_regex(pattern: str | bytes, escape: str, ci: bool) -> re.Pattern[Any]:
         c = chars[i]
         if esc and c == esc and i + 1 < len(chars):
             i += 1
-            out.append(re.escape(chars[i]))
+            out.append(re.escape(fold(chars[i]) if fold else chars[i]))
         elif c == pct:
             out.append(b".*" if binary else ".*")
         elif c == under:
             out.append(b"." if binary else ".")
         else:
-            out.append(re.escape(c))
+            out.append(re.escape(fold(c) if fold else c))
         i += 1
     flags = re.DOTALL | (re.IGNORECASE if ci and not binary else 0)
     source: Any = (b"" if binary else "").join(out)
@@ -963,14 +968,16 @@ def _like_node(c: _Compiler, like: Any, escape: Any | None) -> _Node:
         if not esc_node.const or not isinstance(value, str) or len(value) > 1:
             raise _Unsupported(f"{_sql(escape)}: ESCAPE takes one constant character")
         esc = value
-    ci = not _combine(subject.coll, pattern.coll).binary
+    coll = _combine(subject.coll, pattern.coll)
+    ci = not coll.binary
+    fold = coll.char_key if ci else None
     negate = bool(like.args.get("negate"))
     fs, fp = subject.fn, pattern.fn
     fixed = None
     if pattern.const:
         p = fp(())
         if p is not None and not isinstance(p, bytes | bytearray):
-            fixed = _like_regex(_text(p), esc, ci)
+            fixed = _like_regex(_text(p), esc, ci and not fold, fold)
 
     def fn(row: Row) -> int | None:
         s = fs(row)
@@ -982,8 +989,10 @@ def _like_node(c: _Compiler, like: Any, escape: Any | None) -> _Node:
         if isinstance(s, bytes | bytearray) or isinstance(p, bytes | bytearray):
             hit = _like_regex(_bytes(p), esc, False).fullmatch(_bytes(s)) is not None
         else:
-            rx = fixed if fixed is not None else _like_regex(_text(p), esc, ci)
-            hit = rx.fullmatch(_text(s)) is not None
+            rx = fixed if fixed is not None else _like_regex(_text(p), esc, ci and not fold,
+                                                             fold)
+            text = _text(s)
+            hit = rx.fullmatch(fold(text) if fold else text) is not None
         return int(hit != negate)
 
     return _make(fn, [subject, pattern])
