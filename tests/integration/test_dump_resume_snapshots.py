@@ -75,6 +75,8 @@ def test_a_dump_resumed_under_a_new_snapshot_is_one_consistent_copy(
         if mode == "full":
             wait_stage(cluster, name, "Finished", timeout=300)
             wait_equal(upstream, downstream, name, ("a_big", "z_log"), timeout=1)
+            # caught up: the dump directory kept for the catch-up is gone (clean-dump-file)
+            assert not (cluster.base / "worker1" / f"dumped_data.{name}").exists()
         else:
             wait_stage(cluster, name, "Running", timeout=300)
             wait_equal(upstream, downstream, name, ("a_big", "z_log"), timeout=120)

@@ -173,6 +173,13 @@ class FullPhase:
         if not stop.is_set():
             self._finished = True
 
+    def caught_up(self) -> None:
+        """Task-mode full, after the catch-up that reconciled a resumed dump: the dump
+        directory it kept for it goes too (with clean-dump-file, as DM's)."""
+        if self.cfg.load is not None and self.cfg.load.clean_dump_file and \
+                self.cfg.dump is not None and not self.cfg.keep_metadata:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
     def _clean(self) -> None:
         if self.cfg.load is None or not self.cfg.load.clean_dump_file:
             return

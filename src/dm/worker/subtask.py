@@ -91,6 +91,8 @@ class SubTask:
                 self.sync.run(self._stop)
                 if self._stop.is_set() or not self.sync.cfg.catch_up:
                     return  # sync only ends when paused or stopped; a catch-up finishes
+                if self.full is not None:
+                    self.full.caught_up()
             with self._lock:
                 self.stage = FINISHED
         except errors.DMError as exc:
