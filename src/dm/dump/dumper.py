@@ -163,25 +163,22 @@ class Dumper:
 
     def _make_plan(self, conn: Connection, target_bytes: int) -> DumpPlan:
         tables = []
-        databases = [d for d in planning.list_databases(conn, self.allows)
-                     if self.takes_database(d)]
-        for database in databases:
-            self._write_database(conn, database)
         for schema, table in planning.list_tables(conn, self.allows):
             tables.append(planning.plan_table(conn, schema, table, self.settings.rows,
                                               target_bytes))
-            self._write_database(conn, schema)
             self._write_schema(conn, schema, table)
-        plan = DumpPlan(tables, sorted({*databases, *(t.schema for t in tables)}))
+        databases = sorted({*filter(self.takes_database, planning.list_databases(
+            conn, self.allows)), *(t.schema for t in tables)})
+        for database in databases:
+            self._write_database(conn, database)
+        plan = DumpPlan(tables, databases)
         plan.save(self.dir)
         return plan
 
     def _write_database(self, conn: Connection, schema: str) -> None:
-        create_db = self.dir / planning.database_file(schema)
-        if not create_db.exists():
-            row = query_one(conn, f"SHOW CREATE DATABASE {quote(schema)}")
-            assert row is not None
-            create_db.write_text(f"{row[1]};\n")
+        row = query_one(conn, f"SHOW CREATE DATABASE {quote(schema)}")
+        assert row is not None
+        (self.dir / planning.database_file(schema)).write_text(f"{row[1]};\n")
 
     def _write_schema(self, conn: Connection, schema: str, table: str) -> None:
         row = query_one(conn, f"SHOW CREATE TABLE {qualified(schema, table)}")

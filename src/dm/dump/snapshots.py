@@ -62,6 +62,12 @@ def used(directory: Path) -> list[SnapshotPosition]:
         [s for s, _ in entries[-1:]]
 
 
+def resumed(directory: Path) -> bool:
+    """Chunks of the dump come from more than one snapshot (metadata then has DM's
+    second block): a binlog replay between them makes it one consistent copy."""
+    return len(used(directory)) > 1
+
+
 def table_starts(directory: Path) -> dict[tuple[str, str], SnapshotPosition]:
     """Tables copied whole under one snapshot later than the dump's first one -> it."""
     plan = DumpPlan.load(directory)

@@ -51,6 +51,9 @@ class TableInfo:
     def __post_init__(self) -> None:
         self._positions.update({c.name.lower(): i for i, c in enumerate(self.columns)})
 
+    def has_column(self, column: str) -> bool:
+        return column.lower() in self._positions
+
     def position(self, column: str) -> int:
         """Index of a column (case-insensitive, as MySQL column names are)."""
         return self._positions[column.lower()]

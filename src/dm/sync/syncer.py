@@ -29,7 +29,7 @@ from dm.binlog.status import binlog_status
 from dm.db import Connection, Endpoint, connect, qualified, query_all, query_one, ssl_params
 from dm.dump.dumpdir import DumpDirectory, schema_statements
 from dm.dump.metadata import METADATA_FILE
-from dm.dump.snapshots import table_starts
+from dm.dump.snapshots import resumed, table_starts
 from dm.rules.column_mapping import ColumnMapping, ColumnRule, MappingError
 from dm.rules.event_filter import BinlogEventFilter
 from dm.rules.expr_filter import ExpressionFilters
@@ -153,12 +153,6 @@ class SyncUnit:
             return SyncPoint(self.cfg.meta), None
         raise errors.SYNC_NO_START(task=self.cfg.task, source=self.cfg.source_id)
 
-    def _dump_resumed(self) -> bool:
-        """The dump's metadata has a second snapshot: chunks came from several."""
-        path = self.cfg.dump_dir / METADATA_FILE if self.cfg.dump_dir is not None else None
-        return path is not None and path.exists() and parse_dump_metadata(
-            path.read_text(), str(path), self.cfg.flavor).location_after is not None
-
     def _snapshot_location(self, name: str, pos: int, gtid: str) -> Location:
         return Location(name, pos, parse_gtid_set(gtid, self.cfg.flavor) if gtid else None)
 
@@ -230,7 +224,8 @@ class SyncUnit:
     def needed(self) -> bool:
         """A catch-up is needed only after a dump that took chunks under several snapshots
         (as the metadata's second block says)."""
-        return not self.cfg.catch_up or self._dump_resumed()
+        return not self.cfg.catch_up or (self.cfg.dump_dir is not None
+                                         and resumed(self.cfg.dump_dir))
 
     def run(self, stop: threading.Event) -> None:
         """Sync until stopped; a catch-up (task-mode full) returns once it has replayed
@@ -287,6 +282,7 @@ class SyncUnit:
                 causality: Causality, safe: SafeMode[Location], ddl_conn: Connection,
                 safe_until: Location | None) -> None:
         last_flush = last_master = time.monotonic()
+        catching_up = self._until is not None
         for events, records in feed.batches():
             if stop.is_set() and self._stop_now():
                 break
@@ -294,10 +290,12 @@ class SyncUnit:
             self.recent.note(self.total_events)
             for record in records:
                 self._handle(record, applier, causality, safe, ddl_conn)
-                if (stop.is_set() or self._caught_up()) and not self._in_transaction:
+                if (stop.is_set() or (catching_up and self._caught_up())) and \
+                        not self._in_transaction:
                     break  # the rest of the batch is read again after the checkpoint
             applier.send()
-            if (stop.is_set() or self._caught_up()) and not self._in_transaction:
+            if (stop.is_set() or (catching_up and self._caught_up())) and \
+                    not self._in_transaction:
                 break
             now = time.monotonic()
             if now - last_flush >= self.cfg.flush_interval:
@@ -443,7 +441,7 @@ class SyncUnit:
             rule = self.mapping.rule_for(info.schema, info.table)
             if rule is None:
                 return None
-            if rule.column.lower() not in {c.name.lower() for c in info.columns}:
+            if not info.has_column(rule.column):
                 raise MappingError(f"rule {rule.name}: the table has no column {rule.column!r}")
         except MappingError as exc:
             raise errors.SYNC_COLUMN_MAPPING(table=qualified(info.schema, info.table),

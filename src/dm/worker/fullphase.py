@@ -20,7 +20,7 @@ from dm.dump.dumpdir import DumpDirectory, claim_directory
 from dm.dump.dumper import Dumper, DumpSettings
 from dm.dump.metadata import METADATA_FILE
 from dm.dump.plan import DumpPlan
-from dm.dump.snapshots import used
+from dm.dump.snapshots import resumed
 from dm.load.checkpoint import FINISHED, LoaderCheckpoint
 from dm.load.loader import Loader, LoadSettings, Router
 from dm.rules.column_mapping import ColumnMapping
@@ -183,7 +183,7 @@ class FullPhase:
     def _clean(self) -> None:
         if self.cfg.load is None or not self.cfg.load.clean_dump_file:
             return
-        if self.cfg.keep_metadata or self.cfg.dump is None or len(used(self.directory)) > 1:
+        if self.cfg.keep_metadata or self.cfg.dump is None or resumed(self.directory):
             # a resumed dump's snapshots are what task-mode full's catch-up replays between
             for path in self.directory.glob("*.tsv"):
                 path.unlink()
