@@ -328,7 +328,8 @@ LOAD_WORKER_MISMATCH = _define(
     "to dump again.")
 LOAD_COLUMN_MAPPING = _define(34004, _L, _INT, _HIGH,
                               "column mapping of {table} ({file}): {detail}",
-                              "Fix the column-mappings rule in task.yaml, then stop-task and "
+                              "Change the column-mappings rule in task.yaml so it maps the value "
+                              "named (or leaves the table out), then stop-task and "
                               "start-task: the load goes on from its checkpoint.")
 LOAD_NOT_CREATE = _define(34007, _L, _INT, _HIGH,
                           "{file} holds no CREATE statement after its SET statements",
@@ -526,7 +527,8 @@ SYNC_NO_START = _define(36015, ErrClass.SYNC_UNIT, _INT, _HIGH,
                         "task's mysql-instances entry for task-mode incremental.")
 SYNC_COLUMN_MAPPING = _define(36033, ErrClass.SYNC_UNIT, _INT, _HIGH,
                               "column mapping of {table} at {where}: {detail}",
-                              "Fix the column-mappings rule in task.yaml, then stop-task and "
+                              "Change the column-mappings rule in task.yaml so it maps the value "
+                              "named (or leaves the table out), then stop-task and "
                               "start-task: sync goes on from its checkpoint.")
 SYNC_UNKNOWN_TABLE = _define(36030, ErrClass.SYNC_UNIT, _INT, _HIGH,
                              "no schema known for table {table} (rows event at {where})",

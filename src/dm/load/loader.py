@@ -209,8 +209,12 @@ class Loader:
         with conn.cursor() as cur:
             for schema in self._databases:
                 target = self.route(schema, "")[0]
-                cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote(target)}"
-                            + self._database_charset(schema))
+                try:
+                    cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote(target)}"
+                                + self._database_charset(schema))
+                except pymysql.err.MySQLError as exc:
+                    raise errors.LOAD_EXEC(exc, file=database_file(schema),
+                                           table=quote(target)) from exc
 
     def _database_charset(self, schema: str) -> str:
         """The dumped database's default charset and collation, as CREATE DATABASE options:
