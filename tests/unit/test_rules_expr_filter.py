@@ -10,8 +10,7 @@ import pytest
 
 from dm import errors
 from dm.config.task import ExpressionFilter
-from dm.rules import expr_filter
-from dm.rules.expr_filter import ExpressionFilters
+from dm.rules.expr import ExpressionFilters, filters
 from dm.schema.table import Column, Index, TableInfo
 from dm.sync.change import DELETE, INSERT, REPLACE, UPDATE, RowChange
 
@@ -574,13 +573,13 @@ def test_no_filters() -> None:
 # --- compiling once per table version -----------------------------------------------------------
 def test_compiled_once_per_table_version(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[TableInfo] = []
-    real = expr_filter._column_resolver
+    real = filters._column_resolver
 
     def counting(info: TableInfo) -> Any:
         calls.append(info)
         return real(info)
 
-    monkeypatch.setattr(expr_filter, "_column_resolver", counting)
+    monkeypatch.setattr(filters, "_column_resolver", counting)
     f = one("name = 'alice'")
     for _ in range(5):
         assert f.skip(ins(row()))

@@ -13,7 +13,7 @@ from dm import errors
 from dm.config.source import check_gtid_set, warn_db
 from dm.config.task import DUMP_MODES, MySQLInstance, SyncerConfig, TaskConfig
 from dm.config.yamlfile import Findings
-from dm.rules.expr_filter import expression_problem
+from dm.rules.expr import expression_problem
 from dm.rules.router import TableRouter
 
 # instance list key -> global section it refers to

@@ -32,7 +32,7 @@ from dm.dump.metadata import METADATA_FILE
 from dm.dump.snapshots import resumed, table_starts
 from dm.rules.column_mapping import ColumnMapping, ColumnRule, MappingError
 from dm.rules.event_filter import BinlogEventFilter
-from dm.rules.expr_filter import ExpressionFilters
+from dm.rules.expr import ExpressionFilters
 from dm.schema import ddl
 from dm.schema.createtable import parse_create_table
 from dm.schema.table import TableInfo

@@ -14,7 +14,7 @@ from dm.core.schemas import Selection
 from dm.dump.dumper import DumpSettings
 from dm.load.loader import LoadSettings
 from dm.rules.event_filter import BinlogEventFilter
-from dm.rules.expr_filter import ExpressionFilters
+from dm.rules.expr import ExpressionFilters
 from dm.sync.syncer import SyncConfig, SyncUnit
 from dm.worker.autoresume import AutoResume
 from dm.worker.fullphase import FullPhase, FullPhaseConfig
