@@ -3,6 +3,7 @@ applied one at a time would, in normal and safe mode, and safe mode replays clea
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -195,3 +196,26 @@ def test_a_unique_key_moving_between_rows_applies_in_every_mode(conn: pymysql.Co
         reset(conn, "pk_uk", start)
         run(conn, changes, safe, compact=compact, multiple_rows=multi)
         assert content(conn) == expected, (safe, compact, multi)
+
+
+def _float32(value: float) -> float:
+    """A FLOAT column's stored value, as the binlog carries it."""
+    return float(struct.unpack("<f", struct.pack("<f", value))[0])
+
+
+@pytest.mark.parametrize("safe", [False, True])
+def test_a_keyless_change_takes_the_exact_float_row_of_near_equal_ones(
+        conn: pymysql.Connection, safe: bool) -> None:
+    """Review finding 12: two rows within FLOAT's tolerance; the one the upstream changed
+    is the one changed downstream."""
+    near, exact = _float32(1.00001), _float32(1.000015)
+    info = INFO["keyless"]
+    for change, survivor in ((dele(info, (1, exact, "a", 2), TARGET), (1, near, "a")),
+                             (upd(info, (1, exact, "a", 2), (1, exact, "b", 2), TARGET),
+                              (1, exact, "b"))):
+        reset(conn, "keyless", [(1, near, "a"), (1, exact, "a")])
+        run(conn, [change], safe)
+        with conn.cursor() as cur:  # FLOAT printed as 6 digits would not tell them apart
+            cur.execute("SELECT `id`, CAST(`k` AS DOUBLE), `c` FROM `dml test`.`t%%1`", [])
+            rows = [tuple(r) for r in cur.fetchall()]
+        assert survivor in rows and (1, near, "a") in rows, rows

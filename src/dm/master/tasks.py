@@ -19,7 +19,8 @@ from dm.db import connect
 from dm.load.checkpoint import LoaderCheckpoint
 from dm.master.state import ClusterState
 from dm.rules.event_filter import BinlogEventFilter
-from dm.rules.expr_filter import ExpressionFilters
+from dm.rules.expr import ExpressionFilters
+from dm.sync.applied import AppliedMarks
 from dm.sync.checkpoint import SyncerCheckpoint
 
 log = logging.getLogger(__name__)
@@ -81,9 +82,10 @@ def with_warnings(msg: str, warnings: list[str]) -> str:
 def _remove_meta(task: TaskConfig) -> None:
     conn = connect(endpoint(task.target_database), what="downstream", file="target-database")
     try:
-        # both tables hold every source's rows: dropped whole, as DM does
+        # the tables hold every source's rows: dropped whole, as DM does
         LoaderCheckpoint(task.meta_schema, task.name, "").drop(conn)
         SyncerCheckpoint(task.meta_schema, task.name, "", Flavor.MARIADB).drop(conn)
+        AppliedMarks(task.meta_schema, task.name, "").drop(conn)
     finally:
         conn.close()
 

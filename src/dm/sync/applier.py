@@ -8,7 +8,9 @@ downstream table in arrival order, and applies them in one transaction. Causalit
 in order. `flush()` is a barrier: it returns once everything submitted before it is
 committed, which is what a checkpoint or a DDL needs. A lost connection or a
 deadlock is retried with the same batch in safe mode, so a downstream restart never
-turns into a duplicate-key pause.
+turns into a duplicate-key pause. A batch with changes of tables that safe mode cannot
+replay writes their marks (applied.py) in its transaction, and is not retried when its
+marks show that the lost COMMIT did happen.
 
 Memory is bounded by bytes as well as by counts: each change comes with the size of its
 row in the binlog; a chunk closes at `CHUNK_BYTES`, a worker's batch at `BATCH_BYTES`,
@@ -32,6 +34,7 @@ import pymysql
 from dm import errors
 from dm.binlog.location import Location
 from dm.db import Connection, Endpoint, connect
+from dm.sync.applied import AppliedMarks, Mark, Table, last_marks
 from dm.sync.change import RowChange
 
 log = logging.getLogger(__name__)
@@ -76,8 +79,9 @@ class _Barrier:
 
 class Applier:
     def __init__(self, target: Endpoint, worker_count: int, batch: int, queue_size: int,
-                 build: StatementBuilder) -> None:
+                 build: StatementBuilder, marks: AppliedMarks | None = None) -> None:
         self.target = target
+        self.marks = marks
         self.batch = max(1, batch)
         self.build = build
         # queue-size counts changes, as in DM; a queue holds chunks of up to `chunk_size`.
@@ -205,10 +209,14 @@ class Applier:
         by_table: dict[tuple[str, str], list[RowChange]] = {}
         for change in changes:
             by_table.setdefault(change.target, []).append(change)
+        marks = last_marks(((c.table.schema, c.table.table), c.location) for c in changes
+                           ) if self.marks is not None else {}
         for attempt in range(_MAX_RETRIES):
             try:
                 conn = conn or self._session()
-                self._execute(conn, by_table, safe)
+                if attempt and marks and self._committed(conn, marks):
+                    break  # the COMMIT whose answer was lost did happen
+                self._execute(conn, by_table, safe, marks)
                 break
             except (pymysql.err.MySQLError, errors.DMError) as exc:
                 if conn is not None:
@@ -228,8 +236,14 @@ class Applier:
             self.applied_rows += len(changes)
         return conn
 
+    def _committed(self, conn: Connection, marks: dict[Table, Mark]) -> bool:
+        assert self.marks is not None
+        committed = self.marks.committed(conn, marks)
+        conn.commit()  # end the read's snapshot before the batch's transaction
+        return committed
+
     def _execute(self, conn: Connection, by_table: dict[tuple[str, str], list[RowChange]],
-                 safe: bool) -> None:
+                 safe: bool, marks: dict[Table, Mark]) -> None:
         with conn.cursor() as cur:
             for changes in by_table.values():
                 for sql, args in self.build(changes, safe):
@@ -239,6 +253,9 @@ class Applier:
                         shown = sql if len(sql) <= _SHOWN_SQL else sql[:_SHOWN_SQL] + " ..."
                         exc.add_note(f"; the failing statement: {shown}")
                         raise
+            if marks:
+                assert self.marks is not None
+                self.marks.write(cur, marks)
         conn.commit()
 
 

@@ -1,8 +1,9 @@
 """Causality: which DML worker a change goes to, so changes to one key stay in order.
 
 Every change yields keys: one per PK/UK whose values are all non-NULL, for the old and
-the new row of an UPDATE, each tied to the downstream table; a row with no such key
-yields the table itself (which serialises that table's keyless rows), and so does every
+the new row of an UPDATE, each tied to the downstream table. Every change of a table
+without a NOT NULL unique key yields the table itself instead (its changes keep their
+order on one worker, for their exactly-once marks: dm.sync.applied), and so does every
 row of a table with a unique key on prefixes or expressions (`name(4)`, `(lower(a))`),
 whose collisions the values do not show. Keys are unioned into groups over the in-flight
 window and a group lives on one worker. A change whose keys already belong to groups on
@@ -26,7 +27,7 @@ from typing import Any, Final, NamedTuple
 
 from dm.core.collation import Key, exact_key
 from dm.schema.table import Column, TableInfo
-from dm.sync.change import Row, RowChange, per_table
+from dm.sync.change import Row, RowChange, identity_key, per_table
 
 
 class Conflict:
@@ -103,14 +104,15 @@ def change_keys(change: RowChange) -> list[int] | None:
     """The keys of a change, as hashes: two equal keys always hash equal, and a rare
     collision of unequal ones only serialises a little more. None: the change must run
     alone (a key value no fold models)."""
-    uniques = _unique_keys(change.table)
     target = change.target
+    if identity_key(change.table) is None:  # in order on one worker: see dm.sync.applied
+        return [hash(target)]
+    uniques = _unique_keys(change.table)
     keys: list[int] = [hash(target)] if change.table.partial_unique else []
     for row in (change.before, change.after):
         if row is None:
             continue
-        found = False
-        for key in uniques:
+        for key in uniques:  # the identity key at least: its columns are NOT NULL
             value = key.values(row)
             if (value is None) if key.single else (None in value):
                 continue
@@ -120,9 +122,6 @@ def change_keys(change: RowChange) -> list[int] | None:
                 except Unmodelled:
                     return None
             keys.append(hash((target, key.name, value)))
-            found = True
-        if not found:
-            keys.append(hash(target))
     return keys
 
 

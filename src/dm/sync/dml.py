@@ -111,7 +111,9 @@ class _Plan:
         return list(chain.from_iterable(map(pick, rows)))
 
     def where(self, row: Row) -> tuple[str, list[Any]]:
-        """The WHERE that finds `row`: identity key, a non-NULL unique key, or all columns."""
+        """The WHERE that finds `row`: identity key, a non-NULL unique key, or all columns
+        (then ordered so that, of near-equal FLOAT/DOUBLE rows, `LIMIT 1` takes the
+        exact one, else the nearest)."""
         key = self.key
         if key is not None:
             return self.key_where, [row[p] for p in key.positions]
@@ -121,6 +123,8 @@ class _Plan:
                 return text, values
         parts: list[str] = []
         args: list[Any] = []
+        nearest: list[str] = []  # float distances: the exact row first, else the nearest
+        near_args: list[float] = []
         for name, p, tolerance in self.all_where:
             value = row[p]
             if value is None:
@@ -129,10 +133,13 @@ class _Plan:
                 delta = abs(value) * tolerance
                 parts.append(name + " BETWEEN %s AND %s")
                 args += (value - delta, value + delta)
+                nearest.append(f"ABS({name}-%s)")
+                near_args.append(value)
             else:
                 parts.append(name + "=%s")
                 args.append(value)
-        return " AND ".join(parts), args
+        order = " ORDER BY " + "+".join(nearest) if nearest else ""
+        return " AND ".join(parts) + order, args + near_args
 
 
 def _picker(writable: list[int], width: int) -> Callable[[Row], Sequence[Any]] | None:

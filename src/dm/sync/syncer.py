@@ -37,9 +37,10 @@ from dm.schema import ddl
 from dm.schema.createtable import parse_create_table
 from dm.schema.table import TableInfo
 from dm.schema.tracker import SchemaTracker
+from dm.sync.applied import AppliedMarks, Mark
 from dm.sync.applier import Applier
 from dm.sync.causality import CONFLICT, Causality
-from dm.sync.change import RowChange
+from dm.sync.change import RowChange, identity_key
 from dm.sync.checkpoint import SyncerCheckpoint, SyncPoint
 from dm.sync.dml import build_statements
 from dm.sync.feed import BinlogFeed
@@ -93,6 +94,7 @@ class SyncUnit:
         self.case_sensitive = case_sensitive
         self.tracker = SchemaTracker(case_sensitive=case_sensitive)
         self.checkpoint = SyncerCheckpoint(cfg.meta_schema, cfg.task, cfg.source_id, cfg.flavor)
+        self.marks = AppliedMarks(cfg.meta_schema, cfg.task, cfg.source_id)
         self.position: BinlogPosition | None = None
         self.total_events = 0
         self.started = time.monotonic()
@@ -106,6 +108,8 @@ class SyncUnit:
         self._stop_deadline: float | None = None
         self._decoder_schemas: dict[tuple[str, str], TableSchema] = {}
         self._table_starts: dict[tuple[str, str], Location] = {}
+        self._marks: dict[tuple[str, str], Mark] = {}  # keyless tables applied beyond the
+        # checkpoint (applied.py)
         self._until: Location | None = None  # catch-up: where the replay ends
         self._idle_at: Location | None = None  # the last heartbeat's location
 
@@ -245,7 +249,9 @@ class SyncUnit:
         conn = connect(self.cfg.target, what="downstream")
         try:
             self.checkpoint.create(conn)
+            self.marks.create(conn)
             point, safe_until = self._start_point(conn)
+            self._marks = self.marks.load(conn, point.location)
         finally:
             conn.close()
         for info in point.tables.values():
@@ -261,7 +267,7 @@ class SyncUnit:
             ddl_conn = connect(self.cfg.target, what="downstream")
             cleanup.callback(ddl_conn.close)
             applier = Applier(self.cfg.target, self.cfg.worker_count, self.cfg.batch,
-                              self.cfg.queue_size, build_statements)
+                              self.cfg.queue_size, build_statements, self.marks)
             applier.start()
             cleanup.callback(applier.close)
             cleanup.callback(self._flush, applier, safe_until)
@@ -413,15 +419,26 @@ class SyncUnit:
         start = self._table_starts.get((schema, table))
         if start is not None and where < start:
             return  # the dump copied this table under a later snapshot: already there
+        applied = -1  # the index of this event's last row already applied downstream
+        mark = self._marks.get((schema, table)) if self._marks else None
+        if mark is not None:
+            if where < mark.at:
+                return
+            if not mark.at < where:
+                applied = mark.row
         info = self.tracker.get(schema, table)
         if info is None:
             raise errors.SYNC_UNKNOWN_TABLE(table=qualified(schema, table), where=where.short())
+        keyless = identity_key(info) is None  # its changes carry exactly-once marks
         safe = safe_mode.active(where)
         target = self.route(schema, table)
         filtered = bool(self.expressions) and self.expressions.applies_to(schema, table)
         mapped = self._column_rule(info, where) if self.mapping else None
-        for row in rows:
-            change = RowChange.from_binlog(kind, info, target, row)
+        for i, row in enumerate(rows):
+            if i <= applied:
+                continue
+            change = RowChange.from_binlog(kind, info, target, row,
+                                           Mark(where, i) if keyless else None)
             if filtered and self.expressions.skip(change):  # on the upstream's values, as DM
                 continue
             if mapped is not None:
@@ -541,6 +558,7 @@ class SyncUnit:
         tables = {key: info for key in self.tracker.tables()
                   if (info := self.tracker.get(*key)) is not None}
         self._table_starts = {k: at for k, at in self._table_starts.items() if committed < at}
+        self._marks = {k: m for k, m in self._marks.items() if not m.at < committed}
         point = SyncPoint(committed, safe_until if safe_until and committed < safe_until
                           else None, tables, self._table_starts)
         for attempt in range(_SAVE_RETRIES):

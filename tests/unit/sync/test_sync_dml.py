@@ -91,10 +91,12 @@ def test_where_falls_back_to_all_columns_when_the_key_is_null() -> None:
 def test_all_columns_where_skips_generated_and_matches_floats_in_a_range() -> None:
     [(sql, args)] = one([dele(KEYLESS, (1, 2.5, 0.125, None, 99))])
     assert sql == (f"DELETE FROM {T} WHERE `a`=%s AND `f` BETWEEN %s AND %s AND "
-                   "`d` BETWEEN %s AND %s AND `s` IS NULL LIMIT 1")
+                   "`d` BETWEEN %s AND %s AND `s` IS NULL ORDER BY ABS(`f`-%s)+ABS(`d`-%s) "
+                   "LIMIT 1")
     assert args[0] == 1
     assert args[1] < 2.5 < args[2] and args[2] - args[1] == pytest.approx(2 * 2.5e-5)
     assert args[3] < 0.125 < args[4] and args[4] - args[3] == pytest.approx(2 * 0.125e-13)
+    assert args[5:] == [2.5, 0.125]
 
 
 def test_zero_float_is_compared_exactly() -> None:

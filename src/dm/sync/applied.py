@@ -1,0 +1,101 @@
+"""`<meta-schema>.<task>_syncer_applied`: exactly-once marks for tables safe mode cannot
+replay.
+
+A table without a NOT NULL unique key has rows that nothing names: replaying its changes
+after a crash duplicates an insert (REPLACE without a key is an INSERT), and a repeated
+`DELETE ... LIMIT 1` removes a second identical row. So every change of such a table
+runs in order on one applier (causality gives it the table as its only key), and each
+applier transaction that writes such changes also records, per upstream table, where the
+last of them was read: the event's location and the row's index in it. A restart skips
+that table's changes up to its mark, and an applier that lost its connection at COMMIT
+reads the mark to learn whether the commit happened. DM has no such marks (its
+documented limitation: keyless tables may get duplicate rows after a restart).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from pymysql.cursors import Cursor
+
+from dm.binlog.location import Location, file_key
+from dm.db import Connection, qualified, query_all, quote
+
+
+class Mark(NamedTuple):
+    """Where a row change was read: its rows event and its index among the event's rows."""
+
+    at: Location
+    row: int
+
+    def order(self) -> tuple[tuple[str, int], int, int]:
+        return file_key(self.at.file), self.at.pos, self.row
+
+
+Table = tuple[str, str]  # upstream (schema, table)
+
+
+def last_marks(changes: Iterable[tuple[Table, Mark | None]]) -> dict[Table, Mark]:
+    """The last mark of each table among changes in read order (unmarked ones skipped)."""
+    marks: dict[Table, Mark] = {}
+    for table, mark in changes:
+        if mark is not None:
+            marks[table] = mark
+    return marks
+
+
+class AppliedMarks:
+    def __init__(self, meta_schema: str, task: str, source_id: str) -> None:
+        self.meta_schema = meta_schema
+        self.table = qualified(meta_schema, f"{task}_syncer_applied")
+        self.source_id = source_id
+        self._upsert = (  # a format string: '%' in the name doubled
+            f"INSERT INTO {self.table.replace('%', '%%')} (`id`, `cp_schema`, `cp_table`, "
+            "`binlog_name`, `binlog_pos`, `row_index`) VALUES (%s, %s, %s, %s, %s, %s) "
+            "ON DUPLICATE KEY UPDATE `binlog_name` = VALUES(`binlog_name`), "
+            "`binlog_pos` = VALUES(`binlog_pos`), `row_index` = VALUES(`row_index`)")
+
+    def create(self, conn: Connection) -> None:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote(self.meta_schema)}")
+            cur.execute(f"""CREATE TABLE IF NOT EXISTS {self.table} (
+                `id` VARCHAR(32) NOT NULL,
+                `cp_schema` VARCHAR(128) NOT NULL,
+                `cp_table` VARCHAR(128) NOT NULL,
+                `binlog_name` VARCHAR(128) NOT NULL,
+                `binlog_pos` INT UNSIGNED NOT NULL,
+                `row_index` INT UNSIGNED NOT NULL,
+                `update_time` TIMESTAMP DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+                PRIMARY KEY (`id`, `cp_schema`, `cp_table`))""")
+
+    def load(self, conn: Connection, after: Location) -> dict[Table, Mark]:
+        """The marks beyond `after` (the checkpoint): older ones say nothing new."""
+        rows = query_all(conn, f"SELECT `cp_schema`, `cp_table`, `binlog_name`, `binlog_pos`, "
+                               f"`row_index` FROM {self.table} WHERE `id` = %s",
+                         (self.source_id,))
+        marks = {(str(s), str(t)): Mark(Location(str(name), int(pos)), int(row))
+                 for s, t, name, pos, row in rows}
+        return {k: m for k, m in marks.items() if not m.at < after}
+
+    def write(self, cur: Cursor, marks: dict[Table, Mark]) -> None:
+        """Record `marks` in the caller's open transaction."""
+        for (schema, table), mark in marks.items():
+            cur.execute(self._upsert, (self.source_id, schema, table, mark.at.file, mark.at.pos,
+                                  mark.row))
+
+    def committed(self, conn: Connection, marks: dict[Table, Mark]) -> bool:
+        """Whether a transaction that wrote `marks` committed: its first mark is stored,
+        or a later one (a later transaction cannot commit before it)."""
+        (schema, table), mark = next(iter(marks.items()))
+        rows = query_all(conn, f"SELECT `binlog_name`, `binlog_pos`, `row_index` FROM "
+                               f"{self.table} WHERE `id` = %s AND `cp_schema` = %s AND "
+                               "`cp_table` = %s", (self.source_id, schema, table))
+        if not rows:
+            return False
+        name, pos, row = rows[0]
+        return mark.order() <= Mark(Location(str(name), int(pos)), int(row)).order()
+
+    def drop(self, conn: Connection) -> None:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {self.table}")
