@@ -237,3 +237,27 @@ def test_a_system_versioned_table_is_refused_not_skipped(
         _assert_no_task(cluster)
     finally:
         upstream.execute("DROP DATABASE refused_db")
+
+
+def test_keyless_and_foreign_key_tables_are_warned_once_each(
+        cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, registered: str,
+        tmp_path: Path) -> None:
+    """The table_schema precheck reads the catalog in whole-schema queries (a query per
+    table made 2,000 tables take minutes): each table still gets its own warnings."""
+    upstream.execute("DROP DATABASE IF EXISTS refused_db", "CREATE DATABASE refused_db",
+                     "CREATE TABLE refused_db.p (id INT PRIMARY KEY)",
+                     "CREATE TABLE refused_db.logs (a INT, b INT)",
+                     "CREATE TABLE refused_db.c (id INT PRIMARY KEY, p INT, "
+                     "FOREIGN KEY (p) REFERENCES refused_db.p (id))",
+                     "CREATE TABLE refused_db.u (u INT, UNIQUE KEY (u))")
+    try:
+        task = tmp_path / "task.yaml"
+        task.write_text(GOOD_TASK.format(port=downstream.port, source=registered))
+        answer = cluster.dmctl("check-task", str(task))
+        assert answer["result"] is True, answer
+        text = json.dumps(answer["checkResult"])
+        assert text.count("`refused_db`.`logs` has no primary or unique key") == 1, text
+        assert text.count("`refused_db`.`c` has foreign keys") == 1, text
+        assert "`refused_db`.`u` has" not in text and "`refused_db`.`p` has" not in text, text
+    finally:
+        upstream.execute("DROP DATABASE refused_db")

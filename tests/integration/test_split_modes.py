@@ -34,11 +34,12 @@ mysql-instances:
 {meta}block-allow-list:
   only: {{do-dbs: [{db}]}}
 """
-TABLES = ("t", "k", "l")
+TABLES = ("t", "k", "l", "e")
 
 
 def _schema(upstream: MariaDB, downstream: MariaDB, db: str) -> None:
-    """A keyed table with awkward bytes, a keyless one with duplicate rows, a latin1 one."""
+    """A keyed table with awkward bytes, a keyless one with duplicate rows, a latin1 one,
+    an empty one."""
     for server in (upstream, downstream):
         server.execute(f"DROP DATABASE IF EXISTS {db}")
     upstream.execute(
@@ -51,7 +52,8 @@ def _schema(upstream: MariaDB, downstream: MariaDB, db: str) -> None:
         f"CREATE TABLE {db}.k (a INT, b TEXT)",
         f"INSERT INTO {db}.k VALUES (1, 'x'), (1, 'x'), (NULL, NULL)",
         f"CREATE TABLE {db}.l (id INT PRIMARY KEY, v VARCHAR(10)) CHARACTER SET latin1",
-        f"INSERT INTO {db}.l VALUES (1, 'caf\\xe9'), (2, X'E9E8')")
+        f"INSERT INTO {db}.l VALUES (1, 'caf\\xe9'), (2, X'E9E8')",
+        f"CREATE TABLE {db}.e (id INT PRIMARY KEY, v INT, KEY (v))")  # empty: no data file
 
 
 def _write_more(upstream: MariaDB, db: str) -> None:

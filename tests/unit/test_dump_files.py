@@ -6,9 +6,10 @@ import pytest
 
 from dm.binlog.location import parse_dump_metadata
 from dm.dump.metadata import write_metadata
-from dm.dump.plan import Chunk, DumpPlan, TablePlan, file_part, holds_data
+from dm.dump.plan import Chunk, DumpPlan, TablePlan, file_part
 from dm.dump.snapshot import SnapshotPosition
 from dm.dump.tsv import row_expr, value_expr
+from dm.schema.catalog import holds_data
 
 
 def test_text_columns_are_escaped_and_numbers_are_not() -> None:

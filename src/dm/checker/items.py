@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dm.core.schemas import taken
 from dm.db import Connection, query_all, query_one
+from dm.schema import catalog
 
 SUCCESS, WARN, FAIL = "success", "warn", "fail"
 
@@ -128,31 +128,21 @@ def server_id(conn: Connection, source: str, rid: int) -> CheckResult:
 def table_schema(conn: Connection, source: str, rid: int,
                  allows: Callable[[str, str], bool]) -> CheckResult:
     r = CheckResult(rid, "table_schema", f"check table structure of source {source}")
-    tables = query_all(conn, """
-        SELECT t.TABLE_SCHEMA, t.TABLE_NAME,
-               (SELECT COUNT(*) FROM information_schema.TABLE_CONSTRAINTS c
-                 WHERE c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME
-                   AND c.CONSTRAINT_TYPE IN ('PRIMARY KEY', 'UNIQUE')),
-               (SELECT COUNT(*) FROM information_schema.TABLE_CONSTRAINTS c
-                 WHERE c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME
-                   AND c.CONSTRAINT_TYPE = 'FOREIGN KEY'),
-               t.TABLE_TYPE
-          FROM information_schema.TABLES t
-         WHERE t.TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')""")
-    for schema, table, keys, fks, kind in tables:
-        if not taken(allows, schema, table):
-            continue
+    tables = catalog.list_tables(conn, allows, ("BASE TABLE", "SYSTEM VERSIONED"))
+    keys = catalog.constraints(conn, sorted({schema for schema, _, _ in tables}))
+    for schema, table, kind in tables:
+        found = keys.get((schema, table), catalog.Constraints(0, 0))
         if kind == "SYSTEM VERSIONED":
             r.problem(FAIL, f"source {source}: table `{schema}`.`{table}` is system-versioned",
                       "pydm does not migrate MariaDB system-versioned tables yet (their "
                       "history and row_start/row_end columns): leave the table out with the "
                       "block-allow-list, or drop its versioning upstream.")
             continue
-        if keys == 0:
+        if found.keys == 0:
             r.problem(WARN, f"source {source}: table `{schema}`.`{table}` has no primary or "
                             "unique key", "Add a primary key: without one, replication "
                                           "compares whole rows and serialises the table.")
-        if fks:
+        if found.foreign_keys:
             r.problem(WARN, f"source {source}: table `{schema}`.`{table}` has foreign keys",
                       "Load and sync sessions run with foreign_key_checks=0 (as DM): the "
                       "upstream checked the keys, and cascades must not fire twice.")

@@ -93,6 +93,7 @@ class DumpDirectory:
                 raise errors.LOAD_NO_TABLE_FILE(file=str(file),
                                                 schema_file=schema_file(db, table))
             owner.files.append(DataFile(file, None))
+            owner.size += file.stat().st_size
         return cls(path, databases, list(tables.values()))
 
 

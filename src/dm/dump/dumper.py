@@ -27,8 +27,11 @@ from dm.dump.plan import Chunk, DumpPlan, TablePlan
 from dm.dump.snapshot import take_snapshot
 from dm.dump.snapshots import record_snapshot, used
 from dm.dump.tsv import row_expr
+from dm.schema import catalog
 
 log = logging.getLogger(__name__)
+
+_ANNOUNCED_TABLES = 32  # tables planned per word to the loader
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ class Dumper:
         before the snapshot until the dump ends, so tables of engines without transactions
         are consistent too; commits elsewhere go on."""
         conn = connect(self.source, what="upstream")
-        tables = planning.list_tables(conn, self.allows)
+        tables = [(s, t) for s, t, _ in catalog.list_tables(conn, self.allows)]
         if tables:
             try:
                 with conn.cursor() as cur:
@@ -123,10 +126,12 @@ class Dumper:
         log.info("snapshot at %s:%s gtid=%s (commits blocked %.1f ms)", snapshot.binlog_name,
                  snapshot.binlog_pos, snapshot.binlog_gtid, snapshot.lock_seconds * 1000)
         plan = DumpPlan.load(self.dir)
+        announced = 0
         if plan is None:
             target = min(self.settings.chunk_bytes, max_packet // 4, 16 << 20)
             plan = self._make_plan(ctl, target)
-        self._adopt(plan)
+            announced = len(plan.tables) - len(plan.tables) % _ANNOUNCED_TABLES
+        self._adopt(plan, announced)
         todo: queue.SimpleQueue[tuple[TablePlan, Chunk]] = queue.SimpleQueue()
         pending = self._pending(plan)
         record_snapshot(self.dir, snapshot, [c.file_name(t.schema, t.table) for t, c in pending])
@@ -162,12 +167,16 @@ class Dumper:
         return missing
 
     def _make_plan(self, conn: Connection, target_bytes: int) -> DumpPlan:
-        tables = []
-        for schema, table in planning.list_tables(conn, self.allows):
-            tables.append(planning.plan_table(conn, schema, table, self.settings.rows,
-                                              target_bytes))
-            self._write_schema(conn, schema, table)
-        databases = sorted({*filter(self.takes_database, planning.list_databases(
+        """Plan every table and write its CREATE TABLE; the loader hears of tables in
+        batches as they are planned, so it creates them while the rest are planned."""
+        names = [(s, t) for s, t, _ in catalog.list_tables(conn, self.allows)]
+        tables: list[TablePlan] = []
+        for table in planning.plan_tables(conn, names, self.settings.rows, target_bytes):
+            self._write_schema(conn, table.schema, table.table)
+            tables.append(table)
+            if len(tables) % _ANNOUNCED_TABLES == 0:
+                self.on_plan(DumpPlan(tables[-_ANNOUNCED_TABLES:]).dumped_tables(self.dir), [])
+        databases = sorted({*filter(self.takes_database, catalog.list_databases(
             conn, self.allows)), *(t.schema for t in tables)})
         for database in databases:
             self._write_database(conn, database)
@@ -185,11 +194,12 @@ class Dumper:
         assert row is not None
         (self.dir / planning.schema_file(schema, table)).write_text(f"{row[1]};\n")
 
-    def _adopt(self, plan: DumpPlan) -> None:
-        """Tell the loader the plan, and count what there is to do."""
+    def _adopt(self, plan: DumpPlan, announced: int = 0) -> None:
+        """Tell the loader the plan (but its first `announced` tables, told while planning),
+        and count what there is to do."""
         tables = plan.dumped_tables(self.dir)
         self._dumped = {(t.schema, t.table): t for t in tables}
-        self.on_plan(tables, plan.databases)
+        self.on_plan(tables[announced:], plan.databases)
         self.total_tables = len(plan.tables)
         self.total_chunks = sum(len(t.chunks) for t in plan.tables)
 

@@ -20,3 +20,4 @@ class DumpedTable:
     table: str
     schema_file: Path  # its CREATE TABLE
     files: list[DataFile] = field(default_factory=list)
+    size: int = 0  # bytes of its data, known or estimated (0: not known)

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dm.core.schemas import taken
-from dm.db import Connection, qualified, query_all, query_one, quote
+from dm.db import Connection, qualified, query_one, quote
 from dm.dump.files import DataFile, DumpedTable
+from dm.schema import catalog
 
-_INT_TYPES = frozenset({"tinyint", "smallint", "mediumint", "int", "bigint"})
 PLAN_FILE = "dump-plan.json"
 
 
@@ -54,6 +53,7 @@ class TablePlan:
     columns: list[tuple[str, str]]  # (name, data_type) of the stored columns, in order
     chunk_key: str | None
     chunks: list[Chunk] = field(default_factory=list)
+    est_bytes: int = 0  # the server's estimate when planned (0 in older plans)
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -64,7 +64,7 @@ class TablePlan:
         return DumpedTable(self.schema, self.table,
                            directory / schema_file(self.schema, self.table),
                            [DataFile(directory / c.file_name(self.schema, self.table),
-                                     self.column_names) for c in self.chunks])
+                                     self.column_names) for c in self.chunks], self.est_bytes)
 
     def where(self, chunk: Chunk, condition: str = "") -> str:
         """The WHERE clause of `chunk`'s rows, narrowed to `condition` (the task's)."""
@@ -106,71 +106,29 @@ class DumpPlan:
         return cls(tables, raw.get("databases", old))
 
 
-def list_databases(conn: Connection, allows: Callable[[str, str], bool]) -> list[str]:
-    """The databases the task takes, with tables or not (DM's dump creates them all)."""
-    rows = query_all(conn, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA "
-                           "ORDER BY SCHEMA_NAME")
-    return [s for (s,) in rows if taken(allows, s)]
+def plan_tables(conn: Connection, tables: list[tuple[str, str]], rows_per_chunk: int,
+                target_bytes: int) -> Iterator[TablePlan]:
+    """Each table cut into chunks, in turn: the catalog read first in a few whole-schema
+    queries, then one MIN/MAX query per table with an integer key."""
+    databases = sorted({schema for schema, _ in tables})
+    columns = catalog.columns(conn, databases)
+    keys = catalog.integer_chunk_keys(conn, databases, columns)
+    stats = catalog.table_stats(conn, databases)
+    for schema, table in tables:
+        yield _plan_table(conn, schema, table, [(c.name, c.data_type) for c in
+                                                columns.get((schema, table), []) if c.stored],
+                          keys.get((schema, table)), stats.get((schema, table), (0, 0)),
+                          rows_per_chunk, target_bytes)
 
 
-def list_tables(conn: Connection, allows: Callable[[str, str], bool]) -> list[tuple[str, str]]:
-    rows = query_all(conn, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES "
-                           "WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_SCHEMA, TABLE_NAME")
-    return [(s, t) for s, t in rows if taken(allows, s, t)]
-
-
-def stored_columns(conn: Connection, schema: str, table: str) -> list[tuple[str, str]]:
-    """Columns that hold data (generated columns are recomputed downstream)."""
-    rows = query_all(conn, "SELECT COLUMN_NAME, DATA_TYPE, EXTRA, GENERATION_EXPRESSION "
-                           "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND "
-                           "TABLE_NAME = %s ORDER BY ORDINAL_POSITION", (schema, table))
-    return [(name, dtype.lower()) for name, dtype, extra, expression in rows
-            if holds_data(extra, expression)]
-
-
-_GENERATED_EXTRA = frozenset({"VIRTUAL GENERATED", "STORED GENERATED", "VIRTUAL", "PERSISTENT",
-                              "STORED"})
-
-
-def holds_data(extra: str | None, generation_expression: str | None) -> bool:
-    """Whether a column's values are stored rather than computed. MySQL 8 says
-    `DEFAULT_GENERATED` (plus `on update ...`) for columns whose *default* is an expression
-    (`DEFAULT CURRENT_TIMESTAMP`, `DEFAULT (uuid())`): those hold data like any other."""
-    if generation_expression:
-        return False
-    return (extra or "").upper().strip() not in _GENERATED_EXTRA
-
-
-def integer_chunk_key(conn: Connection, schema: str, table: str) -> str | None:
-    """A single NOT NULL integer column of the primary key or a unique key, if any."""
-    rows = query_all(conn, """
-        SELECT s.INDEX_NAME, s.COLUMN_NAME, c.DATA_TYPE, c.IS_NULLABLE,
-               (SELECT COUNT(*) FROM information_schema.STATISTICS s2
-                 WHERE s2.TABLE_SCHEMA = s.TABLE_SCHEMA AND s2.TABLE_NAME = s.TABLE_NAME
-                   AND s2.INDEX_NAME = s.INDEX_NAME) AS width
-          FROM information_schema.STATISTICS s
-          JOIN information_schema.COLUMNS c
-            ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME
-           AND c.COLUMN_NAME = s.COLUMN_NAME
-         WHERE s.TABLE_SCHEMA = %s AND s.TABLE_NAME = %s AND s.NON_UNIQUE = 0
-         ORDER BY s.INDEX_NAME <> 'PRIMARY', s.INDEX_NAME""", (schema, table))
-    for _, column, dtype, nullable, width in rows:
-        if width == 1 and dtype.lower() in _INT_TYPES and nullable == "NO":
-            return str(column)
-    return None
-
-
-def plan_table(conn: Connection, schema: str, table: str, rows_per_chunk: int,
-               target_bytes: int) -> TablePlan:
-    columns = stored_columns(conn, schema, table)
-    key = integer_chunk_key(conn, schema, table)
-    plan = TablePlan(schema, table, columns, key)
+def _plan_table(conn: Connection, schema: str, table: str, columns: list[tuple[str, str]],
+                key: str | None, stats: tuple[int, int], rows_per_chunk: int,
+                target_bytes: int) -> TablePlan:
+    est_rows, avg_len = stats
+    plan = TablePlan(schema, table, columns, key, est_bytes=est_rows * avg_len)
     if key is None:
         plan.chunks = [Chunk(0, None, None)]
         return plan
-    stats = query_one(conn, "SELECT TABLE_ROWS, AVG_ROW_LENGTH FROM information_schema.TABLES "
-                            "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s", (schema, table))
-    est_rows, avg_len = (int(stats[0] or 0), int(stats[1] or 0)) if stats else (0, 0)
     bounds = query_one(conn, f"SELECT MIN({quote(key)}), MAX({quote(key)}) "
                              f"FROM {qualified(schema, table)}")
     lo, hi = (bounds[0], bounds[1]) if bounds else (None, None)
