@@ -19,6 +19,10 @@ class LoaderCheckpoint:
         self.table = qualified(meta_schema, self.name)
         self.meta_schema = meta_schema
         self.source_id = source_id
+        self._upsert = (f"INSERT INTO {self.table.replace('%', '%%')} (`id`, `filename`, "
+                        "`cp_schema`, `cp_table`, `offset`, `end_pos`) VALUES "
+                        "(%s, %s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE "
+                        "`offset` = VALUES(`offset`), `end_pos` = VALUES(`end_pos`)")
 
     def create(self, conn: Connection) -> bool:
         """Create the table if needed; False when it had to be created (a fresh task)."""
@@ -53,12 +57,14 @@ class LoaderCheckpoint:
         """Mark a file loaded up to `offset` (all of its `size` bytes by default); call
         inside the transaction that loaded them."""
         with conn.cursor() as cur:
-            cur.execute(f"INSERT INTO {self.table} (`id`, `filename`, `cp_schema`, `cp_table`, "
-                        "`offset`, `end_pos`) VALUES (%s, %s, %s, %s, %s, %s) "
-                        "ON DUPLICATE KEY UPDATE `offset` = VALUES(`offset`), "
-                        "`end_pos` = VALUES(`end_pos`)",
-                        (self.source_id, filename, schema, table,
-                         size if offset is None else offset, size))
+            cur.execute(self._upsert, (self.source_id, filename, schema, table,
+                                       size if offset is None else offset, size))
+
+    def record_files(self, conn: Connection, files: list[tuple[str, str, str, int]]) -> None:
+        """Mark whole files (name, schema, table, size) loaded, in one statement."""
+        with conn.cursor() as cur:
+            cur.executemany(self._upsert, [(self.source_id, name, schema, table, size, size)
+                                           for name, schema, table, size in files])
 
     def mark_finished(self, conn: Connection, total_bytes: int) -> None:
         self.record(conn, FINISHED, "", "", total_bytes)
