@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
+import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -44,8 +45,11 @@ StatementBuilder = Callable[[Sequence[RowChange], bool], list[tuple[str, list[An
 # timeout, info schema expired/changed, write conflicts and retryable transactions
 _RETRYABLE = {1205, 1213, 2003, 2006, 2013, 9001, 9003, 9004, 8027, 8028, 8005, 9007, 8022}
 _RETRYABLE_1105 = ("information schema is out of date", "information schema is changed")
+# lock conflicts: another transaction held the rows a moment ago, so a retry goes at
+# once (with jitter, so two losers do not meet again); TiDB's write conflicts too
+_LOCK_CONFLICTS = {1205, 1213, 8005, 9007, 8022}
 _MAX_RETRIES = 100
-_RETRY_INTERVAL = 3.0
+_RETRY_INTERVAL = 3.0  # a lost or refused connection: the server may be restarting
 _CHUNK = 128  # changes per hand-over to a worker: one queue operation each
 _MIN_CHUNKS = 16
 CHUNK_BYTES = 1 << 20
@@ -230,7 +234,7 @@ class Applier:
                                              f"read from binlog {read}{failed}") from exc
                 log.warning("apply failed (%s); retrying in safe mode", exc)
                 safe = True  # the lost commit may have happened: replay idempotently
-                time.sleep(_RETRY_INTERVAL if attempt else 0.2)
+                time.sleep(retry_delay(exc, attempt))
         assert conn is not None
         with self._count_lock:
             self.applied_rows += len(changes)
@@ -257,6 +261,13 @@ class Applier:
                 assert self.marks is not None
                 self.marks.write(cur, marks)
         conn.commit()
+
+
+def retry_delay(exc: pymysql.err.MySQLError | errors.DMError, attempt: int) -> float:
+    """Seconds before retry `attempt` (0 first) of a batch that failed with `exc`."""
+    if isinstance(exc, pymysql.err.MySQLError) and exc.args and exc.args[0] in _LOCK_CONFLICTS:
+        return random.uniform(0, min(0.01 * (attempt + 1), 0.5))
+    return _RETRY_INTERVAL if attempt else 0.2
 
 
 def _retryable(exc: pymysql.err.MySQLError | errors.DMError) -> bool:
