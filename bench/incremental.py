@@ -1,12 +1,18 @@
-"""Incremental catch-up benchmark: MariaDB's own replica vs pydm `task-mode: incremental`.
+"""Incremental catch-up benchmark: MariaDB's own replica vs pydm `task-mode: incremental`,
+over the shapes of work users bring, in one run.
 
-sysbench `oltp_read_write prepare` (8 tables × 100,000 rows), the snapshot copied into
-two downstreams, then a backlog of `oltp_write_only` transactions written upstream.
-From the same start position, downstream A replicates with MariaDB's own replica
-(`slave_parallel_threads=4`) and downstream B with pydm (real dm-master, dm-worker,
-dmctl). Both are timed until they hold the whole backlog, checked equal to the
-upstream with CHECKSUM TABLE, and the ratio pydm/anchor is printed with the worker's
-peak RSS.
+sysbench `oltp_read_write prepare` fills the upstream. For each key distribution
+(`uniform`, and sysbench's default `special`: hot rows), the upstream's state is dumped,
+then a backlog of `oltp_write_only` transactions is written. For each downstream
+`innodb_flush_log_at_trx_commit` (1 and 2), three downstreams get that dump and replay
+the same backlog from the same position: MariaDB's own replica
+(`slave_parallel_threads=4`), pydm with DM's default task settings (no `syncers` block:
+worker-count 16, batch 100) and pydm tuned (`--workers`, `--batch`). pydm is timed from
+`start-task` until the downstream equals the upstream (CHECKSUM TABLE, polled once the
+syncer has read the whole backlog: DM's default checkpoint interval is 30 s, so the
+checkpoint would not tell), the replica until it has executed the backlog. Every
+downstream is checked equal to the upstream, and one table of times and ratios
+pydm/replica is printed.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import json
 import shutil
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pymysql.cursors
@@ -23,8 +30,7 @@ import pymysql.cursors
 from dm.sandbox import DMProcesses, MariaDB
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVER_ARGS = ["--innodb-buffer-pool-size=2G", "--innodb-log-file-size=512M",
-               "--innodb-flush-log-at-trx-commit=1"]
+SERVER_ARGS = ["--innodb-buffer-pool-size=2G", "--innodb-log-file-size=512M"]
 TASK = """\
 name: inc
 task-mode: incremental
@@ -33,10 +39,17 @@ mysql-instances:
   - source-id: inc-src
     block-allow-list: sb
     meta: {{binlog-name: "{name}", binlog-pos: {pos}}}
-    syncer: {{worker-count: {workers}, batch: {batch}, checkpoint-flush-interval: 1}}
-block-allow-list:
+{syncer}block-allow-list:
   sb: {{do-dbs: [sbtest]}}
 """
+TUNED_SYNCER = ("    syncer: {{worker-count: {workers}, batch: {batch}, "
+                "checkpoint-flush-interval: 1}}\n")
+
+
+@dataclass(frozen=True)
+class Settings:
+    name: str
+    syncer: str  # the subtask's syncer block, or "" for DM's defaults
 
 
 def sysbench(server: MariaDB, *args: str) -> None:
@@ -53,13 +66,18 @@ def master_position(server: MariaDB) -> tuple[str, int]:
     return str(name), int(pos)
 
 
-def copy_snapshot(up: MariaDB, *downs: MariaDB) -> None:
-    dump = subprocess.run(["mariadb-dump", "-h", "127.0.0.1", "-P", str(up.port), "-u", "root",
+def snapshot(up: MariaDB) -> bytes:
+    return subprocess.run(["mariadb-dump", "-h", "127.0.0.1", "-P", str(up.port), "-u", "root",
                            "--single-transaction", "--databases", "sbtest"],
                           check=True, capture_output=True).stdout
-    for down in downs:
-        subprocess.run(["mariadb", "-h", "127.0.0.1", "-P", str(down.port), "-u", "root"],
-                       input=dump, check=True)
+
+
+def restore(dump: bytes, down: MariaDB) -> None:
+    """The downstream made the snapshot again, replication state and pydm's meta gone."""
+    down.execute("STOP SLAVE", "RESET SLAVE ALL", "DROP DATABASE IF EXISTS sbtest",
+                 "DROP DATABASE IF EXISTS dm_meta")
+    subprocess.run(["mariadb", "-h", "127.0.0.1", "-P", str(down.port), "-u", "root"],
+                   input=dump, check=True)
 
 
 def checksums(server: MariaDB, tables: int) -> list[tuple[str, int]]:
@@ -94,31 +112,28 @@ def native_replica(up: MariaDB, down: MariaDB, start: tuple[str, int],
 
 
 def pydm(up: MariaDB, down: MariaDB, work: Path, start: tuple[str, int], end: tuple[str, int],
-         workers: int, batch: int) -> tuple[float, float]:
+         settings: Settings, expected: list[tuple[str, int]]) -> tuple[float, float]:
+    """Seconds from start-task until the downstream equals the upstream (CHECKSUM TABLE,
+    polled once the syncer has read the whole backlog), and the worker's peak RSS."""
+    shutil.rmtree(work / "dm", ignore_errors=True)
     dm = DMProcesses(work / "dm", ROOT / ".venv" / "bin")
+    tables = len(expected)
     try:
         dm.start_master()
         dm.start_worker("worker1", keepalive_ttl=30)
         started = time.monotonic()
         dm.start_task(up, "inc-src", TASK.format(port=down.port, name=start[0], pos=start[1],
-                                                 workers=workers, batch=batch))
-        conn = down.connect()
-        while True:  # the checkpoint is only written once everything before it is applied
-            with conn.cursor() as cur:
-                try:
-                    cur.execute("SELECT binlog_name, binlog_pos FROM dm_meta.inc_syncer_checkpoint"
-                                " WHERE is_global")
-                    row = cur.fetchone()
-                except pymysql.err.ProgrammingError:  # not created yet
-                    row = None
-            if row and (str(row[0]), int(row[1])) >= end:
-                elapsed = time.monotonic() - started
-                break
+                                                 syncer=settings.syncer))
+        while True:
             status = dm.api("query-status", {"task": "inc"})["sources"][0]["subTaskStatus"]
             if status and status[0].get("result"):
                 raise SystemExit(f"pydm task failed: {status[0]['result']}")
+            read = status[0].get("sync", {}).get("syncerBinlog", "") if status else ""
+            if read:
+                name, pos = read.strip("()").split(", ")
+                if (name, int(pos)) >= end and checksums(down, tables) == expected:
+                    return time.monotonic() - started, dm.peak_rss_mb("worker1")
             time.sleep(0.1)
-        return elapsed, dm.peak_rss_mb("worker1")
     finally:
         dm.stop()
 
@@ -126,50 +141,68 @@ def pydm(up: MariaDB, down: MariaDB, work: Path, start: tuple[str, int], end: tu
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tables", type=int, default=8)
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--transactions", type=int, default=100_000)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--rows", type=int, default=50_000)
+    parser.add_argument("--transactions", type=int, default=50_000)
+    parser.add_argument("--rand-type", nargs="+", default=["uniform", "special"])
+    parser.add_argument("--flush", nargs="+", type=int, default=[1, 2],
+                        help="downstream innodb_flush_log_at_trx_commit values")
+    parser.add_argument("--workers", type=int, default=2, help="tuned worker-count")
+    parser.add_argument("--batch", type=int, default=1000, help="tuned batch")
     parser.add_argument("--work", default=str(ROOT / "sandbox" / "bench-incremental"))
     args = parser.parse_args()
     work = Path(args.work)
     shutil.rmtree(work, ignore_errors=True)
     cache = ROOT / "sandbox" / ".cache"
+    runs = [Settings("DM defaults (16 x 100)", ""),
+            Settings(f"tuned ({args.workers} x {args.batch})",
+                     TUNED_SYNCER.format(workers=args.workers, batch=args.batch))]
     up = MariaDB(work / "up", 1, extra_args=SERVER_ARGS)
     native = MariaDB(work / "down-native", 2, log_bin=False, extra_args=SERVER_ARGS)
-    ours = MariaDB(work / "down-pydm", 3, log_bin=False, extra_args=SERVER_ARGS)
+    ours = [MariaDB(work / f"down-pydm{i}", 3 + i, log_bin=False, extra_args=SERVER_ARGS)
+            for i in range(len(runs))]
+    servers = [up, native, *ours]
+    rows: list[dict[str, object]] = []
     try:
-        for server in (up, native, ours):
+        for server in servers:
             server.start(cache)
         up.execute("CREATE DATABASE sbtest")
         sysbench(up, "oltp_read_write", f"--tables={args.tables}",
                  f"--table-size={args.rows}", "prepare")
-        copy_snapshot(up, native, ours)
-        start = master_position(up)
-        backlog_started = time.monotonic()
-        sysbench(up, "oltp_write_only", f"--tables={args.tables}", f"--table-size={args.rows}",
-                 "--threads=4", f"--events={args.transactions}", "--time=0", "run")
-        backlog_s = time.monotonic() - backlog_started
-        end = master_position(up)
-        native_s = native_replica(up, native, start, end)
-        pydm_s, rss_mb = pydm(up, ours, work, start, end, args.workers, args.batch)
-        expected = checksums(up, args.tables)
-        result = {
-            "transactions": args.transactions, "backlog_written_s": round(backlog_s, 1),
-            "native_replica_s": round(native_s, 2), "pydm_s": round(pydm_s, 2),
-            "ratio_pydm_over_native": round(pydm_s / native_s, 3),
-            "native_trx_per_s": round(args.transactions / native_s),
-            "pydm_trx_per_s": round(args.transactions / pydm_s),
-            "worker_peak_rss_mb": round(rss_mb, 1),
-            "native_equal": checksums(native, args.tables) == expected,
-            "pydm_equal": checksums(ours, args.tables) == expected,
-        }
-        print(json.dumps(result, indent=2))
-        if not (result["native_equal"] and result["pydm_equal"]):
-            raise SystemExit("a downstream differs from the upstream")
+        for rand_type in args.rand_type:
+            dump = snapshot(up)
+            start = master_position(up)
+            sysbench(up, "oltp_write_only", f"--tables={args.tables}",
+                     f"--table-size={args.rows}", f"--rand-type={rand_type}", "--threads=4",
+                     f"--events={args.transactions}", "--time=0", "run")
+            end = master_position(up)
+            expected = checksums(up, args.tables)
+            for flush in args.flush:
+                for down in (native, *ours):
+                    restore(dump, down)
+                    down.execute(f"SET GLOBAL innodb_flush_log_at_trx_commit = {flush}")
+                native_s = native_replica(up, native, start, end)
+                native_equal = checksums(native, args.tables) == expected
+                for settings, down in zip(runs, ours, strict=True):
+                    pydm_s, rss_mb = pydm(up, down, work, start, end, settings, expected)
+                    rows.append({
+                        "keys": rand_type, "flush": flush, "pydm settings": settings.name,
+                        "replica_s": round(native_s, 2), "pydm_s": round(pydm_s, 2),
+                        "ratio": round(pydm_s / native_s, 3),
+                        "worker_rss_mb": round(rss_mb, 1),
+                        "equal": native_equal and checksums(down, args.tables) == expected})
+                    print(json.dumps(rows[-1]), flush=True)
     finally:
-        for server in (up, native, ours):
+        for server in servers:
             server.stop()
+    print(f"\n{args.tables} x {args.rows} rows, {args.transactions} oltp_write_only "
+          "transactions per key distribution, replica with 4 parallel threads")
+    print("| keys | flush | pydm settings | replica | pydm | ratio | worker RSS | equal |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['keys']} | {r['flush']} | {r['pydm settings']} | {r['replica_s']} s | "
+              f"{r['pydm_s']} s | {r['ratio']} | {r['worker_rss_mb']} MB | {r['equal']} |")
+    if not all(r["equal"] for r in rows):
+        raise SystemExit("a downstream differs from the upstream")
 
 
 if __name__ == "__main__":
