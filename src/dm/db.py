@@ -125,3 +125,11 @@ def query_one(conn: Connection, sql: str, args: Any = None) -> tuple[Any, ...] |
         cur.execute(sql, args)
         row = cur.fetchone()
         return None if row is None else tuple(row)
+
+
+def create_meta_table(conn: Connection, meta_schema: str, table: str, columns: str) -> None:
+    """The task's meta schema and one of its tables (`table` qualified, `columns` the
+    definition between the parentheses), if they are not there yet."""
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote(meta_schema)}")
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")

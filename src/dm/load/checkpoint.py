@@ -8,7 +8,7 @@ says the whole load finished.
 
 from __future__ import annotations
 
-from dm.db import Connection, qualified, query_all, quote
+from dm.db import Connection, create_meta_table, qualified, query_all
 
 FINISHED = "*"
 
@@ -29,9 +29,7 @@ class LoaderCheckpoint:
         existed = bool(query_all(conn, "SELECT 1 FROM information_schema.TABLES WHERE "
                                        "TABLE_SCHEMA = %s AND TABLE_NAME = %s",
                                  (self.meta_schema, self.name)))
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote(self.meta_schema)}")
-            cur.execute(f"""CREATE TABLE IF NOT EXISTS {self.table} (
+        create_meta_table(conn, self.meta_schema, self.table, """
                 `id` CHAR(32) NOT NULL,
                 `filename` VARCHAR(255) NOT NULL,
                 `cp_schema` VARCHAR(128) NOT NULL,
@@ -40,7 +38,7 @@ class LoaderCheckpoint:
                 `end_pos` BIGINT NOT NULL,
                 `create_time` TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
                 `update_time` TIMESTAMP DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
-                UNIQUE KEY `uk_id_f` (`id`, `filename`))""")
+                UNIQUE KEY `uk_id_f` (`id`, `filename`)""")
         return existed
 
     def loaded(self, conn: Connection) -> set[str]:

@@ -20,7 +20,7 @@ from typing import NamedTuple
 from pymysql.cursors import Cursor
 
 from dm.binlog.location import Location, file_key
-from dm.db import Connection, qualified, query_all, quote
+from dm.db import Connection, create_meta_table, qualified, query_all
 
 
 class Mark(NamedTuple):
@@ -57,9 +57,7 @@ class AppliedMarks:
             "`binlog_pos` = VALUES(`binlog_pos`), `row_index` = VALUES(`row_index`)")
 
     def create(self, conn: Connection) -> None:
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote(self.meta_schema)}")
-            cur.execute(f"""CREATE TABLE IF NOT EXISTS {self.table} (
+        create_meta_table(conn, self.meta_schema, self.table, """
                 `id` VARCHAR(32) NOT NULL,
                 `cp_schema` VARCHAR(128) NOT NULL,
                 `cp_table` VARCHAR(128) NOT NULL,
@@ -67,7 +65,7 @@ class AppliedMarks:
                 `binlog_pos` INT UNSIGNED NOT NULL,
                 `row_index` INT UNSIGNED NOT NULL,
                 `update_time` TIMESTAMP DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
-                PRIMARY KEY (`id`, `cp_schema`, `cp_table`))""")
+                PRIMARY KEY (`id`, `cp_schema`, `cp_table`)""")
 
     def load(self, conn: Connection, after: Location) -> dict[Table, Mark]:
         """The marks beyond `after` (the checkpoint): older ones say nothing new."""

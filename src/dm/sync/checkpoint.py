@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from dm.binlog.location import Flavor, Location, parse_gtid_set
-from dm.db import Connection, qualified, query_all, quote
+from dm.db import Connection, create_meta_table, qualified, query_all
 from dm.schema.table import TableInfo
 
 
@@ -37,9 +37,7 @@ class SyncerCheckpoint:
         self.flavor = flavor
 
     def create(self, conn: Connection) -> None:
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote(self.meta_schema)}")
-            cur.execute(f"""CREATE TABLE IF NOT EXISTS {self.table} (
+        create_meta_table(conn, self.meta_schema, self.table, """
                 `id` VARCHAR(32) NOT NULL,
                 `cp_schema` VARCHAR(128) NOT NULL,
                 `cp_table` VARCHAR(128) NOT NULL,
@@ -53,7 +51,7 @@ class SyncerCheckpoint:
                 `is_global` BOOLEAN,
                 `create_time` TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
                 `update_time` TIMESTAMP DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
-                UNIQUE KEY `uk_id_schema_table` (`id`, `cp_schema`, `cp_table`))""")
+                UNIQUE KEY `uk_id_schema_table` (`id`, `cp_schema`, `cp_table`)""")
 
     def _location(self, name: str, pos: int, gtid: str | None) -> Location:
         gset = parse_gtid_set(gtid, self.flavor) if gtid else None
