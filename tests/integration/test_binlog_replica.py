@@ -283,11 +283,33 @@ def test_start_from_mariadb_gtid(server: MariaDB) -> None:
     assert rows == [(2,), (3,)]
 
 
+def _wait_binlog_checkpoint(server: MariaDB) -> None:
+    """After a rotation MariaDB writes a Binlog_checkpoint event naming the new file once
+    the old file's transactions are durable, asynchronously: wait for it, so that a binlog
+    end read afterwards is not passed by it."""
+    conn = server.connect()
+    try:
+        deadline = time_module.monotonic() + 30
+        while True:
+            with conn.cursor() as cur:
+                cur.execute("SHOW MASTER STATUS")
+                file = cur.fetchone()[0]
+                cur.execute(f"SHOW BINLOG EVENTS IN '{file}'")
+                if any(r[2] == "Binlog_checkpoint" and file in str(r[5])
+                       for r in cur.fetchall()):
+                    return
+            assert time_module.monotonic() < deadline, "no Binlog_checkpoint for the new binlog"
+            time_module.sleep(0.05)
+    finally:
+        conn.close()
+
+
 def test_across_rotation(server: MariaDB) -> None:
     server.execute("CREATE TABLE codec.r (id INT PRIMARY KEY)")
     start, _ = _master_status(server)
-    server.execute("INSERT INTO codec.r VALUES (1)", "FLUSH BINARY LOGS",
-                   "INSERT INTO codec.r VALUES (2)")
+    server.execute("INSERT INTO codec.r VALUES (1)", "FLUSH BINARY LOGS")
+    _wait_binlog_checkpoint(server)
+    server.execute("INSERT INTO codec.r VALUES (2)")
     end, _ = _master_status(server)
     seen: list[Event] = []
     with ReplicaConnection(_config(server)) as rep:
