@@ -1,10 +1,13 @@
-"""Full-phase benchmark: mydumper + myloader vs pydm `task-mode: full`, same data, same run.
+"""Full-phase benchmark: mydumper + myloader vs pydm `task-mode: full`, same data, same run,
+over the shapes users bring.
 
-sysbench `oltp_read_write prepare` fills the upstream; the anchor (mydumper -t 2 then
-myloader -t 2) loads downstream A, pydm loads downstream B through real dm-master,
-dm-worker and dmctl. Both downstreams are checked equal to the upstream with
-CHECKSUM TABLE; the script prints both times, the ratio pydm/anchor and the peak
-RSS of the dm-worker.
+For each shape (`--shapes`, default 8 tables x 1,000,000 rows and 2,000 tables x 1,000
+rows) sysbench `oltp_read_write prepare` fills the upstream; for each downstream
+`innodb_flush_log_at_trx_commit` (`--flush`, default 1 and 2) the anchor (mydumper -t N
+then myloader -t N) loads downstream A and pydm loads downstream B through real
+dm-master, dm-worker and dmctl, both emptied first. Both are checked equal to the
+upstream with CHECKSUM TABLE; one table of times, ratios pydm/anchor and the dm-worker's
+peak RSS is printed.
 """
 
 from __future__ import annotations
@@ -20,8 +23,7 @@ from dm.sandbox import DMProcesses, MariaDB
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_ARGS = ["--innodb-buffer-pool-size=4G", "--innodb-log-file-size=1G",
-               "--innodb-flush-log-at-trx-commit=1", "--innodb-io-capacity=2000",
-               "--innodb-io-capacity-max=4000"]
+               "--innodb-io-capacity=2000", "--innodb-io-capacity-max=4000"]
 
 TASK = """\
 name: bench
@@ -69,6 +71,7 @@ def anchor(up: MariaDB, down: MariaDB, work: Path, threads: int) -> tuple[float,
 
 
 def pydm(up: MariaDB, down: MariaDB, work: Path, threads: int) -> tuple[float, float]:
+    shutil.rmtree(work / "dm", ignore_errors=True)  # a fresh cluster for every run
     dm = DMProcesses(work / "dm", ROOT / ".venv" / "bin")
     try:
         dm.start_master()
@@ -88,10 +91,17 @@ def pydm(up: MariaDB, down: MariaDB, work: Path, threads: int) -> tuple[float, f
         dm.stop()
 
 
+def shape(text: str) -> tuple[int, int]:
+    tables, _, rows = text.partition("x")
+    return int(tables), int(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tables", type=int, default=8)
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--shapes", nargs="+", type=shape, default=[(8, 1_000_000), (2000, 1000)],
+                        help="TABLESxROWS, e.g. 2000x50")
+    parser.add_argument("--flush", nargs="+", type=int, default=[1, 2],
+                        help="downstream innodb_flush_log_at_trx_commit values")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--work", default=str(ROOT / "sandbox" / "bench-full"))
     args = parser.parse_args()
@@ -101,38 +111,46 @@ def main() -> None:
     up = MariaDB(work / "up", 1, extra_args=SERVER_ARGS)
     down_a = MariaDB(work / "down-anchor", 2, log_bin=False, extra_args=SERVER_ARGS)
     down_b = MariaDB(work / "down-pydm", 3, log_bin=False, extra_args=SERVER_ARGS)
+    results: list[dict[str, object]] = []
     try:
         for server in (up, down_a, down_b):
             server.start(cache)
-        up.execute("CREATE DATABASE sbtest")
-        prepare = run(["sysbench", "oltp_read_write", "--db-driver=mysql",
-                       "--mysql-host=127.0.0.1", f"--mysql-port={up.port}", "--mysql-user=root",
-                       "--mysql-db=sbtest", f"--tables={args.tables}",
-                       f"--table-size={args.rows}", "--threads=2", "prepare"])
-        flush_dirty_pages(up)
-        dump_s, load_s = anchor(up, down_a, work, args.threads)
-        flush_dirty_pages(down_a)
-        pydm_s, rss_mb = pydm(up, down_b, work, args.threads)
-        expected = checksums(up, args.tables)
-        equal_a = checksums(down_a, args.tables) == expected
-        equal_b = checksums(down_b, args.tables) == expected
-        rows = args.tables * args.rows
-        anchor_s = dump_s + load_s
-        result = {
-            "rows": rows, "prepare_s": round(prepare, 1),
-            "anchor_dump_s": round(dump_s, 2), "anchor_load_s": round(load_s, 2),
-            "anchor_total_s": round(anchor_s, 2), "pydm_s": round(pydm_s, 2),
-            "ratio_pydm_over_anchor": round(pydm_s / anchor_s, 3),
-            "anchor_rows_per_s": round(rows / anchor_s), "pydm_rows_per_s": round(rows / pydm_s),
-            "worker_peak_rss_mb": round(rss_mb, 1),
-            "anchor_equal": equal_a, "pydm_equal": equal_b,
-        }
-        print(json.dumps(result, indent=2))
-        if not (equal_a and equal_b):
-            raise SystemExit("a downstream differs from the upstream")
+        for tables, rows in args.shapes:
+            up.execute("DROP DATABASE IF EXISTS sbtest", "CREATE DATABASE sbtest")
+            run(["sysbench", "oltp_read_write", "--db-driver=mysql", "--mysql-host=127.0.0.1",
+                 f"--mysql-port={up.port}", "--mysql-user=root", "--mysql-db=sbtest",
+                 f"--tables={tables}", f"--table-size={rows}", "--threads=2", "prepare"])
+            flush_dirty_pages(up)
+            expected = checksums(up, tables)
+            for flush in args.flush:
+                for down in (down_a, down_b):
+                    down.execute("DROP DATABASE IF EXISTS sbtest",
+                                 "DROP DATABASE IF EXISTS dm_meta",
+                                 f"SET GLOBAL innodb_flush_log_at_trx_commit = {flush}")
+                dump_s, load_s = anchor(up, down_a, work, args.threads)
+                flush_dirty_pages(down_a)
+                pydm_s, rss_mb = pydm(up, down_b, work, args.threads)
+                anchor_s = dump_s + load_s
+                results.append({
+                    "shape": f"{tables} x {rows:,}", "flush": flush,
+                    "anchor_dump_s": round(dump_s, 2), "anchor_load_s": round(load_s, 2),
+                    "anchor_s": round(anchor_s, 2), "pydm_s": round(pydm_s, 2),
+                    "ratio": round(pydm_s / anchor_s, 3), "worker_rss_mb": round(rss_mb, 1),
+                    "equal": (checksums(down_a, tables) == expected
+                              and checksums(down_b, tables) == expected)})
+                print(json.dumps(results[-1]), flush=True)
     finally:
         for server in (up, down_a, down_b):
             server.stop()
+    print(f"\n{args.threads} threads each side; pydm from start-task to Finished")
+    print("| shape | flush | anchor (dump + load) | pydm | ratio | worker RSS | equal |")
+    print("|---|---|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['shape']} | {r['flush']} | {r['anchor_s']} s ({r['anchor_dump_s']} + "
+              f"{r['anchor_load_s']}) | {r['pydm_s']} s | {r['ratio']} | "
+              f"{r['worker_rss_mb']} MB | {r['equal']} |")
+    if not all(r["equal"] for r in results):
+        raise SystemExit("a downstream differs from the upstream")
 
 
 if __name__ == "__main__":
