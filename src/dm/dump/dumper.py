@@ -126,12 +126,12 @@ class Dumper:
         log.info("snapshot at %s:%s gtid=%s (commits blocked %.1f ms)", snapshot.binlog_name,
                  snapshot.binlog_pos, snapshot.binlog_gtid, snapshot.lock_seconds * 1000)
         plan = DumpPlan.load(self.dir)
-        announced = 0
         if plan is None:
             target = min(self.settings.chunk_bytes, max_packet // 4, 16 << 20)
             plan = self._make_plan(ctl, target)
-            announced = len(plan.tables) - len(plan.tables) % _ANNOUNCED_TABLES
-        self._adopt(plan, announced)
+            self._adopt(plan, tables_told=True)
+        else:
+            self._adopt(plan)
         todo: queue.SimpleQueue[tuple[TablePlan, Chunk]] = queue.SimpleQueue()
         pending = self._pending(plan)
         record_snapshot(self.dir, snapshot, [c.file_name(t.schema, t.table) for t, c in pending])
@@ -171,11 +171,13 @@ class Dumper:
         batches as they are planned, so it creates them while the rest are planned."""
         names = [(s, t) for s, t, _ in catalog.list_tables(conn, self.allows)]
         tables: list[TablePlan] = []
+        told = 0
         for table in planning.plan_tables(conn, names, self.settings.rows, target_bytes):
             self._write_schema(conn, table.schema, table.table)
             tables.append(table)
-            if len(tables) % _ANNOUNCED_TABLES == 0:
-                self.on_plan(DumpPlan(tables[-_ANNOUNCED_TABLES:]).dumped_tables(self.dir), [])
+            if len(tables) - told == _ANNOUNCED_TABLES or len(tables) == len(names):
+                self.on_plan(DumpPlan(tables[told:]).dumped_tables(self.dir), [])
+                told = len(tables)
         databases = sorted({*filter(self.takes_database, catalog.list_databases(
             conn, self.allows)), *(t.schema for t in tables)})
         for database in databases:
@@ -194,12 +196,12 @@ class Dumper:
         assert row is not None
         (self.dir / planning.schema_file(schema, table)).write_text(f"{row[1]};\n")
 
-    def _adopt(self, plan: DumpPlan, announced: int = 0) -> None:
-        """Tell the loader the plan (but its first `announced` tables, told while planning),
-        and count what there is to do."""
+    def _adopt(self, plan: DumpPlan, tables_told: bool = False) -> None:
+        """Tell the loader the plan (its databases only when its tables were told while
+        planning), and count what there is to do."""
         tables = plan.dumped_tables(self.dir)
         self._dumped = {(t.schema, t.table): t for t in tables}
-        self.on_plan(tables[announced:], plan.databases)
+        self.on_plan([] if tables_told else tables, plan.databases)
         self.total_tables = len(plan.tables)
         self.total_chunks = sum(len(t.chunks) for t in plan.tables)
 

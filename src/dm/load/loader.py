@@ -98,12 +98,12 @@ class Loader:
         self._busy: Counter[Target] = Counter()
         self._closed = False
         self._remaining: dict[Target, int] = {}
-        self._schema_files: dict[Target, Path] = {}  # a CREATE TABLE of each target
         self._databases: list[str] = []  # upstream names
         self._deferred: dict[Target, list[str]] = {}
         self._files: Counter[Target] = Counter()  # data files of each target, loaded or not
         self._bytes: Counter[Target] = Counter()  # their size, known or estimated
-        self._tables: dict[Target, DumpedTable] = {}  # the first table routed to each
+        self._tables: dict[Target, DumpedTable] = {}  # the first table routed to each (its
+        # CREATE TABLE makes the target)
         self._to_create: deque[Target] = deque()  # in the dump's order
         self._created: set[Target] = set()
         self._ddl_lock = threading.Lock()  # guards the three below
@@ -136,7 +136,6 @@ class Loader:
             self._databases.extend(databases)
             for table in tables:
                 target = self.route(table.schema, table.table)
-                self._schema_files.setdefault(target, table.schema_file)
                 todo = sum(f.path.name not in self.loaded for f in table.files)
                 if target not in self._tables:
                     self._tables[target] = table
@@ -423,7 +422,7 @@ class Loader:
         clauses = self._deferred.get(target)
         if clauses is None:  # created by an earlier run: its schema file says what was left
             clauses = split_secondary_indexes(schema_statements(
-                self._schema_files[target])[1])[1]
+                self._tables[target].schema_file)[1])[1]
         if not clauses:
             return
         try:

@@ -21,6 +21,7 @@ from pymysql.cursors import Cursor
 
 from dm.binlog.location import Location, file_key
 from dm.db import Connection, create_meta_table, qualified, query_all
+from dm.sync.change import RowChange
 
 
 class Mark(NamedTuple):
@@ -36,13 +37,11 @@ class Mark(NamedTuple):
 Table = tuple[str, str]  # upstream (schema, table)
 
 
-def last_marks(changes: Iterable[tuple[Table, Mark | None]]) -> dict[Table, Mark]:
-    """The last mark of each table among changes in read order (unmarked ones skipped)."""
-    marks: dict[Table, Mark] = {}
-    for table, mark in changes:
-        if mark is not None:
-            marks[table] = mark
-    return marks
+def last_marks(changes: Iterable[RowChange]) -> dict[Table, Mark]:
+    """The last mark of each upstream table among changes in read order (the changes of
+    tables with a NOT NULL unique key carry none)."""
+    return {(c.table.schema, c.table.table): c.location for c in changes
+            if c.location is not None}
 
 
 class AppliedMarks:

@@ -41,13 +41,14 @@ from dm.sync.change import RowChange
 log = logging.getLogger(__name__)
 
 StatementBuilder = Callable[[Sequence[RowChange], bool], list[tuple[str, list[Any]]]]
-# lock wait, deadlock, refused, gone away, lost; TiDB's PD timeout, TiKV busy, resolve-lock
-# timeout, info schema expired/changed, write conflicts and retryable transactions
-_RETRYABLE = {1205, 1213, 2003, 2006, 2013, 9001, 9003, 9004, 8027, 8028, 8005, 9007, 8022}
-_RETRYABLE_1105 = ("information schema is out of date", "information schema is changed")
-# lock conflicts: another transaction held the rows a moment ago, so a retry goes at
-# once (with jitter, so two losers do not meet again); TiDB's write conflicts too
+# lock conflicts: lock wait, deadlock, TiDB's write conflicts and retryable transactions.
+# Another transaction held the rows a moment ago, so a retry goes at once (with jitter,
+# so two losers do not meet again)
 _LOCK_CONFLICTS = {1205, 1213, 8005, 9007, 8022}
+# and: refused, gone away, lost; TiDB's PD timeout, TiKV busy, resolve-lock timeout, info
+# schema expired/changed
+_RETRYABLE = _LOCK_CONFLICTS | {2003, 2006, 2013, 9001, 9003, 9004, 8027, 8028}
+_RETRYABLE_1105 = ("information schema is out of date", "information schema is changed")
 _MAX_RETRIES = 100
 _RETRY_INTERVAL = 3.0  # a lost or refused connection: the server may be restarting
 _CHUNK = 128  # changes per hand-over to a worker: one queue operation each
@@ -213,8 +214,7 @@ class Applier:
         by_table: dict[tuple[str, str], list[RowChange]] = {}
         for change in changes:
             by_table.setdefault(change.target, []).append(change)
-        marks = last_marks(((c.table.schema, c.table.table), c.location) for c in changes
-                           ) if self.marks is not None else {}
+        marks = last_marks(changes) if self.marks is not None else {}
         for attempt in range(_MAX_RETRIES):
             try:
                 conn = conn or self._session()
