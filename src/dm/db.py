@@ -13,6 +13,7 @@ from pymysql.converters import escape_string
 from dm import errors
 from dm.core.names import qualified, quote
 from dm.dbtls import peer_cn_problem
+from dm.fence import Fence
 
 __all__ = ["Connection", "Endpoint", "connect", "qualified", "query_all", "query_one",
            "quote", "ssl_params"]
@@ -31,6 +32,9 @@ class Endpoint:
     ssl_cert: str = ""
     ssl_key: str = ""
     allowed_cn: tuple[str, ...] = ()  # cert-allowed-cn: the server certificates accepted
+    # a worker's downstream: every statement and COMMIT first checks that it still owns
+    # its source (dm.fence)
+    fence: Fence | None = field(default=None, compare=False)
 
     @property
     def target(self) -> str:
@@ -68,7 +72,7 @@ def connect(ep: Endpoint, *, what: str = "upstream", file: str = "", local_infil
     if raw:
         kwargs.update(use_unicode=False, conv={})
     try:
-        conn = pymysql.connect(
+        conn = (Connection if ep.fence is None else _FencedConnection)(
             host=ep.host, port=ep.port, user=ep.user, password=ep.password,
             charset="utf8mb4", autocommit=autocommit, local_infile=local_infile,
             connect_timeout=10,
@@ -78,6 +82,8 @@ def connect(ep: Endpoint, *, what: str = "upstream", file: str = "", local_infil
     except pymysql.err.MySQLError as exc:
         raise errors.DB_UNREACHABLE(exc, what=what, target=ep.target,
                                     file=file or "the config") from exc
+    if isinstance(conn, _FencedConnection):
+        conn.fence = ep.fence
     problem = peer_cn_problem(conn, ep.allowed_cn)
     if problem:
         conn.close()
@@ -92,6 +98,22 @@ def connect(ep: Endpoint, *, what: str = "upstream", file: str = "", local_infil
                 raise errors.DB_UNREACHABLE(exc, what=what, target=ep.target,
                                             file=file or "the config") from exc
     return conn
+
+
+class _FencedConnection(Connection):  # type: ignore[misc]
+    """A session that writes only while its worker holds the fence."""
+
+    fence: Fence | None = None
+
+    def query(self, sql: str | bytes, unbuffered: bool = False) -> int:
+        if self.fence is not None:
+            self.fence.check()
+        return int(super().query(sql, unbuffered))
+
+    def commit(self) -> None:
+        if self.fence is not None:
+            self.fence.check()
+        super().commit()
 
 
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -390,6 +390,12 @@ SOURCE_NOT_BOUND = _define(46021, ErrClass.SCHEDULER, _INT, _MED,
 # --- dm-worker (40xxx) ------------------------------------------------------------
 WORKER_START = _define(40001, _W, _INT, _HIGH, "dm-worker {name} cannot start: {detail}",
                        "Fix the flag or config key named and start it again.")
+WORKER_FENCED = _define(40090, _W, _INT, _HIGH,
+                        "dm-worker {name} no longer holds its keepalive lease: it writes "
+                        "nothing downstream",
+                        "The master gives its source to another worker (list-member --worker "
+                        "shows which); this worker takes a source again once it is back in "
+                        "touch with etcd.")
 WORKER_SUBTASK = _define(40015, _W, _INT, _HIGH, "subtask {task} of source {source} failed",
                          "See the raw cause; resume-task {task} once fixed.")
 

@@ -282,39 +282,83 @@ def _port_open(port: int) -> bool:
 
 @dataclass
 class DMProcesses:
-    """A dm-master and dm-workers as real processes, driven through real dmctl."""
+    """dm-masters and dm-workers as real processes, driven through real dmctl."""
 
     base: Path
     bin_dir: Path
-    master_port: int = 0
-    master: subprocess.Popen[bytes] | None = None
+    master_port: int = 0  # the first master's
+    masters: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    master_ports: dict[str, int] = field(default_factory=dict)
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     worker_ports: dict[str, int] = field(default_factory=dict)
+    _master_args: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def master_addr(self) -> str:
+        """The first master's address (the one workers join through by default)."""
         return f"127.0.0.1:{self.master_port}"
 
+    @property
+    def master_addrs(self) -> str:
+        """Every master's address, comma separated, as dmctl takes them."""
+        ports = list(self.master_ports.values()) or [self.master_port]
+        return ",".join(f"127.0.0.1:{p}" for p in ports)
+
     def start_master(self) -> DMProcesses:
-        self.master_port = self.master_port or free_port()
-        peer = free_port()
-        mdir = self.base / "master"
-        mdir.mkdir(parents=True, exist_ok=True)
-        self.master = self._spawn(
-            mdir, "dm-master", "--name", "master1", "--master-addr", self.master_addr,
-            "--peer-urls", f"http://127.0.0.1:{peer}",
-            "--etcd-client-urls", f"http://127.0.0.1:{free_port()}",
-            "--data-dir", str(mdir / "data"), "--log-file", str(mdir / "master.log"))
-        wait_for(lambda: self._answers(self.master_port, "/status", self.master),
-                 60, "dm-master")
+        return self.start_masters(1)
+
+    def start_masters(self, count: int) -> DMProcesses:
+        """`count` masters (master1, master2, ...) bootstrapping one etcd cluster through
+        --initial-cluster; the first keeps `master_port` if one was chosen."""
+        names = [f"master{i}" for i in range(1, count + 1)]
+        peers = {n: free_port() for n in names}
+        initial = ",".join(f"{n}=http://127.0.0.1:{peers[n]}" for n in names)
+        for name in names:
+            port = self.master_ports[name] = \
+                (self.master_port or free_port()) if name == "master1" else free_port()
+            if name == "master1":
+                self.master_port = port
+            mdir = self.base / ("master" if name == "master1" else name)
+            mdir.mkdir(parents=True, exist_ok=True)
+            self._master_args[name] = [
+                "--name", name, "--master-addr", f"127.0.0.1:{port}",
+                "--peer-urls", f"http://127.0.0.1:{peers[name]}",
+                "--etcd-client-urls", f"http://127.0.0.1:{free_port()}",
+                "--initial-cluster", initial,
+                "--data-dir", str(mdir / "data"), "--log-file", str(mdir / "master.log")]
+            self.restart_master(name, wait=False)
+        for name in names:
+            self._wait_master(name)
         return self
 
-    def start_worker(self, name: str, keepalive_ttl: int = 5) -> subprocess.Popen[bytes]:
+    def restart_master(self, name: str, wait: bool = True) -> None:
+        """Start master `name` (again) with the flags and data directory it had."""
+        mdir = Path(self._master_args[name][-1]).parent
+        self.masters[name] = self._spawn(mdir, "dm-master", *self._master_args[name])
+        if wait:
+            self._wait_master(name)
+
+    def _wait_master(self, name: str) -> None:
+        proc, port = self.masters[name], self.master_ports[name]
+        wait_for(lambda: self._answers(port, "/status", proc), 60, f"dm-master {name}")
+
+    def kill_master(self, name: str) -> None:
+        """kill -9 of master `name`; its etcd member must die with it."""
+        self._kill(self.masters.pop(name), f"master {name}")
+
+    def leader(self) -> str:
+        """The name of the master that leads now (asked of any live master)."""
+        members = self.dmctl("list-member", "--leader")["members"]
+        return str(members[0]["leader"]["name"])
+
+    def start_worker(self, name: str, keepalive_ttl: int = 5, join: str = ""
+                     ) -> subprocess.Popen[bytes]:
         port = self.worker_ports.setdefault(name, free_port())
         wdir = self.base / name
         wdir.mkdir(parents=True, exist_ok=True)
         proc = self._spawn(wdir, "dm-worker", "--name", name,
-                           "--worker-addr", f"127.0.0.1:{port}", "--join", self.master_addr,
+                           "--worker-addr", f"127.0.0.1:{port}",
+                           "--join", join or self.master_addr,
                            "--keepalive-ttl", str(keepalive_ttl),
                            "--log-file", str(wdir / "worker.log"))
         self.workers[name] = proc
@@ -339,7 +383,7 @@ class DMProcesses:
             return False
 
     def run_dmctl(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(self.bin_dir / "dmctl"), "--master-addr", self.master_addr,
+        return subprocess.run([str(self.bin_dir / "dmctl"), "--master-addr", self.master_addrs,
                                *args], capture_output=True, text=True, timeout=600)
 
     def dmctl(self, *args: str, check: bool = True) -> dict[str, Any]:
@@ -386,19 +430,26 @@ class DMProcesses:
 
     def kill_worker(self, name: str) -> None:
         """kill -9 the worker; its child processes (binlog readers) must die with it."""
-        proc = self.workers.pop(name)
+        self._kill(self.workers.pop(name), f"worker {name}")
+
+    @staticmethod
+    def _kill(proc: subprocess.Popen[bytes], what: str) -> None:
         children = _children(proc.pid)
         proc.kill()
         proc.wait(10)
         wait_for(lambda: not any(map(_alive, children)), 10,
-                 f"the child processes {children} of killed worker {name} to exit")
+                 f"the child processes {children} of killed {what} to exit")
 
     def stop(self) -> None:
         for proc in self.workers.values():
             stop_pid(proc)
         self.workers.clear()
-        if self.master is not None:
-            stop_pid(self.master)
+        for proc in self.masters.values():  # all at once: none waits on a lost quorum
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.masters.values():
+            stop_pid(proc)
+        self.masters.clear()
 
 
 def table_rows(conn: pymysql.Connection, schema: str, table: str) -> list[tuple[Any, ...]]:

@@ -69,9 +69,10 @@ def source_yaml(path: Path, source_id: str, server: MariaDB, **extra: str) -> Pa
     return path
 
 
-def wait_stage(dm: DMProcesses, task: str, stage: str, timeout: float = 300
-               ) -> dict[str, Any]:
-    """Poll query-status until every subtask reaches `stage`; fail fast on a paused error."""
+def wait_stage(dm: DMProcesses, task: str, stage: str, timeout: float = 300,
+               unit: str | None = None) -> dict[str, Any]:
+    """Poll query-status until every subtask reaches `stage` (in `unit`, if given); fail
+    fast on a paused error."""
     deadline = time.monotonic() + timeout
     answer: dict[str, Any] = {}
     while time.monotonic() < deadline:
@@ -80,10 +81,10 @@ def wait_stage(dm: DMProcesses, task: str, stage: str, timeout: float = 300
         errors = [st["result"] for st in subs if st.get("result")]
         if errors and stage != "Paused":
             raise AssertionError(f"task {task} paused with errors: {errors}")
-        if subs and all(st["stage"] == stage for st in subs):
+        if subs and all(st["stage"] == stage and unit in (None, st["unit"]) for st in subs):
             return answer
         time.sleep(0.3)
-    raise AssertionError(f"task {task} not {stage} after {timeout}s: {answer}")
+    raise AssertionError(f"task {task} not {stage} {unit or ''} after {timeout}s: {answer}")
 
 
 def binlog_end(server: MariaDB) -> tuple[str, int]:

@@ -35,9 +35,7 @@ def test_an_empty_database_is_created_and_its_new_tables_replicate(
     (tmp_path / "t.yaml").write_text(TASK.format(port=downstream.port))
     with removed_afterwards(cluster, "emptydb", "emptydb-src"):
         assert cluster.dmctl("start-task", str(tmp_path / "t.yaml"))["result"]
-        status = wait_stage(cluster, "emptydb", "Running")
-        while status["sources"][0]["subTaskStatus"][0]["unit"] != "Sync":
-            status = wait_stage(cluster, "emptydb", "Running")
+        wait_stage(cluster, "emptydb", "Running", unit="Sync")
         conn = downstream.connect()
         try:
             with conn.cursor() as cur:

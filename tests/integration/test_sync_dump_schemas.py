@@ -27,16 +27,6 @@ block-allow-list:
 """
 
 
-def _wait_sync_unit(cluster: DMProcesses) -> None:
-    deadline = time.monotonic() + 120
-    while True:
-        status = cluster.dmctl("query-status", "dumpschemas")["sources"][0]["subTaskStatus"][0]
-        if status["unit"] == "Sync" and status["stage"] == "Running":
-            return
-        assert time.monotonic() < deadline and not status["result"], status
-        time.sleep(0.3)
-
-
 def test_a_dropped_table_does_not_come_back_from_the_dump(
         cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path) -> None:
     for server in (upstream, downstream):
@@ -55,7 +45,7 @@ def test_a_dropped_table_does_not_come_back_from_the_dump(
     try:
         (tmp_path / "t.yaml").write_text(TASK.format(port=downstream.port))
         assert cluster.dmctl("start-task", str(tmp_path / "t.yaml"))["result"]
-        _wait_sync_unit(cluster)
+        wait_stage(cluster, "dumpschemas", "Running", 120, unit="Sync")
         upstream.execute("DROP TABLE dumpschemas.t")
         time.sleep(2)  # a checkpoint after the DROP
         assert cluster.dmctl("pause-task", "dumpschemas")["result"]

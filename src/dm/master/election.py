@@ -34,7 +34,7 @@ class Election:
     async def members(self) -> list[dict[str, Any]]:
         return [{"name": m.name, "memberID": str(m.id), "alive": True,
                  "peerURLs": list(m.peer_urls), "clientURLs": list(m.client_urls)}
-                async for m in self.store.client.members()]
+                for m in await self.store.members()]
 
     async def campaign(self, lead: Callable[[], Coroutine[object, object, None]]) -> None:
         """Run `lead()` for as long as this master holds leadership; retry forever."""

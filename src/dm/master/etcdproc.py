@@ -1,11 +1,20 @@
-"""The etcd member each dm-master runs as its child process (Debian's /usr/bin/etcd)."""
+"""The etcd member each dm-master runs as its child process (Debian's /usr/bin/etcd).
+
+The member lives and dies with its dm-master, as DM's embedded etcd does: the kernel kills
+it when the master process ends in any way (kill -9 included), and the master ends when
+its member does, so a cluster never keeps a member whose master is gone.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
+import os
 import shutil
+import signal
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -60,7 +69,8 @@ class EtcdProcess:
                 "--quota-backend-bytes", str(m.quota_backend_bytes),
                 "--max-txn-ops", str(m.max_txn_ops),
                 "--max-request-bytes", str(m.max_request_bytes),
-                stdout=out, stderr=out, start_new_session=True)
+                stdout=out, stderr=out, start_new_session=True,
+                preexec_fn=_dies_with(os.getpid()))
         for _ in range(300):
             if self.proc.returncode is not None:
                 tail = self.log_path.read_text(errors="replace")[-1500:]
@@ -69,6 +79,11 @@ class EtcdProcess:
                 return
             await asyncio.sleep(0.1)
         raise errors.MASTER_ETCD("no answer after 30 s", op=f"start etcd ({self.log_path})")
+
+    async def exited(self) -> int:
+        """Wait until the member process ends; its exit status."""
+        assert self.proc is not None, "start() first"
+        return await self.proc.wait()
 
     async def stop(self) -> None:
         if self.proc is None or self.proc.returncode is not None:
@@ -79,6 +94,20 @@ class EtcdProcess:
         except TimeoutError:
             self.proc.kill()
             await self.proc.wait()
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _dies_with(parent: int) -> Callable[[], None]:
+    """A pre-exec hook: the child gets SIGKILL when `parent` ends (Linux prctl), and
+    ends at once if the parent already ended before the hook ran."""
+    def hook() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0 or \
+                os.getppid() != parent:
+            os._exit(1)
+    return hook
 
 
 def _port_open(endpoint: str) -> bool:

@@ -33,8 +33,8 @@ async def _join(cfg: MasterConfig, etcd_dir: Path) -> tuple[str, str]:
     store = Store(await etcd_endpoints(cfg.join, cfg.name))
     await store.connect()
     try:
-        await store.client.add_member([cfg.advertise_peer_urls])
-        peers = [f"{m.name or cfg.name}={url}" async for m in store.client.members()
+        await store.add_member([cfg.advertise_peer_urls])
+        peers = [f"{m.name or cfg.name}={url}" for m in await store.members()
                  for url in m.peer_urls]
     except Exception as exc:
         raise errors.MASTER_ETCD(exc, op=f"add member {cfg.advertise_peer_urls}") from exc
@@ -59,7 +59,7 @@ async def serve(cfg: MasterConfig) -> None:
         await store.connect()
         state = ClusterState(store)
         election = Election(store, cfg.name, cfg.advertise_addr)
-        api = MasterAPI(state, election, cfg.name, [etcd.endpoint])
+        api = MasterAPI(state, election, cfg.name)
         runner = web.AppRunner(api.app(), access_log=None)
         await runner.setup()
         host, port = cfg.listen
@@ -67,10 +67,16 @@ async def serve(cfg: MasterConfig) -> None:
         log.info("dm-master %s serving on %s (etcd %s)", cfg.name, cfg.master_addr,
                  etcd.endpoint)
         campaign = asyncio.create_task(election.campaign(Scheduler(state).run))
-        await _until_signalled()
-        campaign.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await campaign
+        signalled = asyncio.create_task(_until_signalled())
+        member_gone = asyncio.create_task(etcd.exited())
+        await asyncio.wait([signalled, member_gone], return_when=asyncio.FIRST_COMPLETED)
+        for task in (campaign, signalled, member_gone):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if member_gone.done() and not member_gone.cancelled():
+            raise errors.MASTER_ETCD(f"exited with status {member_gone.result()}",
+                                     op=f"run etcd member (log {etcd.log_path})")
     finally:
         if runner is not None:
             await runner.cleanup()

@@ -51,11 +51,12 @@ class Scheduler:
         bounds = await self.state.bounds()
         unbind, new = plan_bindings(sources, alive, bounds, await self.state.last_bounds())
         for worker in unbind:
-            log.info("unbinding worker %s from source %s", worker, bounds[worker])
-            await self.state.unbind(worker)
+            if not await self.state.unbind(worker, only_if_offline=worker not in alive):
+                return  # it came back meanwhile: the next pass plans again
+            log.info("unbound worker %s from source %s", worker, bounds[worker])
         for b in new:
-            log.info("binding source %s to worker %s", b.source, b.worker)
-            await self.state.bind(b.worker, b.source)
+            if await self.state.bind(b.worker, b.source):
+                log.info("bound source %s to worker %s", b.source, b.worker)
 
     async def run(self) -> None:
         while True:

@@ -39,12 +39,10 @@ def _file(body: dict[str, Any]) -> dict[str, str]:
 
 
 class MasterAPI:
-    def __init__(self, state: ClusterState, election: Election, name: str,
-                 etcd_endpoints: list[str]) -> None:
+    def __init__(self, state: ClusterState, election: Election, name: str) -> None:
         self.state = state
         self.election = election
         self.name = name
-        self.etcd_endpoints = etcd_endpoints
         self.commands: dict[str, Handler] = {
             "operate-source": self.operate_source,
             "start-task": self.start_task,
@@ -71,7 +69,7 @@ class MasterAPI:
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def etcd(self, _: web.Request) -> web.Response:
-        return web.json_response({"endpoints": self.etcd_endpoints})
+        return web.json_response({"endpoints": await self.state.store.client_endpoints()})
 
     async def dispatch(self, request: web.Request) -> web.Response:
         command = request.match_info["command"]

@@ -64,13 +64,22 @@ class ClusterState:
         raw = await self.store.get_prefix(keys.LAST_BOUND_WORKER)
         return {worker: v["source"] for worker, v in raw.items()}
 
-    async def bind(self, worker: str, source: str) -> None:
+    async def bind(self, worker: str, source: str) -> bool:
+        """Bind, if the worker is alive and free at that moment."""
         value = {"source": source, "worker": worker}
-        await self.store.put_many({keys.key(keys.BOUND_WORKER, worker): value,
-                                   keys.key(keys.LAST_BOUND_WORKER, worker): value})
+        return await self.store.write_if(
+            present=(keys.key(keys.WORKER_KEEPALIVE, worker),),
+            absent=(keys.key(keys.BOUND_WORKER, worker),),
+            put={keys.key(keys.BOUND_WORKER, worker): value,
+                 keys.key(keys.LAST_BOUND_WORKER, worker): value})
 
-    async def unbind(self, worker: str) -> None:
-        await self.store.delete(keys.key(keys.BOUND_WORKER, worker))
+    async def unbind(self, worker: str, only_if_offline: bool) -> bool:
+        """Unbind; with `only_if_offline`, only if its keepalive is still gone at that
+        moment: a worker that registered again in between keeps its source, so it never
+        restarts the source's subtasks while the master gives them to another worker."""
+        alive = keys.key(keys.WORKER_KEEPALIVE, worker)
+        return await self.store.write_if(absent=(alive,) if only_if_offline else (),
+                                         delete=(keys.key(keys.BOUND_WORKER, worker),))
 
     # tasks and subtasks ----------------------------------------------------------------------
     async def tasks(self) -> dict[str, dict[str, Any]]:

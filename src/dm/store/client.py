@@ -6,10 +6,14 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 import aetcd
+import aetcd.exceptions
+from aetcd.members import Member
 
 from dm import errors
 from dm.store import keys
@@ -17,29 +21,60 @@ from dm.store import keys
 log = logging.getLogger(__name__)
 
 
-class Store:
-    """A thin typed layer over aetcd; values are JSON documents."""
+_FAILOVER_ERRORS = (aetcd.exceptions.ConnectionFailedError,
+                    aetcd.exceptions.ConnectionTimeoutError)
+T = TypeVar("T")
+Renewal = Callable[[float, float], None]
 
-    def __init__(self, endpoints: list[str]) -> None:
-        self.endpoints = endpoints
+
+class Store:
+    """A thin typed layer over aetcd; values are JSON documents.
+
+    One gRPC channel dials every member's client URL (learned from the cluster at
+    connect): when the member in use dies, the next call goes to another one, and a
+    call that failed on the way is tried again until `failover_s` has passed, so a
+    member dying never fails the master or worker that was talking to it.
+    """
+
+    def __init__(self, endpoints: list[str], failover_s: float = 20.0) -> None:
+        self.endpoints = list(endpoints)
+        self.failover_s = failover_s
         self._client: aetcd.Client | None = None
 
     async def connect(self, timeout: float = 30) -> None:
-        host, _, port = self.endpoints[0].rpartition(":")
-        host = host.removeprefix("http://") or "127.0.0.1"
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            client = aetcd.Client(host=host, port=int(port), timeout=10)
+            client = _dial(self.endpoints)
             try:
-                await client.get(b"/dm-cluster/version")
+                members = [m async for m in client.members()]
             except Exception as exc:
                 await client.close()
                 if asyncio.get_running_loop().time() > deadline:
-                    raise errors.MASTER_ETCD(exc, op=f"connect {self.endpoints[0]}") from exc
+                    raise errors.MASTER_ETCD(exc, op=f"connect {','.join(self.endpoints)}"
+                                             ) from exc
                 await asyncio.sleep(0.2)
+                continue
+            learned = [_endpoint(url) for m in members for url in m.client_urls]
+            if learned and set(learned) != set(self.endpoints):
+                self.endpoints = self.endpoints[:1] + sorted(set(learned) - {
+                    self.endpoints[0]})
+                await client.close()
                 continue
             self._client = client
             return
+
+    async def _call(self, what: str, op: Callable[[aetcd.Client], Awaitable[T]]) -> T:
+        """op(client), tried again on another member while a failover may be under way."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.failover_s
+        while True:
+            try:
+                return await op(self.client)
+            except _FAILOVER_ERRORS as exc:
+                if loop.time() > deadline:
+                    raise errors.MASTER_ETCD(exc, op=what) from exc
+                log.info("etcd %s failed (%s); trying another member", what, exc)
+                await asyncio.sleep(0.2)
 
     @property
     def client(self) -> aetcd.Client:
@@ -52,45 +87,83 @@ class Store:
             self._client = None
 
     async def get(self, key: str) -> Any | None:
-        kv = await self.client.get(key.encode())
+        kv = await self._call(f"get {key}", lambda c: c.get(key.encode()))
         return None if kv is None else json.loads(kv.value)
 
     async def get_prefix(self, prefix: str) -> dict[str, Any]:
         """All values under prefix, keyed by the decoded key parts joined with '/'."""
         out: dict[str, Any] = {}
-        for kv in await self.client.get_prefix(prefix.encode()):
+        for kv in await self._call(f"get {prefix}*", lambda c: c.get_prefix(prefix.encode())):
             suffix = kv.key.decode()[len(prefix):]
             out["/".join(keys.decode(suffix))] = json.loads(kv.value)
         return out
 
     async def put(self, key: str, value: Any, lease: aetcd.Lease | None = None) -> None:
-        await self.client.put(key.encode(), json.dumps(value).encode(), lease=lease)
+        data = json.dumps(value).encode()
+        await self._call(f"put {key}", lambda c: c.put(key.encode(), data, lease=lease))
 
     async def put_many(self, items: dict[str, Any]) -> None:
         tx = self.client.transactions
         ops = [tx.put(k.encode(), json.dumps(v).encode()) for k, v in items.items()]
-        await self.client.transaction(compare=[], success=ops, failure=[])
+        await self._call(f"put {len(ops)} keys",
+                         lambda c: c.transaction(compare=[], success=ops, failure=[]))
 
     async def delete(self, *keys_: str) -> None:
         tx = self.client.transactions
         ops = [tx.delete(k.encode()) for k in keys_]
-        await self.client.transaction(compare=[], success=ops, failure=[])
+        await self._call(f"delete {', '.join(keys_)}",
+                         lambda c: c.transaction(compare=[], success=ops, failure=[]))
 
     async def create_if_absent(self, key: str, value: Any, lease: aetcd.Lease | None = None
                                ) -> bool:
         tx = self.client.transactions
-        ok, _ = await self.client.transaction(
-            compare=[tx.version(key.encode()) == 0],
-            success=[tx.put(key.encode(), json.dumps(value).encode(), lease=lease)],
-            failure=[],
-        )
+        compare = [tx.version(key.encode()) == 0]
+        success = [tx.put(key.encode(), json.dumps(value).encode(), lease=lease)]
+        ok, _ = await self._call(f"create {key}", lambda c: c.transaction(
+            compare=compare, success=success, failure=[]))
         return bool(ok)
 
+    async def write_if(self, *, absent: tuple[str, ...] = (), present: tuple[str, ...] = (),
+                       put: dict[str, Any] | None = None, delete: tuple[str, ...] = ()
+                       ) -> bool:
+        """Puts and deletes in one transaction, done only if every key of `absent` is
+        missing and every key of `present` exists at that moment; whether they were."""
+        tx = self.client.transactions
+        compare = [tx.version(k.encode()) == 0 for k in absent] + \
+            [tx.version(k.encode()) > 0 for k in present]
+        ops = [tx.put(k.encode(), json.dumps(v).encode()) for k, v in (put or {}).items()] + \
+            [tx.delete(k.encode()) for k in delete]
+        ok, _ = await self._call("conditional write", lambda c: c.transaction(
+            compare=compare, success=ops, failure=[]))
+        return bool(ok)
+
+    async def members(self) -> list[Member]:
+        async def listed(c: aetcd.Client) -> list[Member]:
+            return [m async for m in c.members()]
+        return await self._call("list members", listed)
+
+    async def client_endpoints(self) -> list[str]:
+        """host:port of every member's client URL, as the cluster knows them now."""
+        return [_endpoint(url) for m in await self.members() for url in m.client_urls]
+
+    async def add_member(self, peer_urls: list[str]) -> None:
+        await self._call(f"add member {peer_urls}", lambda c: c.add_member(peer_urls))
+
+    async def remove_member(self, member_id: int) -> None:
+        await self._call(f"remove member {member_id:x}", lambda c: c.remove_member(member_id))
+
     @contextlib.asynccontextmanager
-    async def kept_lease(self, ttl: int) -> AsyncIterator[aetcd.Lease]:
-        """A lease refreshed every ttl/3 until the block exits; revoked on exit."""
-        lease = await self.client.lease(ttl)
-        task = asyncio.create_task(self._keep_alive(lease, ttl))
+    async def kept_lease(self, ttl: int, on_renewal: Renewal | None = None
+                         ) -> AsyncIterator[aetcd.Lease]:
+        """A lease refreshed every ttl/3 until the block exits; revoked on exit.
+
+        `on_renewal(sent_at, ttl)` hears of every grant and refresh etcd acknowledged,
+        with the time.monotonic() at which it was sent (dm.fence)."""
+        sent_at = time.monotonic()
+        lease = await self._call("grant a lease", lambda c: c.lease(ttl))
+        if on_renewal is not None:
+            on_renewal(sent_at, ttl)
+        task = asyncio.create_task(self._keep_alive(lease, ttl, on_renewal))
         try:
             yield lease
         finally:
@@ -101,10 +174,34 @@ class Store:
                 await lease.revoke()
 
     @staticmethod
-    async def _keep_alive(lease: aetcd.Lease, ttl: int) -> None:
+    async def _keep_alive(lease: aetcd.Lease, ttl: int, on_renewal: Renewal | None) -> None:
         while True:
             await asyncio.sleep(max(ttl / 3, 0.5))
+            sent_at = time.monotonic()
             try:
-                await lease.refresh()
+                reply = await lease.refresh()
             except Exception as exc:  # noqa: BLE001 - logged; the next refresh retries
                 log.warning("lease refresh failed: %s", exc)
+                continue
+            if reply is None or reply.TTL <= 0:
+                log.warning("lease %x has expired in etcd", lease.id)
+                return
+            if on_renewal is not None:
+                on_renewal(sent_at, ttl)
+
+
+def _endpoint(url: str) -> str:
+    """host:port of a client URL (`http://127.0.0.1:2379` or `127.0.0.1:2379`)."""
+    return url.split("://", 1)[-1].rstrip("/")
+
+
+def _dial(endpoints: list[str]) -> aetcd.Client:
+    """A client whose one gRPC channel knows every endpoint (gRPC's `ipv4:` target with
+    several addresses, first reachable one used), so a dead member is passed over."""
+    addresses = []
+    for endpoint in endpoints:
+        host, _, port = _endpoint(endpoint).rpartition(":")
+        addresses.append(f"{socket.gethostbyname(host or '127.0.0.1')}:{port}")
+    # aetcd joins host and port with ':'; the multi-address target splits the same way
+    target_host, _, target_port = ("ipv4:" + ",".join(addresses)).rpartition(":")
+    return aetcd.Client(host=target_host, port=int(target_port), timeout=10)

@@ -152,10 +152,19 @@ class SyncUnit:
             self._load_dump_schemas(self.cfg.dump_dir)
             starts = {key: self._snapshot_location(s.binlog_name, s.binlog_pos, s.binlog_gtid)
                       for key, s in table_starts(self.cfg.dump_dir).items()}
+            # downstream at once: the dump's metadata is on this worker's disk only, and a
+            # worker that takes the source over must find where to start
+            self.checkpoint.save(conn, SyncPoint(
+                meta.location, _exit_safe(meta.location, meta.location_after),
+                self._tracked_tables(), starts))
             return SyncPoint(meta.location, table_starts=starts), meta.location_after
         if self.cfg.meta is not None:
             return SyncPoint(self.cfg.meta), None
         raise errors.SYNC_NO_START(task=self.cfg.task, source=self.cfg.source_id)
+
+    def _tracked_tables(self) -> dict[tuple[str, str], TableInfo]:
+        return {key: info for key in self.tracker.tables()
+                if (info := self.tracker.get(*key)) is not None}
 
     def _snapshot_location(self, name: str, pos: int, gtid: str) -> Location:
         return Location(name, pos, parse_gtid_set(gtid, self.cfg.flavor) if gtid else None)
@@ -555,12 +564,10 @@ class SyncUnit:
         if self._tracker_ahead:  # the tracker holds a DDL of the transaction being read
             return
         committed = self.position.committed
-        tables = {key: info for key in self.tracker.tables()
-                  if (info := self.tracker.get(*key)) is not None}
         self._table_starts = {k: at for k, at in self._table_starts.items() if committed < at}
         self._marks = {k: m for k, m in self._marks.items() if not m.at < committed}
-        point = SyncPoint(committed, safe_until if safe_until and committed < safe_until
-                          else None, tables, self._table_starts)
+        point = SyncPoint(committed, _exit_safe(committed, safe_until), self._tracked_tables(),
+                          self._table_starts)
         for attempt in range(_SAVE_RETRIES):
             try:
                 conn = connect(self.cfg.target, what="downstream")
@@ -575,6 +582,11 @@ class SyncUnit:
                     raise
                 log.warning("checkpoint not saved (%s); retrying", exc)
                 time.sleep(_SAVE_INTERVAL)
+
+
+def _exit_safe(at: Location, safe_until: Location | None) -> Location | None:
+    """The exit-safe location a checkpoint at `at` keeps: only one still ahead of it."""
+    return safe_until if safe_until is not None and at < safe_until else None
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 from dm.binlog.location import FILE_HEADER_END, Flavor, Location, parse_gtid_set
@@ -11,7 +12,9 @@ from dm.config.source import SourceConfig
 from dm.config.stored import endpoint
 from dm.config.subtask import SubTaskConfig
 from dm.core.schemas import Selection
+from dm.db import Endpoint
 from dm.dump.dumper import DumpSettings
+from dm.fence import Fence
 from dm.load.loader import LoadSettings
 from dm.rules.event_filter import BinlogEventFilter
 from dm.rules.expr import ExpressionFilters
@@ -25,7 +28,8 @@ LOADS = ("full", "all", "load", "load&sync")
 SYNCS = ("incremental", "all", "load&sync")
 
 
-def _full_phase(sub: SubTaskConfig, source: SourceConfig, directory: Path) -> FullPhase:
+def _full_phase(sub: SubTaskConfig, source: SourceConfig, directory: Path,
+                target: Endpoint) -> FullPhase:
     args = parse_extra_args(sub.mydumper.extra_args)  # refused at load when unsupported
     dump = DumpSettings(threads=args.threads or sub.mydumper.threads,
                         rows=args.rows or sub.mydumper.rows or 200_000,
@@ -36,7 +40,7 @@ def _full_phase(sub: SubTaskConfig, source: SourceConfig, directory: Path) -> Fu
     load = LoadSettings(pool_size=sub.loader.pool_size, clean_dump_file=sub.clean_dump_file,
                         on_duplicate=sub.loader.on_duplicate) if sub.mode in LOADS else None
     cfg = FullPhaseConfig(task=sub.name, source_id=sub.source_id, source=endpoint(source.from_),
-                          target=endpoint(sub.to), meta_schema=sub.meta_schema,
+                          target=target, meta_schema=sub.meta_schema,
                           directory=directory, dump=dump, load=load,
                           keep_metadata=sub.mode in SYNCS)
     ba_list = sub.ba_list()  # a load alone applies the block-allow list as it is
@@ -60,14 +64,15 @@ def replica_server_id(source_server_id: int, task: str) -> int:
     return (source_server_id + zlib.crc32(task.encode())) % 0xFFFFFFFF or 1
 
 
-def _sync_unit(sub: SubTaskConfig, source: SourceConfig, directory: Path) -> SyncUnit:
+def _sync_unit(sub: SubTaskConfig, source: SourceConfig, directory: Path,
+               target: Endpoint) -> SyncUnit:
     """The sync unit; in task-mode full, the catch-up that reconciles a resumed dump."""
     syncer = sub.syncer.effective()
     flavor = Flavor(source.flavor or "mysql")
     duration = syncer.safe_mode_duration
     cfg = SyncConfig(
         task=sub.name, source_id=sub.source_id, source=endpoint(source.from_),
-        target=endpoint(sub.to), meta_schema=sub.meta_schema, flavor=flavor,
+        target=target, meta_schema=sub.meta_schema, flavor=flavor,
         server_id=replica_server_id(source.server_id, sub.name), enable_gtid=source.enable_gtid,
         worker_count=syncer.worker_count or 16, batch=syncer.batch or 100,
         queue_size=syncer.queue_size, flush_interval=float(syncer.checkpoint_flush_interval),
@@ -81,10 +86,14 @@ def _sync_unit(sub: SubTaskConfig, source: SourceConfig, directory: Path) -> Syn
                     sub.case_sensitive, sub.column_mapping())
 
 
-def build_subtask(sub: SubTaskConfig, source: SourceConfig, base_dir: Path) -> SubTask:
+def build_subtask(sub: SubTaskConfig, source: SourceConfig, base_dir: Path,
+                  fence: Fence | None = None) -> SubTask:
+    """The subtask; with a fence, every downstream write checks it first (dm.fence)."""
     sub = sub.with_source(source)  # source-level filters and case sensitivity join in
     directory = dump_dir(base_dir, sub.loader.dir)
-    full = _full_phase(sub, source, directory) if sub.mode != "incremental" else None
-    sync = _sync_unit(sub, source, directory) if sub.mode in (*SYNCS, "full") else None
+    target = replace(endpoint(sub.to), fence=fence)
+    full = _full_phase(sub, source, directory, target) if sub.mode != "incremental" else None
+    sync = _sync_unit(sub, source, directory, target) if sub.mode in (*SYNCS, "full") \
+        else None
     return SubTask(sub.name, sub.source_id, full, sync,
                    AutoResume.from_checker(source.checker))

@@ -12,9 +12,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from dm import errors
 from dm.config.source import SourceConfig
 from dm.config.stored import from_doc
 from dm.config.subtask import SubTaskConfig
+from dm.fence import Fence
 from dm.master.state import ClusterState
 from dm.store import keys
 from dm.store.client import Store
@@ -36,6 +38,7 @@ class WorkerNode:
         self.source: str | None = None
         self.subtasks: dict[str, SubTask] = {}
         self._applied: dict[str, int] = {}
+        self.fence = Fence(name)
 
     def status(self, task: str | None) -> dict[str, Any]:
         subs = [st.status() for name, st in sorted(self.subtasks.items())
@@ -43,20 +46,36 @@ class WorkerNode:
         return {"source": self.source or "", "worker": self.name, "subTaskStatus": subs}
 
     async def run(self, interval: float = 0.5) -> None:
+        """Hold the keepalive lease and follow etcd, for ever. An etcd member dying or a
+        failover between members never ends this loop; losing the lease (or etcd for
+        longer than the lease) stops every subtask, as DM's isolated worker does, since
+        the master may give the source to another worker."""
+        while True:
+            try:
+                await self._keep_alive_and_follow(interval)
+            except errors.DMError as exc:  # etcd out of reach past the store's failover
+                log.warning("worker %s cannot reach etcd: %s", self.name, exc)
+            self.fence.close()
+            if self.subtasks:
+                log.warning("worker %s lost its keepalive lease: stopping its subtasks",
+                            self.name)
+                await self.stop_all()
+                self.source = None
+            await asyncio.sleep(interval)
+
+    async def _keep_alive_and_follow(self, interval: float) -> None:
         await self.store.put(keys.key(keys.WORKER_REGISTER, self.name),
                              {"name": self.name, "address": self.address})
-        while True:
-            async with self.store.kept_lease(self.keepalive_ttl) as lease:
-                alive_key = keys.key(keys.WORKER_KEEPALIVE, self.name)
-                await self.store.put(alive_key, {"name": self.name}, lease=lease)
-                log.info("worker %s registered at %s", self.name, self.address)
-                while await self.store.get(alive_key) is not None:
-                    try:
-                        await self.reconcile()
-                    except Exception as exc:  # noqa: BLE001 - next pass retries
-                        log.warning("reconcile failed: %s", exc)
-                    await asyncio.sleep(interval)
-            log.warning("worker %s lost its keepalive lease; registering again", self.name)
+        async with self.store.kept_lease(self.keepalive_ttl, self.fence.renewed) as lease:
+            alive_key = keys.key(keys.WORKER_KEEPALIVE, self.name)
+            await self.store.put(alive_key, {"name": self.name}, lease=lease)
+            log.info("worker %s registered at %s", self.name, self.address)
+            while self.fence.is_open() and await self.store.get(alive_key) is not None:
+                try:
+                    await self.reconcile()
+                except Exception as exc:  # noqa: BLE001 - next pass retries
+                    log.warning("reconcile failed: %s", exc)
+                await asyncio.sleep(interval)
 
     async def reconcile(self) -> None:
         bound = await self.store.get(keys.key(keys.BOUND_WORKER, self.name))
@@ -83,7 +102,8 @@ class WorkerNode:
             sub = self.subtasks.get(task)
             if sub is None:
                 sub = build_subtask(from_doc(SubTaskConfig, doc),
-                                    from_doc(SourceConfig, source_doc), self.base_dir)
+                                    from_doc(SourceConfig, source_doc), self.base_dir,
+                                    self.fence)
                 self.subtasks[task] = sub
             if self._applied.get(task) == stage.rev:
                 if stage.expect == "Running" and sub.due_for_auto_resume():

@@ -1,0 +1,120 @@
+"""Three dm-masters as one etcd cluster (DM §10.1, issue 11): kill -9 of the leader and
+then of the master the worker joined through, while a task replicates under writes. A new
+leader is elected, dmctl answers through any survivor, the worker stays up and the task
+goes on, no killed master leaves its etcd member behind, and the killed masters rejoin."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dm.sandbox import DMProcesses, MariaDB, wait_for
+from tests.integration.conftest import BIN_DIR, replicating_under_writes, wait_equal
+
+pytestmark = pytest.mark.integration
+
+DB = "hamasters"
+TASK = """\
+name: hamasters
+task-mode: incremental
+target-database: {{host: 127.0.0.1, port: {port}, user: root, password: ""}}
+mysql-instances:
+  - source-id: hamasters-src
+    block-allow-list: only
+    meta: {{binlog-name: "{name}", binlog-pos: {pos}}}
+    syncer: {{worker-count: 4, batch: 50, checkpoint-flush-interval: 1}}
+block-allow-list:
+  only: {{do-dbs: [hamasters]}}
+"""
+TABLES = (f"CREATE TABLE {DB}.kv (k INT PRIMARY KEY, v INT)",
+          f"CREATE TABLE {DB}.log (id INT AUTO_INCREMENT PRIMARY KEY, at INT)")
+
+
+def _writer(server: MariaDB, stop: threading.Event) -> None:
+    conn = server.connect(database=DB)
+    rnd = random.Random(11)
+    with conn.cursor() as cur:
+        while not stop.is_set():
+            cur.execute("BEGIN")
+            cur.execute("INSERT INTO kv VALUES (%s, 1) ON DUPLICATE KEY UPDATE v = v + 1",
+                        (rnd.randint(1, 200),))
+            cur.execute("INSERT INTO log (at) VALUES (%s)", (int(time.time()),))
+            cur.execute("COMMIT")
+            time.sleep(0.005)
+    conn.close()
+
+
+@pytest.fixture()
+def three_masters(tmp_path: Path) -> Iterator[DMProcesses]:
+    dm = DMProcesses(tmp_path / "dm", BIN_DIR).start_masters(3)
+    try:
+        dm.start_worker("worker1")  # joins through master1 only
+        yield dm
+    finally:
+        dm.stop()
+
+
+def _new_leader(dm: DMProcesses, killed: str) -> str:
+    found: list[str] = []
+
+    def elected() -> bool:
+        answer = dm.dmctl("list-member", "--leader", check=False)
+        name = answer.get("members", [{}])[0].get("leader", {}).get("name", "")
+        found[:] = [name]
+        return bool(name) and name != killed
+
+    wait_for(elected, 15, f"a leader other than the killed {killed}")
+    return found[0]
+
+
+def _replicates(upstream: MariaDB, downstream: MariaDB) -> None:
+    """A new row written now arrives downstream: the task is going on."""
+    upstream.execute(f"INSERT INTO {DB}.kv VALUES (100000, 7)")
+    down = downstream.connect()
+
+    def arrived() -> bool:
+        with down.cursor() as cur:
+            cur.execute(f"SELECT v FROM {DB}.kv WHERE k = 100000")
+            return cur.fetchone() == (7,)
+
+    try:
+        wait_for(arrived, 60, "a row written after the kills to arrive downstream")
+    finally:
+        down.close()
+
+
+def test_killed_leader_and_joined_master(three_masters: DMProcesses, upstream: MariaDB,
+                                         downstream: MariaDB, tmp_path: Path) -> None:
+    dm = three_masters
+    with replicating_under_writes(dm, upstream, downstream, tmp_path, DB, TABLES, TASK,
+                                  _writer):
+        time.sleep(2)
+        first = dm.leader()
+        dm.kill_master(first)  # its etcd member dies with it (kill_master checks)
+        second = _new_leader(dm, first)
+        assert second in dm.masters
+        answer = dm.dmctl("query-status", DB)  # through whichever master answers
+        assert answer["result"] is True
+        if "master1" in dm.masters:  # the master the worker joined through
+            dm.kill_master("master1")
+        assert dm.workers["worker1"].poll() is None, "the worker died with a master"
+        assert len(dm.masters) >= 1
+        time.sleep(2)
+        for name in ("master1", first):
+            if name not in dm.masters:
+                dm.restart_master(name)
+        _replicates(upstream, downstream)
+    wait_equal(upstream, downstream, DB, ("kv", "log"))
+    masters = dm.dmctl("list-member", "--master")["members"][0]["master"]["masters"]
+    assert sorted(m["name"] for m in masters) == ["master1", "master2", "master3"]
+    workers = dm.dmctl("list-member", "--worker")["members"][0]["worker"]["workers"]
+    assert [(w["name"], w["stage"]) for w in workers] == [("worker1", "bound")]
+    status = dm.dmctl("query-status", DB)["sources"][0]["subTaskStatus"][0]
+    assert status["stage"] == "Running" and status["result"] is None
+    dm.dmctl("stop-task", DB)
+    dm.dmctl("operate-source", "stop", f"{DB}-src")

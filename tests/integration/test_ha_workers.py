@@ -1,0 +1,143 @@
+"""Worker failover (DM §10.3, issue 11): two workers, one source. kill -9 of the bound
+worker in its first seconds of sync (before any checkpoint flush) hands the source to the
+other worker, which goes on from the downstream checkpoint; a worker frozen (SIGSTOP) past
+its keepalive TTL loses the source and, woken after the takeover, writes nothing."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dm.sandbox import DMProcesses, MariaDB, table_rows, wait_for
+from tests.integration.conftest import BIN_DIR, replicating_under_writes, wait_equal, wait_stage
+
+pytestmark = pytest.mark.integration
+
+TTL = 4
+DB = "haworkers"
+TASK = """\
+name: haworkers
+task-mode: all
+target-database: {{host: 127.0.0.1, port: {port}, user: root, password: ""}}
+mysql-instances:
+  - source-id: haworkers-src
+    block-allow-list: only
+block-allow-list:
+  only: {{do-dbs: [haworkers]}}
+"""
+# no checkpoint-flush-interval: DM's 30 s, so a kill in the first seconds of sync comes
+# before the first flush
+TABLES = (f"CREATE TABLE {DB}.kv (k INT PRIMARY KEY, v INT)",
+          f"CREATE TABLE {DB}.events (at INT, n INT)",  # keyless: a second writer doubles rows
+          f"INSERT INTO {DB}.kv SELECT seq, 0 FROM {DB}.seq_1_to_2000")
+COMPARED = ("kv", "events")
+
+
+def _writer(server: MariaDB, stop: threading.Event) -> None:
+    conn = server.connect(database=DB)
+    rnd = random.Random(5)
+    n = 0
+    with conn.cursor() as cur:
+        while not stop.is_set():
+            n += 1
+            cur.execute("BEGIN")
+            cur.execute("UPDATE kv SET v = v + 1 WHERE k = %s", (rnd.randint(1, 2000),))
+            cur.execute("INSERT INTO events VALUES (%s, %s)", (int(time.time()), n))
+            cur.execute("COMMIT")
+            time.sleep(0.003)
+    conn.close()
+
+
+@pytest.fixture()
+def two_workers(tmp_path: Path) -> Iterator[DMProcesses]:
+    dm = DMProcesses(tmp_path / "dm", BIN_DIR).start_master()
+    try:
+        dm.start_worker("worker1", keepalive_ttl=TTL)
+        dm.start_worker("worker2", keepalive_ttl=TTL)
+        yield dm
+    finally:
+        dm.stop()
+
+
+def _bound(dm: DMProcesses) -> dict[str, str]:
+    """source → worker, as list-member shows it."""
+    workers = dm.dmctl("list-member", "--worker")["members"][0]["worker"]["workers"]
+    return {w["source"]: w["name"] for w in workers if w["stage"] == "bound"}
+
+
+def _moved_to_other(dm: DMProcesses, old: str) -> str:
+    wait_for(lambda: _bound(dm).get(f"{DB}-src", old) != old, 60,
+             f"{DB}-src bound to a worker other than {old}")
+    return _bound(dm)[f"{DB}-src"]
+
+
+def _syncing(dm: DMProcesses) -> dict[str, Any]:
+    return wait_stage(dm, DB, "Running", 120, unit="Sync")
+
+
+def _subtask(dm: DMProcesses) -> dict[str, Any]:
+    answer = dm.dmctl("query-status", DB, check=False)
+    subs = [st for s in answer.get("sources", []) for st in s.get("subTaskStatus", [])]
+    return subs[0] if subs else {}
+
+
+def _checkpoint(downstream: MariaDB) -> list[tuple[Any, ...]]:
+    conn = downstream.connect()
+    try:
+        return table_rows(conn, "dm_meta", f"{DB}_syncer_checkpoint")
+    finally:
+        conn.close()
+
+
+def test_kill_in_first_seconds_of_sync(two_workers: DMProcesses, upstream: MariaDB,
+                                       downstream: MariaDB, tmp_path: Path) -> None:
+    dm = two_workers
+    with replicating_under_writes(dm, upstream, downstream, tmp_path, DB, TABLES, TASK,
+                                  _writer):
+        _syncing(dm)
+        first = _bound(dm)[f"{DB}-src"]
+        dm.kill_worker(first)
+        second = _moved_to_other(dm, first)
+        _syncing(dm)  # a start point without the dead worker's dump directory
+        time.sleep(2)
+    wait_equal(upstream, downstream, DB, COMPARED)
+    assert _subtask(dm)["result"] is None and _bound(dm)[f"{DB}-src"] == second
+
+
+def test_frozen_worker_writes_nothing_after_takeover(two_workers: DMProcesses,
+                                                     upstream: MariaDB, downstream: MariaDB,
+                                                     tmp_path: Path) -> None:
+    dm = two_workers
+    with replicating_under_writes(dm, upstream, downstream, tmp_path, DB, TABLES, TASK,
+                                  _writer):
+        _syncing(dm)
+        time.sleep(1)
+        frozen = _bound(dm)[f"{DB}-src"]
+        pid = dm.workers[frozen].pid
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            _moved_to_other(dm, frozen)
+            _syncing(dm)
+            time.sleep(1)
+        except BaseException:
+            os.kill(pid, signal.SIGCONT)
+            raise
+    wait_equal(upstream, downstream, DB, COMPARED)
+    before = _checkpoint(downstream)
+    os.kill(pid, signal.SIGCONT)  # its queued batches and checkpoint are stale now
+    log = dm.base / frozen / "worker.log"
+    wait_for(lambda: "lost its keepalive lease" in log.read_text(), 30,
+             f"{frozen} to notice it lost its lease")
+    time.sleep(TTL)
+    wait_equal(upstream, downstream, DB, COMPARED, timeout=5)
+    assert _checkpoint(downstream) == before
+    workers = dm.dmctl("list-member", "--worker")["members"][0]["worker"]["workers"]
+    assert {w["name"]: w["stage"] for w in workers}[frozen] == "free"
