@@ -376,16 +376,38 @@ MASTER_NOT_LEADER = _define(38041, _M, _INT, _MED, "master {name} is not the lea
                             retryable=True)
 MASTER_ETCD = _define(38043, _M, _INT, _HIGH, "etcd request failed: {op}",
                       "Check that the dm-master and its etcd are running.", retryable=True)
+MASTER_NAME_NOT_FOUND = _define(38048, _M, _INT, _MED, "dm-master with name {name} not exists",
+                                "See the names with `dmctl list-member --master`.")
 MASTER_START = _define(38050, _M, _INT, _HIGH, "dm-master {name} cannot start: {detail}",
                        "Fix the flag or config key named (is the address already in use?) "
                        "and start it again.")
+WORKER_NOT_FOUND = _define(46004, ErrClass.SCHEDULER, _INT, _MED,
+                           "dm-worker with name {name} not exists",
+                           "See the names with `dmctl list-member --worker`.")
+WORKER_ONLINE = _define(46005, ErrClass.SCHEDULER, _INT, _MED,
+                        "dm-worker with name {name} is still online",
+                        "Stop that dm-worker first; only an offline worker can be removed.")
+WORKER_NOT_FREE = _define(46006, ErrClass.SCHEDULER, _INT, _MED,
+                          "invalid stage transformation for dm-worker {name}, from {stage} to "
+                          "bound",
+                          "Choose a free worker (`dmctl list-member --worker` shows each "
+                          "worker's stage).")
 SOURCE_HAS_TASKS = _define(46010, ErrClass.SCHEDULER, _INT, _MED,
                            "source {source} is used by task(s) {tasks}",
                            "Stop those tasks with `dmctl stop-task` first.")
+TRANSFER_NOT_IN_SYNC = _define(46019, ErrClass.SCHEDULER, _INT, _MED,
+                               "running tasks {tasks} to be transferred on source {source} "
+                               "should in sync unit",
+                               "Wait until they reach the sync unit, or pause them with "
+                               "`dmctl pause-task`, then transfer-source again.")
 SOURCE_NOT_BOUND = _define(46021, ErrClass.SCHEDULER, _INT, _MED,
                            "source {source} has no worker bound to it",
                            "Start a dm-worker (`dm-worker --join <master>`); it is bound to a "
                            "free source at once.")
+TRANSFER_PAUSE = _define(46032, ErrClass.SCHEDULER, _INT, _MED,
+                         "failed to auto pause tasks {tasks} when transfer-source",
+                         "The tasks run on as before; query-status shows why they did not "
+                         "pause, then transfer-source again.")
 
 # --- dm-worker (40xxx) ------------------------------------------------------------
 WORKER_START = _define(40001, _W, _INT, _HIGH, "dm-worker {name} cannot start: {detail}",

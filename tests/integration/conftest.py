@@ -148,7 +148,8 @@ def replicating_under_writes(cluster: DMProcesses, upstream: MariaDB, downstream
                              tmp_path: Path, db: str, tables: tuple[str, ...], task_yaml: str,
                              writer: Writer) -> Iterator[tuple[str, int]]:
     """`db` made afresh on both servers with `tables`, a source `<db>-src` for `upstream`,
-    and the task `task_yaml` (formatted with the downstream's `port` and the upstream's binlog
+    and the task `task_yaml` (its checkpoints of an earlier run removed; formatted with
+    the downstream's `port` and the upstream's binlog
     `name` and `pos`) started and Running while `writer(upstream, stop)` writes. Yields that
     binlog position; the writer is stopped on the way out."""
     for server in (upstream, downstream):
@@ -162,7 +163,7 @@ def replicating_under_writes(cluster: DMProcesses, upstream: MariaDB, downstream
     thread = threading.Thread(target=writer, args=(upstream, stop))
     thread.start()
     try:
-        assert cluster.dmctl("start-task", str(task))["result"]
+        assert cluster.dmctl("start-task", "--remove-meta", str(task))["result"]
         wait_stage(cluster, db, "Running")
         yield name, pos
     finally:

@@ -193,7 +193,7 @@ def test_a_relay_source_is_refused_and_not_registered(cluster: DMProcesses, upst
 
 @pytest.mark.parametrize("args", [
     ("start-relay", "-s", "bad-input-src", "worker1"), ("binlog", "skip", "refused"),
-    ("handle-error", "refused", "skip"), ("shard-ddl-lock",), ("transfer-source", "a", "b"),
+    ("handle-error", "refused", "skip"), ("shard-ddl-lock",), ("config", "export"),
     ("no-such-command",), ("query-status", "--no-such-flag"),
     ("--ssl-ca", "ca.pem", "query-status"),
 ])

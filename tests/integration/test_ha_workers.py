@@ -17,7 +17,13 @@ from typing import Any
 import pytest
 
 from dm.sandbox import DMProcesses, MariaDB, table_rows, wait_for
-from tests.integration.conftest import BIN_DIR, replicating_under_writes, wait_equal, wait_stage
+from tests.integration.conftest import (
+    BIN_DIR,
+    replicating_under_writes,
+    source_yaml,
+    wait_equal,
+    wait_stage,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -141,3 +147,64 @@ def test_frozen_worker_writes_nothing_after_takeover(two_workers: DMProcesses,
     assert _checkpoint(downstream) == before
     workers = dm.dmctl("list-member", "--worker")["members"][0]["worker"]["workers"]
     assert {w["name"]: w["stage"] for w in workers}[frozen] == "free"
+
+
+def test_transfer_source_and_offline_worker(two_workers: DMProcesses, upstream: MariaDB,
+                                            downstream: MariaDB, tmp_path: Path) -> None:
+    dm = two_workers
+    with replicating_under_writes(dm, upstream, downstream, tmp_path, DB, TABLES, TASK,
+                                  _writer):
+        _syncing(dm)
+        first = _bound(dm)[f"{DB}-src"]
+        other = ({"worker1", "worker2"} - {first}).pop()
+        refused = dm.dmctl("transfer-source", f"{DB}-src", "nobody", check=False)
+        assert refused["_exit"] == 1 and "code=46004" in refused["msg"]
+        moved = dm.dmctl("transfer-source", f"{DB}-src", other)
+        assert moved["result"] is True and _bound(dm)[f"{DB}-src"] == other
+        _syncing(dm)
+        back = dm.dmctl("transfer-source", f"{DB}-src", other)  # already there: nothing to do
+        assert back["result"] is True
+        dm.kill_worker(first)
+        online = dm.dmctl("offline-member", "--worker", "-n", other, check=False)
+        assert online["_exit"] == 1 and "code=46005" in online["msg"]
+        wait_for(lambda: "offline" in str(dm.dmctl("list-member", "--worker", "-n", first)),
+                 3 * TTL, f"{first} offline")
+        to_dead = dm.dmctl("transfer-source", f"{DB}-src", first, check=False)
+        assert to_dead["_exit"] == 1 and "code=46006" in to_dead["msg"]
+        time.sleep(1)
+    wait_equal(upstream, downstream, DB, COMPARED)
+    assert dm.dmctl("offline-member", "--worker", "-n", first)["result"] is True
+    workers = dm.dmctl("list-member", "--worker")["members"][0]["worker"]["workers"]
+    assert [w["name"] for w in workers] == [other]
+    assert _subtask(dm)["result"] is None
+
+
+def test_a_source_in_load_waits_for_the_worker_with_its_files(
+        two_workers: DMProcesses, upstream: MariaDB, downstream: MariaDB,
+        tmp_path: Path) -> None:
+    dm = two_workers
+    for server in (upstream, downstream):
+        server.execute(f"DROP DATABASE IF EXISTS {DB}", f"CREATE DATABASE {DB}", *TABLES[:2])
+    upstream.execute(TABLES[2])
+    held = downstream.connect()  # the load waits on this lock: it stays in its load unit
+    try:
+        with held.cursor() as cur:
+            cur.execute(f"LOCK TABLES {DB}.kv WRITE")
+        assert dm.dmctl("operate-source", "create", str(
+            source_yaml(tmp_path / "s.yaml", f"{DB}-src", upstream)))["result"]
+        (tmp_path / "task.yaml").write_text(TASK.format(port=downstream.port))
+        assert dm.dmctl("start-task", "--remove-meta", str(tmp_path / "task.yaml"))["result"]
+        wait_stage(dm, DB, "Running", 60, unit="Load")
+        holder = _bound(dm)[f"{DB}-src"]
+        dm.kill_worker(holder)
+    finally:
+        held.close()
+    time.sleep(3 * TTL)  # its lease is long gone: the source still waits for its files
+    assert f"{DB}-src" not in _bound(dm)
+    dm.start_worker(holder, keepalive_ttl=TTL)
+    wait_for(lambda: _bound(dm).get(f"{DB}-src") == holder, 60, f"{DB}-src back on {holder}")
+    _syncing(dm)
+    upstream.execute(f"UPDATE {DB}.kv SET v = 9 WHERE k < 100",
+                     f"INSERT INTO {DB}.events VALUES (1, 1)")
+    wait_equal(upstream, downstream, DB, COMPARED)
+    assert _subtask(dm)["result"] is None

@@ -33,3 +33,19 @@ def test_removed_source_frees_its_worker() -> None:
 
 def test_stable_bindings_are_kept() -> None:
     assert plan_bindings({"s1"}, {"w1", "w2"}, {"w1": "s1"}, {}) == ([], [])
+
+
+def test_a_source_in_dump_or_load_waits_for_the_worker_holding_its_files() -> None:
+    unbind, new = plan_bindings({"s1"}, {"w2"}, {"w1": "s1"}, {}, {"s1": "w1"}, {"w1", "w2"})
+    assert unbind == ["w1"] and new == []  # w1 is offline but registered: s1 waits
+
+
+def test_the_holder_gets_its_source_back_before_anyone_else() -> None:
+    _, new = plan_bindings({"s1", "s2"}, {"w1", "w2"}, {}, {"w1": "s1"}, {"s2": "w1"},
+                           {"w1", "w2"})
+    assert new == [Binding("w2", "s1"), Binding("w1", "s2")]
+
+
+def test_a_holder_removed_from_the_cluster_no_longer_holds_the_source() -> None:
+    _, new = plan_bindings({"s1"}, {"w2"}, {}, {}, {"s1": "w1"}, {"w2"})
+    assert new == [Binding("w2", "s1")]

@@ -207,6 +207,37 @@ def list_member(ctl: Ctl, leader: bool, master: bool, worker: bool,
                              "names": list(names)})
 
 
+@cli.command("offline-member")
+@click.option("--master", is_flag=True, help="remove a dm-master's etcd member")
+@click.option("--worker", is_flag=True, help="remove an offline dm-worker's registration")
+@click.option("-n", "--name", required=True, help="the member's name")
+@pass_ctl
+def offline_member(ctl: Ctl, master: bool, worker: bool, name: str) -> None:
+    """Remove a master or an offline worker from the cluster."""
+    if master == worker:
+        _fail(errors.CTL_ARGS(detail="offline-member takes one of --master or --worker"))
+    ctl.call("offline-member", {"kind": "master" if master else "worker", "name": name})
+
+
+@cli.command("operate-leader")
+@click.argument("op", type=click.Choice(["evict", "cancel-evict"]))
+@pass_ctl
+def operate_leader(ctl: Ctl, op: str) -> None:
+    """evict: the master asked (the first of --master-addr that answers) resigns the
+    leadership and stops campaigning; cancel-evict: it campaigns again."""
+    ctl.call("operate-leader", {"op": op})
+
+
+@cli.command("transfer-source")
+@click.argument("source")
+@click.argument("worker")
+@pass_ctl
+def transfer_source(ctl: Ctl, source: str, worker: str) -> None:
+    """Bind a source to a free worker; its running tasks must be in the sync unit (they
+    are paused, moved and resumed)."""
+    ctl.call("transfer-source", {"source": source, "worker": worker})
+
+
 @cli.command("get-config")
 @click.argument("kind", type=click.Choice(["task", "source"]))
 @click.argument("name")
@@ -241,9 +272,6 @@ NOT_YET_COMMANDS = {
                     "error handling on binlog events and the tracked schemas"),
     **dict.fromkeys(("shard-ddl-lock", "show-ddl-locks", "unlock-ddl-lock"),
                     "shard DDL coordination"),
-    "transfer-source": "moving a source to another worker",
-    "offline-member": "removing a member from the cluster",
-    "operate-leader": "moving the dm-master leadership",
     "config": "exporting and importing the cluster's configs",
     "get-task-config": "get-task-config (use get-config task)",
     "validation": "continuous validation",

@@ -2,7 +2,8 @@
 
 Invariant: a source is bound to at most one worker and a worker serves at most one
 source. A worker whose keepalive lease expired loses its source, which is bound
-again to a free worker, preferring the worker it was last bound to.
+again to a free worker: the one holding its dump files while a subtask is in dump or
+load (DM's load-task rule), else preferring the worker it was last bound to.
 """
 
 from __future__ import annotations
@@ -23,18 +24,34 @@ class Binding:
 
 
 def plan_bindings(sources: set[str], alive: set[str], bounds: dict[str, str],
-                  last_bounds: dict[str, str]) -> tuple[list[str], list[Binding]]:
-    """Return (workers to unbind, new bindings) for one reconcile pass."""
+                  last_bounds: dict[str, str], holders: dict[str, str] | None = None,
+                  registered: set[str] | None = None) -> tuple[list[str], list[Binding]]:
+    """Return (workers to unbind, new bindings) for one reconcile pass.
+
+    `holders` (source → worker) are DM's load tasks: the worker whose disk holds the
+    source's dump files. Such a source goes back to that worker only, and waits for it
+    while it is offline; it is free to go elsewhere once that worker is no longer
+    registered (offline-member)."""
+    holders = holders or {}
+    registered = alive if registered is None else registered
     unbind = sorted(w for w, s in bounds.items() if w not in alive or s not in sources)
     kept = {w: s for w, s in bounds.items() if w not in unbind}
     free = sorted(alive - kept.keys())
     unbound = sorted(sources - set(kept.values()))
+    reserved = {holders[s] for s in unbound if s in holders}
     new: list[Binding] = []
     for source in unbound:
-        if not free:
-            break
-        preferred = [w for w in free if last_bounds.get(w) == source]
-        choice = (preferred or free)[0]
+        holder = holders.get(source)
+        if holder is not None and holder in registered:
+            if holder in free:  # never some other worker: the files are on this one
+                free.remove(holder)
+                new.append(Binding(holder, source))
+            continue
+        candidates = [w for w in free if w not in reserved]
+        if not candidates:
+            continue
+        preferred = [w for w in candidates if last_bounds.get(w) == source]
+        choice = (preferred or candidates)[0]
         free.remove(choice)
         new.append(Binding(choice, source))
     return unbind, new
@@ -49,13 +66,15 @@ class Scheduler:
         sources = set(await self.state.sources())
         alive = await self.state.alive_workers()
         bounds = await self.state.bounds()
-        unbind, new = plan_bindings(sources, alive, bounds, await self.state.last_bounds())
+        unbind, new = plan_bindings(sources, alive, bounds, await self.state.last_bounds(),
+                                    await self.state.dump_holders(),
+                                    set(await self.state.workers()))
         for worker in unbind:
             if not await self.state.unbind(worker, only_if_offline=worker not in alive):
                 return  # it came back meanwhile: the next pass plans again
             log.info("unbound worker %s from source %s", worker, bounds[worker])
         for b in new:
-            if await self.state.bind(b.worker, b.source):
+            if await self.state.rebind(b.source, None, b.worker):
                 log.info("bound source %s to worker %s", b.source, b.worker)
 
     async def run(self) -> None:

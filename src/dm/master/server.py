@@ -16,11 +16,12 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from dm import __version__, errors
-from dm.master import sources, tasks
+from dm.master import members, sources, tasks, transfer
 from dm.master.election import Election
 from dm.master.state import ClusterState
 
 log = logging.getLogger(__name__)
+_LOCAL = {"operate-leader"}  # acts on the master that got it, leader or not
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
@@ -50,6 +51,9 @@ class MasterAPI:
             "operate-task": self.operate_task,
             "query-status": self.query_status,
             "list-member": self.list_member,
+            "offline-member": self.offline_member,
+            "operate-leader": self.operate_leader,
+            "transfer-source": self.transfer_source,
             "get-config": self.get_config,
         }
 
@@ -81,7 +85,7 @@ class MasterAPI:
             body = await request.json()
             if not isinstance(body, dict):
                 raise errors.MASTER_BAD_REQUEST(detail="body must be a JSON object")
-            if not self.election.is_leader:
+            if not self.election.is_leader and command not in _LOCAL:
                 return web.json_response(await self._forward(command, body))
             return web.json_response(await handler(body))
         except errors.DMError as exc:
@@ -141,30 +145,31 @@ class MasterAPI:
                                         _strings(body, "sources"))
 
     async def list_member(self, body: dict[str, Any]) -> dict[str, Any]:
-        want_all = not (body.get("master") or body.get("worker") or body.get("leader"))
-        names = set(body.get("names") or [])
-        members: list[dict[str, Any]] = []
-        leader = await self.election.leader()
-        if want_all or body.get("leader"):
-            members.append({"leader": {"msg": "", "name": leader["name"] if leader else "",
-                                       "addr": leader["address"] if leader else ""}})
-        if want_all or body.get("master"):
-            masters = [m for m in await self.election.members()
-                       if not names or m.get("name") in names]
-            members.append({"master": {"msg": "", "masters": masters}})
-        if want_all or body.get("worker"):
-            workers = [w for w in await self._workers() if not names or w["name"] in names]
-            members.append({"worker": {"msg": "", "workers": workers}})
-        return {"result": True, "msg": "", "members": members}
+        return await members.list_member(
+            self.state, self.election, bool(body.get("leader")), bool(body.get("master")),
+            bool(body.get("worker")), set(_strings(body, "names")))
 
-    async def _workers(self) -> list[dict[str, str]]:
-        workers = await self.state.workers()
-        alive = await self.state.alive_workers()
-        bounds = await self.state.bounds()
-        return [{"name": w.name, "addr": w.address,
-                 "stage": ("bound" if name in bounds else "free") if name in alive
-                 else "offline", "source": bounds.get(name, "")}
-                for name, w in sorted(workers.items())]
+    async def offline_member(self, body: dict[str, Any]) -> dict[str, Any]:
+        kind, name = body.get("kind"), body.get("name")
+        if not isinstance(kind, str) or not isinstance(name, str) or not name:
+            raise errors.MASTER_BAD_REQUEST(detail="offline-member needs --master or --worker "
+                                                   "and -n name")
+        return await members.offline_member(self.state, kind, name)
+
+    async def operate_leader(self, body: dict[str, Any]) -> dict[str, Any]:
+        """On the master that got it, not forwarded (as DM): evict makes it resign and stop
+        campaigning; cancel-evict lets it campaign again."""
+        op = body.get("op")
+        if op not in ("evict", "cancel-evict"):
+            raise errors.MASTER_BAD_REQUEST(detail=f"operate {op!r} is not supported")
+        self.election.evicted = op == "evict"
+        return {"result": True, "msg": ""}
+
+    async def transfer_source(self, body: dict[str, Any]) -> dict[str, Any]:
+        source, worker = body.get("source"), body.get("worker")
+        if not isinstance(source, str) or not isinstance(worker, str):
+            raise errors.MASTER_BAD_REQUEST(detail="transfer-source needs a source and a worker")
+        return await transfer.transfer_source(self.state, source, worker)
 
     async def get_config(self, body: dict[str, Any]) -> dict[str, Any]:
         kind, name = body.get("kind"), body.get("name")

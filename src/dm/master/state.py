@@ -64,15 +64,6 @@ class ClusterState:
         raw = await self.store.get_prefix(keys.LAST_BOUND_WORKER)
         return {worker: v["source"] for worker, v in raw.items()}
 
-    async def bind(self, worker: str, source: str) -> bool:
-        """Bind, if the worker is alive and free at that moment."""
-        value = {"source": source, "worker": worker}
-        return await self.store.write_if(
-            present=(keys.key(keys.WORKER_KEEPALIVE, worker),),
-            absent=(keys.key(keys.BOUND_WORKER, worker),),
-            put={keys.key(keys.BOUND_WORKER, worker): value,
-                 keys.key(keys.LAST_BOUND_WORKER, worker): value})
-
     async def unbind(self, worker: str, only_if_offline: bool) -> bool:
         """Unbind; with `only_if_offline`, only if its keepalive is still gone at that
         moment: a worker that registered again in between keeps its source, so it never
@@ -80,6 +71,32 @@ class ClusterState:
         alive = keys.key(keys.WORKER_KEEPALIVE, worker)
         return await self.store.write_if(absent=(alive,) if only_if_offline else (),
                                          delete=(keys.key(keys.BOUND_WORKER, worker),))
+
+    async def rebind(self, source: str, old: str | None, new: str) -> bool:
+        """Move `source` from worker `old` (None: unbound) to `new`, if `new` is alive and
+        free and `old` still holds it at that moment, in one transaction."""
+        value = {"source": source, "worker": new}
+        moved = {keys.key(keys.BOUND_WORKER, new): value,
+                 keys.key(keys.LAST_BOUND_WORKER, new): value}
+        return await self.store.write_if(
+            present=(keys.key(keys.WORKER_KEEPALIVE, new),
+                     *([keys.key(keys.BOUND_WORKER, old)] if old else [])),
+            absent=(keys.key(keys.BOUND_WORKER, new),), put=moved,
+            delete=(keys.key(keys.BOUND_WORKER, old),) if old else ())
+
+    async def dump_holders(self) -> dict[str, str]:
+        """source → the worker whose disk holds dump files a subtask of it still needs
+        (DM's load tasks, `/dm-master/load-task/<task>/<source>`)."""
+        raw = await self.store.get_prefix(keys.LOAD_TASK)
+        return {_pair(k)[1]: v["worker"] for k, v in raw.items()}
+
+    async def hold_dump(self, task: str, source: str, worker: str, holding: bool) -> None:
+        """Say that `worker` holds (or no longer holds) the dump files of task × source."""
+        key = keys.key(keys.LOAD_TASK, task, source)
+        if holding:
+            await self.store.put(key, {"worker": worker})
+        elif (await self.store.get(key) or {}).get("worker") == worker:
+            await self.store.delete(key)
 
     # tasks and subtasks ----------------------------------------------------------------------
     async def tasks(self) -> dict[str, dict[str, Any]]:
@@ -113,6 +130,7 @@ class ClusterState:
     async def delete_subtasks(self, task: str, sources: list[str], whole_task: bool) -> None:
         doomed = [keys.key(p, s, task) for s in sources
                   for p in (keys.SUBTASK_CONFIG, keys.SUBTASK_STAGE)]
+        doomed += [keys.key(keys.LOAD_TASK, task, s) for s in sources]
         if whole_task:
             doomed.append(keys.key(keys.TASK_CONFIG, task))
         await self.store.delete(*doomed)

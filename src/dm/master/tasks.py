@@ -68,7 +68,7 @@ async def start_task(state: ClusterState, file: dict[str, str], remove_meta: boo
                          {sid: to_doc(sub) for sid, sub in subtasks.items()})
     return {"result": True, "msg": with_warnings("", task.warnings),
             "checkResult": report.pass_message(),
-            "sources": await _applied_by_workers(state, task.name, list(subtasks), "Running")}
+            "sources": await applied_by_workers(state, task.name, list(subtasks), "Running")}
 
 
 def with_warnings(msg: str, warnings: list[str]) -> str:
@@ -110,14 +110,14 @@ async def operate_task(state: ClusterState, op: str, task: str, only: list[str]
         await state.set_stages(task, sources, "Paused" if op == "pause" else "Running")
     expect = {"stop": "Stopped", "pause": "Paused"}.get(op, "Running")
     return {"op": op.capitalize(), "result": True, "msg": "",
-            "sources": await _applied_by_workers(state, task, sources, expect)}
+            "sources": await applied_by_workers(state, task, sources, expect)}
 
 
 APPLY_WAIT_S = 10.0
 _REACHED = {"Running": {"Running", "Finished"}, "Paused": {"Paused", "Finished", "Stopped"}}
 
 
-async def _applied_by_workers(state: ClusterState, task: str, sources: list[str], expect: str
+async def applied_by_workers(state: ClusterState, task: str, sources: list[str], expect: str
                               ) -> list[dict[str, Any]]:
     """One answer per source once its worker runs the task's new stage, as DM's master
     waits before answering, so a query-status right after shows it. A subtask that paused
@@ -134,7 +134,7 @@ async def _applied_by_workers(state: ClusterState, task: str, sources: list[str]
                 pending.discard(sid)  # nothing to wait for: query-status says it is unbound
                 continue
             try:
-                subs = (await _worker_status(worker.address, task))["subTaskStatus"]
+                subs = (await worker_status(worker.address, task))["subTaskStatus"]
             except (aiohttp.ClientError, TimeoutError):
                 continue
             if _stage_reached(subs, expect):
@@ -156,7 +156,7 @@ def _stage_reached(subs: list[dict[str, Any]], expect: str) -> bool:
                               for st in subs)
 
 
-async def _worker_status(address: str, task: str | None) -> dict[str, Any]:
+async def worker_status(address: str, task: str | None) -> dict[str, Any]:
     url = f"http://{address}/api/v1/subtasks" + (f"?task={task}" if task else "")
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http, \
             http.get(url) as resp:
@@ -183,7 +183,7 @@ async def query_status(state: ClusterState, task: str | None, only: list[str]
             entry.update(result=False, msg=f"source {sid} is not bound to any alive worker")
         else:
             try:
-                status = await _worker_status(workers[worker].address, task)
+                status = await worker_status(workers[worker].address, task)
                 entry["subTaskStatus"] = status["subTaskStatus"]
             except (aiohttp.ClientError, TimeoutError) as exc:
                 entry.update(result=False, msg=f"worker {worker} unreachable: {exc}")
@@ -206,7 +206,7 @@ async def _task_list(state: ClusterState, subtasks: dict[tuple[str, str], Any]
                 stages_by_task[task].append("Error")
                 continue
             try:
-                status = await _worker_status(workers[worker].address, task)
+                status = await worker_status(workers[worker].address, task)
             except (aiohttp.ClientError, TimeoutError):
                 stages_by_task[task].append("Error")
                 continue

@@ -38,6 +38,7 @@ class WorkerNode:
         self.source: str | None = None
         self.subtasks: dict[str, SubTask] = {}
         self._applied: dict[str, int] = {}
+        self._holding: dict[str, bool] = {}  # task → said to hold its dump files
         self.fence = Fence(name)
 
     def status(self, task: str | None) -> dict[str, Any]:
@@ -95,6 +96,7 @@ class WorkerNode:
             log.info("subtask %s removed; stopping it", task)
             await asyncio.to_thread(self.subtasks.pop(task).stop)
             self._applied.pop(task, None)
+            self._holding.pop(task, None)
         for task, doc in wanted.items():
             stage = stages.get((source, task))
             if stage is None:
@@ -105,6 +107,10 @@ class WorkerNode:
                                     from_doc(SourceConfig, source_doc), self.base_dir,
                                     self.fence)
                 self.subtasks[task] = sub
+            holds = sub.holds_dump_files()
+            if self._holding.get(task) != holds:  # said before the subtask starts
+                await self.state.hold_dump(task, source, self.name, holds)
+                self._holding[task] = holds
             if self._applied.get(task) == stage.rev:
                 if stage.expect == "Running" and sub.due_for_auto_resume():
                     log.info("subtask %s: auto-resuming after %s", task, sub.errors[0].code)
@@ -122,3 +128,4 @@ class WorkerNode:
             await asyncio.to_thread(sub.stop)
         self.subtasks.clear()
         self._applied.clear()
+        self._holding.clear()

@@ -119,6 +119,12 @@ class SubTask:
         at = self.resume_at
         return self.stage == PAUSED and at is not None and time.monotonic() >= at
 
+    def holds_dump_files(self) -> bool:
+        """In dump or load: the files this worker dumped (or was given) are still needed,
+        so the source must come back to this worker (DM's load task)."""
+        return self.full is not None and self.unit in ("Dump", "Load") and \
+            self.stage != FINISHED
+
     def _set_unit(self, unit: str) -> None:
         self.unit = unit
 
