@@ -323,9 +323,9 @@ LOAD_WORKER_MISMATCH = _define(
     34017, _L, _INT, _HIGH,
     "task {task} source {source} has chunks loaded from a dump this worker does not hold "
     "({path} has no dump plan)",
-    "The dump files are local to the worker that dumped them: run the source on that worker "
-    "again (start it, stop the others), or restart the task with `start-task --remove-meta` "
-    "to dump again.")
+    "The dump files are local to the worker that dumped them: start that worker again (the "
+    "source waits for it and goes back to it), or restart the task with `start-task "
+    "--remove-meta` to dump again.")
 LOAD_COLUMN_MAPPING = _define(34004, _L, _INT, _HIGH,
                               "column mapping of {table} ({file}): {detail}",
                               "Change the column-mappings rule in task.yaml so it maps the value "

@@ -1,4 +1,5 @@
-"""Whether this process may still write downstream: a source has one writer at a time.
+"""Whether this process may still act on what an etcd lease gives it: a worker its
+source (a source has one writer at a time), a master the leadership.
 
 A worker owns its source for as long as its etcd keepalive lease lives; when the lease
 ends (the worker was frozen, cut off from etcd, or too slow), the master gives the

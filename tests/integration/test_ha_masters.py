@@ -110,6 +110,8 @@ def test_killed_leader_and_joined_master(three_masters: DMProcesses, upstream: M
         time.sleep(2)
         first = dm.leader()
         dm.kill_master(first)  # its etcd member dies with it (kill_master checks)
+        meanwhile = dm.dmctl("query-status", DB, check=False)  # the dead leader's key lives on
+        assert meanwhile["result"] is True or "code=38041" in meanwhile["msg"], meanwhile
         second = _new_leader(dm, first)
         assert second in dm.masters
         answer = dm.dmctl("query-status", DB)  # through whichever master answers

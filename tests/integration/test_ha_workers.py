@@ -11,6 +11,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -208,3 +209,72 @@ def test_a_source_in_load_waits_for_the_worker_with_its_files(
                      f"INSERT INTO {DB}.events VALUES (1, 1)")
     wait_equal(upstream, downstream, DB, COMPARED)
     assert _subtask(dm)["result"] is None
+
+
+KILLS_IN_SYNC = 3
+
+
+@contextmanager
+def _held(server: MariaDB, table: str) -> Iterator[None]:
+    """A write lock on `table` held by a session of the test: whoever reads or loads it
+    waits, so the unit doing so is there for as long as the block lasts."""
+    conn = server.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"LOCK TABLES {DB}.{table} WRITE")
+        yield
+    finally:
+        conn.close()
+
+
+def _kill_and_restart(dm: DMProcesses) -> str:
+    """kill -9 of the bound worker; started again once its lease has surely ended."""
+    victim = _bound(dm)[f"{DB}-src"]
+    dm.kill_worker(victim)
+    time.sleep(2 * TTL)  # in sync the other worker has taken over by now
+    dm.start_worker(victim, keepalive_ttl=TTL)
+    return victim
+
+
+def test_bound_worker_killed_in_dump_load_and_sync(two_workers: DMProcesses,
+                                                   upstream: MariaDB, downstream: MariaDB,
+                                                   tmp_path: Path) -> None:
+    """kill -9 of whichever worker holds the source: once while it dumps, once while it
+    loads (each held there by a table lock), then KILLS_IN_SYNC times at random moments of
+    sync, each killed worker started again: the source goes on each time, back on the
+    worker that holds its files (dump, load) or on the other one (sync). Equal at the end."""
+    dm = two_workers
+    seed = int(os.environ.get("PYDM_SEED") or random.randrange(1 << 30))
+    rnd = random.Random(seed)
+    for server in (upstream, downstream):
+        server.execute(f"DROP DATABASE IF EXISTS {DB}", f"CREATE DATABASE {DB}", *TABLES[:2])
+    upstream.execute(TABLES[2])
+    assert dm.dmctl("operate-source", "create", str(
+        source_yaml(tmp_path / "s.yaml", f"{DB}-src", upstream)))["result"]
+    (tmp_path / "task.yaml").write_text(TASK.format(port=downstream.port))
+    stop = threading.Event()
+    writer = threading.Thread(target=_writer, args=(upstream, stop))
+    try:
+        with _held(upstream, "kv"):
+            assert dm.dmctl("start-task", "--remove-meta",
+                            str(tmp_path / "task.yaml"))["result"]
+            writer.start()
+            wait_stage(dm, DB, "Running", 60, unit="Dump")
+            time.sleep(rnd.uniform(0, 1))
+            _kill_and_restart(dm)
+        with _held(downstream, "kv"):
+            wait_stage(dm, DB, "Running", 120, unit="Load")
+            time.sleep(rnd.uniform(0, 1))
+            _kill_and_restart(dm)
+        for _ in range(KILLS_IN_SYNC):
+            _syncing(dm)
+            time.sleep(rnd.uniform(0, 3))
+            _kill_and_restart(dm)
+        _syncing(dm)
+        time.sleep(1)
+    finally:
+        stop.set()
+        if writer.is_alive():
+            writer.join()
+    wait_equal(upstream, downstream, DB, COMPARED)
+    assert _subtask(dm)["result"] is None, f"PYDM_SEED={seed}"

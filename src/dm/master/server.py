@@ -101,9 +101,13 @@ class MasterAPI:
         leader = await self.election.leader()
         if leader is None:
             raise errors.MASTER_NOT_LEADER(name=self.name)
-        async with aiohttp.ClientSession() as http, \
-                http.post(f"http://{leader['address']}/dmctl/{command}", json=body) as resp:
-            return dict(await resp.json())
+        try:
+            async with aiohttp.ClientSession() as http, \
+                    http.post(f"http://{leader['address']}/dmctl/{command}", json=body) as resp:
+                return dict(await resp.json())
+        except aiohttp.ClientConnectorError as exc:  # never sent: the leader died, its key
+            # lives until its lease ends and another master is elected
+            raise errors.MASTER_NOT_LEADER(exc, name=self.name) from exc
 
     # --- commands -------------------------------------------------------------------
     async def operate_source(self, body: dict[str, Any]) -> dict[str, Any]:
