@@ -346,10 +346,15 @@ class DMProcesses:
         """kill -9 of master `name`; its etcd member must die with it."""
         self._kill(self.masters.pop(name), f"master {name}")
 
+    def bound(self) -> dict[str, str]:
+        """source → the worker bound to it, as `list-member --worker` shows them."""
+        workers = self.dmctl("list-member", "--worker")["members"][0]["worker"]["workers"]
+        return {w["source"]: w["name"] for w in workers if w["stage"] == "bound"}
+
     def leader(self) -> str:
-        """The name of the master that leads now (asked of any live master)."""
-        members = self.dmctl("list-member", "--leader")["members"]
-        return str(members[0]["leader"]["name"])
+        """The name of the master that leads now, asked of any live master ("" if none)."""
+        answer = self.dmctl("list-member", "--leader", check=False)
+        return str(answer.get("members", [{}])[0].get("leader", {}).get("name", ""))
 
     def start_worker(self, name: str, keepalive_ttl: int = 5, join: str = ""
                      ) -> subprocess.Popen[bytes]:

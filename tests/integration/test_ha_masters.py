@@ -62,16 +62,9 @@ def three_masters(tmp_path: Path) -> Iterator[DMProcesses]:
 
 
 def _new_leader(dm: DMProcesses, killed: str) -> str:
-    found: list[str] = []
-
-    def elected() -> bool:
-        answer = dm.dmctl("list-member", "--leader", check=False)
-        name = answer.get("members", [{}])[0].get("leader", {}).get("name", "")
-        found[:] = [name]
-        return bool(name) and name != killed
-
-    wait_for(elected, 15, f"a leader other than the killed {killed}")
-    return found[0]
+    wait_for(lambda: dm.leader() not in ("", killed), 15,
+             f"a leader other than the killed {killed}")
+    return dm.leader()
 
 
 def _alive_masters(dm: DMProcesses, count: int) -> None:
@@ -108,7 +101,7 @@ def test_killed_leader_and_joined_master(three_masters: DMProcesses, upstream: M
     with replicating_under_writes(dm, upstream, downstream, tmp_path, DB, TABLES, TASK,
                                   _writer):
         time.sleep(2)
-        first = dm.leader()
+        first = _new_leader(dm, "")
         dm.kill_master(first)  # its etcd member dies with it (kill_master checks)
         meanwhile = dm.dmctl("query-status", DB, check=False)  # the dead leader's key lives on
         assert meanwhile["result"] is True or "code=38041" in meanwhile["msg"], meanwhile
@@ -138,7 +131,7 @@ def test_killed_leader_and_joined_master(three_masters: DMProcesses, upstream: M
 def test_evicted_leader_and_offline_master(tmp_path: Path) -> None:
     dm = DMProcesses(tmp_path / "dm", BIN_DIR).start_masters(3)
     try:
-        first = dm.leader()
+        first = _new_leader(dm, "")
         port = dm.master_ports[first]
         evict = subprocess.run([str(BIN_DIR / "dmctl"), "--master-addr", f"127.0.0.1:{port}",
                                 "operate-leader", "evict"], capture_output=True, text=True)

@@ -74,16 +74,10 @@ def two_workers(tmp_path: Path) -> Iterator[DMProcesses]:
         dm.stop()
 
 
-def _bound(dm: DMProcesses) -> dict[str, str]:
-    """source → worker, as list-member shows it."""
-    workers = dm.dmctl("list-member", "--worker")["members"][0]["worker"]["workers"]
-    return {w["source"]: w["name"] for w in workers if w["stage"] == "bound"}
-
-
 def _moved_to_other(dm: DMProcesses, old: str) -> str:
-    wait_for(lambda: _bound(dm).get(f"{DB}-src", old) != old, 60,
+    wait_for(lambda: dm.bound().get(f"{DB}-src", old) != old, 60,
              f"{DB}-src bound to a worker other than {old}")
-    return _bound(dm)[f"{DB}-src"]
+    return dm.bound()[f"{DB}-src"]
 
 
 def _syncing(dm: DMProcesses) -> dict[str, Any]:
@@ -110,13 +104,13 @@ def test_kill_in_first_seconds_of_sync(two_workers: DMProcesses, upstream: Maria
     with replicating_under_writes(dm, upstream, downstream, tmp_path, DB, TABLES, TASK,
                                   _writer):
         _syncing(dm)
-        first = _bound(dm)[f"{DB}-src"]
+        first = dm.bound()[f"{DB}-src"]
         dm.kill_worker(first)
         second = _moved_to_other(dm, first)
         _syncing(dm)  # a start point without the dead worker's dump directory
         time.sleep(2)
     wait_equal(upstream, downstream, DB, COMPARED)
-    assert _subtask(dm)["result"] is None and _bound(dm)[f"{DB}-src"] == second
+    assert _subtask(dm)["result"] is None and dm.bound()[f"{DB}-src"] == second
 
 
 def test_frozen_worker_writes_nothing_after_takeover(two_workers: DMProcesses,
@@ -127,7 +121,7 @@ def test_frozen_worker_writes_nothing_after_takeover(two_workers: DMProcesses,
                                   _writer):
         _syncing(dm)
         time.sleep(1)
-        frozen = _bound(dm)[f"{DB}-src"]
+        frozen = dm.bound()[f"{DB}-src"]
         pid = dm.workers[frozen].pid
         os.kill(pid, signal.SIGSTOP)
         try:
@@ -156,12 +150,12 @@ def test_transfer_source_and_offline_worker(two_workers: DMProcesses, upstream: 
     with replicating_under_writes(dm, upstream, downstream, tmp_path, DB, TABLES, TASK,
                                   _writer):
         _syncing(dm)
-        first = _bound(dm)[f"{DB}-src"]
+        first = dm.bound()[f"{DB}-src"]
         other = ({"worker1", "worker2"} - {first}).pop()
         refused = dm.dmctl("transfer-source", f"{DB}-src", "nobody", check=False)
         assert refused["_exit"] == 1 and "code=46004" in refused["msg"]
         moved = dm.dmctl("transfer-source", f"{DB}-src", other)
-        assert moved["result"] is True and _bound(dm)[f"{DB}-src"] == other
+        assert moved["result"] is True and dm.bound()[f"{DB}-src"] == other
         _syncing(dm)
         back = dm.dmctl("transfer-source", f"{DB}-src", other)  # already there: nothing to do
         assert back["result"] is True
@@ -196,14 +190,14 @@ def test_a_source_in_load_waits_for_the_worker_with_its_files(
         (tmp_path / "task.yaml").write_text(TASK.format(port=downstream.port))
         assert dm.dmctl("start-task", "--remove-meta", str(tmp_path / "task.yaml"))["result"]
         wait_stage(dm, DB, "Running", 60, unit="Load")
-        holder = _bound(dm)[f"{DB}-src"]
+        holder = dm.bound()[f"{DB}-src"]
         dm.kill_worker(holder)
     finally:
         held.close()
     time.sleep(3 * TTL)  # its lease is long gone: the source still waits for its files
-    assert f"{DB}-src" not in _bound(dm)
+    assert f"{DB}-src" not in dm.bound()
     dm.start_worker(holder, keepalive_ttl=TTL)
-    wait_for(lambda: _bound(dm).get(f"{DB}-src") == holder, 60, f"{DB}-src back on {holder}")
+    wait_for(lambda: dm.bound().get(f"{DB}-src") == holder, 60, f"{DB}-src back on {holder}")
     _syncing(dm)
     upstream.execute(f"UPDATE {DB}.kv SET v = 9 WHERE k < 100",
                      f"INSERT INTO {DB}.events VALUES (1, 1)")
@@ -229,7 +223,7 @@ def _held(server: MariaDB, table: str) -> Iterator[None]:
 
 def _kill_and_restart(dm: DMProcesses) -> str:
     """kill -9 of the bound worker; started again once its lease has surely ended."""
-    victim = _bound(dm)[f"{DB}-src"]
+    victim = dm.bound()[f"{DB}-src"]
     dm.kill_worker(victim)
     time.sleep(2 * TTL)  # in sync the other worker has taken over by now
     dm.start_worker(victim, keepalive_ttl=TTL)
