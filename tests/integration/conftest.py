@@ -71,8 +71,8 @@ def source_yaml(path: Path, source_id: str, server: MariaDB, **extra: str) -> Pa
 
 def wait_stage(dm: DMProcesses, task: str, stage: str, timeout: float = 300,
                unit: str | None = None) -> dict[str, Any]:
-    """Poll query-status until every subtask reaches `stage` (in `unit`, if given); fail
-    fast on a paused error."""
+    """Poll query-status until every source runs its subtask and every subtask reaches
+    `stage` (in `unit`, if given); fail fast on a paused error."""
     deadline = time.monotonic() + timeout
     answer: dict[str, Any] = {}
     while time.monotonic() < deadline:
@@ -81,7 +81,9 @@ def wait_stage(dm: DMProcesses, task: str, stage: str, timeout: float = 300,
         errors = [st["result"] for st in subs if st.get("result")]
         if errors and stage != "Paused":
             raise AssertionError(f"task {task} paused with errors: {errors}")
-        if subs and all(st["stage"] == stage and unit in (None, st["unit"]) for st in subs):
+        every_source = all(s.get("subTaskStatus") for s in answer.get("sources", []))
+        if subs and every_source and all(st["stage"] == stage and unit in (None, st["unit"])
+                                         for st in subs):
             return answer
         time.sleep(0.3)
     raise AssertionError(f"task {task} not {stage} {unit or ''} after {timeout}s: {answer}")

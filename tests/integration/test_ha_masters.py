@@ -1,5 +1,5 @@
 """Three dm-masters as one etcd cluster (DM §10.1, issue 11): kill -9 of the leader and
-then of the master the worker joined through, while a task replicates under writes. A new
+then of the master the worker joined through, while two tasks replicate under writes. A new
 leader is elected, dmctl answers through any survivor, the worker stays up and the task
 goes on, no killed master leaves its etcd member behind, and the killed masters rejoin."""
 
@@ -35,6 +35,9 @@ block-allow-list:
 """
 TABLES = (f"CREATE TABLE {DB}.kv (k INT PRIMARY KEY, v INT)",
           f"CREATE TABLE {DB}.log (id INT AUTO_INCREMENT PRIMARY KEY, at INT)")
+DB2 = "hamasters2"  # a second task on the same source replicates this one
+TASK2 = TASK.replace(f"name: {DB}", f"name: {DB2}").replace(f"do-dbs: [{DB}]",
+                                                            f"do-dbs: [{DB2}]")
 
 
 def _writer(server: MariaDB, stop: threading.Event) -> None:
@@ -46,6 +49,8 @@ def _writer(server: MariaDB, stop: threading.Event) -> None:
             cur.execute("INSERT INTO kv VALUES (%s, 1) ON DUPLICATE KEY UPDATE v = v + 1",
                         (rnd.randint(1, 200),))
             cur.execute("INSERT INTO log (at) VALUES (%s)", (int(time.time()),))
+            cur.execute(f"INSERT INTO {DB2}.t VALUES (%s, 1) ON DUPLICATE KEY UPDATE v = v + 1",
+                        (rnd.randint(1, 50),))
             cur.execute("COMMIT")
             time.sleep(0.005)
     conn.close()
@@ -98,8 +103,14 @@ def _replicates(upstream: MariaDB, downstream: MariaDB, key: int) -> None:
 def test_killed_leader_and_joined_master(three_masters: DMProcesses, upstream: MariaDB,
                                          downstream: MariaDB, tmp_path: Path) -> None:
     dm = three_masters
+    for server in (upstream, downstream):
+        server.execute(f"DROP DATABASE IF EXISTS {DB2}", f"CREATE DATABASE {DB2}",
+                       f"CREATE TABLE {DB2}.t (k INT PRIMARY KEY, v INT)")
     with replicating_under_writes(dm, upstream, downstream, tmp_path, DB, TABLES, TASK,
-                                  _writer):
+                                  _writer) as (name, pos):
+        (tmp_path / "task2.yaml").write_text(TASK2.format(port=downstream.port, name=name,
+                                                          pos=pos))
+        assert dm.dmctl("start-task", "--remove-meta", str(tmp_path / "task2.yaml"))["result"]
         time.sleep(2)
         first = _new_leader(dm, "")
         dm.kill_master(first)  # its etcd member dies with it (kill_master checks)
@@ -118,13 +129,15 @@ def test_killed_leader_and_joined_master(three_masters: DMProcesses, upstream: M
         _alive_masters(dm, 3)
         _replicates(upstream, downstream, 100001)
     wait_equal(upstream, downstream, DB, ("kv", "log"))
+    wait_equal(upstream, downstream, DB2, ("t",))
     masters = dm.dmctl("list-member", "--master")["members"][0]["master"]["masters"]
     assert sorted(m["name"] for m in masters) == ["master1", "master2", "master3"]
     workers = dm.dmctl("list-member", "--worker")["members"][0]["worker"]["workers"]
     assert [(w["name"], w["stage"]) for w in workers] == [("worker1", "bound")]
-    status = dm.dmctl("query-status", DB)["sources"][0]["subTaskStatus"][0]
-    assert status["stage"] == "Running" and status["result"] is None
-    dm.dmctl("stop-task", DB)
+    for task in (DB, DB2):
+        status = dm.dmctl("query-status", task)["sources"][0]["subTaskStatus"][0]
+        assert status["stage"] == "Running" and status["result"] is None, status
+        dm.dmctl("stop-task", task)
     dm.dmctl("operate-source", "stop", f"{DB}-src")
 
 

@@ -66,7 +66,8 @@ async def serve(cfg: MasterConfig) -> None:
         await web.TCPSite(runner, host, port).start()
         log.info("dm-master %s serving on %s (etcd %s)", cfg.name, cfg.master_addr,
                  etcd.endpoint)
-        campaign = asyncio.create_task(election.campaign(Scheduler(state).run))
+        campaign = asyncio.create_task(election.campaign(
+            Scheduler(state, lambda: election.is_leader).run))
         signalled = asyncio.create_task(_until_signalled())
         member_gone = asyncio.create_task(etcd.exited())
         await asyncio.wait([signalled, member_gone], return_when=asyncio.FIRST_COMPLETED)

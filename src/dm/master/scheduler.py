@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dm.master.state import ClusterState
@@ -58,8 +59,10 @@ def plan_bindings(sources: set[str], alive: set[str], bounds: dict[str, str],
 
 
 class Scheduler:
-    def __init__(self, state: ClusterState, interval: float = 0.5) -> None:
+    def __init__(self, state: ClusterState, leading: Callable[[], bool],
+                 interval: float = 0.5) -> None:
         self.state = state
+        self.leading = leading  # a pass runs only while this master surely leads
         self.interval = interval
 
     async def reconcile(self) -> None:
@@ -80,7 +83,8 @@ class Scheduler:
     async def run(self) -> None:
         while True:
             try:
-                await self.reconcile()
+                if self.leading():  # a leader frozen past its lease wakes up as none
+                    await self.reconcile()
             except Exception as exc:  # noqa: BLE001 - etcd hiccup: the next pass retries
                 log.warning("scheduler pass failed: %s", exc)
             await asyncio.sleep(self.interval)
