@@ -1,8 +1,8 @@
 """`worker-count` appliers, each with its own downstream connection and bounded queue.
 
 `submit` only buffers: changes travel to a worker in chunks (`send`, or a full chunk),
-so the syncer pays one queue hand-off per chunk, not per row. A worker takes chunks
-until it holds `batch` changes (fewer when its queue runs dry), groups them by
+so the syncer pays one queue hand-off per chunk, not per row. A worker takes the chunks
+its queue holds, up to `sizing.transaction_changes(batch)` changes, groups them by
 downstream table in arrival order, and applies them in one transaction. Causality
 (causality.py) decides the worker, so changes to one key always meet in one queue,
 in order. `flush()` is a barrier: it returns once everything submitted before it is
@@ -37,6 +37,7 @@ from dm.binlog.location import Location
 from dm.db import Connection, Endpoint, connect
 from dm.sync.applied import AppliedMarks, Mark, Table, last_marks
 from dm.sync.change import RowChange
+from dm.sync.sizing import transaction_changes
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class Applier:
         self.target = target
         self.marks = marks
         self.batch = max(1, batch)
+        self.take = transaction_changes(self.batch)  # changes a transaction takes at most
         self.build = build
         # queue-size counts changes, as in DM; a queue holds chunks of up to `chunk_size`.
         # Room for a few chunks at least: a syncer blocked on a full queue stalls the whole
@@ -190,7 +192,7 @@ class Applier:
                 read += (item.read_from, item.read_to)
                 size += item.size
                 try:
-                    item = q.get_nowait() if len(changes) < self.batch and \
+                    item = q.get_nowait() if len(changes) < self.take and \
                         size < BATCH_BYTES else _NOTHING
                 except queue.Empty:
                     item = _NOTHING

@@ -9,6 +9,7 @@ committed every change before it, and only at a transaction boundary.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -48,6 +49,7 @@ from dm.sync.position import BinlogPosition
 from dm.sync.rate import RecentRate
 from dm.sync.records import HEARTBEAT, QUERY, ROTATE, ROWS, SKIP_ALL, XID, Record, TableAnswer
 from dm.sync.safemode import SafeMode
+from dm.sync.sizing import applier_count, round_trip, transaction_changes
 from dm.sync.sqlmode import ansi_quotes, compatible_sql_mode
 
 log = logging.getLogger(__name__)
@@ -275,7 +277,13 @@ class SyncUnit:
         with ExitStack() as cleanup:  # undone in reverse: reader, last checkpoint, appliers
             ddl_conn = connect(self.cfg.target, what="downstream")
             cleanup.callback(ddl_conn.close)
-            applier = Applier(self.cfg.target, self.cfg.worker_count, self.cfg.batch,
+            rtt = round_trip(ddl_conn)
+            appliers = applier_count(self.cfg.worker_count, rtt, os.cpu_count() or 1)
+            log.info("%s/%s applies with %d of worker-count %d appliers (downstream round "
+                     "trip %.2f ms, %d cores), up to %d changes a transaction", self.cfg.task,
+                     self.cfg.source_id, appliers, self.cfg.worker_count, rtt * 1000,
+                     os.cpu_count() or 1, transaction_changes(self.cfg.batch))
+            applier = Applier(self.cfg.target, appliers, self.cfg.batch,
                               self.cfg.queue_size, build_statements, self.marks)
             applier.start()
             cleanup.callback(applier.close)
