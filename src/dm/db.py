@@ -77,6 +77,7 @@ def connect(ep: Endpoint, *, what: str = "upstream", file: str = "", local_infil
             charset="utf8mb4", autocommit=autocommit, local_infile=local_infile,
             connect_timeout=10,
             ssl=ssl_params(ep),
+            ssl_disabled=ssl_params(ep) is None,  # as DM: plain unless `security` says TLS
             **kwargs,
         )
     except pymysql.err.MySQLError as exc:

@@ -10,6 +10,8 @@ from pathlib import Path
 import pymysql
 import pytest
 
+from dm import errors
+from dm.db import Endpoint, connect
 from dm.sandbox import DMProcesses, MariaDB, table_rows
 from tests.integration.conftest import removed_afterwards, source_yaml, wait_equal, wait_stage
 
@@ -123,3 +125,10 @@ def test_inline_certificates_and_the_allowed_common_names(
         wait_stage(cluster, "tlsinline", "Running")
         tls_upstream.execute("INSERT INTO tlsinline.t VALUES (2)")  # through the binlog
         wait_equal(tls_upstream, downstream, "tlsinline", ("t",))
+
+
+def test_without_security_the_connection_is_plain_as_dms(tls_upstream: MariaDB) -> None:
+    """No `security` block: no TLS, as DM's driver (PyMySQL would try TLS by itself, and
+    build a TLS context for every connection). A server that requires TLS refuses it."""
+    with pytest.raises(errors.DMError, match="code=10005"):
+        connect(Endpoint("127.0.0.1", tls_upstream.port, "root", ""))

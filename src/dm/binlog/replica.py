@@ -164,7 +164,8 @@ class ReplicaConnection:
         try:
             link = _Link(host=cfg.host, port=cfg.port, user=cfg.user, password=cfg.password,
                          connect_timeout=cfg.connect_timeout, read_timeout=timeout,
-                         ssl=cfg.ssl, autocommit=True, charset="utf8mb4")
+                         ssl=cfg.ssl, ssl_disabled=cfg.ssl is None,  # plain unless asked
+                         autocommit=True, charset="utf8mb4")
             problem = peer_cn_problem(link, cfg.allowed_cn)
             if problem:
                 link.close()
