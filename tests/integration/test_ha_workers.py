@@ -239,6 +239,7 @@ def test_bound_worker_killed_in_dump_load_and_sync(two_workers: DMProcesses,
     worker that holds its files (dump, load) or on the other one (sync). Equal at the end."""
     dm = two_workers
     seed = int(os.environ.get("PYDM_SEED") or random.randrange(1 << 30))
+    print(f"PYDM_SEED={seed}")  # shown with a failure: the same moments again
     rnd = random.Random(seed)
     for server in (upstream, downstream):
         server.execute(f"DROP DATABASE IF EXISTS {DB}", f"CREATE DATABASE {DB}", *TABLES[:2])
