@@ -71,13 +71,14 @@ def connect(ep: Endpoint, *, what: str = "upstream", file: str = "", local_infil
     kwargs: dict[str, Any] = {}
     if raw:
         kwargs.update(use_unicode=False, conv={})
+    ssl = ssl_params(ep)
     try:
         conn = (Connection if ep.fence is None else _FencedConnection)(
             host=ep.host, port=ep.port, user=ep.user, password=ep.password,
             charset="utf8mb4", autocommit=autocommit, local_infile=local_infile,
             connect_timeout=10,
-            ssl=ssl_params(ep),
-            ssl_disabled=ssl_params(ep) is None,  # as DM: plain unless `security` says TLS
+            ssl=ssl,
+            ssl_disabled=ssl is None,  # as DM: plain unless `security` says TLS
             **kwargs,
         )
     except pymysql.err.MySQLError as exc:

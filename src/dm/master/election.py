@@ -15,7 +15,7 @@ from typing import Any
 from dm import errors
 from dm.fence import Fence
 from dm.store import keys
-from dm.store.client import Store
+from dm.store.client import Store, host_port
 
 log = logging.getLogger(__name__)
 LEADER_KEY = keys.LEADER + "current"
@@ -79,7 +79,7 @@ class Election:
 
 
 async def _answers(url: str) -> bool:
-    host, _, port = url.split("://", 1)[-1].rstrip("/").rpartition(":")
+    host, _, port = host_port(url).rpartition(":")
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 1)
     except (OSError, TimeoutError, ValueError):

@@ -37,7 +37,7 @@ class Store:
     """
 
     def __init__(self, endpoints: list[str], failover_s: float = 20.0) -> None:
-        self.endpoints = list(endpoints)
+        self.endpoints = [host_port(e) for e in endpoints]
         self.failover_s = failover_s
         self._client: aetcd.Client | None = None
 
@@ -54,10 +54,10 @@ class Store:
                                              ) from exc
                 await asyncio.sleep(0.2)
                 continue
-            learned = [_endpoint(url) for m in members for url in m.client_urls]
+            learned = list(dict.fromkeys(host_port(url) for m in members
+                                         for url in m.client_urls))
             if learned and set(learned) != set(self.endpoints):
-                self.endpoints = self.endpoints[:1] + sorted(set(learned) - {
-                    self.endpoints[0]})
+                self.endpoints = learned  # dialled once more, with every member
                 await client.close()
                 continue
             self._client = client
@@ -144,7 +144,7 @@ class Store:
 
     async def client_endpoints(self) -> list[str]:
         """host:port of every member's client URL, as the cluster knows them now."""
-        return [_endpoint(url) for m in await self.members() for url in m.client_urls]
+        return [host_port(url) for m in await self.members() for url in m.client_urls]
 
     async def add_member(self, peer_urls: list[str]) -> None:
         await self._call(f"add member {peer_urls}", lambda c: c.add_member(peer_urls))
@@ -190,7 +190,7 @@ class Store:
                 on_renewal(sent_at, ttl)
 
 
-def _endpoint(url: str) -> str:
+def host_port(url: str) -> str:
     """host:port of a client URL (`http://127.0.0.1:2379` or `127.0.0.1:2379`)."""
     return url.split("://", 1)[-1].rstrip("/")
 
@@ -200,7 +200,7 @@ def _dial(endpoints: list[str]) -> aetcd.Client:
     several addresses, first reachable one used), so a dead member is passed over."""
     addresses = []
     for endpoint in endpoints:
-        host, _, port = _endpoint(endpoint).rpartition(":")
+        host, _, port = host_port(endpoint).rpartition(":")
         addresses.append(f"{socket.gethostbyname(host or '127.0.0.1')}:{port}")
     # aetcd joins host and port with ':'; the multi-address target splits the same way
     target_host, _, target_port = ("ipv4:" + ",".join(addresses)).rpartition(":")
