@@ -6,6 +6,7 @@ is stopped by PID. Nothing here is used by dm-master or dm-worker themselves.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -31,9 +32,17 @@ ETCD = shutil.which("etcd") or "/usr/bin/etcd"
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports (all held open while chosen, so none repeats)."""
+    with contextlib.ExitStack() as held:
+        sockets = [held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+                   for _ in range(count)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
 
 
 def wait_for(predicate: object, timeout: float, what: str) -> None:
@@ -311,19 +320,20 @@ class DMProcesses:
         """`count` masters (master1, master2, ...) bootstrapping one etcd cluster through
         --initial-cluster; the first keeps `master_port` if one was chosen."""
         names = [f"master{i}" for i in range(1, count + 1)]
-        peers = {n: free_port() for n in names}
+        ports = iter(free_ports(3 * count))  # master, peer and client port of each
+        peers = {n: next(ports) for n in names}
         initial = ",".join(f"{n}=http://127.0.0.1:{peers[n]}" for n in names)
         for name in names:
-            port = self.master_ports[name] = \
-                (self.master_port or free_port()) if name == "master1" else free_port()
+            port = self.master_ports[name] = next(ports)
             if name == "master1":
+                port = self.master_ports[name] = self.master_port or port
                 self.master_port = port
             mdir = self.base / ("master" if name == "master1" else name)
             mdir.mkdir(parents=True, exist_ok=True)
             self._master_args[name] = [
                 "--name", name, "--master-addr", f"127.0.0.1:{port}",
                 "--peer-urls", f"http://127.0.0.1:{peers[name]}",
-                "--etcd-client-urls", f"http://127.0.0.1:{free_port()}",
+                "--etcd-client-urls", f"http://127.0.0.1:{next(ports)}",
                 "--initial-cluster", initial,
                 "--data-dir", str(mdir / "data"), "--log-file", str(mdir / "master.log")]
             self.restart_master(name, wait=False)
