@@ -168,11 +168,17 @@ class Dumper:
 
     def _make_plan(self, conn: Connection, target_bytes: int) -> DumpPlan:
         """Plan every table and write its CREATE TABLE; the loader hears of tables in
-        batches as they are planned, so it creates them while the rest are planned."""
+        batches as they are planned, so it creates them while the rest are planned. A
+        table's CREATE DATABASE is written before the loader hears of the table: it
+        creates the database with the charset that file names."""
         names = [(s, t) for s, t, _ in catalog.list_tables(conn, self.allows)]
         tables: list[TablePlan] = []
+        written: set[str] = set()
         told = 0
         for table in planning.plan_tables(conn, names, self.settings.rows, target_bytes):
+            if table.schema not in written:
+                self._write_database(conn, table.schema)
+                written.add(table.schema)
             self._write_schema(conn, table.schema, table.table)
             tables.append(table)
             if len(tables) - told == _ANNOUNCED_TABLES or len(tables) == len(names):
@@ -181,7 +187,8 @@ class Dumper:
         databases = sorted({*filter(self.takes_database, catalog.list_databases(
             conn, self.allows)), *(t.schema for t in tables)})
         for database in databases:
-            self._write_database(conn, database)
+            if database not in written:
+                self._write_database(conn, database)
         plan = DumpPlan(tables, databases)
         plan.save(self.dir)
         return plan
