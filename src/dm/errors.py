@@ -404,6 +404,14 @@ SOURCE_NOT_BOUND = _define(46021, ErrClass.SCHEDULER, _INT, _MED,
                            "source {source} has no worker bound to it",
                            "Start a dm-worker (`dm-worker --join <master>`); it is bound to a "
                            "free source at once.")
+RELAY_NOT_STARTED = _define(46012, ErrClass.SCHEDULER, _INT, _MED,
+                            "source {source} has no relay log to {op}",
+                            "Start it with `dmctl start-relay -s {source}`.")
+RELAY_WORKERS_WRONG_BOUND = _define(46024, ErrClass.SCHEDULER, _INT, _HIGH,
+                                    "worker(s) {workers} are not bound to source {source} "
+                                    "({bound}): pydm relays a source on the worker bound to it",
+                                    "Name the bound worker or none: `dmctl start-relay -s "
+                                    "{source}`; `dmctl list-member --worker` shows the bindings.")
 TRANSFER_PAUSE = _define(46032, ErrClass.SCHEDULER, _INT, _MED,
                          "failed to auto pause tasks {tasks} when transfer-source",
                          "The tasks run on as before; query-status shows why they did not "
@@ -431,6 +439,34 @@ CTL_NOT_SUPPORTED = _define(48010, ErrClass.DMCTL, _INT, _MED,
                             "dmctl {command}: {feature} is not supported by pydm yet",
                             "Run `dmctl --help` for the commands pydm has; docs/dmctl.md says "
                             "which of DM's are still missing.")
+
+# --- relay log: relay-event-lib (28001-) and relay unit (30xxx) ----------------------
+_RL = ErrClass.RELAY_UNIT
+RELAY_INDEX = _define(28002, ErrClass.RELAY_EVENT_LIB, _INT, _HIGH,
+                      "{path}: {line!r} is not a relay sub-directory name (<uuid>.<NNNNNN>)",
+                      "Fix or remove the line; with the relay stopped, deleting the relay "
+                      "directory makes the relay pull again from the tasks' checkpoints.")
+RELAY_META = _define(30003, _RL, _INT, _HIGH, "relay meta {path} cannot be read: {detail}",
+                     "Stop the relay (`stop-relay`), delete the sub-directory's relay.meta "
+                     "or the whole relay directory, and start it again (`start-relay`).")
+RELAY_FILE = _define(30026, _RL, _INT, _HIGH, "relay file {path}: {detail}",
+                     "Check the disk and the relay directory's permissions; the relay "
+                     "resumes by itself once it can write again.", retryable=True)
+RELAY_NOT_HELD = _define(30044, _RL, _INT, _HIGH,
+                         "the relay log of source {source} does not hold {location}: it holds "
+                         "{held}",
+                         "The files were purged from the relay (`purge-relay`, or the purge "
+                         "keys). Read from the upstream instead with `stop-relay`, or restart "
+                         "the task with a full dump (`start-task --remove-meta`).")
+RELAY_GAP = _define(30028, _RL, _UP, _HIGH,
+                    "relay of {file}: the upstream sent an event ending at {pos}, which "
+                    "overlaps the relay file's end {end}",
+                    "The upstream binlog changed under the relay (restored or rewritten); "
+                    "stop the relay, delete its directory and start it again.")
+RELAY_PURGE_REFUSED = _define(30039, _RL, _INT, _MED,
+                              "purge-relay of source {source} before {file}: {reason}",
+                              "Purge only files no subtask still needs; `query-status` shows "
+                              "where each task's sync stands.")
 
 # --- binlog codec: relay-event-lib (28xxx) and sync-unit (36xxx) ------------------
 _EV, _SY = ErrClass.RELAY_EVENT_LIB, ErrClass.SYNC_UNIT

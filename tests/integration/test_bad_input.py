@@ -182,17 +182,19 @@ def test_a_key_pydm_does_not_act_on_is_refused_not_ignored(
     _assert_no_task(cluster)
 
 
-def test_a_relay_source_is_refused_and_not_registered(cluster: DMProcesses, upstream: MariaDB,
-                                                      tmp_path: Path) -> None:
-    path = source_yaml(tmp_path / "relay.yaml", "relay-src", upstream, **{"enable-relay": "true"})
+def test_an_automatic_relay_purge_is_refused_and_not_registered(
+        cluster: DMProcesses, upstream: MariaDB, tmp_path: Path) -> None:
+    path = source_yaml(tmp_path / "relay.yaml", "relay-src", upstream,
+                       **{"enable-relay": "true", "purge": "{expires: 24}"})
     msg = _refused(cluster, "operate-source", "create", str(path))
-    assert "code=20090" in msg and f"{path}:7: enable-relay: the relay log" in msg, msg
+    assert "code=20090" in msg and f"{path}:8: purge.expires: the relay log's automatic" \
+        in msg, msg
     shown = cluster.dmctl("operate-source", "show", check=False)
     assert "relay-src" not in str(shown)
 
 
 @pytest.mark.parametrize("args", [
-    ("start-relay", "-s", "bad-input-src", "worker1"), ("binlog", "skip", "refused"),
+    ("update-task", "task.yaml"), ("binlog", "skip", "refused"),
     ("handle-error", "refused", "skip"), ("shard-ddl-lock",), ("config", "export"),
     ("no-such-command",), ("query-status", "--no-such-flag"),
     ("--ssl-ca", "ca.pem", "query-status"),

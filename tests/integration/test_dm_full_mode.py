@@ -39,15 +39,8 @@ def replay(server: MariaDB, sql_file: Path, sql_mode: str = DM_SQL_MODE) -> None
                    check=True, capture_output=True)
 
 
-# source2 relays its binlog; pydm refuses enable-relay until the relay log lands, and a
-# full-mode task reads no binlog, so the scenario's data path is the same without it
-NOT_YET = ("enable-relay",)
-
-
 def dm_config(name: str, **overrides: dict[str, object]) -> str:
-    doc = yaml.safe_load((SCENARIO / "conf" / name).read_text())
-    for key in NOT_YET:
-        doc.pop(key, None)
+    doc = yaml.safe_load((SCENARIO / "conf" / name).read_text())  # source2 relays
     for key, values in overrides.items():
         doc[key].update(values)
     return yaml.safe_dump(doc)

@@ -58,10 +58,6 @@ def test_task_key_is_refused(text: str, line: int, key: str) -> None:
 
 
 SOURCE_CASES = [
-    (SOURCE + "enable-relay: true\n", 3, "enable-relay"),
-    (SOURCE + "relay-binlog-name: mysql-bin.000002\n", 3, "relay-binlog-name"),
-    (SOURCE + "relay-binlog-gtid: '0-1-5'\n", 3, "relay-binlog-gtid"),
-    (SOURCE + "relay-dir: /data/relay\n", 3, "relay-dir"),
     (SOURCE + "auto-fix-gtid: true\n", 3, "auto-fix-gtid"),
     (SOURCE + "purge:\n  expires: 24\n", 4, "purge.expires"),
 ]
@@ -94,6 +90,11 @@ def test_defaults_and_supported_values_are_accepted() -> None:
     parse_task_config(text, "task.yaml")
     parse_source_config(SOURCE + "enable-relay: false\nchecker:\n  check-enable: false\n",
                         "source.yaml")
+    relay = parse_source_config(SOURCE + "enable-relay: true\nrelay-dir: /data/relay\n"
+                                "relay-binlog-name: mysql-bin.000002\n"
+                                "relay-binlog-gtid: '0-1-5'\n", "source.yaml")
+    assert (relay.enable_relay, relay.relay_dir, relay.relay_binlog_name) == (
+        True, "/data/relay", "mysql-bin.000002")  # the relay log (docs/relay.md)
 
 
 @pytest.mark.parametrize(("args", "consistency", "threads", "rows", "bad"), [

@@ -154,6 +154,7 @@ class ReplicaConnection:
         self._link: _Link | None = None
         self._packets: _PacketReader | None = None
         self._non_blocking = False
+        self.checksum = False
 
     # --- connecting ---------------------------------------------------------------
     def _connect(self) -> _Link:
@@ -183,8 +184,8 @@ class ReplicaConnection:
                     cur.execute(f"SET @mariadb_slave_capability = {MARIA_SLAVE_CAPABILITY_GTID}")
         except pymysql.err.MySQLError as exc:
             raise BINLOG_START_SYNC(exc, target=cfg.target, location="(connecting)") from exc
-        self.decoder = EventDecoder(self.decoder.tables._provider,
-                                    checksum=checksum.upper() == "CRC32")
+        self.checksum = checksum.upper() == "CRC32"  # the events sent carry a CRC32
+        self.decoder = EventDecoder(self.decoder.tables._provider, checksum=self.checksum)
         return link
 
     def _register(self, link: _Link) -> None:
@@ -286,6 +287,20 @@ class ReplicaConnection:
             if kind is TransactionPayloadEvent:
                 assert isinstance(event, TransactionPayloadEvent)
                 yield from decoder.expand(event)
+
+    def raw_events(self) -> Iterator[memoryview]:
+        """Each event's bytes as sent (header, body, checksum), undecoded, until the stream
+        ends (only in non-blocking mode) or fails: what a relay log writes to disk."""
+        packets = self._packets
+        assert packets is not None, "call start_at() or start_at_gtid() first"
+        while True:
+            try:
+                data = packets.packet()
+            except pymysql.err.MySQLError as exc:
+                raise self._read_error(exc) from exc
+            if data[0] == 0xFE and len(data) < 9:
+                return
+            yield memoryview(data)[1:]
 
     def ready(self) -> bool:
         """Whether the next event can be read without waiting for the upstream."""

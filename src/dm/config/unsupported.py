@@ -79,12 +79,9 @@ def _dump_refusals(dumper: MydumperConfig, path: KeyPath) -> Iterator[Refusal]:
 
 def _source_refusals(cfg: SourceConfig) -> Iterator[Refusal]:
     defaults = type(cfg).model_fields
-    for key in ("enable-relay", "relay-binlog-name", "relay-binlog-gtid", "relay-dir",
-                "auto-fix-gtid"):
-        name = key.replace("-", "_")
-        if getattr(cfg, name) != defaults[name].default:
-            yield Refusal((key,), RELAY, repr(defaults[name].default))
-    yield from _changed(cfg.purge, ("purge",), RELAY)
+    if cfg.auto_fix_gtid != defaults["auto_fix_gtid"].default:
+        yield Refusal(("auto-fix-gtid",), RELAY, "false")
+    yield from _changed(cfg.purge, ("purge",), "the relay log's automatic purge")
 
 
 def _changed(block: BaseModel, path: KeyPath, feature: str) -> Iterator[Refusal]:

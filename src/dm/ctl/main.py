@@ -238,6 +238,41 @@ def transfer_source(ctl: Ctl, source: str, worker: str) -> None:
     ctl.call("transfer-source", {"source": source, "worker": worker})
 
 
+def _relay(op: str, doc: str) -> click.Command:
+    @click.argument("workers", nargs=-1)
+    @source_option
+    @pass_ctl
+    def command(ctl: Ctl, workers: tuple[str, ...], sources: tuple[str, ...]) -> None:
+        if op in ("pause", "resume") and workers:
+            _fail(errors.CTL_ARGS(detail=f"{op}-relay takes no worker names"))
+        ctl.call("operate-relay", {"op": op, "sources": list(sources),
+                                   "workers": list(workers)})
+    command.__doc__ = doc
+    return click.command(f"{op}-relay")(command)
+
+
+for _op, _doc in (("start", "Start the relay log of a source (-s) on the worker bound to "
+                            "it (named, or none)."),
+                  ("stop", "Stop the relay log of a source (-s); its files stay."),
+                  ("pause", "Pause the relay log of sources (-s)."),
+                  ("resume", "Resume the relay log of sources (-s).")):
+    cli.add_command(_relay(_op, _doc))
+
+
+@cli.command("purge-relay")
+@click.option("-s", "--source", "sources", multiple=True, required=True,
+              help="the source whose relay log is purged")
+@click.option("-f", "--filename", required=True,
+              help="delete the relay files before this binlog file")
+@click.option("--sub-dir", default="", help="the relay sub-directory (default: the newest)")
+@pass_ctl
+def purge_relay(ctl: Ctl, sources: tuple[str, ...], filename: str, sub_dir: str) -> None:
+    """Delete a source's relay files before a binlog file, never one a task still needs."""
+    if len(sources) != 1:
+        _fail(errors.CTL_ARGS(detail="purge-relay takes exactly one -s <source>"))
+    ctl.call("purge-relay", {"source": sources[0], "filename": filename, "sub_dir": sub_dir})
+
+
 @cli.command("get-config")
 @click.argument("kind", type=click.Choice(["task", "source"]))
 @click.argument("name")
@@ -266,8 +301,6 @@ def decrypt_cmd(text: str) -> None:
 
 # DM's dmctl commands pydm does not have yet: each answers DM's JSON with result false
 NOT_YET_COMMANDS = {
-    **dict.fromkeys(("start-relay", "stop-relay", "pause-relay", "resume-relay",
-                     "purge-relay"), "the relay log"),
     **dict.fromkeys(("handle-error", "binlog", "binlog-schema", "operate-schema"),
                     "error handling on binlog events and the tracked schemas"),
     **dict.fromkeys(("shard-ddl-lock", "show-ddl-locks", "unlock-ddl-lock"),

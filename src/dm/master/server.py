@@ -16,7 +16,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from dm import __version__, errors
-from dm.master import members, sources, tasks, transfer
+from dm.master import members, relay, sources, tasks, transfer
 from dm.master.election import Election
 from dm.master.state import ClusterState
 
@@ -55,6 +55,8 @@ class MasterAPI:
             "operate-leader": self.operate_leader,
             "transfer-source": self.transfer_source,
             "get-config": self.get_config,
+            "operate-relay": self.operate_relay,
+            "purge-relay": self.purge_relay,
         }
 
     def app(self) -> web.Application:
@@ -174,6 +176,21 @@ class MasterAPI:
         if not isinstance(source, str) or not isinstance(worker, str):
             raise errors.MASTER_BAD_REQUEST(detail="transfer-source needs a source and a worker")
         return await transfer.transfer_source(self.state, source, worker)
+
+    async def operate_relay(self, body: dict[str, Any]) -> dict[str, Any]:
+        op = body.get("op")
+        if op not in ("start", "stop", "pause", "resume"):
+            raise errors.MASTER_BAD_REQUEST(detail="op must be start|stop|pause|resume")
+        return await relay.operate_relay(self.state, op, _strings(body, "sources"),
+                                         _strings(body, "workers"))
+
+    async def purge_relay(self, body: dict[str, Any]) -> dict[str, Any]:
+        source, filename = body.get("source"), body.get("filename")
+        if not isinstance(source, str) or not isinstance(filename, str) or not filename:
+            raise errors.MASTER_BAD_REQUEST(detail="purge-relay needs -s <source> and "
+                                                   "-f <binlog file>")
+        return await relay.purge_relay(self.state, source, filename,
+                                       str(body.get("sub_dir") or ""))
 
     async def get_config(self, body: dict[str, Any]) -> dict[str, Any]:
         kind, name = body.get("kind"), body.get("name")

@@ -54,6 +54,8 @@ async def create_sources(state: ClusterState, files: list[dict[str, str]]) -> di
                                       for name, cfg in parsed))
     for cfg in adjusted:
         await state.put_source(cfg.source_id, to_doc(cfg))
+        if cfg.enable_relay:  # as DM 5.3+: the bound worker relays it from the start
+            await state.set_relay_stage(cfg.source_id, "Running")
     return {"result": True, "msg": "",
             "sources": [{"result": True, "msg": with_warnings("", cfg.warnings),
                          "source": c.source_id, "worker": ""}

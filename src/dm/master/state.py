@@ -42,7 +42,7 @@ class ClusterState:
         await self.store.put(keys.key(keys.SOURCE_CONFIG, source_id), cfg)
 
     async def delete_source(self, source_id: str, bound_worker: str | None) -> None:
-        doomed = [keys.key(keys.SOURCE_CONFIG, source_id)]
+        doomed = [keys.key(keys.SOURCE_CONFIG, source_id), keys.key(keys.RELAY_STAGE, source_id)]
         if bound_worker:
             doomed.append(keys.key(keys.BOUND_WORKER, bound_worker))
         await self.store.delete(*doomed)
@@ -97,6 +97,21 @@ class ClusterState:
             await self.store.put(key, {"worker": worker})
         elif (await self.store.get(key) or {}).get("worker") == worker:
             await self.store.delete(key)
+
+    # relay ---------------------------------------------------------------------------------
+    async def relay_stage(self, source: str) -> Stage | None:
+        """The relay's expected stage for `source`; None: its relay is off."""
+        value = await self.store.get(keys.key(keys.RELAY_STAGE, source))
+        return None if value is None else Stage(value["expect"], value["rev"])
+
+    async def set_relay_stage(self, source: str, expect: str | None) -> None:
+        """Running or Paused; None turns the relay off."""
+        key = keys.key(keys.RELAY_STAGE, source)
+        if expect is None:
+            await self.store.delete(key)
+            return
+        current = await self.relay_stage(source)
+        await self.store.put(key, Stage(expect, current.rev + 1 if current else 1).to_json())
 
     # tasks and subtasks ----------------------------------------------------------------------
     async def tasks(self) -> dict[str, dict[str, Any]]:

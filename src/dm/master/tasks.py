@@ -185,6 +185,7 @@ async def query_status(state: ClusterState, task: str | None, only: list[str]
             try:
                 status = await worker_status(workers[worker].address, task)
                 entry["subTaskStatus"] = status["subTaskStatus"]
+                entry["sourceStatus"]["relayStatus"] = status.get("relayStatus")
             except (aiohttp.ClientError, TimeoutError) as exc:
                 entry.update(result=False, msg=f"worker {worker} unreachable: {exc}")
         out.append(entry)

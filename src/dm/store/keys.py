@@ -12,6 +12,7 @@ SUBTASK_CONFIG = "/dm-master/upstream/subtask/"
 SUBTASK_STAGE = "/dm-master/stage/subtask/"
 TASK_CONFIG = "/dm-master/task/"
 LOAD_TASK = "/dm-master/load-task/"
+RELAY_STAGE = "/dm-master/v2/stage/relay/"
 
 
 def encode(*parts: str) -> str:

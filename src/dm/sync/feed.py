@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import IO
 
 from dm import errors
@@ -26,9 +27,11 @@ class BinlogFeed:
     """Batches of records from one reader process; not thread-safe."""
 
     def __init__(self, replica: ReplicaConfig, start: Location, by_gtid: bool,
-                 answer: Answer) -> None:
+                 answer: Answer, relay_dir: Path | None = None, source_id: str = "") -> None:
+        """With `relay_dir`, the reader reads the relay log there instead of the upstream."""
         self._answer = answer
-        self._where = f"{replica.target} from {start.short() if start.file else start}"
+        origin = f"relay log {relay_dir}" if relay_dir is not None else replica.target
+        self._where = f"{origin} from {start.short() if start.file else start}"
         self._proc = subprocess.Popen([sys.executable, "-m", "dm.sync.reader"],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert self._proc.stdin is not None and self._proc.stdout is not None
@@ -36,7 +39,8 @@ class BinlogFeed:
         self._from: IO[bytes] = self._proc.stdout
         with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: keep 64 KiB
             fcntl.fcntl(self._from.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
-        write_frame(self._to, ReaderSetup(replica, start, by_gtid, os.getpid()))
+        write_frame(self._to, ReaderSetup(replica, start, by_gtid, os.getpid(), relay_dir,
+                                           source_id))
 
     def batches(self) -> Iterator[Batch]:
         """(events read, records) until the reader fails; its failure is raised here."""

@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO
 
 from dm.binlog.events.base import LOG_EVENT_ARTIFICIAL_F, Event
@@ -35,6 +36,8 @@ from dm.binlog.rows.schema import TableSchema
 from dm.core.transactions import Role, role_of, split_atomic_create_select
 from dm.errors import SYNC_ROW_IMAGE_INCOMPLETE, DMError, wrap
 from dm.gctune import tune_gc
+from dm.relay.layout import RelayDir
+from dm.relay.stream import RelayStream
 from dm.sync.frames import read_frame, write_frame
 from dm.sync.records import (
     ERROR,
@@ -62,6 +65,8 @@ class ReaderSetup:
     start: Location
     by_gtid: bool  # stream from start.gtid_set instead of start's file and position
     parent_pid: int
+    relay_dir: Path | None = None  # read this relay log instead of the upstream
+    source_id: str = ""
 
 
 class Reader:
@@ -97,8 +102,14 @@ class Reader:
                 write_frame(self._out, (0, [(ERROR, error.to_process_error())]))
 
     def _stream(self) -> None:
-        replica = ReplicaConnection(self.setup.replica, self.schema, annotate_rows=False)
         start = self.setup.start
+        if self.setup.relay_dir is not None:
+            with RelayStream(RelayDir(self.setup.relay_dir), self.setup.source_id,
+                             self.schema) as relay:
+                relay.start_at(start)
+                self.pump(relay.events(), relay.ready)
+            return
+        replica = ReplicaConnection(self.setup.replica, self.schema, annotate_rows=False)
         if self.setup.by_gtid and start.gtid_set is not None:
             replica.start_at_gtid(start.gtid_set)
         else:

@@ -31,6 +31,8 @@ from dm.db import Connection, Endpoint, connect, qualified, query_all, query_one
 from dm.dump.dumpdir import DumpDirectory, schema_statements
 from dm.dump.metadata import METADATA_FILE
 from dm.dump.snapshots import resumed, table_starts
+from dm.relay.layout import RelayDir
+from dm.relay.stream import relay_holds
 from dm.rules.column_mapping import ColumnMapping, ColumnRule, MappingError
 from dm.rules.event_filter import BinlogEventFilter
 from dm.rules.expr import ExpressionFilters
@@ -94,6 +96,10 @@ class SyncUnit:
         self.event_filter = event_filter
         self.expressions = expressions
         self.case_sensitive = case_sensitive
+        # the relay directory to read instead of the upstream (the worker's, while its
+        # relay of this source runs); asked at every start
+        self.relay_dir: Callable[[], Path | None] = lambda: None
+        self.binlog_type = "remote"
         self.tracker = SchemaTracker(case_sensitive=case_sensitive)
         self.checkpoint = SyncerCheckpoint(cfg.meta_schema, cfg.task, cfg.source_id, cfg.flavor)
         self.marks = AppliedMarks(cfg.meta_schema, cfg.task, cfg.source_id)
@@ -134,7 +140,7 @@ class SyncUnit:
             "syncerBinlogGtid": _gtid_text(syncer),
             "blockingDDLs": [], "unresolvedGroups": [],
             "synced": synced,
-            "binlogType": "remote",
+            "binlogType": self.binlog_type,
             "secondsBehindMaster": "0" if synced or not self.last_event_time
             else str(max(0, int(time.time()) - self.last_event_time)),
         }}
@@ -294,7 +300,9 @@ class SyncUnit:
                                     self.cfg.server_id, heartbeat_period=1.0,
                                     ssl=ssl_params(src), allowed_cn=src.allowed_cn)
             by_gtid = self.cfg.enable_gtid and point.location.gtid_set is not None
-            feed = BinlogFeed(replica, point.location, by_gtid, self._table_answer)
+            relay = self._relay_for(point.location)
+            feed = BinlogFeed(replica, point.location, by_gtid, self._table_answer, relay,
+                              self.cfg.source_id)
             cleanup.callback(feed.close)
             log.info("sync of %s/%s starts at %s (safe mode until %s)", self.cfg.task,
                      self.cfg.source_id, point.location.short(),
@@ -327,6 +335,35 @@ class SyncUnit:
             if now - last_master >= _MASTER_REFRESH:
                 self.master_location = self._master_now()
                 last_master = now
+
+    def _relay_for(self, start: Location) -> Path | None:
+        """The relay directory to read from `start` on, when the relay runs and holds (or
+        is about to write) it; else None: the upstream is read, as DM falls back to it."""
+        directory = self.relay_dir()
+        held = directory is not None and relay_holds(RelayDir(directory), start)
+        if directory is not None and not held:
+            log.warning("%s/%s: the relay log does not hold %s; reading the upstream",
+                        self.cfg.task, self.cfg.source_id, start.short())
+        self.binlog_type = "local" if held else "remote"
+        return directory if held else None
+
+    def needed_from(self) -> Location | None:
+        """The earliest binlog location this sync still needs: its checkpoint, else its
+        dump's, else the task's meta; None before its dump has one (the relay's start)."""
+        try:
+            conn = connect(self.cfg.target, what="downstream")
+            try:
+                point = self.checkpoint.load(conn)
+            finally:
+                conn.close()
+        except (errors.DMError, pymysql.err.MySQLError):
+            point = None
+        if point is not None:
+            return point.location
+        path = self.cfg.dump_dir / METADATA_FILE if self.cfg.dump_dir is not None else None
+        if path is not None and path.exists():
+            return parse_dump_metadata(path.read_text(), str(path), self.cfg.flavor).location
+        return self.cfg.meta
 
     def _caught_up(self) -> bool:
         """A catch-up has passed its end (its last transaction, or a heartbeat says so)."""

@@ -27,7 +27,7 @@ class WorkerConfig(BaseModel):
     join: str = ""
     keepalive_ttl: int = 60
     relay_keepalive_ttl: int = 1800
-    relay_dir: str = "relay_dir"
+    relay_dir: str = ""  # set: relays go to <relay-dir>/<name>/<source-id>, not the source's
     log_level: str = "info"
     log_file: str = ""
     log_format: str = "text"
@@ -53,7 +53,7 @@ class WorkerConfig(BaseModel):
 
 # keys DM has that pydm does not act on yet: refused when set (dm.config.unsupported)
 _UNSUPPORTED = {**TLS_KEYS, **LOG_ROTATION,
-                **dict.fromkeys(("relay-dir", "relay-keepalive-ttl"), "the relay log")}
+                "relay-keepalive-ttl": "a keepalive TTL of its own for relay workers"}
 
 
 def load_worker_config(path: str | None, flags: dict[str, Any]) -> WorkerConfig:

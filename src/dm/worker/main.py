@@ -30,12 +30,22 @@ def _app(node: WorkerNode) -> web.Application:
         return web.json_response({"name": node.name, "version": __version__,
                                   "source": node.source or ""})
 
+    async def purge_relay(request: web.Request) -> web.Response:
+        body = await request.json()
+        try:
+            purged, note = await asyncio.to_thread(
+                node.purge_relay, str(body.get("filename", "")), str(body.get("sub_dir", "")))
+        except errors.DMError as exc:
+            return web.json_response({"result": False, "msg": str(exc)})
+        return web.json_response({"result": True, "msg": note, "purged": purged})
+
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     app = web.Application()
     app.router.add_get("/api/v1/subtasks", subtasks)
     app.router.add_get("/status", status)
+    app.router.add_post("/api/v1/relay/purge", purge_relay)
     app.router.add_get("/metrics", metrics)
     return app
 
@@ -43,7 +53,8 @@ def _app(node: WorkerNode) -> web.Application:
 async def serve(cfg: WorkerConfig) -> None:
     store = Store(await etcd_endpoints(cfg.join, cfg.name))
     await store.connect()
-    node = WorkerNode(cfg.name, cfg.advertise_addr, store, Path.cwd(), cfg.keepalive_ttl)
+    node = WorkerNode(cfg.name, cfg.advertise_addr, store, Path.cwd(), cfg.keepalive_ttl,
+                      cfg.relay_dir)
     runner = web.AppRunner(_app(node), access_log=None)
     await runner.setup()
     try:
@@ -74,7 +85,7 @@ async def serve(cfg: WorkerConfig) -> None:
 @click.option("--advertise-addr", help="address the master uses to reach this worker")
 @click.option("--join", help="dm-master address(es), comma separated")
 @click.option("--keepalive-ttl", type=int, help="lease TTL in seconds (default 60)")
-@click.option("--relay-dir", help="relay log directory")
+@click.option("--relay-dir", help="relay log directory (wins over the source's relay-dir)")
 @click.option("--log-file", help="log file (default stderr)")
 @click.option("-L", "--log-level", help="debug|info|warn|error")
 @click.option("-V", "--version", "show_version", is_flag=True, help="print version")

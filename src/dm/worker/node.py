@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from dm import errors
+from dm.binlog.location import Location
 from dm.config.source import SourceConfig
 from dm.config.stored import from_doc
 from dm.config.subtask import SubTaskConfig
 from dm.fence import Fence
-from dm.master.state import ClusterState
+from dm.master.state import ClusterState, Stage
+from dm.relay.unit import RelayUnit
 from dm.store import keys
 from dm.store.client import Store
 from dm.worker.build import build_subtask
@@ -28,7 +30,7 @@ log = logging.getLogger(__name__)
 
 class WorkerNode:
     def __init__(self, name: str, address: str, store: Store, base_dir: Path,
-                 keepalive_ttl: int) -> None:
+                 keepalive_ttl: int, relay_dir: str = "") -> None:
         self.name = name
         self.address = address
         self.store = store
@@ -40,11 +42,15 @@ class WorkerNode:
         self._applied: dict[str, int] = {}
         self._holding: dict[str, bool] = {}  # task → said to hold its dump files
         self.fence = Fence(name)
+        self.relay_dir = relay_dir  # the worker's relay-dir (DM: wins over the source's)
+        self.relay: RelayUnit | None = None  # of the bound source, while enabled
+        self._relay_rev = 0
 
     def status(self, task: str | None) -> dict[str, Any]:
         subs = [st.status() for name, st in sorted(self.subtasks.items())
                 if task is None or name == task]
-        return {"source": self.source or "", "worker": self.name, "subTaskStatus": subs}
+        return {"source": self.source or "", "worker": self.name, "subTaskStatus": subs,
+                "relayStatus": self.relay.status() if self.relay is not None else None}
 
     async def run(self, interval: float = 0.5) -> None:
         """Hold the keepalive lease and follow etcd, for ever. An etcd member dying or a
@@ -90,6 +96,9 @@ class WorkerNode:
         source_doc = await self.state.source(source)
         if source_doc is None:
             return
+        source_cfg = from_doc(SourceConfig, source_doc)
+        await asyncio.to_thread(self._follow_relay, source_cfg,
+                                await self.state.relay_stage(source))
         wanted = {t: cfg for (s, t), cfg in (await self.state.subtasks()).items() if s == source}
         stages = await self.state.stages()
         for task in [t for t in self.subtasks if t not in wanted]:
@@ -103,9 +112,10 @@ class WorkerNode:
                 continue
             sub = self.subtasks.get(task)
             if sub is None:
-                sub = build_subtask(from_doc(SubTaskConfig, doc),
-                                    from_doc(SourceConfig, source_doc), self.base_dir,
+                sub = build_subtask(from_doc(SubTaskConfig, doc), source_cfg, self.base_dir,
                                     self.fence)
+                if sub.sync is not None:
+                    sub.sync.relay_dir = self._relay_to_read
                 self.subtasks[task] = sub
             holds = sub.holds_dump_files()
             if self._holding.get(task) != holds:  # said before the subtask starts
@@ -129,3 +139,59 @@ class WorkerNode:
         self.subtasks.clear()
         self._applied.clear()
         self._holding.clear()
+        if self.relay is not None:
+            await asyncio.to_thread(self.relay.stop)
+            self.relay = None
+
+    # --- relay log -------------------------------------------------------------------
+    def _follow_relay(self, source: SourceConfig, stage: Stage | None) -> None:
+        """Run, pause or stop the relay as its stage in etcd says (start-relay...)."""
+        if stage is None:
+            if self.relay is not None:
+                log.info("relay of %s: stopped", source.source_id)
+                self.relay.stop()
+                self.relay = None
+                self._restart_relay_readers()
+            return
+        if self.relay is None:
+            base = Path(self.relay_dir) / self.name if self.relay_dir else Path(source.relay_dir)
+            directory = base if base.is_absolute() else self.base_dir / base
+            self.relay = RelayUnit(source, directory / source.source_id, self.needed_from)
+            self._relay_rev = 0
+        if stage.rev == self._relay_rev:
+            return
+        self._relay_rev = stage.rev
+        log.info("relay of %s: expected stage %s (rev %d)", source.source_id, stage.expect,
+                 stage.rev)
+        if stage.expect == "Running":
+            self.relay.start()
+        else:
+            self.relay.pause()
+            self._restart_relay_readers()
+
+    def _restart_relay_readers(self) -> None:
+        """Sync units reading a relay that no longer grows start again from their
+        checkpoints, reading the upstream."""
+        for sub in list(self.subtasks.values()):
+            if sub.stage == "Running" and sub.sync is not None and \
+                    sub.sync.binlog_type == "local":
+                log.info("subtask %s: the relay stopped; reading the upstream", sub.name)
+                sub.pause()
+                sub.start()
+
+    def _relay_to_read(self) -> Path | None:
+        """The relay directory a sync unit reads from, while the relay runs."""
+        relay = self.relay
+        return relay.directory if relay is not None and relay.stage == "Running" else None
+
+    def needed_from(self) -> Location | None:
+        """The earliest binlog location a subtask of the bound source still needs."""
+        needed = [at for sub in list(self.subtasks.values()) if sub.sync is not None
+                  and (at := sub.sync.needed_from()) is not None]
+        return min(needed, default=None)
+
+    def purge_relay(self, before: str, subdir: str) -> tuple[list[str], str]:
+        if self.relay is None:
+            raise errors.RELAY_PURGE_REFUSED(source=self.source or "", file=before,
+                                             reason=f"worker {self.name} has no relay log on")
+        return self.relay.purge(before, subdir, self.needed_from())

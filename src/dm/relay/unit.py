@@ -1,0 +1,245 @@
+"""The relay unit of a worker: pulls its source's binlog as a replica and keeps it in
+the relay directory (layout.py) for the source's sync units to read (stream.py).
+
+It starts where its relay.meta says; on a first start, from the earliest location a
+subtask of the source still needs, else `relay-binlog-gtid` / `relay-binlog-name`,
+else where the upstream's binlog is now. A connection lost is retried with a growing
+wait; an error the relay cannot get past leaves it paused with the error, as DM's.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dm import errors
+from dm.binlog.location import FILE_HEADER_END, Flavor, Location, file_key, parse_gtid_set
+from dm.binlog.replica import ReplicaConfig, ReplicaConnection
+from dm.binlog.status import binlog_status
+from dm.config.source import SourceConfig
+from dm.config.stored import endpoint
+from dm.db import connect, is_mariadb, query_one, ssl_params
+from dm.relay.layout import RelayDir, SubDir
+from dm.relay.writer import RelayWriter
+
+log = logging.getLogger(__name__)
+
+RUNNING, PAUSED, STOPPED = "Running", "Paused", "Stopped"
+_META_EVERY = 0.5  # seconds between relay.meta writes while events flow
+_MASTER_EVERY = 5.0  # seconds between looks at the upstream's binlog position
+_RETRY_MIN, _RETRY_MAX = 1.0, 30.0
+_FATAL = {errors.RELAY_GAP.code, errors.RELAY_META.code, errors.RELAY_INDEX.code,
+          errors.BINLOG_PURGED.code}
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """Who the upstream is: its relay sub-directories are named after `uuid`."""
+
+    uuid: str
+    flavor: Flavor
+    now: Location | None  # where its binlog ends now
+
+
+NeededFrom = Callable[[], Location | None]  # the earliest location a subtask still needs
+
+
+class RelayUnit:
+    def __init__(self, source: SourceConfig, directory: Path, needed_from: NeededFrom) -> None:
+        self.source = source
+        self.relay = RelayDir(directory)
+        self.needed_from = needed_from
+        self.stage = STOPPED
+        self.error: errors.DMError | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._writer: RelayWriter | None = None
+        self._sub: SubDir | None = None
+        self._master: Location | None = None
+        self._lock = threading.Lock()  # purge vs. the writer switching files
+
+    @property
+    def directory(self) -> Path:
+        return self.relay.path
+
+    # --- lifecycle -------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop = threading.Event()
+        self.stage, self.error = RUNNING, None
+        self._thread = threading.Thread(target=self._run, name=f"relay-{self.source.source_id}",
+                                        daemon=True)
+        self._thread.start()
+
+    def pause(self) -> None:
+        self._halt(PAUSED)
+
+    def stop(self) -> None:
+        self._halt(STOPPED)
+
+    def _halt(self, stage: str) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self.stage = stage
+
+    def _run(self) -> None:
+        wait = _RETRY_MIN
+        while not self._stop.is_set():
+            try:
+                self._relay()
+                return
+            except errors.DMError as exc:
+                self.error = exc
+                if exc.code in _FATAL:
+                    log.error("relay of %s paused: %s", self.source.source_id, exc)
+                    self.stage = PAUSED
+                    return
+                log.warning("relay of %s: %s; retrying in %.0f s", self.source.source_id,
+                            exc, wait)
+            except Exception as exc:  # shown in relayStatus, then retried
+                log.exception("relay of %s failed", self.source.source_id)
+                self.error = errors.wrap(exc)
+            self._stop.wait(wait)
+            wait = min(wait * 2, _RETRY_MAX)
+
+    # --- relaying --------------------------------------------------------------------
+    def _relay(self) -> None:
+        upstream = self._upstream()
+        self._master = upstream.now
+        with self._lock:
+            sub = self.relay.open_subdir(upstream.uuid)
+            meta = sub.read_meta(upstream.flavor)
+            if meta is None:
+                meta = self._first_start(upstream)
+                sub.write_meta(meta)
+            start = RelayWriter.resume_point(sub, meta)
+        src = endpoint(self.source.from_)
+        replica = ReplicaConnection(ReplicaConfig(
+            src.host, src.port, src.user, src.password, self.source.server_id,
+            heartbeat_period=1.0, ssl=ssl_params(src), allowed_cn=src.allowed_cn),
+            annotate_rows=True)  # the files hold every event the upstream has
+        if start.file:
+            replica.start_at(start)
+        else:
+            assert start.gtid_set is not None
+            replica.start_at_gtid(start.gtid_set)
+        with self._lock:
+            writer = RelayWriter(sub, start, replica.checksum)
+            self._sub, self._writer = sub, writer
+        log.info("relay of %s into %s from %s", self.source.source_id, sub.path, start.short()
+                 if start.file else start)
+        saved, meta_at = start, time.monotonic()
+        master_at = meta_at
+        try:
+            with replica:
+                for event in replica.raw_events():
+                    with self._lock:
+                        writer.write(event)
+                    if replica.ready():
+                        continue  # more is here: write it before flushing
+                    writer.flush()
+                    now = time.monotonic()
+                    if writer.committed != saved and now - meta_at >= _META_EVERY:
+                        sub.write_meta(writer.committed)
+                        saved, meta_at = writer.committed, now
+                    if now - master_at >= _MASTER_EVERY:
+                        self._master, master_at = self._upstream().now, now
+                    if self._stop.is_set():
+                        break
+        finally:
+            writer.flush()
+            writer.close()
+            if writer.committed != saved:
+                sub.write_meta(writer.committed)
+
+    def _upstream(self) -> Upstream:
+        conn = connect(endpoint(self.source.from_), what=f"source {self.source.source_id}")
+        try:
+            if is_mariadb(conn):
+                row = query_one(conn, "SELECT @@gtid_domain_id, @@server_id")
+                assert row is not None
+                uuid, flavor = f"{row[0]}-{row[1]}", Flavor.MARIADB
+            else:
+                row = query_one(conn, "SELECT @@server_uuid")
+                assert row is not None
+                uuid, flavor = str(row[0]), Flavor.MYSQL
+            status = binlog_status(conn)
+        finally:
+            conn.close()
+        now = None if status is None else Location(
+            status.file, status.pos, parse_gtid_set(status.gtid, flavor) if status.gtid else None)
+        return Upstream(uuid, flavor, now)
+
+    def _first_start(self, upstream: Upstream) -> Location:
+        needed = self.needed_from()
+        if needed is not None:
+            return needed
+        cfg = self.source
+        gtid = parse_gtid_set(cfg.relay_binlog_gtid, upstream.flavor) \
+            if cfg.relay_binlog_gtid else None
+        if cfg.enable_gtid and gtid is not None:
+            return Location("", FILE_HEADER_END, gtid)
+        if cfg.relay_binlog_name:
+            return Location(cfg.relay_binlog_name, FILE_HEADER_END, gtid)
+        if upstream.now is None:
+            raise errors.RELAY_FILE(path=str(self.relay.path),
+                                    detail="the upstream writes no binlog (log_bin is OFF)")
+        return upstream.now
+
+    # --- status and purge --------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """DM's relayStatus."""
+        writer, master = self._writer, self._master
+        relay = Location(writer.file, writer.end, writer.committed.gtid_set) \
+            if writer is not None else None
+        return {
+            "masterBinlog": _pair(master), "masterBinlogGtid": _gtid(master),
+            "relaySubDir": self._sub.name if self._sub is not None else "",
+            "relayBinlog": _pair(relay), "relayBinlogGtid": _gtid(relay),
+            "relayCatchUpMaster": relay is not None and master is not None and (
+                relay.file, relay.pos) >= (master.file, master.pos),
+            "stage": self.stage,
+            "result": None if self.error is None else {
+                "isCanceled": False, "errors": [self.error.to_process_error()]},
+        }
+
+    def purge(self, before: str, subdir: str, needed: Location | None) -> tuple[list[str], str]:
+        """Delete the sub-directory's relay files before `before`, as DM does: never a
+        file a subtask still needs, nor the one being written (the purge stops short of
+        them). The names deleted, and what was kept short of `before` and why."""
+        with self._lock:
+            subs = self.relay.subdirs()
+            sub = next((s for s in subs if s.name == subdir), None) if subdir else \
+                (subs[-1] if subs else None)
+            if sub is None:
+                raise errors.RELAY_PURGE_REFUSED(
+                    source=self.source.source_id, file=before,
+                    reason=f"the relay has no sub-directory {subdir or '(none yet)'}")
+            limits = [(before, "")]
+            if needed is not None and sub == subs[-1]:
+                limits.append((needed.file, f"a task still needs {needed.short()}"))
+            if self._writer is not None and self._sub == sub:
+                limits.append((self._writer.file, f"the relay writes {self._writer.file}"))
+            limit, why = min(limits, key=lambda item: file_key(item[0]))
+            doomed = [f for f in sub.binlog_files() if file_key(f) < file_key(limit)]
+            for name in doomed:
+                (sub.path / name).unlink()
+        log.info("purge-relay of %s: deleted %s from %s", self.source.source_id,
+                 ", ".join(doomed) or "nothing", sub.name)
+        return doomed, f"kept {limit} and later: {why}" if why else ""
+
+
+def _pair(at: Location | None) -> str:
+    return f"({at.file}, {at.pos})" if at is not None else ""
+
+
+def _gtid(at: Location | None) -> str:
+    return "" if at is None or at.gtid_set is None else str(at.gtid_set)

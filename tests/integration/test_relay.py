@@ -1,0 +1,171 @@
+"""The relay log end to end with real dm-master, dm-worker and dmctl: a source with
+`enable-relay: true` is relayed by its worker and its task reads the relay; kill -9 of the
+worker while it relays loses and repeats nothing; a paused task goes on after the
+upstream purged the binlog it needs (the relay holds it); purge-relay never deletes what
+a task needs; pause/stop-relay send the task back to the upstream."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dm.sandbox import DMProcesses, MariaDB
+from tests.integration.conftest import binlog_end, source_yaml, wait_equal, wait_stage
+from tests.integration.test_sync_kill import _tables, _ticker
+
+pytestmark = pytest.mark.integration
+
+DB = "relaye2e"
+TASK = """\
+name: relaye2e
+task-mode: all
+target-database: {{host: 127.0.0.1, port: {port}, user: root, password: ""}}
+mysql-instances:
+  - source-id: relaye2e-src
+    block-allow-list: only
+    syncer: {{checkpoint-flush-interval: 1}}
+block-allow-list:
+  only: {{do-dbs: [relaye2e]}}
+"""
+
+
+@pytest.fixture(scope="module")
+def relayed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
+    """An upstream of its own: this module purges its binlog."""
+    server = MariaDB(tmp_path_factory.mktemp("relayed"), server_id=31)
+    server.start(tmp_path_factory.getbasetemp() / "cache")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _status(cluster: DMProcesses) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(relayStatus, the subtask's status) of the task's source."""
+    source = cluster.dmctl("query-status", DB)["sources"][0]
+    return source["sourceStatus"]["relayStatus"], source["subTaskStatus"][0]
+
+
+def _wait(what: str, check: Any, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.3)
+
+
+def _binary_logs(server: MariaDB) -> list[str]:
+    conn = server.connect()
+    with conn.cursor() as cur:
+        cur.execute("SHOW BINARY LOGS")
+        names = [str(r[0]) for r in cur.fetchall()]
+    conn.close()
+    return names
+
+
+def _checkpoint_file(downstream: MariaDB) -> str:
+    conn = downstream.connect()
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT binlog_name FROM dm_meta.{DB}_syncer_checkpoint WHERE is_global")
+        row = cur.fetchone()
+    conn.close()
+    return str(row[0])
+
+
+def test_a_task_reads_the_relay_survives_kills_and_outlives_an_upstream_purge(
+        cluster: DMProcesses, relayed: MariaDB, downstream: MariaDB, tmp_path: Path) -> None:
+    up = relayed
+    for server in (up, downstream):
+        server.execute(f"DROP DATABASE IF EXISTS {DB}", f"CREATE DATABASE {DB}",
+                       *(_tables(DB) if server is up else ()))
+    assert cluster.dmctl("operate-source", "create", str(source_yaml(
+        tmp_path / "s.yaml", f"{DB}-src", up, **{"enable-relay": "true"})))["result"]
+    index = cluster.base / "worker1" / "relay-dir" / f"{DB}-src" / "server-uuid.index"
+    _wait("the relay starts", index.exists)
+    stop = threading.Event()
+    writer = threading.Thread(target=_ticker, args=(up, stop, DB))
+    writer.start()
+    try:
+        (tmp_path / "t.yaml").write_text(TASK.format(port=downstream.port))
+        assert cluster.dmctl("start-task", "--remove-meta", str(tmp_path / "t.yaml"))["result"]
+        wait_stage(cluster, DB, "Running", unit="Sync")
+        relay, sub = _status(cluster)
+        assert relay["stage"] == "Running" and relay["relaySubDir"] == "0-31.000001", relay
+        assert sub["sync"]["binlogType"] == "local", sub
+        # kill -9 while the relay writes and the task reads it
+        for _ in range(2):
+            time.sleep(2)
+            cluster.kill_worker("worker1")
+            cluster.start_worker("worker1")
+            wait_stage(cluster, DB, "Running", unit="Sync")
+        # paused, while the upstream purges every binlog the task still needs
+        assert cluster.dmctl("pause-task", DB)["result"]
+        needed = _checkpoint_file(downstream)
+        up.execute("FLUSH BINARY LOGS", "FLUSH BINARY LOGS")
+        time.sleep(1)
+        up.execute(f"PURGE BINARY LOGS TO '{binlog_end(up)[0]}'")
+        assert needed not in _binary_logs(up)
+        assert cluster.dmctl("resume-task", DB)["result"]
+        wait_stage(cluster, DB, "Running", unit="Sync")
+        time.sleep(2)
+    finally:
+        stop.set()
+        writer.join()
+    wait_equal(up, downstream, DB, ("ticks", "kv"), timeout=120)
+    _wait("the relay catches up", lambda: _status(cluster)[0]["relayCatchUpMaster"])
+    relay, sub = _status(cluster)
+    assert sub["stage"] == "Running" and sub["sync"]["binlogType"] == "local", sub
+
+    # purge-relay deletes what no task needs and, as DM's, stops short of what one does
+    current = _checkpoint_file(downstream)
+    files = _relay_files(cluster)
+    assert files[0] < current, files
+    answer = cluster.dmctl("purge-relay", "-s", f"{DB}-src", "-f", "binlog.999999")
+    assert f"kept {current} and later: a task still needs {current}:" in \
+        answer["sources"][0]["msg"], answer
+    assert _relay_files(cluster) == [f for f in files if f >= current]
+    refused = cluster.dmctl("purge-relay", "-s", f"{DB}-src", "-f", current, "--sub-dir",
+                            "0-31.000009", check=False)
+    assert refused["_exit"] == 1 and "30039" in refused["sources"][0]["msg"], refused
+
+    # pause-relay: the task goes back to the upstream, and on once more after resume-relay
+    assert cluster.dmctl("pause-relay", "-s", f"{DB}-src")["result"]
+    _wait("the task reads the upstream",
+          lambda: _status(cluster)[1].get("sync", {}).get("binlogType") == "remote")
+    up.execute(f"INSERT INTO {DB}.kv VALUES (100000, 1)")
+    wait_equal(up, downstream, DB, ("ticks", "kv"))
+    assert cluster.dmctl("resume-relay", "-s", f"{DB}-src")["result"]
+    assert cluster.dmctl("stop-relay", "-s", f"{DB}-src")["result"]
+    _wait("the relay stops", lambda: _status(cluster)[0] is None)
+    assert cluster.dmctl("stop-task", DB)["result"]
+    assert cluster.dmctl("operate-source", "stop", f"{DB}-src")["result"]
+
+
+def _relay_files(cluster: DMProcesses) -> list[str]:
+    sub = cluster.base / "worker1" / "relay-dir" / f"{DB}-src" / "0-31.000001"
+    return sorted(p.name for p in sub.glob("binlog.[0-9]*"))
+
+
+def test_relay_commands_refuse_what_they_cannot_do(cluster: DMProcesses, relayed: MariaDB,
+                                                   tmp_path: Path) -> None:
+    assert cluster.dmctl("operate-source", "create", str(
+        source_yaml(tmp_path / "s.yaml", "norelay-src", relayed)))["result"]
+    try:
+        _wait("the source is bound", lambda: cluster.bound().get("norelay-src") == "worker1")
+        for args, code in ((("pause-relay", "-s", "norelay-src"), "46012"),
+                           (("start-relay", "-s", "norelay-src", "worker9"), "46024"),
+                           (("start-relay", "-s", "nosuch-src"), "38032"),
+                           (("purge-relay", "-s", "norelay-src", "-f", "binlog.000002"),
+                            "46012")):
+            answer = cluster.dmctl(*args, check=False)
+            assert answer["_exit"] == 1 and code in answer["msg"], (args, answer)
+        answer = cluster.dmctl("start-relay", "-s", "norelay-src", "worker1")
+        assert answer["sources"] == [{"result": True, "msg": "", "source": "norelay-src",
+                                      "worker": "worker1"}]
+        assert cluster.dmctl("stop-relay", "-s", "norelay-src")["result"]
+    finally:
+        cluster.dmctl("operate-source", "stop", "norelay-src", check=False)
