@@ -73,8 +73,13 @@ class RelayUnit:
             return
         self._stop = threading.Event()
         self.stage, self.error = RUNNING, None
-        self._thread = threading.Thread(target=self._run, name=f"relay-{self.source.source_id}",
-                                        daemon=True)
+        prepared = None
+        try:  # here, not in the thread: once start() returns, the relay names its start
+            prepared = self._prepare()  # and a sync unit starting then finds it held
+        except Exception as exc:  # noqa: BLE001 - the thread tries again, and shows it
+            log.warning("relay of %s cannot start yet: %s", self.source.source_id, exc)
+        self._thread = threading.Thread(target=self._run, args=(prepared,), daemon=True,
+                                        name=f"relay-{self.source.source_id}")
         self._thread.start()
 
     def pause(self) -> None:
@@ -90,11 +95,11 @@ class RelayUnit:
             self._thread = None
         self.stage = stage
 
-    def _run(self) -> None:
+    def _run(self, prepared: tuple[SubDir, Location] | None) -> None:
         wait = _RETRY_MIN
         while not self._stop.is_set():
             try:
-                self._relay()
+                self._relay(*(prepared or self._prepare()))
                 return
             except errors.DMError as exc:
                 self.error = exc
@@ -107,11 +112,13 @@ class RelayUnit:
             except Exception as exc:  # shown in relayStatus, then retried
                 log.exception("relay of %s failed", self.source.source_id)
                 self.error = errors.wrap(exc)
+            prepared = None
             self._stop.wait(wait)
             wait = min(wait * 2, _RETRY_MAX)
 
     # --- relaying --------------------------------------------------------------------
-    def _relay(self) -> None:
+    def _prepare(self) -> tuple[SubDir, Location]:
+        """The sub-directory of the upstream as it is now, and where to relay it from."""
         upstream = self._upstream()
         self._master = upstream.now
         with self._lock:
@@ -120,7 +127,10 @@ class RelayUnit:
             if meta is None:
                 meta = self._first_start(upstream)
                 sub.write_meta(meta)
-            start = RelayWriter.resume_point(sub, meta)
+            self._sub = sub
+            return sub, RelayWriter.resume_point(sub, meta)
+
+    def _relay(self, sub: SubDir, start: Location) -> None:
         src = endpoint(self.source.from_)
         replica = ReplicaConnection(ReplicaConfig(
             src.host, src.port, src.user, src.password, self.source.server_id,

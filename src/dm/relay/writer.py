@@ -193,9 +193,7 @@ def _last_whole_transaction(path: Path, meta: Location) -> Location:
                 Location(meta.file, len(BINLOG_MAGIC), None)
             f.seek(len(BINLOG_MAGIC))
             fde = f.read(fde_end - len(BINLOG_MAGIC))
-            f.seek(max(resume.pos, fde_end))
-            tail = f.read()
-            last = _scan(path.name, fde, tail, max(resume.pos, fde_end), resume)
+            last = _scan(f, path.name, fde, max(resume.pos, fde_end), resume)
             if last.file == meta.file and last.pos < size:
                 log.info("relay file %s: cutting a torn tail at %d (%d bytes)", path,
                          last.pos, size - last.pos)
@@ -207,24 +205,28 @@ def _last_whole_transaction(path: Path, meta: Location) -> Location:
         raise errors.RELAY_FILE(exc, path=str(path), detail=str(exc)) from exc
 
 
-def _scan(name: str, fde: bytes, tail: bytes, at: int, resume: Location) -> Location:
-    """The end of the last whole transaction in `tail` (the file's bytes from `at`)."""
+def _scan(f: BinaryIO, name: str, fde: bytes, at: int, resume: Location) -> Location:
+    """The end of the last whole transaction in the file from `at` on. Event by event:
+    only the events that shape a transaction are read whole, the rest are skipped."""
     decoder = EventDecoder(file_name=name)
     decoder.decode(fde)
     groups = Groups(resume.gtid_set)
     last = Location(name, at, resume.gtid_set)
-    pos = 0
-    while pos + HEADER_LEN <= len(tail):
-        _, kind, _, size, _, _ = HEADER.unpack_from(tail, pos)
-        if size < HEADER_LEN or pos + size > len(tail):
+    end = f.seek(0, os.SEEK_END)
+    pos = at
+    while pos + HEADER_LEN <= end:
+        f.seek(pos)
+        header = f.read(HEADER_LEN)
+        _, kind, _, size, _, _ = HEADER.unpack_from(header)
+        if size < HEADER_LEN or pos + size > end:
             break  # a torn event
         if kind in GROUP_EVENTS or kind in _FILE_EVENTS:
-            event = decoder.decode(tail, pos)
+            event = decoder.decode(header + f.read(size - HEADER_LEN))
             if isinstance(event, RotateEvent):
                 return Location(event.next_file, event.position, groups.gtid_set)
             if isinstance(event, MariadbGtidListEvent | PreviousGtidsEvent):
                 groups.gtid_set = event.gtid_set  # the state the file opens with
             elif groups.feed(event):
-                last = Location(name, at + pos + size, groups.gtid_set)
+                last = Location(name, pos + size, groups.gtid_set)
         pos += size
     return last

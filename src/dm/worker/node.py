@@ -97,8 +97,6 @@ class WorkerNode:
         if source_doc is None:
             return
         source_cfg = from_doc(SourceConfig, source_doc)
-        await asyncio.to_thread(self._follow_relay, source_cfg,
-                                await self.state.relay_stage(source))
         wanted = {t: cfg for (s, t), cfg in (await self.state.subtasks()).items() if s == source}
         stages = await self.state.stages()
         for task in [t for t in self.subtasks if t not in wanted]:
@@ -107,16 +105,21 @@ class WorkerNode:
             self._applied.pop(task, None)
             self._holding.pop(task, None)
         for task, doc in wanted.items():
+            if task not in self.subtasks and (source, task) in stages:
+                built = build_subtask(from_doc(SubTaskConfig, doc), source_cfg,
+                                      self.base_dir, self.fence)
+                if built.sync is not None:
+                    built.sync.relay_dir = self._relay_to_read
+                self.subtasks[task] = built
+        # after the subtasks are known (a first relay starts where they need it) and
+        # before they start (they find their start point in the relay)
+        await asyncio.to_thread(self._follow_relay, source_cfg,
+                                await self.state.relay_stage(source))
+        for task in wanted:
             stage = stages.get((source, task))
-            if stage is None:
-                continue
             sub = self.subtasks.get(task)
-            if sub is None:
-                sub = build_subtask(from_doc(SubTaskConfig, doc), source_cfg, self.base_dir,
-                                    self.fence)
-                if sub.sync is not None:
-                    sub.sync.relay_dir = self._relay_to_read
-                self.subtasks[task] = sub
+            if stage is None or sub is None:
+                continue
             holds = sub.holds_dump_files()
             if self._holding.get(task) != holds:  # said before the subtask starts
                 await self.state.hold_dump(task, source, self.name, holds)
@@ -159,6 +162,8 @@ class WorkerNode:
             self.relay = RelayUnit(source, directory / source.source_id, self.needed_from)
             self._relay_rev = 0
         if stage.rev == self._relay_rev:
+            if self.relay.stage != "Running":  # stopped by an error it cannot get past
+                self._restart_relay_readers()
             return
         self._relay_rev = stage.rev
         log.info("relay of %s: expected stage %s (rev %d)", source.source_id, stage.expect,
