@@ -366,8 +366,10 @@ class DMProcesses:
         answer = self.dmctl("list-member", "--leader", check=False)
         return str(answer.get("members", [{}])[0].get("leader", {}).get("name", ""))
 
-    def start_worker(self, name: str, keepalive_ttl: int = 5, join: str = ""
-                     ) -> subprocess.Popen[bytes]:
+    def start_worker(self, name: str, keepalive_ttl: int = 5, join: str = "",
+                     relay_keepalive_ttl: int | None = None) -> subprocess.Popen[bytes]:
+        """`relay_keepalive_ttl`: the lease while it relays (default: `keepalive_ttl`, not
+        DM's 30 minutes, so that tests killing a relay worker see it go)."""
         port = self.worker_ports.setdefault(name, free_port())
         wdir = self.base / name
         wdir.mkdir(parents=True, exist_ok=True)
@@ -375,6 +377,7 @@ class DMProcesses:
                            "--worker-addr", f"127.0.0.1:{port}",
                            "--join", join or self.master_addr,
                            "--keepalive-ttl", str(keepalive_ttl),
+                           "--relay-keepalive-ttl", str(relay_keepalive_ttl or keepalive_ttl),
                            "--log-file", str(wdir / "worker.log"))
         self.workers[name] = proc
         wait_for(lambda: self._answers(port, "/status", proc), 60, f"dm-worker {name}")

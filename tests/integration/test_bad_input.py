@@ -182,15 +182,14 @@ def test_a_key_pydm_does_not_act_on_is_refused_not_ignored(
     _assert_no_task(cluster)
 
 
-def test_an_automatic_relay_purge_is_refused_and_not_registered(
-        cluster: DMProcesses, upstream: MariaDB, tmp_path: Path) -> None:
-    path = source_yaml(tmp_path / "relay.yaml", "relay-src", upstream,
-                       **{"enable-relay": "true", "purge": "{expires: 24}"})
+def test_a_refused_source_key_registers_nothing(cluster: DMProcesses, upstream: MariaDB,
+                                                tmp_path: Path) -> None:
+    path = source_yaml(tmp_path / "fix.yaml", "fix-src", upstream,
+                       **{"enable-relay": "true", "auto-fix-gtid": "true"})
     msg = _refused(cluster, "operate-source", "create", str(path))
-    assert "code=20090" in msg and f"{path}:8: purge.expires: the relay log's automatic" \
-        in msg, msg
+    assert "code=20090" in msg and f"{path}:8: auto-fix-gtid: fixing GTIDs" in msg, msg
     shown = cluster.dmctl("operate-source", "show", check=False)
-    assert "relay-src" not in str(shown)
+    assert "fix-src" not in str(shown)
 
 
 @pytest.mark.parametrize("args", [

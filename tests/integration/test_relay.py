@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +19,13 @@ from typing import Any
 import pytest
 
 from dm.sandbox import DMProcesses, MariaDB
-from tests.integration.conftest import binlog_end, source_yaml, wait_equal, wait_stage
+from tests.integration.conftest import (
+    BIN_DIR,
+    binlog_end,
+    source_yaml,
+    wait_equal,
+    wait_stage,
+)
 from tests.integration.test_sync_kill import _tables, _ticker
 
 pytestmark = pytest.mark.integration
@@ -210,3 +217,51 @@ def _gone(cluster: DMProcesses) -> bool:
 
 def _codes(status: dict[str, Any]) -> list[int]:
     return [e["ErrCode"] for e in (status.get("result") or {}).get("errors", [])]
+
+
+def test_a_relaying_worker_keeps_its_source_through_a_freeze_shorter_than_its_relay_ttl(
+        relayed: MariaDB, tmp_path: Path) -> None:
+    """DM's relay-keepalive-ttl: while a worker relays, its lease is the longer one, so a
+    freeze past the short TTL does not move the source; with the relay stopped it does."""
+    dm = DMProcesses(tmp_path / "dm", BIN_DIR).start_master()
+    try:
+        dm.start_worker("worker1", keepalive_ttl=2, relay_keepalive_ttl=15)
+        assert dm.dmctl("operate-source", "create", str(source_yaml(
+            tmp_path / "s.yaml", "ttl-src", relayed, **{"enable-relay": "true"})))["result"]
+        log = dm.base / "worker1" / "worker.log"
+        _wait("the relay lease", lambda: "(keepalive TTL 15 s)" in log.read_text())
+        dm.start_worker("worker2", keepalive_ttl=2, relay_keepalive_ttl=15)
+        for relaying, owner in ((True, "worker1"), (False, "worker2")):
+            if not relaying:
+                assert dm.dmctl("stop-relay", "-s", "ttl-src")["result"]
+                _wait("the short lease", lambda: log.read_text().count(
+                    "(keepalive TTL 2 s)") == 2)
+            os.kill(dm.workers["worker1"].pid, signal.SIGSTOP)
+            try:
+                time.sleep(7)  # 3 short TTLs
+                assert dm.bound()["ttl-src"] == owner, relaying
+            finally:
+                os.kill(dm.workers["worker1"].pid, signal.SIGCONT)
+    finally:
+        dm.stop()
+
+
+def test_relay_commands_refuse_what_they_cannot_do(cluster: DMProcesses, relayed: MariaDB,
+                                                   tmp_path: Path) -> None:
+    assert cluster.dmctl("operate-source", "create", str(
+        source_yaml(tmp_path / "s.yaml", "norelay-src", relayed)))["result"]
+    try:
+        _wait("the source is bound", lambda: cluster.bound().get("norelay-src") == "worker1")
+        for args, code in ((("pause-relay", "-s", "norelay-src"), "46012"),
+                           (("start-relay", "-s", "norelay-src", "worker9"), "46024"),
+                           (("start-relay", "-s", "nosuch-src"), "38032"),
+                           (("purge-relay", "-s", "norelay-src", "-f", "binlog.000002"),
+                            "46012")):
+            answer = cluster.dmctl(*args, check=False)
+            assert answer["_exit"] == 1 and code in answer["msg"], (args, answer)
+        answer = cluster.dmctl("start-relay", "-s", "norelay-src", "worker1")
+        assert answer["sources"] == [{"result": True, "msg": "", "source": "norelay-src",
+                                      "worker": "worker1"}]
+        assert cluster.dmctl("stop-relay", "-s", "norelay-src")["result"]
+    finally:
+        cluster.dmctl("operate-source", "stop", "norelay-src", check=False)

@@ -4,6 +4,7 @@ as a stream gives the events the upstream's own files give."""
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Iterator
@@ -150,5 +151,52 @@ def test_the_relay_read_as_a_stream_gives_the_upstreams_events(
                     for p in _binlogs(origin)[len(files) - 1:]
                     for e in read_binlog_file(p) if e.header.type != 15]  # its FDEs: not events
         assert got == expected
+    finally:
+        unit.stop()
+
+
+def test_the_automatic_purge_deletes_only_inactive_files(origin: MariaDB,
+                                                         tmp_path: Path) -> None:
+    """`purge.expires`: inactive files older than that many hours go, on the relay's
+    `purge.interval`; `purge.remain-space`: all inactive files go while the disk has less
+    free. Never the file a task needs (here the second-newest) nor the one being written."""
+    origin.execute("DROP DATABASE IF EXISTS relaydb", "CREATE DATABASE relaydb")
+    first = _binlogs(origin)[-1].name
+    for _ in range(4):
+        _workload(origin, 0, 10)
+        origin.execute("DROP TABLE relaydb.t", "FLUSH BINARY LOGS")
+    origin.execute("CREATE TABLE relaydb.ticks (id INT AUTO_INCREMENT PRIMARY KEY)")
+    files = [p.name for p in _binlogs(origin) if p.name >= first]
+    needed = [Location(first, 4)]  # where the relay starts; later, what a task needs
+    relay = tmp_path / "relay"
+    unit = RelayUnit(_source(origin, purge="{interval: 1, expires: 1, remain-space: 0}"),
+                     relay, lambda: needed[0])
+    sub = None
+    unit.start()
+    try:
+        _wait_relayed(origin, relay, since=len(_binlogs(origin)) - len(files))
+        sub = RelayDir(relay).current()
+        assert sub is not None
+        needed[0] = Location(files[-2], 4)
+        old = time.time() - 2 * 3600
+        for name in files[:2]:  # two hours old: past `expires`
+            os.utime(sub.path / name, (old, old))
+        os.utime(sub.path / files[-2], (old, old))  # old, but a task needs it
+        deadline = time.monotonic() + 30
+        while sub.binlog_files() != files[2:]:
+            assert time.monotonic() < deadline, sub.binlog_files()
+            origin.execute("INSERT INTO relaydb.ticks () VALUES ()")  # the relay's loop turns
+            time.sleep(0.2)
+    finally:
+        unit.stop()
+    unit = RelayUnit(_source(origin, purge="{interval: 1, remain-space: 1000000}"),
+                     relay, lambda: needed[0])
+    unit.start()
+    try:
+        deadline = time.monotonic() + 30
+        while sub.binlog_files() != files[-2:]:  # low on space: every inactive file goes
+            assert time.monotonic() < deadline, sub.binlog_files()
+            origin.execute("INSERT INTO relaydb.ticks () VALUES ()")
+            time.sleep(0.2)
     finally:
         unit.stop()

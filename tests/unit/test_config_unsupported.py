@@ -59,7 +59,6 @@ def test_task_key_is_refused(text: str, line: int, key: str) -> None:
 
 SOURCE_CASES = [
     (SOURCE + "auto-fix-gtid: true\n", 3, "auto-fix-gtid"),
-    (SOURCE + "purge:\n  expires: 24\n", 4, "purge.expires"),
 ]
 
 

@@ -98,6 +98,19 @@ class _PacketReader:
             return True
         return bool(select.select([sock], [], [], 0)[0])
 
+    def packets(self) -> list[bytes]:
+        """Every whole payload received, at least one (blocking until it is here); an error
+        packet raises. One call per socket read instead of one per event."""
+        packets = self._packets
+        while not packets:
+            self._fill()
+        batch = list(packets)
+        packets.clear()
+        for payload in batch:
+            if payload[0] == 0xFF:
+                pymysql.err.raise_mysql_exception(payload)
+        return batch
+
     def packet(self) -> bytes:
         """The next whole payload, blocking until it is here; an error packet raises."""
         packets = self._packets
@@ -288,19 +301,23 @@ class ReplicaConnection:
                 assert isinstance(event, TransactionPayloadEvent)
                 yield from decoder.expand(event)
 
-    def raw_events(self) -> Iterator[memoryview]:
-        """Each event's bytes as sent (header, body, checksum), undecoded, until the stream
-        ends (only in non-blocking mode) or fails: what a relay log writes to disk."""
+    def raw_batches(self) -> Iterator[list[memoryview]]:
+        """The events' bytes as sent (header, body, checksum), undecoded, in batches of
+        what has arrived, until the stream ends (only in non-blocking mode) or fails:
+        what a relay log writes to disk."""
         packets = self._packets
         assert packets is not None, "call start_at() or start_at_gtid() first"
         while True:
             try:
-                data = packets.packet()
+                batch = packets.packets()
             except pymysql.err.MySQLError as exc:
                 raise self._read_error(exc) from exc
-            if data[0] == 0xFE and len(data) < 9:
+            events = [memoryview(data)[1:] for data in batch
+                      if not (data[0] == 0xFE and len(data) < 9)]
+            if events:
+                yield events
+            if len(events) < len(batch):  # EOF: caught up in non-blocking mode
                 return
-            yield memoryview(data)[1:]
 
     def ready(self) -> bool:
         """Whether the next event can be read without waiting for the upstream."""

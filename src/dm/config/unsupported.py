@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
-
 from dm import errors
 from dm.config.extraargs import parse_extra_args
 from dm.config.yamlfile import Findings, KeyPath
@@ -21,7 +19,6 @@ if TYPE_CHECKING:  # source.py and task.py call in here
     from dm.config.source import SourceConfig
     from dm.config.task import MydumperConfig, TaskConfig
 
-RELAY = "the relay log"
 SHARD_DDL = "shard DDL coordination (shard-mode)"
 ONLINE_DDL = "online DDL (gh-ost, pt-online-schema-change)"
 
@@ -80,14 +77,4 @@ def _dump_refusals(dumper: MydumperConfig, path: KeyPath) -> Iterator[Refusal]:
 def _source_refusals(cfg: SourceConfig) -> Iterator[Refusal]:
     defaults = type(cfg).model_fields
     if cfg.auto_fix_gtid != defaults["auto_fix_gtid"].default:
-        yield Refusal(("auto-fix-gtid",), RELAY, "false")
-    yield from _changed(cfg.purge, ("purge",), "the relay log's automatic purge")
-
-
-def _changed(block: BaseModel, path: KeyPath, feature: str) -> Iterator[Refusal]:
-    """A refusal for every key of `block` set to other than its default."""
-    defaults = type(block)()
-    for name in type(block).model_fields:
-        if getattr(block, name) != getattr(defaults, name):
-            yield Refusal((*path, name.replace("_", "-")), feature, "its default")
-
+        yield Refusal(("auto-fix-gtid",), "fixing GTIDs", "false")

@@ -31,7 +31,7 @@ class Groups:
     def feed(self, event: Event) -> bool:
         """Whether `event` ends a group."""
         if isinstance(event, XidEvent) or event.header.type == EventType.XA_PREPARE:
-            return self._end()
+            return self.end()
         if isinstance(event, MariadbGtidEvent):
             self._gtid, self._open = str(event.gtid), not event.standalone
         elif isinstance(event, GtidEvent):
@@ -41,15 +41,16 @@ class Groups:
             if role is Role.BEGIN:
                 self._open = True
             elif role is Role.END:
-                return self._end()
+                return self.end()
             elif role is Role.STATEMENT:
                 opens = split_atomic_create_select(event.query)[1]
                 if not self._open and not opens:
-                    return self._end()
+                    return self.end()
                 self._open = True
         return False
 
-    def _end(self) -> bool:
+    def end(self) -> bool:
+        """The open group ends (an XID, known without decoding it)."""
         if self._gtid is not None and self.gtid_set is not None:
             self.gtid_set = self.gtid_set.add(self._gtid)
         self._gtid, self._open = None, False

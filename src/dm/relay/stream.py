@@ -11,6 +11,7 @@ its end is, as an idle upstream does.
 from __future__ import annotations
 
 import os
+import struct
 import time
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -27,6 +28,7 @@ from dm.relay.layout import RelayDir, SubDir
 from dm.relay.writer import LOG_EVENT_IGNORABLE_F
 
 _CHUNK = 1 << 20
+_U32 = struct.Struct("<I").unpack_from
 _POLL_MIN, _POLL_MAX = 0.001, 0.05  # seconds between looks at a file that has not grown
 _HEARTBEAT = 1.0  # seconds idle before a heartbeat
 
@@ -91,51 +93,55 @@ class RelayStream:
     # --- reading ---------------------------------------------------------------------------
     def events(self) -> Iterator[Event]:
         """Decoded events, for ever (the relay keeps writing); the events inside a
-        TRANSACTION_PAYLOAD follow it."""
+        TRANSACTION_PAYLOAD follow it. Runs once per event: the buffer is read inline."""
         decoder = self.decoder
-        idle_since = time.monotonic()
-        poll = _POLL_MIN
         while True:
-            size = self._whole_event()
-            if not size:
-                now = time.monotonic()
-                if now - idle_since >= _HEARTBEAT:
-                    idle_since = now
-                    yield HeartbeatEvent(EventHeader(int(time.time()), EventType.HEARTBEAT, 0,
-                                                     HEADER_LEN, 0, 0), self._file, self._pos)
-                time.sleep(poll)
-                poll = min(poll * 2, _POLL_MAX)
+            buf, at = self._buf, self._at
+            left = len(buf) - at
+            if left < HEADER_LEN or left < _U32(buf, at + 9)[0]:
+                if not self._read_more():
+                    yield from self._wait()
                 continue
-            idle_since, poll = time.monotonic(), _POLL_MIN
-            event = decoder.decode(self._buf, self._at)
-            self._at += size
+            event = decoder.decode(buf, at)
+            size = event.header[3]
+            self._at = at + size
             self._pos += size
-            if isinstance(event, RotateEvent):
-                yield event
-                self._next_file(event.next_file, event.position)
-                continue
+            kind = type(event)
             yield event
-            if type(event) is TransactionPayloadEvent:
+            if kind is RotateEvent:
+                assert isinstance(event, RotateEvent)
+                self._next_file(event.next_file, event.position)
+            elif kind is TransactionPayloadEvent:
+                assert isinstance(event, TransactionPayloadEvent)
                 yield from decoder.expand(event)
 
-    def _whole_event(self) -> int:
-        """The size of the next event once it is whole in the buffer (reading more of the
-        file if need be); 0 while the relay has not written it yet."""
-        size = self._buffered()
-        if size:
-            return size
+    def _read_more(self) -> bool:
+        """Whether more of the file was read into the buffer."""
         assert self._in is not None, "call start_at() first"
         more = self._in.read(_CHUNK)
         if more:
             self._buf, self._at = self._buf[self._at:] + more, 0
-        return self._buffered()
+        return bool(more)
 
-    def _buffered(self) -> int:
+    def _wait(self) -> Iterator[Event]:
+        """Until the relay writes more: polls that grow further apart, and a heartbeat
+        naming the relay's end every second, as an idle upstream sends."""
+        idle_since = time.monotonic()
+        poll = _POLL_MIN
+        while not self._read_more():
+            time.sleep(poll)
+            poll = min(poll * 2, _POLL_MAX)
+            now = time.monotonic()
+            if now - idle_since >= _HEARTBEAT:
+                idle_since = now
+                yield HeartbeatEvent(EventHeader(int(time.time()), EventType.HEARTBEAT, 0,
+                                                 HEADER_LEN, 0, 0), self._file, self._pos)
+
+    def _buffered(self) -> bool:
+        """Whether the next event is whole in the buffer."""
         buf, at = self._buf, self._at
-        if len(buf) - at < HEADER_LEN:
-            return 0
-        size = int.from_bytes(buf[at + 9:at + 13], "little")
-        return size if len(buf) - at >= size else 0
+        left = len(buf) - at
+        return left >= HEADER_LEN and left >= _U32(buf, at + 9)[0]
 
     def _next_file(self, name: str, pos: int) -> None:
         sub = self._sub

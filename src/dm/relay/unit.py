@@ -10,6 +10,7 @@ wait; an error the relay cannot get past leaves it paused with the error, as DM'
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -147,12 +148,13 @@ class RelayUnit:
         log.info("relay of %s into %s from %s", self.source.source_id, sub.path, start.short()
                  if start.file else start)
         saved, meta_at = start, time.monotonic()
-        master_at = meta_at
+        master_at = purged_at = meta_at
         try:
             with replica:
-                for event in replica.raw_events():
+                for batch in replica.raw_batches():
                     with self._lock:
-                        writer.write(event)
+                        for event in batch:
+                            writer.write(event)
                     if replica.ready():
                         continue  # more is here: write it before flushing
                     writer.flush()
@@ -162,6 +164,9 @@ class RelayUnit:
                         saved, meta_at = writer.committed, now
                     if now - master_at >= _MASTER_EVERY:
                         self._master, master_at = self._upstream().now, now
+                    if now - purged_at >= self.source.purge.interval > 0:
+                        self.auto_purge(self.needed_from(), time.time())
+                        purged_at = now
                     if self._stop.is_set():
                         break
         finally:
@@ -222,9 +227,9 @@ class RelayUnit:
         }
 
     def purge(self, before: str, subdir: str, needed: Location | None) -> tuple[list[str], str]:
-        """Delete the sub-directory's relay files before `before`, as DM does: never a
-        file a subtask still needs, nor the one being written (the purge stops short of
-        them). The names deleted, and what was kept short of `before` and why."""
+        """Delete the sub-directory's relay files before `before` (`purge-relay`), as DM
+        does: never a file a subtask still needs, nor the one being written (the purge
+        stops short of them). The names deleted, and what was kept short of `before`."""
         with self._lock:
             subs = self.relay.subdirs()
             sub = next((s for s in subs if s.name == subdir), None) if subdir else \
@@ -233,18 +238,52 @@ class RelayUnit:
                 raise errors.RELAY_PURGE_REFUSED(
                     source=self.source.source_id, file=before,
                     reason=f"the relay has no sub-directory {subdir or '(none yet)'}")
-            limits = [(before, "")]
-            if needed is not None and sub == subs[-1]:
-                limits.append((needed.file, f"a task still needs {needed.short()}"))
-            if self._writer is not None and self._sub == sub:
-                limits.append((self._writer.file, f"the relay writes {self._writer.file}"))
-            limit, why = min(limits, key=lambda item: file_key(item[0]))
+            limit, why = self._purge_limit(sub, needed, before)
             doomed = [f for f in sub.binlog_files() if file_key(f) < file_key(limit)]
-            for name in doomed:
-                (sub.path / name).unlink()
-        log.info("purge-relay of %s: deleted %s from %s", self.source.source_id,
-                 ", ".join(doomed) or "nothing", sub.name)
+            self._delete(sub, doomed, "purge-relay")
         return doomed, f"kept {limit} and later: {why}" if why else ""
+
+    def auto_purge(self, needed: Location | None, now: float) -> list[str]:
+        """DM's automatic purge (the source's `purge` keys): the inactive files (before
+        what a subtask needs and what the relay writes) older than `expires` hours, or all
+        of them while the disk has less than `remain-space` GB free."""
+        keys = self.source.purge
+        with self._lock:
+            sub = self.relay.current()
+            if sub is None:
+                return []
+            limit, _ = self._purge_limit(sub, needed, None)
+            inactive = [f for f in sub.binlog_files() if file_key(f) < file_key(limit)]
+            if keys.remain_space and shutil.disk_usage(sub.path).free < keys.remain_space << 30:
+                doomed, why = inactive, f"less than {keys.remain_space} GB free"
+            elif keys.expires:
+                doomed = [f for f in inactive if (sub.path / f).stat().st_mtime
+                          < now - keys.expires * 3600]
+                why = f"older than {keys.expires} h"
+            else:
+                return []
+            self._delete(sub, doomed, f"automatic purge ({why})")
+        return doomed
+
+    def _purge_limit(self, sub: SubDir, needed: Location | None,
+                     before: str | None) -> tuple[str, str]:
+        """The first file a purge of `sub` keeps, and why ("" when it is `before`)."""
+        limits = [(before, "")] if before else []
+        if needed is not None and sub == self.relay.current():
+            limits.append((needed.file, f"a task still needs {needed.short()}"))
+        if self._writer is not None and self._sub == sub:
+            limits.append((self._writer.file, f"the relay writes {self._writer.file}"))
+        if not limits:  # nothing relayed yet nor needed: keep the newest file
+            files = sub.binlog_files()
+            limits.append((files[-1] if files else "", "the relay's newest file"))
+        return min(limits, key=lambda item: file_key(item[0]))
+
+    def _delete(self, sub: SubDir, names: list[str], why: str) -> None:
+        for name in names:
+            (sub.path / name).unlink()
+        if names:
+            log.info("%s of %s: deleted %s from %s", why, self.source.source_id,
+                     ", ".join(names), sub.name)
 
 
 def _pair(at: Location | None) -> str:

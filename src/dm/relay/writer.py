@@ -42,7 +42,11 @@ from dm.relay.layout import SubDir
 log = logging.getLogger(__name__)
 
 LOG_EVENT_IGNORABLE_F = 0x80  # a reader that does not know the event skips it
-_SKIPPED = frozenset({EventType.HEARTBEAT, EventType.HEARTBEAT_V2})
+_ROTATE, _FORMAT_DESCRIPTION, _XID = EventType.ROTATE.value, \
+    EventType.FORMAT_DESCRIPTION.value, EventType.XID.value
+_CONTROL = frozenset({_ROTATE, _FORMAT_DESCRIPTION, EventType.HEARTBEAT.value,
+                      EventType.HEARTBEAT_V2.value})
+_unpack_header = HEADER.unpack_from
 _FILE_EVENTS = frozenset({EventType.ROTATE, EventType.MARIADB_GTID_LIST,
                           EventType.PREVIOUS_GTIDS})
 _BUFFER = 1 << 20
@@ -74,9 +78,41 @@ class RelayWriter:
 
     # --- events ------------------------------------------------------------------------
     def write(self, ev: memoryview) -> None:
-        """One event as the upstream sent it (header, body, checksum)."""
-        _, kind, _, size, log_pos, flags = HEADER.unpack_from(ev)
-        if kind == EventType.ROTATE:
+        """One event as the upstream sent it (header, body, checksum). The common event
+        is appended with no more than its header read: this runs once per event."""
+        _, kind, _, size, log_pos, flags = _unpack_header(ev)
+        if kind in _CONTROL:
+            self._control(ev, kind, size, log_pos, flags)
+            return
+        if flags & LOG_EVENT_ARTIFICIAL_F or not log_pos:
+            return
+        start = log_pos - size
+        out = self._out
+        if start != self.end or out is None:
+            if start < self.end:
+                if log_pos <= self.end:
+                    return  # already written: the stream was started again before it
+                raise errors.RELAY_GAP(file=self.file, pos=log_pos, end=self.end)
+            self._append(ev, start, log_pos)
+        else:
+            try:
+                out.write(ev)
+            except OSError as exc:
+                raise errors.RELAY_FILE(exc, path=str(self.sub.path / self.file),
+                                        detail=str(exc)) from exc
+            self.end = log_pos
+            self.events += 1
+        if kind == _XID:
+            self.groups.end()
+            self.committed = Location(self.file, log_pos, self.groups.gtid_set)
+        elif kind in GROUP_EVENTS and self.groups.feed(self.decoder.decode(bytes(ev))):
+            self.committed = Location(self.file, log_pos, self.groups.gtid_set)
+
+    def _control(self, ev: memoryview, kind: int, size: int, log_pos: int,
+                 flags: int) -> None:
+        """ROTATE (the stream names its file, or a file ends), FORMAT_DESCRIPTION (the
+        file's first event) and heartbeats (not written)."""
+        if kind == _ROTATE:
             rotate = self.decoder.decode(bytes(ev))
             assert isinstance(rotate, RotateEvent)
             if log_pos and not flags & LOG_EVENT_ARTIFICIAL_F:  # the end of this file
@@ -84,21 +120,10 @@ class RelayWriter:
                 self.committed = Location(rotate.next_file, rotate.position,
                                           self.groups.gtid_set)
             self._switch(rotate.next_file, rotate.position)
-        elif kind == EventType.FORMAT_DESCRIPTION:
+        elif kind == _FORMAT_DESCRIPTION:
             self.decoder.decode(bytes(ev))  # says whether events carry a checksum
             if self.end <= len(BINLOG_MAGIC):
                 self._write_format_description(ev)
-        elif kind in _SKIPPED or flags & LOG_EVENT_ARTIFICIAL_F or not log_pos:
-            return
-        else:
-            start = log_pos - size
-            if start < self.end:
-                if log_pos <= self.end:
-                    return  # already written: the stream was started again before it
-                raise errors.RELAY_GAP(file=self.file, pos=log_pos, end=self.end)
-            self._append(ev, start, log_pos)
-            if kind in GROUP_EVENTS and self.groups.feed(self.decoder.decode(bytes(ev))):
-                self.committed = Location(self.file, log_pos, self.groups.gtid_set)
 
     def flush(self) -> None:
         """Everything written so far, to the OS (readers see it; a kill keeps it)."""

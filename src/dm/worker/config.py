@@ -52,8 +52,7 @@ class WorkerConfig(BaseModel):
 
 
 # keys DM has that pydm does not act on yet: refused when set (dm.config.unsupported)
-_UNSUPPORTED = {**TLS_KEYS, **LOG_ROTATION,
-                "relay-keepalive-ttl": "a keepalive TTL of its own for relay workers"}
+_UNSUPPORTED = {**TLS_KEYS, **LOG_ROTATION}
 
 
 def load_worker_config(path: str | None, flags: dict[str, Any]) -> WorkerConfig:

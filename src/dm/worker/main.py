@@ -54,7 +54,7 @@ async def serve(cfg: WorkerConfig) -> None:
     store = Store(await etcd_endpoints(cfg.join, cfg.name))
     await store.connect()
     node = WorkerNode(cfg.name, cfg.advertise_addr, store, Path.cwd(), cfg.keepalive_ttl,
-                      cfg.relay_dir)
+                      cfg.relay_dir, cfg.relay_keepalive_ttl)
     runner = web.AppRunner(_app(node), access_log=None)
     await runner.setup()
     try:
@@ -85,6 +85,8 @@ async def serve(cfg: WorkerConfig) -> None:
 @click.option("--advertise-addr", help="address the master uses to reach this worker")
 @click.option("--join", help="dm-master address(es), comma separated")
 @click.option("--keepalive-ttl", type=int, help="lease TTL in seconds (default 60)")
+@click.option("--relay-keepalive-ttl", type=int,
+              help="lease TTL in seconds while the worker relays its source (default 1800)")
 @click.option("--relay-dir", help="relay log directory (wins over the source's relay-dir)")
 @click.option("--log-file", help="log file (default stderr)")
 @click.option("-L", "--log-level", help="debug|info|warn|error")

@@ -8,6 +8,7 @@ picks up where etcd says it should be.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -30,13 +31,15 @@ log = logging.getLogger(__name__)
 
 class WorkerNode:
     def __init__(self, name: str, address: str, store: Store, base_dir: Path,
-                 keepalive_ttl: int, relay_dir: str = "") -> None:
+                 keepalive_ttl: int, relay_dir: str = "",
+                 relay_keepalive_ttl: int | None = None) -> None:
         self.name = name
         self.address = address
         self.store = store
         self.state = ClusterState(store)
         self.base_dir = base_dir
         self.keepalive_ttl = keepalive_ttl
+        self.relay_keepalive_ttl = relay_keepalive_ttl or keepalive_ttl
         self.source: str | None = None
         self.subtasks: dict[str, SubTask] = {}
         self._applied: dict[str, int] = {}
@@ -73,16 +76,48 @@ class WorkerNode:
     async def _keep_alive_and_follow(self, interval: float) -> None:
         await self.store.put(keys.key(keys.WORKER_REGISTER, self.name),
                              {"name": self.name, "address": self.address})
-        async with self.store.kept_lease(self.keepalive_ttl, self.fence.renewed) as lease:
-            alive_key = keys.key(keys.WORKER_KEEPALIVE, self.name)
-            await self.store.put(alive_key, {"name": self.name}, lease=lease)
-            log.info("worker %s registered at %s", self.name, self.address)
-            while self.fence.is_open() and await self.store.get(alive_key) is not None:
+        alive_key = keys.key(keys.WORKER_KEEPALIVE, self.name)
+        lease: contextlib.AsyncExitStack | None = None
+        ttl = 0
+        try:
+            while True:
+                if self._keepalive_ttl() != ttl:
+                    ttl = self._keepalive_ttl()
+                    lease = await self._move_keepalive(alive_key, ttl, lease)
+                if not self.fence.is_open() or await self.store.get(alive_key) is None:
+                    return
                 try:
                     await self.reconcile()
                 except Exception as exc:  # noqa: BLE001 - next pass retries
                     log.warning("reconcile failed: %s", exc)
                 await asyncio.sleep(interval)
+        finally:
+            if lease is not None:
+                await lease.aclose()
+
+    def _keepalive_ttl(self) -> int:
+        """DM's: a worker relaying its source keeps a longer lease (relay-keepalive-ttl),
+        so that a short network blip does not move the relay."""
+        return self.relay_keepalive_ttl if self.relay is not None else self.keepalive_ttl
+
+    async def _move_keepalive(self, alive_key: str, ttl: int,
+                              old: contextlib.AsyncExitStack | None
+                              ) -> contextlib.AsyncExitStack:
+        """The keepalive key put on a new lease of `ttl` seconds, then the old lease
+        revoked: the key never goes away in between."""
+        lease = contextlib.AsyncExitStack()
+        try:
+            granted = await lease.enter_async_context(
+                self.store.kept_lease(ttl, self.fence.renewed))
+            await self.store.put(alive_key, {"name": self.name}, lease=granted)
+        except BaseException:
+            await lease.aclose()
+            raise
+        if old is not None:
+            await old.aclose()
+        log.info("worker %s registered at %s (keepalive TTL %d s)", self.name, self.address,
+                 ttl)
+        return lease
 
     async def reconcile(self) -> None:
         bound = await self.store.get(keys.key(keys.BOUND_WORKER, self.name))
