@@ -458,6 +458,13 @@ RELAY_NOT_HELD = _define(30044, _RL, _INT, _HIGH,
                          "The files were purged from the relay (`purge-relay`, or the purge "
                          "keys). Read from the upstream instead with `stop-relay`, or restart "
                          "the task with a full dump (`start-task --remove-meta`).")
+RELAY_UPSTREAM_BEHIND = _define(30043, _RL, _UP, _HIGH,
+                                "the upstream's binlog ends at {master}, before the relay's "
+                                "{relay}: it was reset (RESET MASTER) or restored",
+                                "The relay no longer matches the upstream. Stop the relay "
+                                "(`stop-relay`), delete its directory, and start it again; "
+                                "tasks past the reset need a new start (`start-task "
+                                "--remove-meta`).")
 RELAY_GAP = _define(30028, _RL, _UP, _HIGH,
                     "relay of {file}: the upstream sent an event ending at {pos}, which "
                     "overlaps the relay file's end {end}",

@@ -200,3 +200,33 @@ def test_the_automatic_purge_deletes_only_inactive_files(origin: MariaDB,
             time.sleep(0.2)
     finally:
         unit.stop()
+
+
+def test_an_upstream_reset_under_the_relay_pauses_it_with_a_clear_error(
+        tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """RESET MASTER upstream leaves the relay's files naming positions the upstream no
+    longer has (its binlog.000001 is rewritten): the relay stops, says so, and a sync unit
+    would not read it (docs/relay.md)."""
+    server = MariaDB(tmp_path / "up", server_id=22)
+    server.start(tmp_path_factory.getbasetemp() / "cache")
+    try:
+        server.execute("CREATE DATABASE r", "CREATE TABLE r.t (id INT PRIMARY KEY, v TEXT)",
+                       "INSERT INTO r.t VALUES (1, REPEAT('x', 2000))")
+        first = _binlogs(server)[0].name
+        unit = RelayUnit(_source(server, **{"relay-binlog-name": first}), tmp_path / "relay",
+                         lambda: None)
+        unit.start()
+        try:
+            _wait_relayed(server, tmp_path / "relay")
+            server.execute("RESET MASTER", "INSERT INTO r.t VALUES (2, 'y')")
+            deadline = time.monotonic() + 30
+            while unit.stage == "Running":
+                assert time.monotonic() < deadline, unit.status()
+                time.sleep(0.2)
+            status = unit.status()
+            assert status["stage"] == "Paused", status
+            assert [e["ErrCode"] for e in status["result"]["errors"]] == [30043], status
+        finally:
+            unit.stop()
+    finally:
+        server.stop()

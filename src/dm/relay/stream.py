@@ -187,6 +187,15 @@ def relay_holds(relay: RelayDir, location: Location) -> bool:
         (file_key(first.file), first.pos)
 
 
+def relay_end(relay: RelayDir) -> Location | None:
+    """Where the relay's newest file ends (None: no file yet)."""
+    sub = relay.current()
+    files = sub.binlog_files() if sub is not None else []
+    if sub is None or not files:
+        return None
+    return Location(files[-1], (sub.path / files[-1]).stat().st_size)
+
+
 def _future_subdir(relay: RelayDir, location: Location) -> SubDir | None:
     """The sub-directory being written, when it will hold `location`."""
     sub = relay.current()
@@ -223,4 +232,4 @@ def _read_exactly(f: BinaryIO, n: int) -> bytes:
     return data
 
 
-__all__ = ["RelayStream", "relay_holds"]
+__all__ = ["RelayStream", "relay_end", "relay_holds"]

@@ -35,7 +35,7 @@ _META_EVERY = 0.5  # seconds between relay.meta writes while events flow
 _MASTER_EVERY = 5.0  # seconds between looks at the upstream's binlog position
 _RETRY_MIN, _RETRY_MAX = 1.0, 30.0
 _FATAL = {errors.RELAY_GAP.code, errors.RELAY_META.code, errors.RELAY_INDEX.code,
-          errors.BINLOG_PURGED.code}
+          errors.RELAY_UPSTREAM_BEHIND.code, errors.BINLOG_PURGED.code}
 
 
 @dataclass(frozen=True)
@@ -164,6 +164,7 @@ class RelayUnit:
                         saved, meta_at = writer.committed, now
                     if now - master_at >= _MASTER_EVERY:
                         self._master, master_at = self._upstream().now, now
+                        self._check_not_ahead(writer)
                     if now - purged_at >= self.source.purge.interval > 0:
                         self.auto_purge(self.needed_from(), time.time())
                         purged_at = now
@@ -174,6 +175,15 @@ class RelayUnit:
             writer.close()
             if writer.committed != saved:
                 sub.write_meta(writer.committed)
+
+    def _check_not_ahead(self, writer: RelayWriter) -> None:
+        """The upstream's binlog never ends before the relay's (same server): if it does,
+        it was reset or restored, and the relay's files no longer are its files."""
+        master = self._master
+        if master is not None and master.file and \
+                (file_key(master.file), master.pos) < (file_key(writer.file), writer.end):
+            raise errors.RELAY_UPSTREAM_BEHIND(master=master.short(),
+                                               relay=f"{writer.file}:{writer.end}")
 
     def _upstream(self) -> Upstream:
         conn = connect(endpoint(self.source.from_), what=f"source {self.source.source_id}")

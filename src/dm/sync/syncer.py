@@ -32,7 +32,7 @@ from dm.dump.dumpdir import DumpDirectory, schema_statements
 from dm.dump.metadata import METADATA_FILE
 from dm.dump.snapshots import resumed, table_starts
 from dm.relay.layout import RelayDir
-from dm.relay.stream import relay_holds
+from dm.relay.stream import relay_end, relay_holds
 from dm.rules.column_mapping import ColumnMapping, ColumnRule, MappingError
 from dm.rules.event_filter import BinlogEventFilter
 from dm.rules.expr import ExpressionFilters
@@ -338,14 +338,23 @@ class SyncUnit:
 
     def _relay_for(self, start: Location) -> Path | None:
         """The relay directory to read from `start` on, when the relay runs and holds (or
-        is about to write) it; else None: the upstream is read, as DM falls back to it."""
+        is about to write) it; else None: the upstream is read, as DM falls back to it. A
+        relay that ends past the upstream's binlog is not the upstream's any more (a reset
+        or restore upstream) and is never read."""
         directory = self.relay_dir()
-        held = directory is not None and relay_holds(RelayDir(directory), start)
-        if directory is not None and not held:
-            log.warning("%s/%s: the relay log does not hold %s; reading the upstream",
-                        self.cfg.task, self.cfg.source_id, start.short())
-        self.binlog_type = "local" if held else "remote"
-        return directory if held else None
+        why = ""
+        if directory is not None:
+            end, master = relay_end(RelayDir(directory)), self._master_now()
+            if not relay_holds(RelayDir(directory), start):
+                why = f"the relay log does not hold {start.short()}"
+            elif end is not None and master is not None and master < end:
+                why = f"the relay log ends at {end.short()}, past the upstream's binlog " \
+                      f"({master.short()})"
+            if why:
+                log.warning("%s/%s: %s; reading the upstream", self.cfg.task,
+                            self.cfg.source_id, why)
+        self.binlog_type = "local" if directory is not None and not why else "remote"
+        return directory if self.binlog_type == "local" else None
 
     def needed_from(self) -> Location | None:
         """The earliest binlog location this sync still needs: its checkpoint, else its
