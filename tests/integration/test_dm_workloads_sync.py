@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +47,7 @@ SQL_MODE_SRC1 = ("PIPES_AS_CONCAT,IGNORE_SPACE,ONLY_FULL_GROUP_BY,NO_UNSIGNED_SU
                  "ALLOW_INVALID_DATES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,"
                  "HIGH_NOT_PRECEDENCE,NO_ENGINE_SUBSTITUTION,REAL_AS_FLOAT")
 SOURCES = ("wl-src1", "wl-src2")
+RELAYED = "wl-src1"  # its tasks read its relay log (docs/relay.md); wl-src2's the upstream
 SUFFIX = "_s2"  # source 2's databases downstream
 
 
@@ -347,9 +350,10 @@ def bench(cluster: DMProcesses, upstream: MariaDB, upstream2: MariaDB, downstrea
     for server in (*ups, downstream):
         load_time_zones(server)
     conf = tmp_path_factory.mktemp("wl-sources")
-    for sid, server in zip(SOURCES, ups, strict=True):
+    for sid, server in zip(SOURCES, ups, strict=True):  # source 1 through its relay log
+        extra = {"enable-relay": "true"} if sid == RELAYED else {}
         assert cluster.dmctl("operate-source", "create",
-                             str(source_yaml(conf / f"{sid}.yaml", sid, server)))["result"]
+                             str(source_yaml(conf / f"{sid}.yaml", sid, server, **extra)))["result"]
     saved = []
     for server in ups:
         conn = server.connect()
@@ -460,6 +464,20 @@ def wait_caught_up(bench: Bench, scenario: Scenario, timeout: float = 60) -> Non
         time.sleep(0.2)
 
 
+def relay_afresh(bench: Bench) -> None:
+    """After RESET MASTER upstream the relay's files are not the upstream's any more:
+    the relay is stopped, its directory deleted, and started again."""
+    assert bench.dm.dmctl("stop-relay", "-s", RELAYED)["result"]
+    worker = bench.dm.bound()[RELAYED]
+    url = f"http://127.0.0.1:{bench.dm.worker_ports[worker]}/api/v1/subtasks"
+    deadline = time.monotonic() + 30
+    while json.loads(urllib.request.urlopen(url, timeout=10).read())["relayStatus"]:
+        assert time.monotonic() < deadline, "the relay did not stop"
+        time.sleep(0.2)
+    shutil.rmtree(bench.dm.base / worker / "relay-dir" / RELAYED, ignore_errors=True)
+    assert bench.dm.dmctl("start-relay", "-s", RELAYED)["result"]
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.id for s in SCENARIOS])
 def test_workload_replicates(bench: Bench, scenario: Scenario, tmp_path: Path) -> None:
     before, during = workload(scenario)
@@ -469,6 +487,8 @@ def test_workload_replicates(bench: Bench, scenario: Scenario, tmp_path: Path) -
     try:
         for path in before:
             replay(bench.up[source_of(path) - 1], path)
+        if any("reset master" in p.read_text().lower() for p in before):
+            relay_afresh(bench)  # as DM's gtid scenario deletes its relay directories
         task = tmp_path / "task.yaml"
         task.write_text(task_yaml(scenario, bench.down))
         assert bench.dm.dmctl("start-task", str(task))["result"]
@@ -484,6 +504,9 @@ def test_workload_replicates(bench: Bench, scenario: Scenario, tmp_path: Path) -
             assert len(subs) == (2 if scenario.dbs2 else 1), status
             for st in subs:
                 assert (st["stage"], st["unit"], st.get("result")) == ("Running", "Sync", None), st
+            relayed = [st["sync"]["binlogType"] for s in status["sources"]
+                       if s["sourceStatus"]["source"] == RELAYED for st in s["subTaskStatus"]]
+            assert relayed == ["local"], status
             assert compare(bench, scenario) == []  # and it stays equal
         finally:
             bench.dm.dmctl("stop-task", scenario.task, check=False)
