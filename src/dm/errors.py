@@ -465,6 +465,13 @@ RELAY_UPSTREAM_BEHIND = _define(30043, _RL, _UP, _HIGH,
                                 "(`stop-relay`), delete its directory, and start it again; "
                                 "tasks past the reset need a new start (`start-task "
                                 "--remove-meta`).")
+RELAY_SWITCH_NEEDS_GTID = _define(30034, _RL, _UP, _HIGH,
+                                  "the upstream of source {source} is another server now, "
+                                  "and the relay's {last} has no GTID set to go on from",
+                                  "Positions of one server mean nothing on another: give the "
+                                  "upstream GTIDs (enable-gtid: true in source.yaml, gtid_mode "
+                                  "on MySQL), or stop the relay, delete its directory and "
+                                  "start the tasks again from a new dump.")
 RELAY_GAP = _define(30028, _RL, _UP, _HIGH,
                     "relay of {file}: the upstream sent an event ending at {pos}, which "
                     "overlaps the relay file's end {end}",

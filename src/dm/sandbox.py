@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -480,3 +481,57 @@ def table_rows(conn: pymysql.Connection, schema: str, table: str) -> list[tuple[
         name = "`" + schema.replace("`", "``") + "`.`" + table.replace("`", "``") + "`"
         cur.execute(f"SELECT * FROM {name} ORDER BY {order}")
         return [tuple(r) for r in cur.fetchall()]
+
+
+class TcpProxy:
+    """A TCP forwarder on a free port of 127.0.0.1, standing in for DM's virtual IP in
+    front of a primary and its replica: `switch(port)` drops every connection and sends
+    new ones to another server."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._server.getsockname()[1])
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def switch(self, target: int) -> None:
+        with self._lock:
+            self.target = target
+            doomed, self._open = self._open, []
+        for sock in doomed:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def close(self) -> None:
+        self._server.close()
+        self.switch(self.target)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return  # closed
+            with self._lock:
+                target = self.target
+            try:
+                upstream = socket.create_connection(("127.0.0.1", target))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(1 << 16):
+                dst.sendall(data)
+        for sock in (src, dst):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)

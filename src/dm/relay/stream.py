@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from dm import errors
 from dm.binlog.events import Event, EventDecoder, HeartbeatEvent, RotateEvent
-from dm.binlog.events.base import HEADER, HEADER_LEN, EventHeader
+from dm.binlog.events.base import HEADER, HEADER_LEN, LOG_EVENT_ARTIFICIAL_F, EventHeader
 from dm.binlog.events.codes import EventType
 from dm.binlog.events.file import BINLOG_MAGIC
 from dm.binlog.events.payload import TransactionPayloadEvent
@@ -47,6 +47,7 @@ class RelayStream:
         self._in: BinaryIO | None = None
         self._buf = b""  # bytes read from the file; _pos is at _buf[_at]
         self._at = 0
+        self._read_end = 0
         self._start = Location("", 0)
 
     # --- where ---------------------------------------------------------------------------
@@ -86,6 +87,7 @@ class RelayStream:
         self.decoder.file_name = name
         self.decoder.decode(header + _read_exactly(f, size - HEADER_LEN),  # how to read it
                             len(BINLOG_MAGIC))
+        self._read_end = f.tell()  # the end of what was read: a cut under it matters
         f.seek(max(pos, len(BINLOG_MAGIC) + size))
         self._sub, self._file, self._pos, self._in = sub, name, f.tell(), f
         self._buf, self._at = b"", 0
@@ -121,14 +123,28 @@ class RelayStream:
         more = self._in.read(_CHUNK)
         if more:
             self._buf, self._at = self._buf[self._at:] + more, 0
+            self._read_end = self._in.tell()
         return bool(more)
 
     def _wait(self) -> Iterator[Event]:
         """Until the relay writes more: polls that grow further apart, and a heartbeat
-        naming the relay's end every second, as an idle upstream sends."""
+        naming the relay's end every second, as an idle upstream sends. A relay that moved
+        on to another upstream server's sub-directory is followed there (a ROTATE to its
+        first file); one that cut the file under what was read makes the reader fail, so
+        that its sync unit starts again from its checkpoint."""
         idle_since = time.monotonic()
         poll = _POLL_MIN
         while not self._read_more():
+            self._check_not_cut()
+            following = self._following_subdir()
+            if following is not None and not self._read_more():
+                first = _first_held(following)
+                if first is not None and first.file:
+                    yield RotateEvent(EventHeader(int(time.time()), EventType.ROTATE, 0,
+                                                  HEADER_LEN, 0, LOG_EVENT_ARTIFICIAL_F),
+                                      first.pos, first.file)
+                    self._open(following, first.file, first.pos)
+                    return
             time.sleep(poll)
             poll = min(poll * 2, _POLL_MAX)
             now = time.monotonic()
@@ -136,6 +152,25 @@ class RelayStream:
                 idle_since = now
                 yield HeartbeatEvent(EventHeader(int(time.time()), EventType.HEARTBEAT, 0,
                                                  HEADER_LEN, 0, 0), self._file, self._pos)
+
+    def _check_not_cut(self) -> None:
+        assert self._in is not None
+        size = os.fstat(self._in.fileno()).st_size
+        if size < self._read_end:
+            raise errors.RELAY_FILE(path=str(self._in.name),
+                                    detail=f"the relay cut it at {size}, under what was read "
+                                           f"({self._read_end}); the sync unit starts again "
+                                           "from its checkpoint")
+
+    def _following_subdir(self) -> SubDir | None:
+        """The sub-directory after this one, once the relay writes there (this one is
+        then finished: the relay never goes back to it)."""
+        subs = self.relay.subdirs()
+        names = [s.name for s in subs]
+        if self._sub is None or self._sub.name not in names:
+            return None
+        at = names.index(self._sub.name)
+        return subs[at + 1] if at + 1 < len(subs) else None
 
     def _buffered(self) -> bool:
         """Whether the next event is whole in the buffer."""

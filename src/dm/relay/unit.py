@@ -35,7 +35,8 @@ _META_EVERY = 0.5  # seconds between relay.meta writes while events flow
 _MASTER_EVERY = 5.0  # seconds between looks at the upstream's binlog position
 _RETRY_MIN, _RETRY_MAX = 1.0, 30.0
 _FATAL = {errors.RELAY_GAP.code, errors.RELAY_META.code, errors.RELAY_INDEX.code,
-          errors.RELAY_UPSTREAM_BEHIND.code, errors.BINLOG_PURGED.code}
+          errors.RELAY_UPSTREAM_BEHIND.code, errors.RELAY_SWITCH_NEEDS_GTID.code,
+          errors.BINLOG_PURGED.code}
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,14 @@ class RelayUnit:
         upstream = self._upstream()
         self._master = upstream.now
         with self._lock:
+            last = self.relay.current()
+            if last is not None and last.uuid != upstream.uuid:  # another server now
+                start = self._switch_point(last)
+                sub = self.relay.open_subdir(upstream.uuid)
+                sub.write_meta(start)
+                log.info("relay of %s: the upstream is now %s (was %s): relaying it into "
+                         "%s from GTID %s", self.source.source_id, upstream.uuid, last.uuid,
+                         sub.name, start.gtid_set)
             sub = self.relay.open_subdir(upstream.uuid)
             meta = sub.read_meta(upstream.flavor)
             if meta is None:
@@ -130,6 +139,17 @@ class RelayUnit:
                 sub.write_meta(meta)
             self._sub = sub
             return sub, RelayWriter.resume_point(sub, meta)
+
+    def _switch_point(self, last: SubDir) -> Location:
+        """Where another upstream server takes over from the relay's last sub-directory:
+        after the GTIDs of its last whole transaction (its torn tail cut first). Without
+        GTIDs the new server's positions say nothing (DM's 30034 likewise)."""
+        meta = last.read_meta()
+        end = RelayWriter.resume_point(last, meta) if meta is not None else None
+        if end is None or end.gtid_set is None or end.gtid_set.is_empty():
+            raise errors.RELAY_SWITCH_NEEDS_GTID(source=self.source.source_id, last=last.name)
+        last.write_meta(end)
+        return Location("", FILE_HEADER_END, end.gtid_set)
 
     def _relay(self, sub: SubDir, start: Location) -> None:
         src = endpoint(self.source.from_)
@@ -145,6 +165,7 @@ class RelayUnit:
         with self._lock:
             writer = RelayWriter(sub, start, replica.checksum)
             self._sub, self._writer = sub, writer
+        self.error = None  # relaying again: an error it retried past is over
         log.info("relay of %s into %s from %s", self.source.source_id, sub.path, start.short()
                  if start.file else start)
         saved, meta_at = start, time.monotonic()
@@ -251,7 +272,8 @@ class RelayUnit:
             limit, why = self._purge_limit(sub, needed, before)
             doomed = [f for f in sub.binlog_files() if file_key(f) < file_key(limit)]
             self._delete(sub, doomed, "purge-relay")
-        return doomed, f"kept {limit} and later: {why}" if why else ""
+        kept = f"kept {limit} and later" if limit else "kept every file"
+        return doomed, f"{kept}: {why}" if why else ""
 
     def auto_purge(self, needed: Location | None, now: float) -> list[str]:
         """DM's automatic purge (the source's `purge` keys): the inactive files (before
@@ -279,8 +301,12 @@ class RelayUnit:
                      before: str | None) -> tuple[str, str]:
         """The first file a purge of `sub` keeps, and why ("" when it is `before`)."""
         limits = [(before, "")] if before else []
-        if needed is not None and sub == self.relay.current():
-            limits.append((needed.file, f"a task still needs {needed.short()}"))
+        if needed is not None:  # which sub-directory a task reads: the newest holding its
+            holder = self.relay.find(needed.file)  # file, or the one to be written
+            if holder == sub or (holder is None and sub == self.relay.current()):
+                limits.append((needed.file, f"a task still needs {needed.short()}"))
+            elif holder is not None and holder.seq < sub.seq:
+                limits.append(("", f"a task still reads {holder.name}"))
         if self._writer is not None and self._sub == sub:
             limits.append((self._writer.file, f"the relay writes {self._writer.file}"))
         if not limits:  # nothing relayed yet nor needed: keep the newest file

@@ -47,8 +47,8 @@ _ROTATE, _FORMAT_DESCRIPTION, _XID = EventType.ROTATE.value, \
 _CONTROL = frozenset({_ROTATE, _FORMAT_DESCRIPTION, EventType.HEARTBEAT.value,
                       EventType.HEARTBEAT_V2.value})
 _unpack_header = HEADER.unpack_from
-_FILE_EVENTS = frozenset({EventType.ROTATE, EventType.MARIADB_GTID_LIST,
-                          EventType.PREVIOUS_GTIDS})
+_GTID_STATES = frozenset({EventType.MARIADB_GTID_LIST.value, EventType.PREVIOUS_GTIDS.value})
+_FILE_EVENTS = _GTID_STATES | {EventType.ROTATE.value}
 _BUFFER = 1 << 20
 
 
@@ -70,7 +70,10 @@ class RelayWriter:
     @staticmethod
     def resume_point(sub: SubDir, meta: Location) -> Location:
         """Where to write on after `meta`: the files are cut back to the last whole
-        transaction written, which may be past `meta` (the meta is written now and then)."""
+        transaction written, which may be past `meta` (the meta is written now and then).
+        A meta with no file yet (a relay started by GTID) is where to start again."""
+        if not meta.file:
+            return meta
         for name in sub.binlog_files():  # written after the meta's file: never named by it
             if file_key(name) > file_key(meta.file):
                 (sub.path / name).unlink()
@@ -107,6 +110,10 @@ class RelayWriter:
             self.committed = Location(self.file, log_pos, self.groups.gtid_set)
         elif kind in GROUP_EVENTS and self.groups.feed(self.decoder.decode(bytes(ev))):
             self.committed = Location(self.file, log_pos, self.groups.gtid_set)
+        elif kind in _GTID_STATES and self.groups.gtid_set is None:
+            state = self.decoder.decode(bytes(ev))  # a file opens with the server's GTIDs
+            assert isinstance(state, MariadbGtidListEvent | PreviousGtidsEvent)
+            self.groups.gtid_set = state.gtid_set
 
     def _control(self, ev: memoryview, kind: int, size: int, log_pos: int,
                  flags: int) -> None:
