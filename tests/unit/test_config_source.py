@@ -6,8 +6,10 @@ from pathlib import Path
 import pytest
 
 from dm import errors
-from dm.config import SourceConfig, encrypt, load_source_config, parse_source_config
-from dm.config.base import format_go_duration, parse_go_duration, parse_size
+from dm.config import SourceConfig, load_source_config, parse_source_config
+from dm.config.base import parse_size
+from dm.config.duration import format_go_duration, parse_go_duration
+from dm.config.encrypt import encrypt
 
 MINIMAL = """\
 source-id: mysql-replica-01

@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from dm import errors
+from dm.config.duration import format_go_duration, parse_go_duration
 from dm.config.encrypt import decrypt_or_plain, encrypt
 from dm.rules.event_filter import KNOWN_EVENTS
 from dm.rules.patterns import PatternError, check_wildcard
@@ -82,63 +83,6 @@ class LoadedConfig(ConfigModel):
         return type(self) is type(other) and self.model_dump() == other.model_dump()
 
     __hash__ = None  # type: ignore[assignment]
-
-
-# --- durations (Go's time.ParseDuration / Duration.String) --------------------------
-_GO_UNITS = {
-    "ns": 1e-9,
-    "us": 1e-6,
-    "µs": 1e-6,
-    "μs": 1e-6,
-    "ms": 1e-3,
-    "s": 1.0,
-    "m": 60.0,
-    "h": 3600.0,
-}
-_GO_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-
-
-def parse_go_duration(value: Any) -> timedelta:
-    """Parse "5m", "1h30m", "300ms" or "0" like Go; a timedelta passes through."""
-    if isinstance(value, timedelta):
-        return value
-    text = str(value)
-    body = text.lstrip("+-")
-    sign = -1.0 if text.startswith("-") else 1.0
-    if body == "0":
-        return timedelta(0)
-    seconds, pos = 0.0, 0
-    while pos < len(body):
-        part = _GO_PART.match(body, pos)
-        if part is None:
-            break
-        seconds += float(part.group(1)) * _GO_UNITS[part.group(2)]
-        pos = part.end()
-    if not body or pos != len(body):
-        raise ValueError(f"{text!r} is not a duration (use e.g. 30s, 5m, 1h30m)")
-    return timedelta(seconds=sign * seconds)
-
-
-def format_go_duration(value: timedelta) -> str:
-    """Go's Duration.String(): 5m0s, 1h0m0s, 1.5s, 300ms."""
-    micros = value // timedelta(microseconds=1)
-    sign, micros = ("-" if micros < 0 else ""), abs(micros)
-    if micros == 0:
-        return "0s"
-    if micros < 1000:
-        return f"{sign}{micros}µs"
-    if micros < 1_000_000:
-        return f"{sign}{_trim(micros, 1000)}ms"
-    hours, micros = divmod(micros, 3_600_000_000)
-    minutes, micros = divmod(micros, 60_000_000)
-    head = (f"{hours}h" if hours else "") + (f"{minutes}m" if hours or minutes else "")
-    return f"{sign}{head}{_trim(micros, 1_000_000)}s"
-
-
-def _trim(amount: int, unit: int) -> str:
-    whole, frac = divmod(amount, unit)
-    digits = f"{frac:0{len(str(unit)) - 1}d}".rstrip("0")
-    return f"{whole}.{digits}" if digits else str(whole)
 
 
 GoDuration = Annotated[

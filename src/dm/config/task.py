@@ -32,9 +32,9 @@ from dm.config.base import (
     display_db,
     dm_error,
     dump_yaml,
-    parse_go_duration,
     parse_size,
 )
+from dm.config.duration import parse_go_duration
 from dm.config.source import BinlogName, SourceId
 from dm.config.yamlfile import Findings, KeyPath, load_yaml, read_text
 from dm.rules.patterns import PatternError, check_value, check_wildcard

@@ -13,9 +13,7 @@ from typing import Any, NoReturn
 import click
 
 from dm import __version__, errors
-from dm.config.base import parse_go_duration
-from dm.config.encrypt import decrypt, encrypt
-from dm.ctl.view import render_table, watch_status
+from dm.config.duration import parse_go_duration
 
 TASK_FILE_SUFFIXES = (".yaml", ".yml")
 
@@ -68,6 +66,7 @@ class Ctl:
     def call(self, command: str, body: dict[str, Any]) -> None:
         answer = self.ask(command, body)
         if self.output == "table":
+            from dm.ctl.view import render_table  # rich: loaded only for people's tables
             click.echo(render_table(command, answer))
         else:
             click.echo(json.dumps(answer, indent=4, ensure_ascii=False))
@@ -189,6 +188,7 @@ def query_status(ctl: Ctl, task: str | None, sources: tuple[str, ...], more: boo
     del more
     body = {"task": _task_name(task) if task else None, "sources": list(sources)}
     if watch and task:
+        from dm.ctl.view import watch_status
         watch_status(lambda: ctl.ask("query-status", body))
     else:
         ctl.call("query-status", body)
@@ -286,6 +286,7 @@ def get_config(ctl: Ctl, kind: str, name: str) -> None:
 @click.argument("text")
 def encrypt_cmd(text: str) -> None:
     """Encrypt a password as DM does (for source.yaml / task.yaml)."""
+    from dm.config.encrypt import encrypt
     click.echo(encrypt(text))
 
 
@@ -293,6 +294,7 @@ def encrypt_cmd(text: str) -> None:
 @click.argument("text")
 def decrypt_cmd(text: str) -> None:
     """Decrypt a DM-encrypted password."""
+    from dm.config.encrypt import decrypt
     try:
         click.echo(decrypt(text))
     except errors.DMError as exc:

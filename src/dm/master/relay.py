@@ -13,6 +13,7 @@ import aiohttp
 
 from dm import errors
 from dm.master.state import ClusterState
+from dm.master.tasks import poke_sources
 
 _STAGES = {"start": "Running", "resume": "Running", "pause": "Paused", "stop": None}
 
@@ -35,6 +36,7 @@ async def operate_relay(state: ClusterState, op: str, sources: list[str],
             raise errors.RELAY_NOT_STARTED(source=source, op=op)
     for source in sources:
         await state.set_relay_stage(source, _STAGES[op])
+    await poke_sources(state, sources)
     return {"result": True, "msg": "",
             "sources": [{"result": True, "msg": "", "source": s, "worker": bound.get(s, "")}
                         for s in sources]}

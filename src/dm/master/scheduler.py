@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dm.master.state import ClusterState
+from dm.master.tasks import poke_sources
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,8 @@ class Scheduler:
         for b in new:
             if await self.state.rebind(b.source, None, b.worker):
                 log.info("bound source %s to worker %s", b.source, b.worker)
+        if new:
+            await poke_sources(self.state, [b.source for b in new])
 
     async def run(self) -> None:
         while True:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
@@ -123,6 +124,7 @@ async def applied_by_workers(state: ClusterState, task: str, sources: list[str],
     waits before answering, so a query-status right after shows it. A subtask that paused
     on an error counts as applied (its error is in query-status); a source whose worker
     does not get there in APPLY_WAIT_S says so in its `msg`."""
+    await poke_sources(state, sources)
     deadline = time.monotonic() + APPLY_WAIT_S
     pending = set(sources)
     while pending:
@@ -161,6 +163,23 @@ async def worker_status(address: str, task: str | None) -> dict[str, Any]:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http, \
             http.get(url) as resp:
         return dict(await resp.json())
+
+
+async def poke(address: str) -> None:
+    """Tell a worker that etcd changed for it, so that it follows now; best effort (it
+    follows on its next pass anyway)."""
+    with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http, \
+                http.post(f"http://{address}/api/v1/poke") as resp:
+            await resp.read()
+
+
+async def poke_sources(state: ClusterState, sources: list[str]) -> None:
+    """Poke the workers bound to `sources`."""
+    workers = await state.workers()
+    bound = {s: w for w, s in (await state.bounds()).items()}
+    await asyncio.gather(*(poke(workers[bound[s]].address) for s in sources
+                           if bound.get(s) in workers))
 
 
 async def query_status(state: ClusterState, task: str | None, only: list[str]

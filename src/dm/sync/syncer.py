@@ -99,6 +99,7 @@ class SyncUnit:
         # the relay directory to read instead of the upstream (the worker's, while its
         # relay of this source runs); asked at every start
         self.relay_dir: Callable[[], Path | None] = lambda: None
+        self.on_started: Callable[[], None] = lambda: None
         self.binlog_type = "remote"
         self.tracker = SchemaTracker(case_sensitive=case_sensitive)
         self.checkpoint = SyncerCheckpoint(cfg.meta_schema, cfg.task, cfg.source_id, cfg.flavor)
@@ -271,6 +272,7 @@ class SyncUnit:
             self._marks = self.marks.load(conn, point.location)
         finally:
             conn.close()
+        self.on_started()  # the start point is downstream now: the dump files are done
         for info in point.tables.values():
             self.tracker.put(info)
         self._table_starts = dict(point.table_starts)

@@ -39,6 +39,10 @@ def _app(node: WorkerNode) -> web.Application:
             return web.json_response({"result": False, "msg": str(exc)})
         return web.json_response({"result": True, "msg": note, "purged": purged})
 
+    async def poke(_: web.Request) -> web.Response:
+        node.poke()
+        return web.json_response({"result": True})
+
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -46,6 +50,7 @@ def _app(node: WorkerNode) -> web.Application:
     app.router.add_get("/api/v1/subtasks", subtasks)
     app.router.add_get("/status", status)
     app.router.add_post("/api/v1/relay/purge", purge_relay)
+    app.router.add_post("/api/v1/poke", poke)
     app.router.add_get("/metrics", metrics)
     return app
 

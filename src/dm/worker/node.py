@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ class WorkerNode:
         self.fence = Fence(name)
         self.relay_dir = relay_dir  # the worker's relay-dir (DM: wins over the source's)
         self.relay: RelayUnit | None = None  # of the bound source, while enabled
+        self._poked = asyncio.Event()  # the master changed etcd: follow it now
         self._relay_rev = 0
 
     def status(self, task: str | None) -> dict[str, Any]:
@@ -90,10 +92,30 @@ class WorkerNode:
                     await self.reconcile()
                 except Exception as exc:  # noqa: BLE001 - next pass retries
                     log.warning("reconcile failed: %s", exc)
-                await asyncio.sleep(interval)
+                with contextlib.suppress(TimeoutError):  # a poke ends the wait at once
+                    await asyncio.wait_for(self._poked.wait(), interval)
+                self._poked.clear()
         finally:
             if lease is not None:
                 await lease.aclose()
+
+    def _releaser(self, task: str, source: str, loop: asyncio.AbstractEventLoop
+                  ) -> Callable[[], None]:
+        """What a subtask calls from its thread once its dump files are no longer needed:
+        the load-task key released in etcd before it goes on."""
+        def release() -> None:
+            try:
+                asyncio.run_coroutine_threadsafe(
+                    self.state.hold_dump(task, source, self.name, False), loop).result(10)
+                self._holding[task] = False
+            except Exception as exc:  # noqa: BLE001 - the next pass releases it
+                log.warning("subtask %s: load task not released yet: %s", task, exc)
+        return release
+
+    def poke(self) -> None:
+        """The master just changed what this worker should do: the next pass runs now
+        instead of at the end of its interval (DM's workers watch etcd for the same)."""
+        self._poked.set()
 
     def _keepalive_ttl(self) -> int:
         """DM's: a worker relaying its source keeps a longer lease (relay-keepalive-ttl),
@@ -145,6 +167,7 @@ class WorkerNode:
                                       self.base_dir, self.fence)
                 if built.sync is not None:
                     built.sync.relay_dir = self._relay_to_read
+                built.files_released = self._releaser(task, source, asyncio.get_running_loop())
                 self.subtasks[task] = built
         # after the subtasks are known (a first relay starts where they need it) and
         # before they start (they find their start point in the relay)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ class SubTask:
         self.resume_at: float | None = None  # auto-resume of a retryable error (DM §10.4)
         self._backoff = Backoff(auto_resume or AutoResume())
         self._started_at = 0.0
+        self.files_released: Callable[[], None] = lambda: None  # the worker tells etcd
 
     @property
     def stage(self) -> str:
@@ -87,7 +89,7 @@ class SubTask:
                 if self._stop.is_set():
                     return
             if self.sync is not None and self.sync.needed():
-                self._set_unit("Sync")
+                self.sync.on_started = self._sync_started
                 self.sync.run(self._stop)
                 if self._stop.is_set() or not self.sync.cfg.catch_up:
                     return  # sync only ends when paused or stopped; a catch-up finishes
@@ -127,6 +129,14 @@ class SubTask:
 
     def _set_unit(self, unit: str) -> None:
         self.unit = unit
+
+    def _sync_started(self) -> None:
+        """The sync unit saved its start point downstream: the dump files are no longer
+        needed, which is said (`files_released`) before the unit shows Sync, so a worker
+        that dies in sync never leaves its source waiting for it (DM's load task)."""
+        if self.unit in ("Dump", "Load"):
+            self.files_released()
+        self.unit = "Sync"
 
     # --- status ------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
