@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -132,6 +133,22 @@ def _literal(value: str) -> str:
     """A session value as SQL: numbers bare, anything else as a quoted string."""
     text = str(value)
     return text if text.lstrip("-").isdigit() else f"'{escape_string(text)}'"
+
+
+# lock conflicts: lock wait, deadlock, TiDB's write conflicts and retryable transactions.
+# Another transaction held the rows a moment ago, so the loser's transaction (rolled back)
+# runs again at once, after a random pause so that two losers do not meet again.
+LOCK_CONFLICTS = frozenset({1205, 1213, 8005, 9007, 8022})
+
+
+def is_lock_conflict(exc: BaseException | None) -> bool:
+    return isinstance(exc, pymysql.err.MySQLError) and bool(exc.args) and \
+        exc.args[0] in LOCK_CONFLICTS
+
+
+def lock_conflict_wait(attempt: int) -> float:
+    """Seconds before retry `attempt` (0 first) of a transaction that lost a lock."""
+    return random.uniform(0, min(0.01 * (attempt + 1), 0.5))
 
 
 def is_mariadb(conn: Connection) -> bool:

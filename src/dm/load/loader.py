@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,7 +31,15 @@ from pathlib import Path
 import pymysql
 
 from dm import errors
-from dm.db import Connection, Endpoint, connect, qualified, quote
+from dm.db import (
+    Connection,
+    Endpoint,
+    connect,
+    is_lock_conflict,
+    lock_conflict_wait,
+    qualified,
+    quote,
+)
 from dm.dump.dumpdir import is_session_statement, schema_statements
 from dm.dump.files import DataFile, DumpedTable
 from dm.dump.plan import database_file, file_part
@@ -53,6 +62,7 @@ _DUP_ENTRY = 1062
 TXN_BYTES = 16 << 20
 DEFER_INDEXES_BYTES = 16 << 20
 _TABLE_EXISTS = 1050
+_LOCK_RETRIES = 20  # of a chunk's transaction that lost a lock to another chunk's
 _MAPPING_FAILED = "pydm: column mapping refused a value of rule"
 _VERBS = {"replace": ("REPLACE", b"REPLACE INTO "), "ignore": ("IGNORE", b"INSERT IGNORE INTO "),
           "error": ("", b"INSERT INTO ")}
@@ -325,7 +335,21 @@ class Loader:
 
     def _load_tsv(self, conn: Connection, batch: Batch, rules: list[ColumnRule | None],
                   sizes: list[int]) -> None:
-        """TSV chunks in one transaction, with their checkpoint rows."""
+        """TSV chunks in one transaction, with their checkpoint rows; a transaction that
+        loses a lock to another chunk's (a deadlock between two LOAD DATA ... REPLACE on
+        one table) is rolled back and runs again."""
+        for attempt in range(_LOCK_RETRIES):
+            try:
+                self._load_tsv_once(conn, batch, rules, sizes)
+                return
+            except errors.DMError as exc:
+                if attempt == _LOCK_RETRIES - 1 or not is_lock_conflict(exc.__cause__):
+                    raise
+                log.info("%s: %s; loading it again", batch[0][1][1].path.name, exc.raw_cause)
+                time.sleep(lock_conflict_wait(attempt))
+
+    def _load_tsv_once(self, conn: Connection, batch: Batch, rules: list[ColumnRule | None],
+                       sizes: list[int]) -> None:
         target, (_, data) = batch[0]
         try:
             with conn.cursor() as cur:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
-import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -34,7 +33,14 @@ import pymysql
 
 from dm import errors
 from dm.binlog.location import Location
-from dm.db import Connection, Endpoint, connect
+from dm.db import (
+    LOCK_CONFLICTS,
+    Connection,
+    Endpoint,
+    connect,
+    is_lock_conflict,
+    lock_conflict_wait,
+)
 from dm.sync.applied import AppliedMarks, Mark, Table, last_marks
 from dm.sync.change import RowChange
 from dm.sync.sizing import transaction_changes
@@ -42,13 +48,9 @@ from dm.sync.sizing import transaction_changes
 log = logging.getLogger(__name__)
 
 StatementBuilder = Callable[[Sequence[RowChange], bool], list[tuple[str, list[Any]]]]
-# lock conflicts: lock wait, deadlock, TiDB's write conflicts and retryable transactions.
-# Another transaction held the rows a moment ago, so a retry goes at once (with jitter,
-# so two losers do not meet again)
-_LOCK_CONFLICTS = {1205, 1213, 8005, 9007, 8022}
-# and: refused, gone away, lost; TiDB's PD timeout, TiKV busy, resolve-lock timeout, info
-# schema expired/changed
-_RETRYABLE = _LOCK_CONFLICTS | {2003, 2006, 2013, 9001, 9003, 9004, 8027, 8028}
+# lock conflicts (db.LOCK_CONFLICTS), and: refused, gone away, lost; TiDB's PD timeout,
+# TiKV busy, resolve-lock timeout, info schema expired/changed
+_RETRYABLE = LOCK_CONFLICTS | {2003, 2006, 2013, 9001, 9003, 9004, 8027, 8028}
 _RETRYABLE_1105 = ("information schema is out of date", "information schema is changed")
 _MAX_RETRIES = 100
 _RETRY_INTERVAL = 3.0  # a lost or refused connection: the server may be restarting
@@ -267,8 +269,8 @@ class Applier:
 
 def retry_delay(exc: pymysql.err.MySQLError | errors.DMError, attempt: int) -> float:
     """Seconds before retry `attempt` (0 first) of a batch that failed with `exc`."""
-    if isinstance(exc, pymysql.err.MySQLError) and exc.args and exc.args[0] in _LOCK_CONFLICTS:
-        return random.uniform(0, min(0.01 * (attempt + 1), 0.5))
+    if is_lock_conflict(exc):
+        return lock_conflict_wait(attempt)
     return _RETRY_INTERVAL if attempt else 0.2
 
 
