@@ -22,32 +22,46 @@ BIN_DIR = Path(sys.executable).parent
 
 @pytest.fixture(scope="session")
 def server_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("cache")
+    """Where MariaDB.start keeps the initialised datadir every server copies."""
+    return tmp_path_factory.getbasetemp() / "cache"
 
 
-def _server(tmp: pytest.TempPathFactory, cache: Path, name: str, server_id: int,
-            log_bin: bool) -> Iterator[MariaDB]:
-    server = MariaDB(tmp.mktemp(name), server_id=server_id, log_bin=log_bin).start(cache)
+def own_server(tmp: pytest.TempPathFactory, name: str, server_id: int, *,
+               log_bin: bool = True, extra_args: tuple[str, ...] = ()) -> Iterator[MariaDB]:
+    """A mariadbd of a fixture's own (stopped afterwards), for a test that changes its
+    server beyond what others can live with (purges, resets, replication)."""
+    server = MariaDB(tmp.mktemp(name), server_id=server_id, log_bin=log_bin,
+                     extra_args=list(extra_args))
+    server.start(tmp.getbasetemp() / "cache")
     try:
         yield server
     finally:
         server.stop()
 
 
-@pytest.fixture(scope="session")
-def upstream(tmp_path_factory: pytest.TempPathFactory, server_cache: Path) -> Iterator[MariaDB]:
-    yield from _server(tmp_path_factory, server_cache, "upstream", 1, True)
+def wait_until(what: str, check: Callable[[], object], timeout: float = 60,
+               shown: Callable[[], object] = lambda: None) -> None:
+    """Poll `check` every 0.3 s (each poll may be a dmctl call); fail with `what` and
+    what `shown` gives when it never holds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, (what, shown())
+        time.sleep(0.3)
 
 
 @pytest.fixture(scope="session")
-def upstream2(tmp_path_factory: pytest.TempPathFactory, server_cache: Path) -> Iterator[MariaDB]:
-    yield from _server(tmp_path_factory, server_cache, "upstream2", 3, True)
+def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
+    yield from own_server(tmp_path_factory, "upstream", 1)
 
 
 @pytest.fixture(scope="session")
-def downstream(tmp_path_factory: pytest.TempPathFactory, server_cache: Path
-               ) -> Iterator[MariaDB]:
-    yield from _server(tmp_path_factory, server_cache, "downstream", 2, False)
+def upstream2(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
+    yield from own_server(tmp_path_factory, "upstream2", 3)
+
+
+@pytest.fixture(scope="session")
+def downstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
+    yield from own_server(tmp_path_factory, "downstream", 2, log_bin=False)
 
 
 @pytest.fixture(scope="module")

@@ -22,9 +22,11 @@ from dm.sandbox import DMProcesses, MariaDB
 from tests.integration.conftest import (
     BIN_DIR,
     binlog_end,
+    own_server,
     source_yaml,
     wait_equal,
     wait_stage,
+    wait_until,
 )
 from tests.integration.test_sync_kill import _tables, _ticker
 
@@ -47,25 +49,13 @@ block-allow-list:
 @pytest.fixture(scope="module")
 def relayed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
     """An upstream of its own: this module purges its binlog."""
-    server = MariaDB(tmp_path_factory.mktemp("relayed"), server_id=31)
-    server.start(tmp_path_factory.getbasetemp() / "cache")
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from own_server(tmp_path_factory, "relayed", 31)
 
 
 def _status(cluster: DMProcesses) -> tuple[dict[str, Any], dict[str, Any]]:
     """(relayStatus, the subtask's status) of the task's source."""
     source = cluster.dmctl("query-status", DB)["sources"][0]
     return source["sourceStatus"]["relayStatus"], source["subTaskStatus"][0]
-
-
-def _wait(what: str, check: Any, timeout: float = 60, shown: Any = lambda: None) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, (what, shown())
-        time.sleep(0.3)
 
 
 def _binary_logs(server: MariaDB) -> list[str]:
@@ -80,7 +70,7 @@ def _binary_logs(server: MariaDB) -> list[str]:
 def _purge_past(server: MariaDB, needed: str) -> None:
     """PURGE BINARY LOGS up to the current file, until `needed` is gone (MariaDB keeps a
     file a binlog dump thread still reads: a killed worker's lingers a moment)."""
-    _wait(f"{needed} purged", lambda: server.execute(
+    wait_until(f"{needed} purged", lambda: server.execute(
         f"PURGE BINARY LOGS TO '{binlog_end(server)[0]}'") or needed not in _binary_logs(server))
 
 
@@ -102,7 +92,7 @@ def test_a_task_reads_the_relay_survives_kills_and_outlives_an_upstream_purge(
     assert cluster.dmctl("operate-source", "create", str(source_yaml(
         tmp_path / "s.yaml", f"{DB}-src", up, **{"enable-relay": "true"})))["result"]
     index = cluster.base / "worker1" / "relay-dir" / f"{DB}-src" / "server-uuid.index"
-    _wait("the relay starts", index.exists)
+    wait_until("the relay starts", index.exists)
     stop = threading.Event()
     writer = threading.Thread(target=_ticker, args=(up, stop, DB))
     writer.start()
@@ -142,7 +132,7 @@ def test_a_task_reads_the_relay_survives_kills_and_outlives_an_upstream_purge(
         stop.set()
         writer.join()
     wait_equal(up, downstream, DB, ("ticks", "kv"), timeout=120)
-    _wait("the relay catches up", lambda: _status(cluster)[0]["relayCatchUpMaster"])
+    wait_until("the relay catches up", lambda: _status(cluster)[0]["relayCatchUpMaster"])
     relay, sub = _status(cluster)
     assert sub["stage"] == "Running" and sub["sync"]["binlogType"] == "local", sub
 
@@ -160,13 +150,13 @@ def test_a_task_reads_the_relay_survives_kills_and_outlives_an_upstream_purge(
 
     # pause-relay: the task goes back to the upstream, and on once more after resume-relay
     assert cluster.dmctl("pause-relay", "-s", f"{DB}-src")["result"]
-    _wait("the task reads the upstream",
+    wait_until("the task reads the upstream",
           lambda: _status(cluster)[1].get("sync", {}).get("binlogType") == "remote")
     up.execute(f"INSERT INTO {DB}.kv VALUES (100000, 1)")
     wait_equal(up, downstream, DB, ("ticks", "kv"))
     assert cluster.dmctl("resume-relay", "-s", f"{DB}-src")["result"]
     assert cluster.dmctl("stop-relay", "-s", f"{DB}-src")["result"]
-    _wait("the relay stops", lambda: _status(cluster)[0] is None)
+    wait_until("the relay stops", lambda: _status(cluster)[0] is None)
     assert cluster.dmctl("stop-task", DB)["result"]
     assert cluster.dmctl("operate-source", "stop", f"{DB}-src")["result"]
 
@@ -202,7 +192,7 @@ def test_a_binlog_gone_from_the_upstream_and_the_relay_is_a_clear_error(
         _purge_past(up, _checkpoint_file(downstream))
         cluster.start_worker("worker1")
         assert cluster.dmctl("resume-task", DB)["result"]
-        _wait("both report the purged binlog", lambda: _gone(cluster),
+        wait_until("both report the purged binlog", lambda: _gone(cluster),
               shown=lambda: _status(cluster))
     finally:
         cluster.dmctl("stop-task", DB, check=False)
@@ -229,12 +219,12 @@ def test_a_relaying_worker_keeps_its_source_through_a_freeze_shorter_than_its_re
         assert dm.dmctl("operate-source", "create", str(source_yaml(
             tmp_path / "s.yaml", "ttl-src", relayed, **{"enable-relay": "true"})))["result"]
         log = dm.base / "worker1" / "worker.log"
-        _wait("the relay lease", lambda: "(keepalive TTL 15 s)" in log.read_text())
+        wait_until("the relay lease", lambda: "(keepalive TTL 15 s)" in log.read_text())
         dm.start_worker("worker2", keepalive_ttl=2, relay_keepalive_ttl=15)
         for relaying, owner in ((True, "worker1"), (False, "worker2")):
             if not relaying:
                 assert dm.dmctl("stop-relay", "-s", "ttl-src")["result"]
-                _wait("the short lease", lambda: log.read_text().count(
+                wait_until("the short lease", lambda: log.read_text().count(
                     "(keepalive TTL 2 s)") == 2)
             os.kill(dm.workers["worker1"].pid, signal.SIGSTOP)
             try:
@@ -251,7 +241,7 @@ def test_relay_commands_refuse_what_they_cannot_do(cluster: DMProcesses, relayed
     assert cluster.dmctl("operate-source", "create", str(
         source_yaml(tmp_path / "s.yaml", "norelay-src", relayed)))["result"]
     try:
-        _wait("the source is bound", lambda: cluster.bound().get("norelay-src") == "worker1")
+        wait_until("the source is bound", lambda: cluster.bound().get("norelay-src") == "worker1")
         for args, code in ((("pause-relay", "-s", "norelay-src"), "46012"),
                            (("start-relay", "-s", "norelay-src", "worker9"), "46024"),
                            (("start-relay", "-s", "nosuch-src"), "38032"),

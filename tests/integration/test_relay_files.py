@@ -20,18 +20,14 @@ from dm.relay.layout import RelayDir
 from dm.relay.stream import RelayStream, relay_holds
 from dm.relay.unit import RelayUnit
 from dm.sandbox import MariaDB
+from tests.integration.conftest import own_server
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
-    server = MariaDB(tmp_path_factory.mktemp("relay-up"), server_id=21)
-    server.start(tmp_path_factory.getbasetemp() / "cache")
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from own_server(tmp_path_factory, "relay-up", 21)
 
 
 def _source(server: MariaDB, **extra: str) -> SourceConfig:

@@ -8,13 +8,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dm.sandbox import DMProcesses, MariaDB, TcpProxy, table_rows
-from tests.integration.conftest import wait_stage
+from tests.integration.conftest import own_server, wait_stage, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -41,21 +42,14 @@ block-allow-list:
 @pytest.fixture()
 def primary_and_replica(tmp_path_factory: pytest.TempPathFactory
                         ) -> Iterator[tuple[MariaDB, MariaDB]]:
-    cache = tmp_path_factory.getbasetemp() / "cache"
-    servers = [MariaDB(tmp_path_factory.mktemp(name), server_id=sid,
-                       extra_args=["--log-slave-updates"])
-               for name, sid in (("primary", 51), ("replica", 52))]
-    try:
-        for server in servers:
-            server.start(cache)
-        primary, replica = servers
+    with ExitStack() as servers:
+        primary, replica = (servers.enter_context(contextmanager(own_server)(
+            tmp_path_factory, name, sid, extra_args=("--log-slave-updates",)))
+            for name, sid in (("primary", 51), ("replica", 52)))
         replica.execute(f"CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={primary.port},"
                         " MASTER_USER='root', MASTER_PASSWORD='', MASTER_USE_GTID=slave_pos",
                         "START SLAVE")
         yield primary, replica
-    finally:
-        for server in servers:
-            server.stop()
 
 
 def _writes(server: MariaDB, start: int, stop: threading.Event) -> None:
@@ -78,13 +72,6 @@ def _rows(server: MariaDB) -> list[tuple[Any, ...]]:
         return table_rows(conn, DB, "t")
     finally:
         conn.close()
-
-
-def _wait(what: str, check: Any, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.3)
 
 
 def _writing(server: MariaDB, start: int, seconds: float) -> None:
@@ -110,13 +97,13 @@ def test_the_relay_and_its_task_follow_the_upstream_to_another_server(
         assert cluster.dmctl("start-task", "--remove-meta", str(tmp_path / "t.yaml"))["result"]
         wait_stage(cluster, "switch", "Running", unit="Sync")
         _writing(primary, 1, 3)
-        _wait("the replica has every row", lambda: _rows(replica) == _rows(primary))
+        wait_until("the replica has every row", lambda: _rows(replica) == _rows(primary))
         replica.execute("STOP SLAVE", "RESET SLAVE ALL")  # promoted
         proxy.switch(replica.port)  # the address moves: every connection through it drops
         _writing(replica, 100_000, 3)
         replica.execute(f"ALTER TABLE {DB}.t ADD COLUMN w INT DEFAULT 7",
                         f"INSERT INTO {DB}.t VALUES (1000000, 'after the DDL', 8)")
-        _wait("the downstream equals the new primary",
+        wait_until("the downstream equals the new primary",
               lambda: _rows(downstream) == _rows(replica), timeout=120)
         source = cluster.dmctl("query-status", "switch")["sources"][0]
         relay, sub = source["sourceStatus"]["relayStatus"], source["subTaskStatus"][0]

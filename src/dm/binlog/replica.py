@@ -12,9 +12,9 @@ import socket
 import ssl
 import struct
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pymysql
 import pymysql.connections
@@ -35,6 +35,7 @@ MARIA_SLAVE_CAPABILITY_GTID = 4
 ER_MASTER_FATAL_ERROR_READING_BINLOG = 1236
 _MAX_PACKET = 0xFFFFFF  # a payload this long continues in the next packet
 _CR_SERVER_LOST = 2013
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,11 @@ class _PacketReader:
                 self._parts = []
             append(payload)
         self._rest = data[at:]
+
+
+def _is_eof(payload: bytes) -> bool:
+    """The EOF packet: a non-blocking stream has caught up."""
+    return payload[0] == 0xFE and len(payload) < 9
 
 
 def _lenstr(text: str) -> bytes:
@@ -283,11 +289,8 @@ class ReplicaConnection:
         packets, decoder = self._packets, self.decoder
         assert packets is not None, "call start_at() or start_at_gtid() first"
         while True:
-            try:
-                data = packets.packet()
-            except pymysql.err.MySQLError as exc:
-                raise self._read_error(exc) from exc
-            if data[0] == 0xFE and len(data) < 9:  # EOF: caught up in non-blocking mode
+            data = self._read(packets.packet)
+            if _is_eof(data):
                 return
             event = decoder.decode(data, 1)
             kind = type(event)
@@ -308,16 +311,19 @@ class ReplicaConnection:
         packets = self._packets
         assert packets is not None, "call start_at() or start_at_gtid() first"
         while True:
-            try:
-                batch = packets.packets()
-            except pymysql.err.MySQLError as exc:
-                raise self._read_error(exc) from exc
-            events = [memoryview(data)[1:] for data in batch
-                      if not (data[0] == 0xFE and len(data) < 9)]
+            batch = self._read(packets.packets)
+            events = [memoryview(data)[1:] for data in batch if not _is_eof(data)]
             if events:
                 yield events
-            if len(events) < len(batch):  # EOF: caught up in non-blocking mode
+            if len(events) < len(batch):
                 return
+
+    def _read(self, take: Callable[[], _T]) -> _T:
+        """`take` from the stream, its failure a coded error naming where the stream was."""
+        try:
+            return take()
+        except pymysql.err.MySQLError as exc:
+            raise self._read_error(exc) from exc
 
     def ready(self) -> bool:
         """Whether the next event can be read without waiting for the upstream."""

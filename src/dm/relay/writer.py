@@ -90,21 +90,11 @@ class RelayWriter:
         if flags & LOG_EVENT_ARTIFICIAL_F or not log_pos:
             return
         start = log_pos - size
-        out = self._out
-        if start != self.end or out is None:
-            if start < self.end:
-                if log_pos <= self.end:
-                    return  # already written: the stream was started again before it
-                raise errors.RELAY_GAP(file=self.file, pos=log_pos, end=self.end)
-            self._append(ev, start, log_pos)
-        else:
-            try:
-                out.write(ev)
-            except OSError as exc:
-                raise errors.RELAY_FILE(exc, path=str(self.sub.path / self.file),
-                                        detail=str(exc)) from exc
-            self.end = log_pos
-            self.events += 1
+        if start < self.end:
+            if log_pos <= self.end:
+                return  # already written: the stream was started again before it
+            raise errors.RELAY_GAP(file=self.file, pos=log_pos, end=self.end)
+        self._append(ev, start, log_pos)
         if kind == _XID:
             self.groups.end()
             self.committed = Location(self.file, log_pos, self.groups.gtid_set)
@@ -163,11 +153,12 @@ class RelayWriter:
             raise errors.RELAY_FILE(path=str(self.sub.path),
                                     detail="an event came before the stream named its file")
         try:
-            if self.end == 0:
-                out.write(BINLOG_MAGIC)
-                self.end = len(BINLOG_MAGIC)
-            if start > self.end:
-                out.write(self._filler(start))
+            if start != self.end:  # a new file's magic, a hole: not the common case
+                if self.end == 0:
+                    out.write(BINLOG_MAGIC)
+                    self.end = len(BINLOG_MAGIC)
+                if start > self.end:
+                    out.write(self._filler(start))
             out.write(ev)
         except OSError as exc:
             raise errors.RELAY_FILE(exc, path=str(self.sub.path / self.file),
