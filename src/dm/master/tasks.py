@@ -230,11 +230,19 @@ async def _task_list(state: ClusterState, subtasks: dict[tuple[str, str], Any]
             except (aiohttp.ClientError, TimeoutError):
                 stages_by_task[task].append("Error")
                 continue
-            for st in status["subTaskStatus"]:
-                stages_by_task[task].append("Error" if st.get("result") else st["stage"])
+            stages_by_task[task] += source_stages(status)
     return {"result": True, "msg": "",
             "tasks": [{"taskName": t, "taskStatus": _overall(stages_by_task[t]),
                        "sources": sorted(by_task[t])} for t in sorted(by_task)]}
+
+
+def source_stages(status: dict[str, Any]) -> list[str]:
+    """The stage of each subtask a worker reports, for the task list: Error when it paused
+    on an error, or, as DM shows it, when it syncs and its source's relay stopped on one."""
+    relay = status.get("relayStatus") or {}
+    relay_failed = bool(relay.get("result")) and relay.get("stage") != "Running"
+    return ["Error" if st.get("result") or (relay_failed and st.get("unit") == "Sync")
+            else st["stage"] for st in status["subTaskStatus"]]
 
 
 def _overall(stages: list[str]) -> str:
