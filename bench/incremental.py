@@ -139,20 +139,31 @@ def pydm(up: MariaDB, down: MariaDB, work: Path, start: tuple[str, int], end: tu
         dm.stop()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def backlog_arguments(parser: argparse.ArgumentParser, transactions: int, work: str) -> None:
+    """The sysbench shape of a backlog bench, and its work directory."""
     parser.add_argument("--tables", type=int, default=8)
     parser.add_argument("--rows", type=int, default=50_000)
-    parser.add_argument("--transactions", type=int, default=50_000)
+    parser.add_argument("--transactions", type=int, default=transactions)
+    parser.add_argument("--work", default=str(ROOT / "sandbox" / work))
+
+
+def fresh(work: str) -> Path:
+    """The work directory, emptied."""
+    path = Path(work)
+    shutil.rmtree(path, ignore_errors=True)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    backlog_arguments(parser, 50_000, "bench-incremental")
     parser.add_argument("--rand-type", nargs="+", default=["uniform", "special"])
     parser.add_argument("--flush", nargs="+", type=int, default=[1, 2],
                         help="downstream innodb_flush_log_at_trx_commit values")
     parser.add_argument("--workers", type=int, default=2, help="tuned worker-count")
     parser.add_argument("--batch", type=int, default=1000, help="tuned batch")
-    parser.add_argument("--work", default=str(ROOT / "sandbox" / "bench-incremental"))
     args = parser.parse_args()
-    work = Path(args.work)
-    shutil.rmtree(work, ignore_errors=True)
+    work = fresh(args.work)
     cache = ROOT / "sandbox" / ".cache"
     runs = [Settings("DM defaults (16 x 100)", ""),
             Settings(f"tuned ({args.workers} x {args.batch})",

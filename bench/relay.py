@@ -22,7 +22,17 @@ import subprocess
 import time
 from pathlib import Path
 
-from incremental import checksums, master_position, restore, snapshot, sysbench
+from incremental import (
+    SERVER_ARGS,
+    TASK,
+    backlog_arguments,
+    checksums,
+    fresh,
+    master_position,
+    restore,
+    snapshot,
+    sysbench,
+)
 
 from dm.config.source import parse_source_config
 from dm.relay.layout import RelayDir
@@ -30,23 +40,11 @@ from dm.relay.unit import RelayUnit
 from dm.sandbox import DMProcesses, MariaDB
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVER_ARGS = ["--innodb-buffer-pool-size=2G", "--innodb-log-file-size=512M"]
 SOURCE = """\
 source-id: inc-src
 server-id: 4242
 enable-relay: {relay}
 from: {{host: 127.0.0.1, port: {port}, user: root, password: ""}}
-"""
-TASK = """\
-name: inc
-task-mode: incremental
-target-database: {{host: 127.0.0.1, port: {port}, user: root, password: ""}}
-mysql-instances:
-  - source-id: inc-src
-    block-allow-list: sb
-    meta: {{binlog-name: "{name}", binlog-pos: {pos}}}
-block-allow-list:
-  sb: {{do-dbs: [sbtest]}}
 """
 
 
@@ -97,7 +95,7 @@ def catch_up(up: MariaDB, down: MariaDB, work: Path, start: tuple[str, int], rel
         dm.start_worker("worker1", keepalive_ttl=30)
         (work / "source.yaml").write_text(SOURCE.format(relay=str(relay).lower(), port=up.port))
         (work / "task.yaml").write_text(TASK.format(port=down.port, name=start[0],
-                                                    pos=start[1]))
+                                                    pos=start[1], syncer=""))
         dm.dmctl("operate-source", "create", str(work / "source.yaml"))
         started = time.monotonic()
         dm.dmctl("start-task", str(work / "task.yaml"))
@@ -118,13 +116,9 @@ def catch_up(up: MariaDB, down: MariaDB, work: Path, start: tuple[str, int], rel
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tables", type=int, default=8)
-    parser.add_argument("--rows", type=int, default=50_000)
-    parser.add_argument("--transactions", type=int, default=100_000)
-    parser.add_argument("--work", default=str(ROOT / "sandbox" / "bench-relay"))
+    backlog_arguments(parser, 100_000, "bench-relay")
     args = parser.parse_args()
-    work = Path(args.work)
-    shutil.rmtree(work, ignore_errors=True)
+    work = fresh(args.work)
     cache = ROOT / "sandbox" / ".cache"
     up = MariaDB(work / "up", 1, extra_args=SERVER_ARGS)
     down = MariaDB(work / "down", 2, log_bin=False, extra_args=SERVER_ARGS)
