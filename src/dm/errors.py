@@ -378,6 +378,10 @@ MASTER_ETCD = _define(38043, _M, _INT, _HIGH, "etcd request failed: {op}",
                       "Check that the dm-master and its etcd are running.", retryable=True)
 MASTER_NAME_NOT_FOUND = _define(38048, _M, _INT, _MED, "dm-master with name {name} not exists",
                                 "See the names with `dmctl list-member --master`.")
+MASTER_WORKER_UNREACHABLE = _define(38052, _M, _INT, _HIGH,
+                                    "worker {worker} at {address} does not answer: {detail}",
+                                    "Check that the dm-worker runs (`dmctl list-member "
+                                    "--worker`), then run the command again.", retryable=True)
 MASTER_START = _define(38050, _M, _INT, _HIGH, "dm-master {name} cannot start: {detail}",
                        "Fix the flag or config key named (is the address already in use?) "
                        "and start it again.")

@@ -503,15 +503,19 @@ class TcpProxy:
     def switch(self, target: int) -> None:
         with self._lock:
             self.target = target
+        self._drop_connections()
+
+    def close(self) -> None:
+        self._server.close()
+        self._drop_connections()
+
+    def _drop_connections(self) -> None:
+        with self._lock:
             doomed, self._open = self._open, []
         for sock in doomed:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
-
-    def close(self) -> None:
-        self._server.close()
-        self.switch(self.target)
 
     def _accept(self) -> None:
         while True:

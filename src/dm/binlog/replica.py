@@ -101,7 +101,8 @@ class _PacketReader:
 
     def packets(self) -> list[bytes]:
         """Every whole payload received, at least one (blocking until it is here); an error
-        packet raises. One call per socket read instead of one per event."""
+        packet raises, the payloads before it dropped (the caller starts again from what it
+        wrote). One call per socket read instead of one per event."""
         packets = self._packets
         while not packets:
             self._fill()

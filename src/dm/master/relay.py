@@ -53,10 +53,15 @@ async def purge_relay(state: ClusterState, source: str, filename: str,
     workers = await state.workers()
     if worker is None or worker not in workers:
         raise errors.SOURCE_NOT_BOUND(source=source)
-    url = f"http://{workers[worker].address}/api/v1/relay/purge"
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http, \
-            http.post(url, json={"filename": filename, "sub_dir": sub_dir}) as resp:
-        answer = dict(await resp.json())
+    address = workers[worker].address
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http, \
+                http.post(f"http://{address}/api/v1/relay/purge",
+                          json={"filename": filename, "sub_dir": sub_dir}) as resp:
+            answer = dict(await resp.json())
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise errors.MASTER_WORKER_UNREACHABLE(exc, worker=worker, address=address,
+                                               detail=str(exc) or type(exc).__name__) from exc
     entry = {"result": answer["result"], "msg": answer["msg"], "source": source,
              "worker": worker}
     return {"result": answer["result"], "msg": "", "sources": [entry]}  # DM's shape

@@ -2,7 +2,7 @@
 upstream when the source's relay is on (DM's local streamer).
 
 It offers what the sync reader uses of a replica connection (`start_at`, `events`,
-`ready`, `location`), decoding the relay files with the same decoder. It follows the
+`ready`), decoding the relay files with the same decoder. It follows the
 files as the relay writes them: an event is read only once it is whole on disk, a
 file's ROTATE leads to the next file, and an idle relay yields a heartbeat naming where
 its end is, as an idle upstream does.
@@ -22,7 +22,7 @@ from dm.binlog.events.base import HEADER, HEADER_LEN, LOG_EVENT_ARTIFICIAL_F, Ev
 from dm.binlog.events.codes import EventType
 from dm.binlog.events.file import BINLOG_MAGIC
 from dm.binlog.events.payload import TransactionPayloadEvent
-from dm.binlog.location import Location, file_key
+from dm.binlog.location import Location
 from dm.binlog.rows.schema import SchemaProvider
 from dm.relay.layout import RelayDir, SubDir
 from dm.relay.writer import LOG_EVENT_IGNORABLE_F
@@ -48,7 +48,6 @@ class RelayStream:
         self._buf = b""  # bytes read from the file; _pos is at _buf[_at]
         self._at = 0
         self._read_end = 0
-        self._start = Location("", 0)
 
     # --- where ---------------------------------------------------------------------------
     def start_at(self, location: Location) -> None:
@@ -57,14 +56,13 @@ class RelayStream:
         sub = self.relay.find(location.file)
         if sub is None:
             sub = self._not_yet_relayed(location)
-        self._start = location
         self._open(sub, location.file, location.pos)
 
     def _not_yet_relayed(self, location: Location) -> SubDir:
         """The sub-directory the relay will write `location.file` to; an error when it
         is older than anything the relay holds (purged, or the relay began after it)."""
-        sub = _future_subdir(self.relay, location)
-        if sub is None:
+        sub = self.relay.current()
+        if sub is None or not relay_holds(self.relay, location):
             current = self.relay.current()
             files = current.binlog_files() if current is not None else []
             held = f"{current.name}/{files[0]} to {files[-1]}" if current and files else \
@@ -190,14 +188,6 @@ class RelayStream:
         return self._in is not None and os.fstat(self._in.fileno()).st_size > \
             self._pos + len(self._buf) - self._at
 
-    @property
-    def location(self) -> Location:
-        return Location(self._file, self._pos, self._start.gtid_set)
-
-    @property
-    def subdir(self) -> str:
-        return self._sub.name if self._sub is not None else ""
-
     def close(self) -> None:
         if self._in is not None:
             f, self._in = self._in, None
@@ -218,8 +208,7 @@ def relay_holds(relay: RelayDir, location: Location) -> bool:
         return False
     sub = relay.find(location.file) or relay.current()
     first = _first_held(sub) if sub is not None else None
-    return first is not None and (file_key(location.file), location.pos) >= \
-        (file_key(first.file), first.pos)
+    return first is not None and not location < first
 
 
 def relay_end(relay: RelayDir) -> Location | None:
@@ -229,12 +218,6 @@ def relay_end(relay: RelayDir) -> Location | None:
     if sub is None or not files:
         return None
     return Location(files[-1], (sub.path / files[-1]).stat().st_size)
-
-
-def _future_subdir(relay: RelayDir, location: Location) -> SubDir | None:
-    """The sub-directory being written, when it will hold `location`."""
-    sub = relay.current()
-    return sub if sub is not None and relay_holds(relay, location) else None
 
 
 def _first_held(sub: SubDir) -> Location | None:

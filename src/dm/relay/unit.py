@@ -36,7 +36,7 @@ _MASTER_EVERY = 5.0  # seconds between looks at the upstream's binlog position
 _RETRY_MIN, _RETRY_MAX = 1.0, 30.0
 _FATAL = {errors.RELAY_GAP.code, errors.RELAY_META.code, errors.RELAY_INDEX.code,
           errors.RELAY_UPSTREAM_BEHIND.code, errors.RELAY_SWITCH_NEEDS_GTID.code,
-          errors.BINLOG_PURGED.code}
+          errors.BINLOG_PURGED.code, errors.NO_BINLOG_LOCATION.code}
 
 
 @dataclass(frozen=True)
@@ -127,11 +127,10 @@ class RelayUnit:
             last = self.relay.current()
             if last is not None and last.uuid != upstream.uuid:  # another server now
                 start = self._switch_point(last)
-                sub = self.relay.open_subdir(upstream.uuid)
-                sub.write_meta(start)
+                self.relay.open_subdir(upstream.uuid).write_meta(start)
                 log.info("relay of %s: the upstream is now %s (was %s): relaying it into "
-                         "%s from GTID %s", self.source.source_id, upstream.uuid, last.uuid,
-                         sub.name, start.gtid_set)
+                         "a new sub-directory from GTID %s", self.source.source_id,
+                         upstream.uuid, last.uuid, start.gtid_set)
             sub = self.relay.open_subdir(upstream.uuid)
             meta = sub.read_meta(upstream.flavor)
             if meta is None:
@@ -201,8 +200,7 @@ class RelayUnit:
         """The upstream's binlog never ends before the relay's (same server): if it does,
         it was reset or restored, and the relay's files no longer are its files."""
         master = self._master
-        if master is not None and master.file and \
-                (file_key(master.file), master.pos) < (file_key(writer.file), writer.end):
+        if master is not None and master.file and master < Location(writer.file, writer.end):
             raise errors.RELAY_UPSTREAM_BEHIND(master=master.short(),
                                                relay=f"{writer.file}:{writer.end}")
 
@@ -236,8 +234,8 @@ class RelayUnit:
         if cfg.relay_binlog_name:
             return Location(cfg.relay_binlog_name, FILE_HEADER_END, gtid)
         if upstream.now is None:
-            raise errors.RELAY_FILE(path=str(self.relay.path),
-                                    detail="the upstream writes no binlog (log_bin is OFF)")
+            raise errors.NO_BINLOG_LOCATION(
+                path=f"SHOW MASTER STATUS of source {cfg.source_id} (empty: is log_bin ON?)")
         return upstream.now
 
     # --- status and purge --------------------------------------------------------------
@@ -250,8 +248,8 @@ class RelayUnit:
             "masterBinlog": _pair(master), "masterBinlogGtid": _gtid(master),
             "relaySubDir": self._sub.name if self._sub is not None else "",
             "relayBinlog": _pair(relay), "relayBinlogGtid": _gtid(relay),
-            "relayCatchUpMaster": relay is not None and master is not None and (
-                relay.file, relay.pos) >= (master.file, master.pos),
+            "relayCatchUpMaster": relay is not None and master is not None and
+            not relay < master,
             "stage": self.stage,
             "result": None if self.error is None else {
                 "isCanceled": False, "errors": [self.error.to_process_error()]},

@@ -177,12 +177,7 @@ class RelayWriter:
         fde = self.decoder.fde
         if fde is not None and fde.checksum_alg == CHECKSUM_CRC32:
             struct.pack_into("<I", data, size - CHECKSUM_LEN, zlib.crc32(data[:-CHECKSUM_LEN]))
-        if self.end == len(BINLOG_MAGIC):  # the magic is there already
-            self._out.write(data)  # type: ignore[union-attr]  # opened by _switch
-            self.end += size
-            self.events += 1
-        else:
-            self._append(bytes(data), len(BINLOG_MAGIC), len(BINLOG_MAGIC) + size)
+        self._append(bytes(data), len(BINLOG_MAGIC), len(BINLOG_MAGIC) + size)
 
     def _filler(self, start: int) -> bytes:
         """One IGNORABLE event from the file's end up to `start`."""

@@ -23,7 +23,13 @@ import pymysql
 from pymysql.cursors import Cursor
 
 from dm import errors
-from dm.binlog.location import Flavor, Location, parse_dump_metadata, parse_gtid_set
+from dm.binlog.location import (
+    DumpMetadata,
+    Flavor,
+    Location,
+    parse_dump_metadata,
+    parse_gtid_set,
+)
 from dm.binlog.replica import ReplicaConfig
 from dm.binlog.rows.schema import TableSchema
 from dm.binlog.status import binlog_status
@@ -155,9 +161,9 @@ class SyncUnit:
                 return point, point.exit_safe
             # after a crash, anything up to the upstream's current end may be applied
             return point, max(filter(None, [point.exit_safe, self._master_now()]), default=None)
-        if self.cfg.dump_dir is not None and (self.cfg.dump_dir / METADATA_FILE).exists():
-            path = self.cfg.dump_dir / METADATA_FILE
-            meta = parse_dump_metadata(path.read_text(), str(path), self.cfg.flavor)
+        meta = self._dump_metadata()
+        if meta is not None:
+            assert self.cfg.dump_dir is not None
             self._load_dump_schemas(self.cfg.dump_dir)
             starts = {key: self._snapshot_location(s.binlog_name, s.binlog_pos, s.binlog_gtid)
                       for key, s in table_starts(self.cfg.dump_dir).items()}
@@ -371,10 +377,15 @@ class SyncUnit:
             point = None
         if point is not None:
             return point.location
+        meta = self._dump_metadata()
+        return meta.location if meta is not None else self.cfg.meta
+
+    def _dump_metadata(self) -> DumpMetadata | None:
+        """The dump's metadata (task-mode all, load&sync), once its dump has written it."""
         path = self.cfg.dump_dir / METADATA_FILE if self.cfg.dump_dir is not None else None
-        if path is not None and path.exists():
-            return parse_dump_metadata(path.read_text(), str(path), self.cfg.flavor).location
-        return self.cfg.meta
+        if path is None or not path.exists():
+            return None
+        return parse_dump_metadata(path.read_text(), str(path), self.cfg.flavor)
 
     def _caught_up(self) -> bool:
         """A catch-up has passed its end (its last transaction, or a heartbeat says so)."""

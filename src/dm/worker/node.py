@@ -21,11 +21,12 @@ from dm.config.stored import from_doc
 from dm.config.subtask import SubTaskConfig
 from dm.fence import Fence
 from dm.master.state import ClusterState, Stage
+from dm.relay import unit as relay_unit
 from dm.relay.unit import RelayUnit
 from dm.store import keys
 from dm.store.client import Store
 from dm.worker.build import build_subtask
-from dm.worker.subtask import SubTask
+from dm.worker.subtask import RUNNING, SubTask
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +221,7 @@ class WorkerNode:
             self.relay = RelayUnit(source, directory / source.source_id, self.needed_from)
             self._relay_rev = 0
         if stage.rev == self._relay_rev:
-            if self.relay.stage != "Running":  # stopped by an error it cannot get past
+            if self.relay.stage != relay_unit.RUNNING:  # stopped by an error it cannot pass
                 self._restart_relay_readers()
             return
         self._relay_rev = stage.rev
@@ -236,7 +237,7 @@ class WorkerNode:
         """Sync units reading a relay that no longer grows start again from their
         checkpoints, reading the upstream."""
         for sub in list(self.subtasks.values()):
-            if sub.stage == "Running" and sub.sync is not None and \
+            if sub.stage == RUNNING and sub.sync is not None and \
                     sub.sync.binlog_type == "local":
                 log.info("subtask %s: the relay stopped; reading the upstream", sub.name)
                 sub.pause()
@@ -245,7 +246,8 @@ class WorkerNode:
     def _relay_to_read(self) -> Path | None:
         """The relay directory a sync unit reads from, while the relay runs."""
         relay = self.relay
-        return relay.directory if relay is not None and relay.stage == "Running" else None
+        return relay.directory if relay is not None and relay.stage == relay_unit.RUNNING \
+            else None
 
     def needed_from(self) -> Location | None:
         """The earliest binlog location a subtask of the bound source still needs."""
