@@ -93,7 +93,7 @@ def _template_dir(cache: Path) -> Path:
     return tpl
 
 
-def _children(pid: int) -> list[int]:
+def child_pids(pid: int) -> list[int]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -435,7 +435,7 @@ class DMProcesses:
 
     def child_pids(self, worker: str) -> list[int]:
         """The worker's live child processes: one binlog reader per running sync unit."""
-        return [p for p in _children(self.workers[worker].pid) if _alive(p)]
+        return [p for p in child_pids(self.workers[worker].pid) if _alive(p)]
 
     def create_source(self, source: MariaDB, source_id: str) -> None:
         """Register `source` and wait until a worker is bound to it (bench helper)."""
@@ -457,7 +457,7 @@ class DMProcesses:
 
     @staticmethod
     def _kill(proc: subprocess.Popen[bytes], what: str) -> None:
-        children = _children(proc.pid)
+        children = child_pids(proc.pid)
         proc.kill()
         proc.wait(10)
         wait_for(lambda: not any(map(_alive, children)), 10,

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from dm.sandbox import DMProcesses, MariaDB, table_rows, wait_for
+from dm.sandbox import DMProcesses, MariaDB, child_pids, table_rows, wait_for
 from tests.integration.conftest import (
     BIN_DIR,
     replicating_under_writes,
@@ -142,6 +142,36 @@ def test_frozen_worker_writes_nothing_after_takeover(two_workers: DMProcesses,
     assert _checkpoint(downstream) == before
     workers = dm.dmctl("list-member", "--worker")["members"][0]["worker"]["workers"]
     assert {w["name"]: w["stage"] for w in workers}[frozen] == "free"
+
+
+def test_etcd_stalls_shorter_than_the_lease_do_not_stop_the_task(
+        two_workers: DMProcesses, upstream: MariaDB, downstream: MariaDB,
+        tmp_path: Path) -> None:
+    """etcd frozen for most of the lease's TTL, again and again: refreshes come late, so
+    the worker's fence closes for up to a second each time (writes refused) while its
+    lease lives on in etcd. The worker keeps its source and its task goes on (CI once saw
+    the task stay paused on a refused write after a master's restart)."""
+    dm = two_workers
+    etcd = child_pids(dm.masters["master1"].pid)
+    assert len(etcd) == 1, etcd
+    with replicating_under_writes(dm, upstream, downstream, tmp_path, DB, TABLES, TASK,
+                                  _writer):
+        _syncing(dm)
+        bound = dm.bound()[f"{DB}-src"]
+        for stall in (3.0, 3.2, 3.1, 3.3, 3.0, 3.2):  # lease TTL is 4 s
+            os.kill(etcd[0], signal.SIGSTOP)
+            try:
+                time.sleep(stall)
+            finally:
+                os.kill(etcd[0], signal.SIGCONT)
+            time.sleep(1.5)
+        _syncing(dm)
+        time.sleep(1)
+    wait_equal(upstream, downstream, DB, COMPARED)
+    assert dm.bound()[f"{DB}-src"] == bound
+    for worker in ("worker1", "worker2"):
+        assert "lost its keepalive lease" not in (dm.base / worker / "worker.log").read_text()
+    assert _subtask(dm)["result"] is None
 
 
 def test_transfer_source_and_offline_worker(two_workers: DMProcesses, upstream: MariaDB,

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 _FAILOVER_ERRORS = (aetcd.exceptions.ConnectionFailedError,
                     aetcd.exceptions.ConnectionTimeoutError)
+_REFRESH_RETRY_S = 0.2
 T = TypeVar("T")
 Renewal = Callable[[float, float], None]
 
@@ -175,14 +176,19 @@ class Store:
 
     @staticmethod
     async def _keep_alive(lease: aetcd.Lease, ttl: int, on_renewal: Renewal | None) -> None:
+        """Refresh every ttl/3; a refresh that failed (its member died, say) is tried again
+        at once on another member, so one failure never costs a third of the lease."""
+        wait = max(ttl / 3, 0.5)
         while True:
-            await asyncio.sleep(max(ttl / 3, 0.5))
+            await asyncio.sleep(wait)
             sent_at = time.monotonic()
             try:
                 reply = await lease.refresh()
-            except Exception as exc:  # noqa: BLE001 - logged; the next refresh retries
+            except Exception as exc:  # noqa: BLE001 - logged; retried soon
                 log.warning("lease refresh failed: %s", exc)
+                wait = _REFRESH_RETRY_S
                 continue
+            wait = max(ttl / 3, 0.5)
             if reply is None or reply.TTL <= 0:
                 log.warning("lease %x has expired in etcd", lease.id)
                 return

@@ -230,6 +230,8 @@ class Applier:
                 if conn is not None:
                     _close_quietly(conn)
                 conn = None
+                if isinstance(exc, errors.DMError) and exc.code == errors.WORKER_FENCED.code:
+                    raise  # not the batch's fault: the worker resumes it (dm.worker.node)
                 if not _retryable(exc) or attempt == _MAX_RETRIES - 1:
                     tables = ", ".join(f"`{s}`.`{t}`" for s, t in by_table)
                     failed = "".join(getattr(exc, "__notes__", []))

@@ -26,7 +26,7 @@ from dm.relay.unit import RelayUnit
 from dm.store import keys
 from dm.store.client import Store
 from dm.worker.build import build_subtask
-from dm.worker.subtask import RUNNING, SubTask
+from dm.worker.subtask import PAUSED, RUNNING, SubTask
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,9 @@ class WorkerNode:
                 if self._keepalive_ttl() != ttl:
                     ttl = self._keepalive_ttl()
                     lease = await self._move_keepalive(alive_key, ttl, lease)
-                if not self.fence.is_open() or await self.store.get(alive_key) is None:
+                # the fence may close for a moment while a refresh is late; only the key
+                # gone means the lease ended (and the master may give the source away)
+                if await self.store.get(alive_key) is None:
                     return
                 try:
                     await self.reconcile()
@@ -184,7 +186,8 @@ class WorkerNode:
                 await self.state.hold_dump(task, source, self.name, holds)
                 self._holding[task] = holds
             if self._applied.get(task) == stage.rev:
-                if stage.expect == "Running" and sub.due_for_auto_resume():
+                if stage.expect == "Running" and (sub.due_for_auto_resume()
+                                                  or self._fenced_out(sub)):
                     log.info("subtask %s: auto-resuming after %s", task, sub.errors[0].code)
                     await asyncio.to_thread(sub.start)
                 continue
@@ -194,6 +197,12 @@ class WorkerNode:
                 await asyncio.to_thread(sub.start)
             elif stage.expect == "Paused":
                 await asyncio.to_thread(sub.pause)
+
+    def _fenced_out(self, sub: SubTask) -> bool:
+        """Paused by a write the fence refused while a lease refresh was late, and the
+        lease has been renewed since: it never lost its source, so it goes on at once."""
+        return sub.stage == PAUSED and self.fence.is_open() and \
+            any(e.code == errors.WORKER_FENCED.code for e in sub.errors)
 
     async def stop_all(self) -> None:
         for sub in self.subtasks.values():
