@@ -83,8 +83,9 @@ def _alive_masters(dm: DMProcesses, count: int) -> None:
     wait_for(alive, 60, f"{count} masters alive in list-member")
 
 
-def _replicates(upstream: MariaDB, downstream: MariaDB, key: int) -> None:
-    """A new row written now arrives downstream: the task is going on."""
+def _replicates(dm: DMProcesses, upstream: MariaDB, downstream: MariaDB, key: int) -> None:
+    """A new row written now arrives downstream: the task is going on (if not, the
+    failure shows what query-status says)."""
     upstream.execute(f"INSERT INTO {DB}.kv VALUES ({key}, 7)")
     down = downstream.connect()
 
@@ -96,6 +97,8 @@ def _replicates(upstream: MariaDB, downstream: MariaDB, key: int) -> None:
 
     try:
         wait_for(arrived, 60, "a row written after the kills to arrive downstream")
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}: {dm.dmctl('query-status', DB, check=False)}") from exc
     finally:
         down.close()
 
@@ -123,11 +126,11 @@ def test_killed_leader_and_joined_master(three_masters: DMProcesses, upstream: M
         dm.restart_master(first)  # rejoins: two of three members keep the quorum below
         _alive_masters(dm, 3)
         dm.kill_master("master1")  # the master the worker joined through
-        _replicates(upstream, downstream, 100000)
+        _replicates(dm, upstream, downstream, 100000)
         assert dm.workers["worker1"].poll() is None, "the worker died with a master"
         dm.restart_master("master1")
         _alive_masters(dm, 3)
-        _replicates(upstream, downstream, 100001)
+        _replicates(dm, upstream, downstream, 100001)
     wait_equal(upstream, downstream, DB, ("kv", "log"))
     wait_equal(upstream, downstream, DB2, ("t",))
     masters = dm.dmctl("list-member", "--master")["members"][0]["master"]["masters"]
