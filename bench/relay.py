@@ -67,7 +67,7 @@ def relay_unit(up: MariaDB, directory: Path, first: str) -> float:
     cfg = parse_source_config(SOURCE.format(relay="true", port=up.port)
                               + f"relay-binlog-name: {first}\n", "source.yaml")
     want = {n: s for n, s in binlog_files(up).items() if n >= first}
-    unit = RelayUnit(cfg, directory, lambda: None)
+    unit = RelayUnit(cfg, directory, lambda: None, server_id=cfg.server_id)
     started = time.monotonic()
     unit.start()
     try:

@@ -404,18 +404,55 @@ TRANSFER_NOT_IN_SYNC = _define(46019, ErrClass.SCHEDULER, _INT, _MED,
                                "should in sync unit",
                                "Wait until they reach the sync unit, or pause them with "
                                "`dmctl pause-task`, then transfer-source again.")
-SOURCE_NOT_BOUND = _define(46021, ErrClass.SCHEDULER, _INT, _MED,
-                           "source {source} has no worker bound to it",
+SOURCE_NOT_BOUND = _define(46009, ErrClass.DM_MASTER, _INT, _MED,
+                           "sources {source} have not bound",
                            "Start a dm-worker (`dm-worker --join <master>`); it is bound to a "
                            "free source at once.")
 RELAY_NOT_STARTED = _define(46012, ErrClass.SCHEDULER, _INT, _MED,
                             "source {source} has no relay log to {op}",
                             "Start it with `dmctl start-relay -s {source}`.")
-RELAY_WORKERS_WRONG_BOUND = _define(46024, ErrClass.SCHEDULER, _INT, _HIGH,
-                                    "worker(s) {workers} are not bound to source {source} "
-                                    "({bound}): pydm relays a source on the worker bound to it",
-                                    "Name the bound worker or none: `dmctl start-relay -s "
-                                    "{source}`; `dmctl list-member --worker` shows the bindings.")
+RELAY_WORKERS_BUSY = _define(46020, ErrClass.SCHEDULER, _INT, _HIGH,
+                             "these workers {workers} have started relay for sources {sources} "
+                             "respectively",
+                             "Use `dmctl stop-relay -s <source> <worker>` to stop them, or "
+                             "choose other workers.")
+RELAY_WORKERS_WRONG_BOUND = _define(46021, ErrClass.SCHEDULER, _INT, _HIGH,
+                                    "these workers {workers} have bound for another sources "
+                                    "{sources} respectively",
+                                    "Name free workers or the one bound to this source "
+                                    "(`dmctl list-member --worker` shows the bindings).")
+RELAY_WORKERS_WRONG_RELAY = _define(46022, ErrClass.SCHEDULER, _INT, _HIGH,
+                                    "these workers {workers} have started relay for another "
+                                    "sources {sources} respectively",
+                                    "Name the source each worker relays in `dmctl stop-relay`.")
+SOURCE_HAS_RELAY_WORKERS = _define(46023, ErrClass.SCHEDULER, _INT, _HIGH,
+                                   "source with name {source} need to operate has existing "
+                                   "relay workers {workers}",
+                                   "Stop them first: `dmctl stop-relay -s {source} {workers}`.")
+TRANSFER_TO_RELAY_WORKER = _define(46027, ErrClass.SCHEDULER, _INT, _MED,
+                                   "require DM worker [{worker}] to be bound to source "
+                                   "[{source}], but it has been started relay for source "
+                                   "[{relay}]",
+                                   "Stop its relay first (`dmctl stop-relay -s {relay} "
+                                   "{worker}`), or choose another worker.")
+START_RELAY_ON_SPECIFIED = _define(46028, ErrClass.SCHEDULER, _INT, _LOW,
+                                   "the source has `start-relay` with worker name for workers "
+                                   "{workers}, so it can't `start-relay` without worker name now",
+                                   "Stop all relay workers first, or name the workers in "
+                                   "`start-relay`.")
+STOP_RELAY_ON_SPECIFIED = _define(46029, ErrClass.SCHEDULER, _INT, _LOW,
+                                  "the source has `start-relay` with worker name for workers "
+                                  "{workers}, so it can't `stop-relay` without worker name now",
+                                  "Name the workers in `stop-relay`.")
+START_RELAY_ON_BOUND = _define(46030, ErrClass.SCHEDULER, _INT, _LOW,
+                               "the source has `start-relay` automatically for bound worker, so "
+                               "it can't `start-relay` with worker name now",
+                               "Stop its relay with `dmctl stop-relay -s <source>` (no worker "
+                               "name) first.")
+STOP_RELAY_ON_BOUND = _define(46031, ErrClass.SCHEDULER, _INT, _LOW,
+                              "the source has `start-relay` automatically for bound worker, so "
+                              "it can't `stop-relay` with worker name now",
+                              "Use `dmctl stop-relay -s <source>` without a worker name.")
 TRANSFER_PAUSE = _define(46032, ErrClass.SCHEDULER, _INT, _MED,
                          "failed to auto pause tasks {tasks} when transfer-source",
                          "The tasks run on as before; query-status shows why they did not "

@@ -39,6 +39,14 @@ def own_server(tmp: pytest.TempPathFactory, name: str, server_id: int, *,
         server.stop()
 
 
+def refused(dm: DMProcesses, code: str, *args: str) -> dict[str, Any]:
+    """dmctl `args` refused as DM refuses: result false, exit 1, the error's code."""
+    answer = dm.dmctl(*args, check=False)
+    assert answer["_exit"] == 1 and answer["result"] is False and f"code={code}" in \
+        answer["msg"], (args, answer)
+    return answer
+
+
 def wait_until(what: str, check: Callable[[], object], timeout: float = 60,
                shown: Callable[[], object] = lambda: None) -> None:
     """Poll `check` every 0.3 s (each poll may be a dmctl call); fail with `what` and

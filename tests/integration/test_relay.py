@@ -23,6 +23,7 @@ from tests.integration.conftest import (
     BIN_DIR,
     binlog_end,
     own_server,
+    refused,
     source_yaml,
     wait_equal,
     wait_stage,
@@ -74,10 +75,10 @@ def _purge_past(server: MariaDB, needed: str) -> None:
         f"PURGE BINARY LOGS TO '{binlog_end(server)[0]}'") or needed not in _binary_logs(server))
 
 
-def _checkpoint_file(downstream: MariaDB) -> str:
+def _checkpoint_file(downstream: MariaDB, task: str = DB) -> str:
     conn = downstream.connect()
     with conn.cursor() as cur:
-        cur.execute(f"SELECT binlog_name FROM dm_meta.{DB}_syncer_checkpoint WHERE is_global")
+        cur.execute(f"SELECT binlog_name FROM dm_meta.{task}_syncer_checkpoint WHERE is_global")
         row = cur.fetchone()
     conn.close()
     return str(row[0])
@@ -144,9 +145,9 @@ def test_a_task_reads_the_relay_survives_kills_and_outlives_an_upstream_purge(
     assert f"kept {current} and later: a task still needs {current}:" in \
         answer["sources"][0]["msg"], answer
     assert _relay_files(cluster) == [f for f in files if f >= current]
-    refused = cluster.dmctl("purge-relay", "-s", f"{DB}-src", "-f", current, "--sub-dir",
+    unknown = cluster.dmctl("purge-relay", "-s", f"{DB}-src", "-f", current, "--sub-dir",
                             "0-31.000009", check=False)
-    assert refused["_exit"] == 1 and "30039" in refused["sources"][0]["msg"], refused
+    assert unknown["_exit"] == 1 and "30039" in unknown["sources"][0]["msg"], unknown
 
     # pause-relay: the task goes back to the upstream, and on once more after resume-relay
     assert cluster.dmctl("pause-relay", "-s", f"{DB}-src")["result"]
@@ -243,15 +244,26 @@ def test_relay_commands_refuse_what_they_cannot_do(cluster: DMProcesses, relayed
     try:
         wait_until("the source is bound", lambda: cluster.bound().get("norelay-src") == "worker1")
         for args, code in ((("pause-relay", "-s", "norelay-src"), "46012"),
-                           (("start-relay", "-s", "norelay-src", "worker9"), "46024"),
+                           (("start-relay", "-s", "norelay-src", "worker9"), "46004"),
                            (("start-relay", "-s", "nosuch-src"), "38032"),
                            (("purge-relay", "-s", "norelay-src", "-f", "binlog.000002"),
                             "46012")):
-            answer = cluster.dmctl(*args, check=False)
-            assert answer["_exit"] == 1 and code in answer["msg"], (args, answer)
+            refused(cluster, code, *args)
         answer = cluster.dmctl("start-relay", "-s", "norelay-src", "worker1")
         assert answer["sources"] == [{"result": True, "msg": "", "source": "norelay-src",
                                       "worker": "worker1"}]
+        # by name, or for the bound worker (enable-relay): one way at a time, as DM
+        refused(cluster, "46028", "start-relay", "-s", "norelay-src")
+        refused(cluster, "46029", "stop-relay", "-s", "norelay-src")
+        assert cluster.dmctl("stop-relay", "-s", "norelay-src", "worker1")["result"]
+        assert cluster.dmctl("start-relay", "-s", "norelay-src")["result"]
+        shown = cluster.dmctl("get-config", "source", "norelay-src")["cfg"]
+        assert "enable-relay: true" in shown, shown
+        refused(cluster, "46030", "start-relay", "-s", "norelay-src", "worker1")
+        refused(cluster, "46031", "stop-relay", "-s", "norelay-src", "worker1")
         assert cluster.dmctl("stop-relay", "-s", "norelay-src")["result"]
+        assert "enable-relay: false" in cluster.dmctl("get-config", "source",
+                                                      "norelay-src")["cfg"]
     finally:
         cluster.dmctl("operate-source", "stop", "norelay-src", check=False)
+

@@ -85,7 +85,8 @@ def test_relay_files_are_the_upstream_binlog_and_a_torn_tail_is_pulled_again(
     origin.execute("DROP DATABASE IF EXISTS relaydb", "CREATE DATABASE relaydb")
     first = _binlogs(origin)[0].name
     relay = tmp_path / "relay"
-    unit = RelayUnit(_source(origin, **{"relay-binlog-name": first}), relay, lambda: None)
+    unit = RelayUnit(_source(origin, **{"relay-binlog-name": first}), relay, lambda: None,
+                     server_id=4321)
     unit.start()
     try:
         _workload(origin, 0, 200)
@@ -107,7 +108,7 @@ def test_relay_files_are_the_upstream_binlog_and_a_torn_tail_is_pulled_again(
     cut = random.Random(7).randrange(size - 3000, size - 1)
     with open(path, "r+b") as f:
         f.truncate(cut)
-    unit = RelayUnit(_source(origin), relay, lambda: None)
+    unit = RelayUnit(_source(origin), relay, lambda: None, server_id=4321)
     unit.start()
     try:
         _workload(origin, 400, 50)
@@ -126,7 +127,7 @@ def test_the_relay_read_as_a_stream_gives_the_upstreams_events(
     files = _binlogs(origin)
     start = Location(files[-1].name, 4)
     relay = tmp_path / "relay"
-    unit = RelayUnit(_source(origin), relay, lambda: start)
+    unit = RelayUnit(_source(origin), relay, lambda: start, server_id=4321)
     unit.start()
     try:
         _workload(origin, 0, 100)
@@ -166,7 +167,7 @@ def test_the_automatic_purge_deletes_only_inactive_files(origin: MariaDB,
     needed = [Location(first, 4)]  # where the relay starts; later, what a task needs
     relay = tmp_path / "relay"
     unit = RelayUnit(_source(origin, purge="{interval: 1, expires: 1, remain-space: 0}"),
-                     relay, lambda: needed[0])
+                     relay, lambda: needed[0], server_id=4321)
     sub = None
     unit.start()
     try:
@@ -186,7 +187,7 @@ def test_the_automatic_purge_deletes_only_inactive_files(origin: MariaDB,
     finally:
         unit.stop()
     unit = RelayUnit(_source(origin, purge="{interval: 1, remain-space: 1000000}"),
-                     relay, lambda: needed[0])
+                     relay, lambda: needed[0], server_id=4321)
     unit.start()
     try:
         deadline = time.monotonic() + 30
@@ -210,7 +211,7 @@ def test_an_upstream_reset_under_the_relay_pauses_it_with_a_clear_error(
                        "INSERT INTO r.t VALUES (1, REPEAT('x', 2000))")
         first = _binlogs(server)[0].name
         unit = RelayUnit(_source(server, **{"relay-binlog-name": first}), tmp_path / "relay",
-                         lambda: None)
+                         lambda: None, server_id=4321)
         unit.start()
         try:
             _wait_relayed(server, tmp_path / "relay")

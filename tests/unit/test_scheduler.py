@@ -49,3 +49,23 @@ def test_the_holder_gets_its_source_back_before_anyone_else() -> None:
 def test_a_holder_removed_from_the_cluster_no_longer_holds_the_source() -> None:
     _, new = plan_bindings({"s1"}, {"w2"}, {}, {}, {"s1": "w1"}, {"w2"})
     assert new == [Binding("w2", "s1")]
+
+
+def test_a_relay_worker_of_the_source_comes_first() -> None:
+    # w1 (a relay worker of s1) beats w2 (s1's last bound worker) and name order
+    _, new = plan_bindings({"s1"}, {"w0", "w1", "w2"}, {}, {"w2": "s1"},
+                           relays={"w1": "s1"})
+    assert new == [Binding("w1", "s1")]
+
+
+def test_the_relay_worker_the_source_was_bound_to_comes_before_other_relay_workers() -> None:
+    _, new = plan_bindings({"s1"}, {"w1", "w2"}, {}, {"w2": "s1"},
+                           relays={"w1": "s1", "w2": "s1"})
+    assert new == [Binding("w2", "s1")]
+
+
+def test_a_relay_worker_is_never_bound_to_another_source() -> None:
+    _, new = plan_bindings({"s2"}, {"w1"}, {}, {"w1": "s2"}, relays={"w1": "s1"})
+    assert new == []  # s2 waits for a worker free of any other relay
+    _, new = plan_bindings({"s1", "s2"}, {"w1", "w2"}, {}, {}, relays={"w1": "s2"})
+    assert new == [Binding("w2", "s1"), Binding("w1", "s2")]

@@ -28,12 +28,20 @@ async def list_member(state: ClusterState, election: Election, leader: bool, mas
 
 
 async def _workers(state: ClusterState) -> list[dict[str, str]]:
+    """Each worker's stage as DM shows it: offline, bound, relay (relaying a source it is
+    not bound to) or free."""
     workers = await state.workers()
     alive = await state.alive_workers()
     bounds = await state.bounds()
-    return [{"name": w.name, "addr": w.address,
-             "stage": ("bound" if name in bounds else "free") if name in alive else "offline",
-             "source": bounds.get(name, "")}
+    relays = await state.relay_workers()
+
+    def stage(name: str) -> str:
+        if name not in alive:
+            return "offline"
+        return "bound" if name in bounds else "relay" if name in relays else "free"
+
+    return [{"name": w.name, "addr": w.address, "stage": stage(name),
+             "source": bounds.get(name) or relays.get(name, "")}
             for name, w in sorted(workers.items())]
 
 
@@ -46,7 +54,8 @@ async def offline_member(state: ClusterState, kind: str, name: str) -> dict[str,
         alive = keys.key(keys.WORKER_KEEPALIVE, name)
         if not await state.store.write_if(absent=(alive,), delete=tuple(
                 keys.key(prefix, name) for prefix in (keys.WORKER_REGISTER, keys.BOUND_WORKER,
-                                                      keys.LAST_BOUND_WORKER))):
+                                                      keys.LAST_BOUND_WORKER,
+                                                      keys.RELAY_WORKER))):
             raise errors.WORKER_ONLINE(name=name)
         return {"result": True, "msg": ""}
     if kind != "master":

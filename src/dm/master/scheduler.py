@@ -27,14 +27,18 @@ class Binding:
 
 def plan_bindings(sources: set[str], alive: set[str], bounds: dict[str, str],
                   last_bounds: dict[str, str], holders: dict[str, str] | None = None,
-                  registered: set[str] | None = None) -> tuple[list[str], list[Binding]]:
+                  registered: set[str] | None = None, relays: dict[str, str] | None = None
+                  ) -> tuple[list[str], list[Binding]]:
     """Return (workers to unbind, new bindings) for one reconcile pass.
 
     `holders` (source → worker) are DM's load tasks: the worker whose disk holds the
     source's dump files. Such a source goes back to that worker only, and waits for it
     while it is offline; it is free to go elsewhere once that worker is no longer
-    registered (offline-member)."""
+    registered (offline-member). `relays` (worker → source) are DM's relay workers: one is
+    bound to its relay source only, and that source goes to one of them first (the one
+    it was bound to before, if free), then to the worker it was last bound to."""
     holders = holders or {}
+    relays = relays or {}
     registered = alive if registered is None else registered
     unbind = sorted(w for w, s in bounds.items() if w not in alive or s not in sources)
     kept = {w: s for w, s in bounds.items() if w not in unbind}
@@ -49,11 +53,12 @@ def plan_bindings(sources: set[str], alive: set[str], bounds: dict[str, str],
                 free.remove(holder)
                 new.append(Binding(holder, source))
             continue
-        candidates = [w for w in free if w not in reserved]
+        candidates = [w for w in free if w not in reserved and relays.get(w, source) == source]
         if not candidates:
             continue
-        preferred = [w for w in candidates if last_bounds.get(w) == source]
-        choice = (preferred or candidates)[0]
+        relaying = [w for w in candidates if relays.get(w) == source]
+        before = [w for w in candidates if last_bounds.get(w) == source]
+        choice = ([w for w in relaying if w in before] or relaying or before or candidates)[0]
         free.remove(choice)
         new.append(Binding(choice, source))
     return unbind, new
@@ -72,7 +77,8 @@ class Scheduler:
         bounds = await self.state.bounds()
         unbind, new = plan_bindings(sources, alive, bounds, await self.state.last_bounds(),
                                     await self.state.dump_holders(),
-                                    set(await self.state.workers()))
+                                    set(await self.state.workers()),
+                                    await self.state.relay_workers())
         for worker in unbind:
             if not await self.state.unbind(worker, only_if_offline=worker not in alive):
                 return  # it came back meanwhile: the next pass plans again

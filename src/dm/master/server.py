@@ -199,6 +199,7 @@ class MasterAPI:
             if doc is None:
                 raise errors.MASTER_TASK_NOT_FOUND(task=name)
             return {"result": True, "msg": "", "cfg": doc["yaml"]}
-        if kind == "source":
-            return await sources.show_sources(self.state, [str(name)])
+        if kind == "source":  # DM's shape: the config alone, as `cfg`
+            shown = (await sources.show_sources(self.state, [str(name)]))["sources"][0]
+            return {"result": True, "msg": "", "cfg": shown["msg"]}
         raise errors.MASTER_BAD_REQUEST(detail="get-config supports task|source <name>")

@@ -72,6 +72,9 @@ async def stop_sources(state: ClusterState, source_ids: list[str]) -> dict[str, 
         tasks = sorted(t for s, t in subtasks if s == sid)
         if tasks:
             raise errors.SOURCE_HAS_TASKS(source=sid, tasks=", ".join(tasks))
+        relaying = sorted(w for w, s in (await state.relay_workers()).items() if s == sid)
+        if relaying:
+            raise errors.SOURCE_HAS_RELAY_WORKERS(source=sid, workers=" ".join(relaying))
     out = []
     for sid in source_ids:
         worker = next((w for w, s in bounds.items() if s == sid), None)

@@ -104,6 +104,25 @@ class ClusterState:
         value = await self.store.get(keys.key(keys.RELAY_STAGE, source))
         return None if value is None else Stage(value["expect"], value["rev"])
 
+    async def relay_workers(self) -> dict[str, str]:
+        """worker → the source it relays by name (`start-relay -s <source> <worker>`)."""
+        raw = await self.store.get_prefix(keys.RELAY_WORKER)
+        return {worker: v["source"] for worker, v in raw.items()}
+
+    async def add_relay_workers(self, source: str, workers: list[str]) -> bool:
+        """Make `workers` relay `source`, if each is still free or bound to `source`."""
+        bounds = await self.bounds()
+        free = tuple(keys.key(keys.BOUND_WORKER, w) for w in workers if w not in bounds)
+        here = tuple(keys.key(keys.BOUND_WORKER, w) for w in workers if w in bounds)
+        if any(bounds[w] != source for w in workers if w in bounds):
+            return False
+        return await self.store.write_if(
+            absent=free, present=here,
+            put={keys.key(keys.RELAY_WORKER, w): {"source": source} for w in workers})
+
+    async def remove_relay_workers(self, workers: list[str]) -> None:
+        await self.store.delete(*(keys.key(keys.RELAY_WORKER, w) for w in workers))
+
     async def set_relay_stage(self, source: str, expect: str | None) -> None:
         """Running or Paused; None turns the relay off."""
         key = keys.key(keys.RELAY_STAGE, source)

@@ -174,12 +174,14 @@ async def poke(address: str) -> None:
             await resp.read()
 
 
-async def poke_sources(state: ClusterState, sources: list[str]) -> None:
-    """Poke the workers bound to `sources`."""
+async def poke_sources(state: ClusterState, sources: list[str],
+                       also: tuple[str, ...] | list[str] = ()) -> None:
+    """Poke the workers bound to `sources` or relaying them, and the workers `also`."""
     workers = await state.workers()
-    bound = {s: w for w, s in (await state.bounds()).items()}
-    await asyncio.gather(*(poke(workers[bound[s]].address) for s in sources
-                           if bound.get(s) in workers))
+    wanted = {w for w, s in (await state.bounds()).items() if s in sources}
+    wanted |= {w for w, s in (await state.relay_workers()).items() if s in sources}
+    await asyncio.gather(*(poke(workers[w].address) for w in wanted | set(also)
+                           if w in workers))
 
 
 async def query_status(state: ClusterState, task: str | None, only: list[str]

@@ -26,6 +26,9 @@ async def transfer_source(state: ClusterState, source: str, worker: str) -> dict
     old = next((w for w, s in bounds.items() if s == source), None)
     if old == worker:
         return {"result": True, "msg": ""}
+    relay = (await state.relay_workers()).get(worker, source)
+    if relay != source:
+        raise errors.TRANSFER_TO_RELAY_WORKER(worker=worker, source=source, relay=relay)
     if worker not in await state.alive_workers() or worker in bounds:
         stage = "bound" if worker in bounds else "offline"
         raise errors.WORKER_NOT_FREE(name=worker, stage=stage)

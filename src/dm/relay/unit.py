@@ -52,8 +52,10 @@ NeededFrom = Callable[[], Location | None]  # the earliest location a subtask st
 
 
 class RelayUnit:
-    def __init__(self, source: SourceConfig, directory: Path, needed_from: NeededFrom) -> None:
+    def __init__(self, source: SourceConfig, directory: Path, needed_from: NeededFrom,
+                 server_id: int) -> None:
         self.source = source
+        self.server_id = server_id  # this relay's own, as a replica of the source
         self.relay = RelayDir(directory)
         self.needed_from = needed_from
         self.stage = STOPPED
@@ -133,11 +135,26 @@ class RelayUnit:
                          upstream.uuid, last.uuid, start.gtid_set)
             sub = self.relay.open_subdir(upstream.uuid)
             meta = sub.read_meta(upstream.flavor)
+            needed = self.needed_from() if meta is not None else None
             if meta is None:
                 meta = self._first_start(upstream)
                 sub.write_meta(meta)
+            elif needed is not None and needed.file and meta < needed:
+                meta = self._start_afresh(sub, meta, needed)
             self._sub = sub
             return sub, RelayWriter.resume_point(sub, meta)
+
+    def _start_afresh(self, sub: SubDir, meta: Location, needed: Location) -> Location:
+        """DM's: a relay that ends before anything its tasks still need (it was off, or
+        lost while the source moved on) holds nothing of use: its files go, and it starts
+        where the tasks need it, which the upstream may still have when its old end is
+        purged."""
+        for name in sub.binlog_files():
+            (sub.path / name).unlink()
+        sub.write_meta(needed)
+        log.info("relay of %s: its end %s is before %s, which its tasks need: relaying "
+                 "afresh from there", self.source.source_id, meta.short(), needed.short())
+        return needed
 
     def _switch_point(self, last: SubDir) -> Location:
         """Where another upstream server takes over from the relay's last sub-directory:
@@ -153,7 +170,7 @@ class RelayUnit:
     def _relay(self, sub: SubDir, start: Location) -> None:
         src = endpoint(self.source.from_)
         replica = ReplicaConnection(ReplicaConfig(
-            src.host, src.port, src.user, src.password, self.source.server_id,
+            src.host, src.port, src.user, src.password, self.server_id,
             heartbeat_period=1.0, ssl=ssl_params(src), allowed_cn=src.allowed_cn),
             annotate_rows=True)  # the files hold every event the upstream has
         if start.file:

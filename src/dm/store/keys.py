@@ -13,6 +13,7 @@ SUBTASK_STAGE = "/dm-master/stage/subtask/"
 TASK_CONFIG = "/dm-master/task/"
 LOAD_TASK = "/dm-master/load-task/"
 RELAY_STAGE = "/dm-master/v2/stage/relay/"
+RELAY_WORKER = "/dm-master/relay-worker/"
 
 
 def encode(*parts: str) -> str:

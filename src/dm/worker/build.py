@@ -57,11 +57,12 @@ def _meta_location(sub: SubTaskConfig, flavor: Flavor) -> Location | None:
     return Location(meta.binlog_name, meta.binlog_pos or FILE_HEADER_END, gtid)
 
 
-def replica_server_id(source_server_id: int, task: str) -> int:
-    """The server id the sync unit of `task` gives the upstream: its own per task, since
-    MariaDB ends the older of two Binlog Dumps that give the same id (DM likewise gives
-    each subtask's syncer an id of its own). Derived, not random: stable across restarts."""
-    return (source_server_id + zlib.crc32(task.encode())) % 0xFFFFFFFF or 1
+def replica_server_id(source_server_id: int, reader: str) -> int:
+    """The server id a binlog reader gives the upstream (the sync unit of task `reader`,
+    or `relay <worker>`): its own per reader, since MariaDB ends the older of two Binlog
+    Dumps that give the same id (DM gives each syncer and relay an id of its own too).
+    Derived, not random: stable across restarts."""
+    return (source_server_id + zlib.crc32(reader.encode())) % 0xFFFFFFFF or 1
 
 
 def _sync_unit(sub: SubTaskConfig, source: SourceConfig, directory: Path,

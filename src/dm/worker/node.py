@@ -25,7 +25,7 @@ from dm.relay import unit as relay_unit
 from dm.relay.unit import RelayUnit
 from dm.store import keys
 from dm.store.client import Store
-from dm.worker.build import build_subtask
+from dm.worker.build import build_subtask, replica_server_id
 from dm.worker.subtask import PAUSED, RUNNING, SubTask
 
 log = logging.getLogger(__name__)
@@ -48,14 +48,16 @@ class WorkerNode:
         self._holding: dict[str, bool] = {}  # task → said to hold its dump files
         self.fence = Fence(name)
         self.relay_dir = relay_dir  # the worker's relay-dir (DM: wins over the source's)
-        self.relay: RelayUnit | None = None  # of the bound source, while enabled
+        self.relay: RelayUnit | None = None  # of the bound source, or the one named for
+        self._standby: dict[str, SubTask] = {}  # unbound: the named source's, never started
         self._poked = asyncio.Event()  # the master changed etcd: follow it now
         self._relay_rev = 0
 
     def status(self, task: str | None) -> dict[str, Any]:
         subs = [st.status() for name, st in sorted(self.subtasks.items())
                 if task is None or name == task]
-        return {"source": self.source or "", "worker": self.name, "subTaskStatus": subs,
+        relaying = self.relay.source.source_id if self.relay is not None else ""
+        return {"source": self.source or relaying, "worker": self.name, "subTaskStatus": subs,
                 "relayStatus": self.relay.status() if self.relay is not None else None}
 
     async def run(self, interval: float = 0.5) -> None:
@@ -147,12 +149,15 @@ class WorkerNode:
     async def reconcile(self) -> None:
         bound = await self.store.get(keys.key(keys.BOUND_WORKER, self.name))
         source = bound["source"] if bound else None
+        named = (await self.state.relay_workers()).get(self.name)
         if source != self.source:
             log.info("worker %s: bound source %s -> %s", self.name, self.source, source)
-            await self.stop_all()
+            await self._stop_subtasks()
             self.source = source
         if source is None:
+            await self._keep_warm_relay(named)
             return
+        self._standby.clear()
         source_doc = await self.state.source(source)
         if source_doc is None:
             return
@@ -174,8 +179,8 @@ class WorkerNode:
                 self.subtasks[task] = built
         # after the subtasks are known (a first relay starts where they need it) and
         # before they start (they find their start point in the relay)
-        await asyncio.to_thread(self._follow_relay, source_cfg,
-                                await self.state.relay_stage(source))
+        await self._relay_of(source_cfg if source_cfg.enable_relay or named == source
+                             else None)
         for task in wanted:
             stage = stages.get((source, task))
             sub = self.subtasks.get(task)
@@ -205,29 +210,53 @@ class WorkerNode:
             any(e.code == errors.WORKER_FENCED.code for e in sub.errors)
 
     async def stop_all(self) -> None:
+        await self._stop_subtasks()
+        await self._relay_of(None)
+
+    async def _stop_subtasks(self) -> None:
         for sub in self.subtasks.values():
             await asyncio.to_thread(sub.stop)
         self.subtasks.clear()
         self._applied.clear()
         self._holding.clear()
-        if self.relay is not None:
-            await asyncio.to_thread(self.relay.stop)
-            self.relay = None
 
     # --- relay log -------------------------------------------------------------------
-    def _follow_relay(self, source: SourceConfig, stage: Stage | None) -> None:
-        """Run, pause or stop the relay as its stage in etcd says (start-relay...)."""
-        if stage is None:
-            if self.relay is not None:
-                log.info("relay of %s: stopped", source.source_id)
-                self.relay.stop()
-                self.relay = None
-                self._restart_relay_readers()
+    async def _keep_warm_relay(self, named: str | None) -> None:
+        """Bound to no source, a worker that start-relay named for a source relays it (a
+        warm copy for when the source moves here), from where the source's subtasks need
+        it: their downstream checkpoints, read through subtasks built but never run."""
+        doc = await self.state.source(named) if named is not None else None
+        if named is None or doc is None:
+            self._standby.clear()
+            await self._relay_of(None)
             return
+        cfg = from_doc(SourceConfig, doc)
+        wanted = {t: c for (s, t), c in (await self.state.subtasks()).items() if s == named}
+        if wanted.keys() != self._standby.keys():
+            self._standby = {t: build_subtask(from_doc(SubTaskConfig, c), cfg, self.base_dir)
+                             for t, c in wanted.items()}
+        await self._relay_of(cfg)
+
+    async def _relay_of(self, source: SourceConfig | None) -> None:
+        """Relay `source` as its stage in etcd says (none: its relay is off); None: relay
+        nothing."""
+        stage = await self.state.relay_stage(source.source_id) if source is not None else None
+        if self.relay is not None and (source is None or stage is None or
+                                       self.relay.source.source_id != source.source_id):
+            log.info("relay of %s: stopped", self.relay.source.source_id)
+            await asyncio.to_thread(self.relay.stop)
+            self.relay = None
+            await asyncio.to_thread(self._restart_relay_readers)
+        if source is not None and stage is not None:
+            await asyncio.to_thread(self._follow_relay, source, stage)
+
+    def _follow_relay(self, source: SourceConfig, stage: Stage) -> None:
+        """Run or pause the relay as its stage in etcd says (start-relay, pause-relay...)."""
         if self.relay is None:
             base = Path(self.relay_dir) / self.name if self.relay_dir else Path(source.relay_dir)
             directory = base if base.is_absolute() else self.base_dir / base
-            self.relay = RelayUnit(source, directory / source.source_id, self.needed_from)
+            self.relay = RelayUnit(source, directory / source.source_id, self.needed_from,
+                                   replica_server_id(source.server_id, f"relay {self.name}"))
             self._relay_rev = 0
         if stage.rev == self._relay_rev:
             if self.relay.stage != relay_unit.RUNNING:  # stopped by an error it cannot pass
@@ -259,8 +288,9 @@ class WorkerNode:
             else None
 
     def needed_from(self) -> Location | None:
-        """The earliest binlog location a subtask of the bound source still needs."""
-        needed = [at for sub in list(self.subtasks.values()) if sub.sync is not None
+        """The earliest binlog location a subtask of the relayed source still needs."""
+        subs = list(self.subtasks.values()) or list(self._standby.values())
+        needed = [at for sub in subs if sub.sync is not None
                   and (at := sub.sync.needed_from()) is not None]
         return min(needed, default=None)
 
