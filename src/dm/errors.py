@@ -331,6 +331,11 @@ LOAD_COLUMN_MAPPING = _define(34004, _L, _INT, _HIGH,
                               "Change the column-mappings rule in task.yaml so it maps the value "
                               "named (or leaves the table out), then stop-task and "
                               "start-task: the load goes on from its checkpoint.")
+LOAD_EXTRACT = _define(34090, _L, _INT, _HIGH,
+                       "extract-* of the route of {table} cannot fill {file}: {detail}",
+                       "Create the merged table downstream with the extract-* columns (strings, "
+                       "in its primary key with the shard's key) before the task, as DM "
+                       "requires, or load pydm's own dumps; then resume-task.")
 LOAD_NOT_CREATE = _define(34007, _L, _INT, _HIGH,
                           "{file} holds no CREATE statement after its SET statements",
                           "A schema file holds SET statements and one CREATE DATABASE or "

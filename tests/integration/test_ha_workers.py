@@ -148,16 +148,17 @@ def test_etcd_stalls_shorter_than_the_lease_do_not_stop_the_task(
         two_workers: DMProcesses, upstream: MariaDB, downstream: MariaDB,
         tmp_path: Path) -> None:
     """etcd frozen for most of the lease's TTL, again and again: refreshes come late, so
-    the worker's fence closes for up to a second each time (writes refused) while its
-    lease lives on in etcd. The worker keeps its source and its task goes on (CI once saw
-    the task stay paused on a refused write after a master's restart)."""
+    the worker's fence closes for up to a second (writes refused) while its lease mostly
+    lives on in etcd. A subtask whose write was refused goes on in place as soon as a
+    refresh is acknowledged (CI once saw a task stay paused on a refused write after a
+    master's restart); a lease that did run out (a loaded machine) moves the source as
+    usual. Either way the task ends Running, equal."""
     dm = two_workers
     etcd = child_pids(dm.masters["master1"].pid)
     assert len(etcd) == 1, etcd
     with replicating_under_writes(dm, upstream, downstream, tmp_path, DB, TABLES, TASK,
                                   _writer):
         _syncing(dm)
-        bound = dm.bound()[f"{DB}-src"]
         for stall in (3.0, 3.2, 3.1, 3.3, 3.0, 3.2):  # lease TTL is 4 s
             os.kill(etcd[0], signal.SIGSTOP)
             try:
@@ -168,9 +169,9 @@ def test_etcd_stalls_shorter_than_the_lease_do_not_stop_the_task(
         _syncing(dm)
         time.sleep(1)
     wait_equal(upstream, downstream, DB, COMPARED)
-    assert dm.bound()[f"{DB}-src"] == bound
-    for worker in ("worker1", "worker2"):
-        assert "lost its keepalive lease" not in (dm.base / worker / "worker.log").read_text()
+    logs = [(dm.base / w / "worker.log").read_text() for w in ("worker1", "worker2")]
+    assert any("auto-resuming after 40090" in log for log in logs), \
+        "no refused write was resumed in place"
     assert _subtask(dm)["result"] is None
 
 

@@ -9,11 +9,20 @@ from dm.rules.router import TableRouter
 
 
 @dataclass
+class Extract:
+    regexp: str
+    target_column: str
+
+
+@dataclass
 class Route:
     schema_pattern: str
     table_pattern: str = ""
     target_schema: str = ""
     target_table: str = ""
+    extract_table: Extract | None = None
+    extract_schema: Extract | None = None
+    extract_source: Extract | None = None
 
 
 SHARDS = {
@@ -107,3 +116,23 @@ def test_bad_rules_are_coded_errors(rules: dict[str, Route], detail: str) -> Non
     assert info.value.code == errors.CONFIG_TABLE_ROUTER.code
     assert info.value.message.startswith("routes.r: ")
     assert detail in info.value.message
+
+
+def test_extract_writes_regexp_groups_of_the_names_into_extra_columns() -> None:
+    """DM 5.4+: table, schema and source in that order; the groups of the first match
+    joined; no match gives ""; the regexps see the names as written upstream."""
+    rules = {"t": Route("shop_*", "order_*", "shop", "orders",
+                        extract_table=Extract(r"order_(\d+)", "c_table"),
+                        extract_schema=Extract(r"(s)hop_(.*)", "c_schema"),
+                        extract_source=Extract(r"mysql-(\d+)", "c_source")),
+             "s": Route("shop_*", "", "shop")}
+    router = TableRouter(rules, source_id="mysql-07")
+    assert router.extension("Shop_2", "ORDER_15") is not None
+    ext = router.extension("shop_2", "order_15")
+    assert ext is not None and ext.columns == ("c_table", "c_schema", "c_source")
+    assert ext.values == ("15", "s2", "07")
+    unmatched = router.extension("shop_x", "order_a")
+    assert unmatched is not None and unmatched.values == ("", "sx", "07")
+    assert router.extension("shop_2", "user") is None  # its rule extracts nothing
+    assert router.extension("other", "order_1") is None
+    assert TableRouter({"s": Route("shop_*", "", "shop")}).extension("shop_1", "t") is None

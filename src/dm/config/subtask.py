@@ -100,7 +100,8 @@ class SubTaskConfig(ConfigModel):
         return BlockAllowList(self.block_allow_list, case_sensitive=self.case_sensitive)
 
     def router(self) -> TableRouter:
-        return TableRouter(self.routes, case_sensitive=self.case_sensitive)
+        return TableRouter(self.routes, case_sensitive=self.case_sensitive,
+                           source_id=self.source_id)
 
     def column_mapping(self) -> ColumnMapping:
         return ColumnMapping(self.column_mappings, case_sensitive=self.case_sensitive)

@@ -166,13 +166,66 @@ OnlineDDLRule = Annotated[str, AfterValidator(_online_ddl_rule)]
 
 
 # --- rules ------------------------------------------------------------------------
+def _regexp(value: str) -> str:
+    if not value:
+        raise dm_error(errors.CONFIG_TABLE_ROUTER.code, "must not be empty")
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise dm_error(errors.CONFIG_TABLE_ROUTER.code,
+                       f"{value!r} is not a regular expression: {exc}") from None
+    return value
+
+
+def _column(value: str) -> str:
+    if not value:
+        raise dm_error(errors.CONFIG_TABLE_ROUTER.code, "target-column must not be empty")
+    return value
+
+
+Regexp = Annotated[str, AfterValidator(_regexp)]
+TargetColumn = Annotated[str, AfterValidator(_column)]
+
+
+class TableExtractor(ConfigModel):
+    table_regexp: Regexp
+    target_column: TargetColumn
+
+    @property
+    def regexp(self) -> str:
+        return self.table_regexp
+
+
+class SchemaExtractor(ConfigModel):
+    schema_regexp: Regexp
+    target_column: TargetColumn
+
+    @property
+    def regexp(self) -> str:
+        return self.schema_regexp
+
+
+class SourceExtractor(ConfigModel):
+    source_regexp: Regexp
+    target_column: TargetColumn
+
+    @property
+    def regexp(self) -> str:
+        return self.source_regexp
+
+
 class RouteRule(ConfigModel):
-    """`routes` entry: upstream pattern -> downstream name."""
+    """`routes` entry: upstream pattern -> downstream name; DM 5.4+'s `extract-*` write
+    the upstream table's, schema's or source's name (a regexp's groups) into extra
+    downstream columns."""
 
     schema_pattern: Wildcard
     table_pattern: Wildcard = ""
     target_schema: str
     target_table: str = ""
+    extract_table: TableExtractor | None = None
+    extract_schema: SchemaExtractor | None = None
+    extract_source: SourceExtractor | None = None
 
     @field_validator("target_schema")
     @classmethod

@@ -24,7 +24,7 @@ import re
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +38,7 @@ from dm.db import (
     is_lock_conflict,
     lock_conflict_wait,
     qualified,
+    query_all,
     quote,
 )
 from dm.dump.dumpdir import is_session_statement, schema_statements
@@ -48,6 +49,7 @@ from dm.dump.tsv import LOAD_OPTIONS
 from dm.load.checkpoint import LoaderCheckpoint
 from dm.load.indexes import split_secondary_indexes
 from dm.rules.column_mapping import ColumnMapping, ColumnRule, MappingError
+from dm.rules.router import Extension, TableRouter
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,6 @@ _MAPPING_FAILED = "pydm: column mapping refused a value of rule"
 _VERBS = {"replace": ("REPLACE", b"REPLACE INTO "), "ignore": ("IGNORE", b"INSERT IGNORE INTO "),
           "error": ("", b"INSERT INTO ")}
 
-Router = Callable[[str, str], tuple[str, str]]
 Target = tuple[str, str]
 Job = tuple[DumpedTable, DataFile]
 Batch = list[tuple[Target, Job]]
@@ -88,7 +89,7 @@ def _indexes_marker(target: Target) -> str:
 
 class Loader:
     def __init__(self, target: Endpoint, settings: LoadSettings, directory: Path,
-                 checkpoint: LoaderCheckpoint, route: Router, stop: threading.Event,
+                 checkpoint: LoaderCheckpoint, router: TableRouter, stop: threading.Event,
                  loaded: frozenset[str] = frozenset(),
                  offsets: dict[str, int] | None = None,
                  mapping: ColumnMapping | None = None) -> None:
@@ -96,7 +97,9 @@ class Loader:
         self.settings = settings
         self.dir = directory
         self.checkpoint = checkpoint
-        self.route = route
+        self.route = router.route
+        self.extension = router.extension  # extract-*: extra columns of merged tables
+        self._columns: dict[Target, set[str]] = {}  # of merged tables with extract-*
         self.stop = stop
         self.loaded = loaded  # checkpoint rows of earlier runs
         self.offsets = offsets or {}  # SQL files an earlier run loaded in part
@@ -297,6 +300,8 @@ class Loader:
         for target, (table, _) in batch:
             self._ensure_table(conn, table, target)
         rules = [self._column_rule(table, data) for _, (table, data) in batch]
+        extensions = [self._extension(conn, table, data, target)
+                      for target, (table, data) in batch]
         sizes = [data.path.stat().st_size for _, (_, data) in batch]
         target, (table, data) = batch[0]
         if data.columns is None:
@@ -306,7 +311,7 @@ class Loader:
                 raise errors.LOAD_EXEC(exc, file=data.path.name,
                                        table=qualified(*target)) from exc
         else:
-            self._load_tsv(conn, batch, rules, sizes)
+            self._load_tsv(conn, batch, rules, extensions, sizes)
         for (target, (_, data)), size in zip(batch, sizes, strict=True):
             if self.settings.clean_dump_file:
                 data.path.unlink(missing_ok=True)
@@ -333,14 +338,34 @@ class Loader:
                 detail=f"rule {rule.name}: the table has no column {rule.column!r}", **what)
         return rule
 
+    def _extension(self, conn: Connection, table: DumpedTable, data: DataFile,
+                   target: Target) -> Extension | None:
+        """extract-*'s values for a chunk of `table` (34090 when they cannot be written)."""
+        extension = self.extension(table.schema, table.table)
+        if extension is None:
+            return None
+        what = {"table": qualified(*target), "file": data.path.name}
+        if data.columns is None:
+            raise errors.LOAD_EXTRACT(detail="extract-* fills pydm's own dumps only, not SQL "
+                                             "files", **what)
+        if target not in self._columns:
+            self._columns[target] = {str(r[0]).lower() for r in query_all(
+                conn, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA "
+                      "= %s AND TABLE_NAME = %s", target)}
+        missing = [c for c in extension.columns if c.lower() not in self._columns[target]]
+        if missing:
+            raise errors.LOAD_EXTRACT(detail=f"the merged table has no column "
+                                             f"{', '.join(missing)}", **what)
+        return extension
+
     def _load_tsv(self, conn: Connection, batch: Batch, rules: list[ColumnRule | None],
-                  sizes: list[int]) -> None:
+                  extensions: list[Extension | None], sizes: list[int]) -> None:
         """TSV chunks in one transaction, with their checkpoint rows; a transaction that
         loses a lock to another chunk's (a deadlock between two LOAD DATA ... REPLACE on
         one table) is rolled back and runs again."""
         for attempt in range(_LOCK_RETRIES):
             try:
-                self._load_tsv_once(conn, batch, rules, sizes)
+                self._load_tsv_once(conn, batch, rules, extensions, sizes)
                 return
             except errors.DMError as exc:
                 if attempt == _LOCK_RETRIES - 1 or not is_lock_conflict(exc.__cause__):
@@ -349,13 +374,14 @@ class Loader:
                 time.sleep(lock_conflict_wait(attempt))
 
     def _load_tsv_once(self, conn: Connection, batch: Batch, rules: list[ColumnRule | None],
-                       sizes: list[int]) -> None:
+                       extensions: list[Extension | None], sizes: list[int]) -> None:
         target, (_, data) = batch[0]
         try:
             with conn.cursor() as cur:
                 cur.execute("BEGIN")
-                for (target, (_, data)), rule in zip(batch, rules, strict=True):
-                    cur.execute(self._load_data(conn, target, data, rule))
+                for (target, (_, data)), rule, extension in zip(batch, rules, extensions,
+                                                                strict=True):
+                    cur.execute(self._load_data(conn, target, data, rule, extension))
                     self._check_warnings(cur, data.path, target)
                 self.checkpoint.record_files(conn, [
                     (data.path.name, *target, size)
@@ -369,18 +395,21 @@ class Loader:
             raise
 
     def _load_data(self, conn: Connection, target: Target, data: DataFile,
-                   rule: ColumnRule | None) -> str:
+                   rule: ColumnRule | None, extension: Extension | None) -> str:
         """The LOAD DATA of a chunk; a column mapping rewrites its column through a
-        variable."""
+        variable; extract-* sets the merged table's extra columns."""
         assert data.columns is not None
         verb = _VERBS[self.settings.on_duplicate][0]
         column = rule.column.lower() if rule else None
         fields = ", ".join("@mapped" if c.lower() == column else quote(c) for c in data.columns)
-        mapped = "" if rule is None else (
-            f" SET {quote(rule.column)} = " + rule.sql(
-                "@mapped", f"CAST({conn.escape(f'{_MAPPING_FAILED} {rule.name}')} AS SIGNED)"))
+        sets = [] if rule is None else [f"{quote(rule.column)} = " + rule.sql(
+            "@mapped", f"CAST({conn.escape(f'{_MAPPING_FAILED} {rule.name}')} AS SIGNED)")]
+        if extension is not None:
+            sets += [f"{quote(c)} = {conn.escape(v)}"
+                     for c, v in zip(extension.columns, extension.values, strict=True)]
         return (f"LOAD DATA LOCAL INFILE {conn.escape(str(data.path))} {verb} INTO TABLE "
-                f"{qualified(*target)} {LOAD_OPTIONS} ({fields}){mapped}")
+                f"{qualified(*target)} {LOAD_OPTIONS} ({fields})"
+                + (f" SET {', '.join(sets)}" if sets else ""))
 
     def _load_sql(self, target: Target, path: Path, size: int) -> None:
         """A SQL file's INSERTs, in transactions of about TXN_BYTES, on a session of its

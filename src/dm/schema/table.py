@@ -8,7 +8,7 @@ causality (which need keys and nullability).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from dm.binlog.rows.schema import ColumnInfo, TableSchema
@@ -81,6 +81,25 @@ class TableInfo:
             if all(not self.columns[self.position(c)].nullable for c in index.columns):
                 return index
         return None
+
+    def extended(self, columns: tuple[str, ...]) -> TableInfo:
+        """This upstream table as its merged downstream table sees it with extract-*'s extra
+        columns (strings, at the end): each unique key of a shard plus those columns
+        names one row of the merged table."""
+        extra = tuple(Column(c, "varchar", "varchar(255)", nullable=False, charset="utf8mb4",
+                             collation="utf8mb4_bin") for c in columns)
+        indexes = tuple(replace(i, columns=i.columns + columns) if i.unique or i.primary else i
+                        for i in self.indexes)
+        return replace(self, columns=self.columns + extra, indexes=indexes)
+
+    def without(self, columns: tuple[str, ...]) -> TableInfo:
+        """The table without `columns` (and without them in its keys): a merged downstream
+        table's schema as one of its upstream shards has it."""
+        gone = {c.lower() for c in columns}
+        indexes = tuple(replace(i, columns=tuple(c for c in i.columns if c.lower() not in gone))
+                        for i in self.indexes)
+        return replace(self, columns=tuple(c for c in self.columns if c.name.lower() not in gone),
+                       indexes=tuple(i for i in indexes if i.columns))
 
     def decoder_schema(self, version: int) -> TableSchema:
         pk = self.primary_key

@@ -42,6 +42,7 @@ from dm.relay.stream import relay_end, relay_holds
 from dm.rules.column_mapping import ColumnMapping, ColumnRule, MappingError
 from dm.rules.event_filter import BinlogEventFilter
 from dm.rules.expr import ExpressionFilters
+from dm.rules.router import TableRouter
 from dm.schema import ddl
 from dm.schema.createtable import parse_create_table
 from dm.schema.table import TableInfo
@@ -49,7 +50,7 @@ from dm.schema.tracker import SchemaTracker
 from dm.sync.applied import AppliedMarks, Mark
 from dm.sync.applier import Applier
 from dm.sync.causality import CONFLICT, Causality
-from dm.sync.change import RowChange, identity_key
+from dm.sync.change import RowChange, identity_key, per_table
 from dm.sync.checkpoint import SyncerCheckpoint, SyncPoint
 from dm.sync.dml import build_statements
 from dm.sync.feed import BinlogFeed
@@ -61,7 +62,6 @@ from dm.sync.sizing import applier_count, round_trip, transaction_changes
 from dm.sync.sqlmode import ansi_quotes, compatible_sql_mode
 
 log = logging.getLogger(__name__)
-Router = Callable[[str, str], tuple[str, str]]
 _SAVE_RETRIES, _SAVE_INTERVAL = 100, 1.0  # a downstream restart is waited out
 _MASTER_REFRESH = 5.0  # seconds between SHOW MASTER STATUS for query-status
 _CAUSALITY_KEYS = 1 << 20  # keys in causality's window: a barrier starts a new one
@@ -92,12 +92,15 @@ class SyncConfig:
 
 
 class SyncUnit:
-    def __init__(self, cfg: SyncConfig, allows: Callable[[str, str], bool], route: Router,
-                 event_filter: BinlogEventFilter, expressions: ExpressionFilters,
-                 case_sensitive: bool, mapping: ColumnMapping | None = None) -> None:
+    def __init__(self, cfg: SyncConfig, allows: Callable[[str, str], bool],
+                 router: TableRouter, event_filter: BinlogEventFilter,
+                 expressions: ExpressionFilters, case_sensitive: bool,
+                 mapping: ColumnMapping | None = None) -> None:
         self.cfg = cfg
         self.allows = allows
-        self.route = route
+        self.route = router.route
+        self.extension = router.extension  # extract-*: extra columns of merged tables
+        self._extended = per_table(self._extend)
         self.mapping = mapping
         self.event_filter = event_filter
         self.expressions = expressions
@@ -448,7 +451,8 @@ class SyncUnit:
             return None
         info = replace(parse_create_table(str(row[1]), current_db=schema), schema=schema,
                        table=table)
-        self.tracker.put(info)
+        extension = self.extension(schema, table)
+        self.tracker.put(info if extension is None else info.without(extension.columns))
         return self.tracker.get(schema, table)
 
     def _handle(self, record: Record, applier: Applier, causality: Causality,
@@ -505,6 +509,10 @@ class SyncUnit:
         info = self.tracker.get(schema, table)
         if info is None:
             raise errors.SYNC_UNKNOWN_TABLE(table=qualified(schema, table), where=where.short())
+        extension = self.extension(schema, table)
+        if extension is not None:  # the merged table's extra columns, at the end
+            info = self._extended(info)
+            rows = [_with_values(row, kind, extension.values) for row in rows]
         keyless = identity_key(info) is None  # its changes carry exactly-once marks
         safe = safe_mode.active(where)
         target = self.route(schema, table)
@@ -526,6 +534,11 @@ class SyncUnit:
                 worker = causality.assign(change)
             assert isinstance(worker, int)
             applier.submit(worker, change, safe, where, row_bytes)
+
+    def _extend(self, info: TableInfo) -> TableInfo:
+        extension = self.extension(info.schema, info.table)
+        assert extension is not None
+        return info.extended(extension.columns)
 
     def _column_rule(self, info: TableInfo, where: Location) -> tuple[int, ColumnRule] | None:
         """The column mapping of a table's rows and the position of its column."""
@@ -649,6 +662,14 @@ class SyncUnit:
                     raise
                 log.warning("checkpoint not saved (%s); retrying", exc)
                 time.sleep(_SAVE_INTERVAL)
+
+
+def _with_values(row: Any, kind: str, values: tuple[str, ...]) -> Any:
+    """A decoded row (a (before, after) pair for an update) with `values` appended."""
+    if kind == "update":
+        before, after = row
+        return (*before, *values), (*after, *values)
+    return (*row, *values)
 
 
 def _exit_safe(at: Location, safe_until: Location | None) -> Location | None:

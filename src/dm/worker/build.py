@@ -46,7 +46,7 @@ def _full_phase(sub: SubTaskConfig, source: SourceConfig, directory: Path,
     ba_list = sub.ba_list()  # a load alone applies the block-allow list as it is
     selection = Selection(args.dump_filter(ba_list.allows), args.database_filter(
         ba_list.takes_database)) if dump else Selection(ba_list.allows, ba_list.takes_database)
-    return FullPhase(cfg, selection, sub.router().route, sub.column_mapping())
+    return FullPhase(cfg, selection, sub.router(), sub.column_mapping())
 
 
 def _meta_location(sub: SubTaskConfig, flavor: Flavor) -> Location | None:
@@ -81,7 +81,7 @@ def _sync_unit(sub: SubTaskConfig, source: SourceConfig, directory: Path,
         safe_mode_duration=duration.total_seconds() if duration is not None else 60.0,
         meta=_meta_location(sub, flavor), dump_dir=directory if sub.mode in LOADS else None,
         catch_up=sub.mode == "full")
-    return SyncUnit(cfg, sub.ba_list().allows, sub.router().route,
+    return SyncUnit(cfg, sub.ba_list().allows, sub.router(),
                     BinlogEventFilter(sub.filters, case_sensitive=sub.case_sensitive),
                     ExpressionFilters(sub.expression_filters, case_sensitive=sub.case_sensitive),
                     sub.case_sensitive, sub.column_mapping())

@@ -22,8 +22,9 @@ from dm.dump.metadata import METADATA_FILE
 from dm.dump.plan import DumpPlan
 from dm.dump.snapshots import resumed
 from dm.load.checkpoint import FINISHED, LoaderCheckpoint
-from dm.load.loader import Loader, LoadSettings, Router
+from dm.load.loader import Loader, LoadSettings
 from dm.rules.column_mapping import ColumnMapping
+from dm.rules.router import TableRouter
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +44,10 @@ class FullPhaseConfig:
 
 class FullPhase:
     def __init__(self, cfg: FullPhaseConfig, selection: Selection,
-                 route: Router, mapping: ColumnMapping | None = None) -> None:
+                 router: TableRouter, mapping: ColumnMapping | None = None) -> None:
         self.cfg = cfg
         self.selection = selection
-        self.route = route
+        self.router = router
         self.mapping = mapping
         self.directory = cfg.directory
         self.checkpoint = LoaderCheckpoint(cfg.meta_schema, cfg.task, cfg.source_id)
@@ -108,7 +109,7 @@ class FullPhase:
             set_unit("Load")
             return
         loader = Loader(self.cfg.target, self.cfg.load, self.directory, self.checkpoint,
-                        self.route, stop, loaded=frozenset(loaded),
+                        self.router, stop, loaded=frozenset(loaded),
                         offsets={n: o for n, (o, end) in progress.items() if o < end},
                         mapping=self.mapping)
         self._loader = loader
