@@ -383,6 +383,8 @@ MASTER_ETCD = _define(38043, _M, _INT, _HIGH, "etcd request failed: {op}",
                       "Check that the dm-master and its etcd are running.", retryable=True)
 MASTER_NAME_NOT_FOUND = _define(38048, _M, _INT, _MED, "dm-master with name {name} not exists",
                                 "See the names with `dmctl list-member --master`.")
+MASTER_LOCK_NOT_FOUND = _define(38019, _M, _INT, _HIGH, "lock with ID {lock} not found",
+                                "See the lock ids with `dmctl shard-ddl-lock`.")
 MASTER_WORKER_UNREACHABLE = _define(38052, _M, _INT, _HIGH,
                                     "worker {worker} at {address} does not answer: {detail}",
                                     "Check that the dm-worker runs (`dmctl list-member "
@@ -466,6 +468,18 @@ TRANSFER_PAUSE = _define(46032, ErrClass.SCHEDULER, _INT, _MED,
 # --- dm-worker (40xxx) ------------------------------------------------------------
 WORKER_START = _define(40001, _W, _INT, _HIGH, "dm-worker {name} cannot start: {detail}",
                        "Fix the flag or config key named and start it again.")
+WORKER_NOT_PAUSED = _define(40051, _W, _INT, _HIGH,
+                            "current stage is {stage} but not paused, invalid",
+                            "Pause the task first: `dmctl pause-task {task}`.")
+WORKER_SUBTASK_NOT_FOUND = _define(40054, _W, _INT, _HIGH,
+                                   "sub task with name {task} not found",
+                                   "`dmctl query-status {task}` shows where the task runs; "
+                                   "try again once its source is bound.")
+WORKER_SYNC_UNIT_ONLY = _define(40056, _W, _INT, _HIGH,
+                                "such operation is only available for syncer, but now syncer "
+                                "is not running. current unit is {unit}",
+                                "Try again once the task has reached the sync unit "
+                                "(`dmctl query-status {task}` shows its unit).")
 WORKER_FENCED = _define(40090, _W, _INT, _HIGH,
                         "dm-worker {name} no longer holds its keepalive lease: it writes "
                         "nothing downstream",
@@ -641,7 +655,9 @@ SCHEMA_CANNOT_TRACK_DDL = _define(44006, _ST, _INT, _HIGH, "cannot track DDL {sq
                                   + _DDL_WAYOUT)
 SCHEMA_INVALID_CREATE_TABLE = _define(44009, _ST, _INT, _MED,
                                       "{sql!r} is not a valid CREATE TABLE statement",
-                                      "Check the dump's schema file of that table.")
+                                      "Check the statement shown: the dump's schema file of "
+                                      "that table, or the file given to `dmctl binlog-schema "
+                                      "update`.")
 
 # --- sync unit: the syncer's own (36xxx; DM's numbers where DM has one) -----------------
 SYNC_NO_START = _define(36015, ErrClass.SYNC_UNIT, _INT, _HIGH,

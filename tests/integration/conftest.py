@@ -40,10 +40,12 @@ def own_server(tmp: pytest.TempPathFactory, name: str, server_id: int, *,
 
 
 def refused(dm: DMProcesses, code: str, *args: str) -> dict[str, Any]:
-    """dmctl `args` refused as DM refuses: result false, exit 1, the error's code."""
+    """dmctl `args` refused as DM refuses: result false, exit 1, the error's code (in
+    `msg`, or in a source's `msg` for a command the workers answer)."""
     answer = dm.dmctl(*args, check=False)
-    assert answer["_exit"] == 1 and answer["result"] is False and f"code={code}" in \
-        answer["msg"], (args, answer)
+    msgs = [answer["msg"], *(s.get("msg", "") for s in answer.get("sources", []))]
+    assert answer["_exit"] == 1 and answer["result"] is False and \
+        any(f"code={code}" in m for m in msgs), (args, answer)
     return answer
 
 

@@ -194,7 +194,7 @@ def test_a_refused_source_key_registers_nothing(cluster: DMProcesses, upstream: 
 
 @pytest.mark.parametrize("args", [
     ("update-task", "task.yaml"), ("binlog", "skip", "refused"),
-    ("handle-error", "refused", "skip"), ("shard-ddl-lock",), ("config", "export"),
+    ("handle-error", "refused", "skip"), ("validation", "status", "t"), ("config", "export"),
     ("no-such-command",), ("query-status", "--no-such-flag"),
     ("--ssl-ca", "ca.pem", "query-status"),
 ])
@@ -202,6 +202,19 @@ def test_commands_pydm_lacks_answer_dm_json_with_result_false(cluster: DMProcess
                                                               args: tuple[str, ...]) -> None:
     msg = _refused(cluster, *args)
     assert "code=48010" in msg or "code=48002" in msg, msg
+
+
+def test_ddl_locks_as_dm_shows_them_when_no_task_shards(cluster: DMProcesses) -> None:
+    """shard-mode is refused, so no DDL lock ever exists: DM's answers for that case."""
+    for args in (("shard-ddl-lock",), ("shard-ddl-lock", "some-task"), ("show-ddl-locks",)):
+        shown = cluster.dmctl(*args)
+        assert shown["result"] is True and shown["locks"] == [], (args, shown)
+        assert shown["msg"] == "no DDL lock exists"
+    for args in (("shard-ddl-lock", "unlock", "t-`db`.`tbl`"), ("unlock-ddl-lock", "t-`db`.`tbl`")):
+        missing = cluster.dmctl(*args, check=False)
+        assert missing["_exit"] == 1 and "code=38019" in missing["msg"], missing
+    malformed = cluster.dmctl("shard-ddl-lock", "unlock", "nonsense", check=False)
+    assert malformed["_exit"] == 1 and malformed["msg"] == "can't find task name from lock-ID"
 
 
 def test_several_master_addresses_are_tried_in_turn(cluster: DMProcesses) -> None:

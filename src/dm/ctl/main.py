@@ -7,10 +7,12 @@ import os
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from click.decorators import FC
 
 from dm import __version__, errors
 from dm.config.duration import parse_go_duration
@@ -301,12 +303,158 @@ def decrypt_cmd(text: str) -> None:
         _fail(exc)
 
 
+@cli.group("binlog-schema")
+def binlog_schema() -> None:
+    """Show or replace the table schemas a paused task tracks (per source, -s)."""
+
+
+def _schema_call(ctl: Ctl, op: str, task: str, sources: tuple[str, ...], database: str,
+                 table: str, **extra: Any) -> None:
+    ctl.call("operate-schema", {"op": op, "task": _task_name(task), "sources": list(sources),
+                                "database": database, "table": table, **extra})
+
+
+def _schema_text(schema_file: str | None, from_source: bool, from_target: bool) -> str:
+    """The statement of `binlog-schema update`: a file's, or none when it is read from the
+    source or the target (DM's checks of the three)."""
+    if from_source and from_target:
+        _fail(errors.CTL_ARGS(detail="from-source and from-target can not be used together"))
+    if schema_file and (from_source or from_target):
+        _fail(errors.CTL_ARGS(detail="can not set schema-file when use from-source or "
+                                     "from-target"))
+    if not schema_file:
+        if not (from_source or from_target):
+            _fail(errors.CTL_ARGS(detail="binlog-schema update needs a schema file, "
+                                         "--from-source or --from-target"))
+        return ""
+    return _read(schema_file)["text"]
+
+
+def _bool_option(name: str, default: bool, help_text: str = "") -> Callable[[FC], FC]:
+    """A cobra-style bool flag: `--x`, `--x=false`, `--x true`."""
+    return click.option(name, type=click.BOOL, is_flag=False, flag_value=True,
+                        default=default, help=help_text)
+
+
+@binlog_schema.command("list")
+@click.argument("task")
+@click.argument("database")
+@click.argument("table")
+@source_option
+@pass_ctl
+def binlog_schema_list(ctl: Ctl, task: str, database: str, table: str,
+                       sources: tuple[str, ...]) -> None:
+    """The tracked CREATE TABLE of a table (the task must be paused)."""
+    _schema_call(ctl, "list", task, sources, database, table)
+
+
+@binlog_schema.command("update")
+@click.argument("task")
+@click.argument("database")
+@click.argument("table")
+@click.argument("schema_file", required=False)
+@source_option
+@_bool_option("--flush", True, "always done: the checkpoint is the tracker")
+@_bool_option("--sync", True, "optimistic shard mode only: ignored, as DM")
+@_bool_option("--from-source", False, "take the upstream's CREATE TABLE")
+@_bool_option("--from-target", False, "take the downstream's CREATE TABLE")
+@pass_ctl
+def binlog_schema_update(ctl: Ctl, task: str, database: str, table: str,
+                         schema_file: str | None, sources: tuple[str, ...], flush: bool,
+                         sync: bool, from_source: bool, from_target: bool) -> None:
+    """Replace a table's tracked schema (the task must be paused; resume-task uses it)."""
+    del flush, sync
+    text = _schema_text(schema_file, from_source, from_target)
+    _schema_call(ctl, "update", task, sources, database, table, schema=text,
+                 from_source=from_source, from_target=from_target)
+
+
+@binlog_schema.command("delete")
+@click.argument("task")
+@click.argument("database")
+@click.argument("table")
+@source_option
+@pass_ctl
+def binlog_schema_delete(ctl: Ctl, task: str, database: str, table: str,
+                         sources: tuple[str, ...]) -> None:
+    """Forget a table's tracked schema: sync starts it again from the downstream's."""
+    _schema_call(ctl, "delete", task, sources, database, table)
+
+
+@cli.command("operate-schema")
+@click.argument("op", type=click.Choice(["get", "set", "remove"]))
+@click.argument("task")
+@click.argument("schema_file", required=False)
+@source_option
+@click.option("-d", "--database", required=True)
+@click.option("-t", "--table", required=True)
+@_bool_option("--flush", True)
+@_bool_option("--sync", True)
+@pass_ctl
+def operate_schema(ctl: Ctl, op: str, task: str, schema_file: str | None,
+                   sources: tuple[str, ...], database: str, table: str, flush: bool,
+                   sync: bool) -> None:
+    """DM 2.0's name for binlog-schema: get (list), set (update), remove (delete)."""
+    del flush, sync
+    if op == "set":
+        _schema_call(ctl, "update", task, sources, database, table,
+                     schema=_schema_text(schema_file, False, False))
+    else:
+        _schema_call(ctl, {"get": "list", "remove": "delete"}[op], task, sources, database,
+                     table)
+
+
+@cli.command("shard-ddl-lock")
+@click.argument("args", nargs=-1)
+@source_option
+@click.option("-o", "--owner", default="", help="unlock: the source to execute the DDL")
+@click.option("-f", "--force-remove", is_flag=True, help="unlock: drop the lock, run nothing")
+@click.option("-a", "--action", type=click.Choice(["skip", "exec"]), default="skip")
+@click.option("-d", "--database", default="")
+@click.option("-t", "--table", default="")
+@pass_ctl
+def shard_ddl_lock(ctl: Ctl, args: tuple[str, ...], sources: tuple[str, ...], owner: str,
+                   force_remove: bool, action: str, database: str, table: str) -> None:
+    """`shard-ddl-lock [task]` shows the DDL locks; `shard-ddl-lock unlock <lock-id>`
+    resolves one by hand."""
+    del owner, force_remove, action, database, table
+    if args[:1] == ("unlock",):
+        if len(args) != 2:
+            _fail(errors.CTL_ARGS(detail="shard-ddl-lock unlock takes one <lock-id>"))
+        ctl.call("unlock-ddl-lock", {"lock_id": args[1], "sources": list(sources)})
+        return
+    if len(args) > 1:
+        _fail(errors.CTL_ARGS(detail="shard-ddl-lock takes at most one task"))
+    ctl.call("show-ddl-locks", {"task": _task_name(args[0]) if args else "",
+                                "sources": list(sources)})
+
+
+@cli.command("show-ddl-locks")
+@click.argument("task", required=False)
+@source_option
+@pass_ctl
+def show_ddl_locks(ctl: Ctl, task: str | None, sources: tuple[str, ...]) -> None:
+    """DM 2.0's name for `shard-ddl-lock [task]`."""
+    ctl.call("show-ddl-locks", {"task": _task_name(task) if task else "",
+                                "sources": list(sources)})
+
+
+@cli.command("unlock-ddl-lock")
+@click.argument("lock_id")
+@source_option
+@click.option("-o", "--owner", default="")
+@click.option("--force-remove", is_flag=True)
+@pass_ctl
+def unlock_ddl_lock(ctl: Ctl, lock_id: str, sources: tuple[str, ...], owner: str,
+                    force_remove: bool) -> None:
+    """DM 2.0's name for `shard-ddl-lock unlock <lock-id>`."""
+    del owner, force_remove
+    ctl.call("unlock-ddl-lock", {"lock_id": lock_id, "sources": list(sources)})
+
+
 # DM's dmctl commands pydm does not have yet: each answers DM's JSON with result false
 NOT_YET_COMMANDS = {
-    **dict.fromkeys(("handle-error", "binlog", "binlog-schema", "operate-schema"),
-                    "error handling on binlog events and the tracked schemas"),
-    **dict.fromkeys(("shard-ddl-lock", "show-ddl-locks", "unlock-ddl-lock"),
-                    "shard DDL coordination"),
+    **dict.fromkeys(("handle-error", "binlog"), "error handling on binlog events"),
     "config": "exporting and importing the cluster's configs",
     "get-task-config": "get-task-config (use get-config task)",
     "validation": "continuous validation",

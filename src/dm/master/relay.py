@@ -15,13 +15,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import aiohttp
-
 from dm import errors
 from dm.config.source import SourceConfig
 from dm.config.stored import from_doc, to_doc
 from dm.master.state import ClusterState
-from dm.master.tasks import poke_sources
+from dm.master.tasks import poke_sources, post_worker
 
 _STAGES = {"pause": "Paused", "resume": "Running"}
 
@@ -129,13 +127,7 @@ async def purge_relay(state: ClusterState, source: str, filename: str,
 
 async def _purge_on(worker: str, address: str, source: str, filename: str,
                     sub_dir: str) -> dict[str, Any]:
-    try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http, \
-                http.post(f"http://{address}/api/v1/relay/purge",
-                          json={"filename": filename, "sub_dir": sub_dir}) as resp:
-            answer = dict(await resp.json())
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise errors.MASTER_WORKER_UNREACHABLE(exc, worker=worker, address=address,
-                                               detail=str(exc) or type(exc).__name__) from exc
+    answer = await post_worker(worker, address, "/api/v1/relay/purge",
+                               {"filename": filename, "sub_dir": sub_dir})
     return {"result": answer["result"], "msg": answer["msg"], "source": source,
             "worker": worker}

@@ -16,7 +16,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from dm import __version__, errors
-from dm.master import members, relay, sources, tasks, transfer
+from dm.master import ddllocks, members, relay, schemas, sources, tasks, transfer
 from dm.master.election import Election
 from dm.master.state import ClusterState
 
@@ -57,6 +57,9 @@ class MasterAPI:
             "get-config": self.get_config,
             "operate-relay": self.operate_relay,
             "purge-relay": self.purge_relay,
+            "operate-schema": self.operate_schema,
+            "show-ddl-locks": self.show_ddl_locks,
+            "unlock-ddl-lock": self.unlock_ddl_lock,
         }
 
     def app(self) -> web.Application:
@@ -191,6 +194,23 @@ class MasterAPI:
                                                    "-f <binlog file>")
         return await relay.purge_relay(self.state, source, filename,
                                        str(body.get("sub_dir") or ""))
+
+    async def operate_schema(self, body: dict[str, Any]) -> dict[str, Any]:
+        op, task = body.get("op"), body.get("task")
+        if op not in schemas.OPS or not isinstance(task, str) or not task:
+            raise errors.MASTER_BAD_REQUEST(detail="binlog-schema needs list|update|delete "
+                                                   "and a task")
+        request = {k: body.get(k) for k in ("database", "table", "schema", "from_source",
+                                            "from_target")}
+        return await schemas.operate_schema(self.state, op, task, _strings(body, "sources"),
+                                            request)
+
+    async def show_ddl_locks(self, body: dict[str, Any]) -> dict[str, Any]:
+        del body
+        return ddllocks.show_locks()
+
+    async def unlock_ddl_lock(self, body: dict[str, Any]) -> dict[str, Any]:
+        return ddllocks.unlock(str(body.get("lock_id") or ""))
 
     async def get_config(self, body: dict[str, Any]) -> dict[str, Any]:
         kind, name = body.get("kind"), body.get("name")

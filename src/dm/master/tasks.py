@@ -91,7 +91,7 @@ def _remove_meta(task: TaskConfig) -> None:
         conn.close()
 
 
-async def _task_sources(state: ClusterState, task: str, only: list[str]) -> list[str]:
+async def task_sources(state: ClusterState, task: str, only: list[str]) -> list[str]:
     sources = sorted(s for s, t in await state.subtasks() if t == task)
     if not sources:
         raise errors.MASTER_TASK_NOT_FOUND(task=task)
@@ -103,9 +103,9 @@ async def _task_sources(state: ClusterState, task: str, only: list[str]) -> list
 
 async def operate_task(state: ClusterState, op: str, task: str, only: list[str]
                        ) -> dict[str, Any]:
-    sources = await _task_sources(state, task, only)
+    sources = await task_sources(state, task, only)
     if op == "stop":
-        remaining = await _task_sources(state, task, [])
+        remaining = await task_sources(state, task, [])
         await state.delete_subtasks(task, sources, whole_task=set(sources) == set(remaining))
     else:
         await state.set_stages(task, sources, "Paused" if op == "pause" else "Running")
@@ -165,6 +165,18 @@ async def worker_status(address: str, task: str | None) -> dict[str, Any]:
         return dict(await resp.json())
 
 
+async def post_worker(worker: str, address: str, path: str, body: dict[str, Any],
+                      timeout: float = 60) -> dict[str, Any]:
+    """A worker's JSON answer to a POST (38052 naming it when it does not answer)."""
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http, \
+                http.post(f"http://{address}{path}", json=body) as resp:
+            return dict(await resp.json())
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise errors.MASTER_WORKER_UNREACHABLE(exc, worker=worker, address=address,
+                                               detail=str(exc) or type(exc).__name__) from exc
+
+
 async def poke(address: str) -> None:
     """Tell a worker that etcd changed for it, so that it follows now; best effort (it
     follows on its next pass anyway)."""
@@ -190,7 +202,7 @@ async def query_status(state: ClusterState, task: str | None, only: list[str]
     if task is None:
         return await _task_list(state, {k: v for k, v in subtasks.items()
                                         if not only or k[0] in only})
-    sources = await _task_sources(state, task, only)
+    sources = await task_sources(state, task, only)
     workers = await state.workers()
     bounds = {s: w for w, s in (await state.bounds()).items()}
     out = []

@@ -144,10 +144,10 @@ class Applier:
     def _hand_over(self, worker: int, chunk: Chunk) -> None:
         with self._room:
             while self._in_flight and self._in_flight + chunk.size > IN_FLIGHT_BYTES:
-                self._check()
+                self.check()
                 self._room.wait(0.2)
             self._in_flight += chunk.size
-        self._check()
+        self.check()
         self.queues[worker].put(chunk)
 
     def _applied(self, size: int) -> None:
@@ -162,8 +162,8 @@ class Applier:
         for q in self.queues:
             q.put(barrier)
         while not barrier.done.wait(0.2):
-            self._check()
-        self._check()
+            self.check()
+        self.check()
 
     def close(self) -> None:
         """Stop the workers; what `submit` buffered but nobody sent is dropped."""
@@ -172,7 +172,8 @@ class Applier:
         for t in self._threads:
             t.join()
 
-    def _check(self) -> None:
+    def check(self) -> None:
+        """Raise the failure of a batch applied so far, if any."""
         if self.failure is not None:
             raise self.failure
 

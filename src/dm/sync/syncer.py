@@ -336,6 +336,7 @@ class SyncUnit:
                         not self._in_transaction:
                     break  # the rest of the batch is read again after the checkpoint
             applier.send()
+            applier.check()  # a failed batch pauses the task now, not at the next flush
             if (stop.is_set() or (catching_up and self._caught_up())) and \
                     not self._in_transaction:
                 break

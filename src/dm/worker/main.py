@@ -39,6 +39,13 @@ def _app(node: WorkerNode) -> web.Application:
             return web.json_response({"result": False, "msg": str(exc)})
         return web.json_response({"result": True, "msg": note, "purged": purged})
 
+    async def operate_schema(request: web.Request) -> web.Response:
+        try:
+            shown = await asyncio.to_thread(node.operate_schema, dict(await request.json()))
+        except errors.DMError as exc:
+            return web.json_response({"result": False, "msg": str(exc)})
+        return web.json_response({"result": True, "msg": shown})
+
     async def poke(_: web.Request) -> web.Response:
         node.poke()
         return web.json_response({"result": True})
@@ -50,6 +57,7 @@ def _app(node: WorkerNode) -> web.Application:
     app.router.add_get("/api/v1/subtasks", subtasks)
     app.router.add_get("/status", status)
     app.router.add_post("/api/v1/relay/purge", purge_relay)
+    app.router.add_post("/api/v1/schema", operate_schema)
     app.router.add_post("/api/v1/poke", poke)
     app.router.add_get("/metrics", metrics)
     return app

@@ -25,6 +25,7 @@ from dm.relay import unit as relay_unit
 from dm.relay.unit import RelayUnit
 from dm.store import keys
 from dm.store.client import Store
+from dm.sync.tracked import TrackedSchemas
 from dm.worker.build import build_subtask, replica_server_id
 from dm.worker.subtask import PAUSED, RUNNING, SubTask
 
@@ -219,6 +220,27 @@ class WorkerNode:
         self.subtasks.clear()
         self._applied.clear()
         self._holding.clear()
+
+    def operate_schema(self, request: dict[str, Any]) -> str:
+        """binlog-schema list|update|delete on a paused subtask of this worker: the table
+        schemas its sync checkpoint holds (DM: paused, in the sync unit)."""
+        task = str(request.get("task") or "")
+        sub = self.subtasks.get(task)
+        if sub is None:
+            raise errors.WORKER_SUBTASK_NOT_FOUND(task=task)
+        if sub.stage != PAUSED:
+            raise errors.WORKER_NOT_PAUSED(stage=sub.stage, task=task)
+        if sub.sync is None or sub.unit != "Sync":
+            raise errors.WORKER_SYNC_UNIT_ONLY(unit=sub.unit, task=task)
+        tracked = TrackedSchemas(sub.sync)
+        db, table = str(request.get("database") or ""), str(request.get("table") or "")
+        if request.get("op") == "list":
+            return tracked.show(db, table)
+        if request.get("op") == "update":
+            return tracked.replace(db, table, str(request.get("schema") or ""),
+                                   bool(request.get("from_source")),
+                                   bool(request.get("from_target")))
+        return tracked.remove(db, table)
 
     # --- relay log -------------------------------------------------------------------
     async def _keep_warm_relay(self, named: str | None) -> None:
