@@ -167,6 +167,9 @@ ENCRYPT = _define(11115, ErrClass.FUNCTIONAL, _INT, _HIGH, "cannot encrypt the g
 DECRYPT = _define(11116, ErrClass.FUNCTIONAL, _INT, _HIGH,
                   "cannot decrypt {what}: it is not a DM-encrypted secret",
                   "Pass the output of `dmctl encrypt`, or the plain password.")
+BINLOG_OP_ARGS = _define(11118, ErrClass.FUNCTIONAL, _INT, _LOW, "{detail}",
+                         "Please make sure the args are correct: `dmctl query-status <task>` "
+                         "shows the failing DDL's position.")
 NO_BINLOG_LOCATION = _define(11123, ErrClass.FUNCTIONAL, _INT, _HIGH,
                              "dump metadata {path} has no binlog location",
                              "Check that binary logging is enabled upstream (log_bin=ON).")
@@ -638,9 +641,9 @@ BINLOG_PURGED = _define(36101, _SY, _UP, _HIGH,
 
 # --- sync unit: DDL handling (36xxx) and schema tracker (44xxx); raised by dm.schema ------
 _ST = ErrClass.SCHEMA_TRACKER
-_DDL_WAYOUT = ("If the statement is not needed downstream: stop-task, add a binlog event "
-               "filter rule whose sql-pattern matches it (action: Ignore), then start-task; "
-               "otherwise run it downstream by hand and do the same.")
+_DDL_WAYOUT = ("`dmctl binlog skip <task>` skips the statement (the task resumes); `dmctl "
+               "binlog replace <task> \"<statements>\"` runs those instead; or run it "
+               "downstream by hand, then skip it.")
 SYNC_PARSE_DDL = _define(36067, _SY, _INT, _HIGH, "cannot parse DDL {sql!r}", _DDL_WAYOUT)
 SCHEMA_INVALID_JSON = _define(44001, _ST, _DOWN, _HIGH,
                               "saved schema of {table} is not proper JSON",
@@ -676,7 +679,9 @@ SYNC_UNKNOWN_TABLE = _define(36030, ErrClass.SYNC_UNIT, _INT, _HIGH,
                              "then resume-task.")
 SYNC_DDL_EXEC = _define(36013, ErrClass.SYNC_UNIT, _DOWN, _HIGH,
                         "DDL {sql!r} failed downstream (binlog position {where})",
-                        "Fix the downstream so the DDL can run, then resume-task.")
+                        "Fix the downstream so the DDL can run, then resume-task; or "
+                        "`dmctl binlog skip <task>` skips it, `dmctl binlog replace <task> "
+                        "\"<statements>\"` runs those instead (the task resumes).")
 
 NOT_SET_ERROR = _define(50000, ErrClass.NOT_SET, _NS, _HIGH, "{detail}",
                         "This is a bug in pydm if it has no better description; please report it "

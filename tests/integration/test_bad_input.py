@@ -193,8 +193,8 @@ def test_a_refused_source_key_registers_nothing(cluster: DMProcesses, upstream: 
 
 
 @pytest.mark.parametrize("args", [
-    ("update-task", "task.yaml"), ("binlog", "skip", "refused"),
-    ("handle-error", "refused", "skip"), ("validation", "status", "t"), ("config", "export"),
+    ("update-task", "task.yaml"), ("binlog", "inject", "t", "DROP TABLE x"),
+    ("validation", "status", "t"), ("config", "export"),
     ("no-such-command",), ("query-status", "--no-such-flag"),
     ("--ssl-ca", "ca.pem", "query-status"),
 ])

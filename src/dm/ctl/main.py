@@ -404,6 +404,80 @@ def operate_schema(ctl: Ctl, op: str, task: str, schema_file: str | None,
                      table)
 
 
+@cli.group("binlog")
+def binlog() -> None:
+    """Skip or replace the DDL that paused a task, or the one at a position (-b)."""
+
+
+def _binlog_call(ctl: Ctl, op: str, task: str, sources: tuple[str, ...], binlog_pos: str,
+                 sqls: tuple[str, ...] = ()) -> None:
+    from dm.schema.lexer import split_statements  # DM reads `a; b` in one argument too
+    statements = [s for text in sqls for s in split_statements(text) if s.strip()]
+    ctl.call("binlog", {"op": op, "task": _task_name(task), "sources": list(sources),
+                        "binlog_pos": binlog_pos, "sqls": statements})
+
+
+binlog_pos_option = click.option("-b", "--binlog-pos", default="",
+                                 help="the DDL event's position, file:pos (default: the "
+                                      "DDL that paused the task)")
+
+
+@binlog.command("skip")
+@click.argument("task")
+@binlog_pos_option
+@source_option
+@pass_ctl
+def binlog_skip(ctl: Ctl, task: str, binlog_pos: str, sources: tuple[str, ...]) -> None:
+    """Skip the DDL (the task resumes)."""
+    _binlog_call(ctl, "skip", task, sources, binlog_pos)
+
+
+@binlog.command("replace")
+@click.argument("task")
+@click.argument("sqls", nargs=-1, required=True)
+@binlog_pos_option
+@source_option
+@pass_ctl
+def binlog_replace(ctl: Ctl, task: str, sqls: tuple[str, ...], binlog_pos: str,
+                   sources: tuple[str, ...]) -> None:
+    """Run these statements instead of the DDL (the task resumes)."""
+    _binlog_call(ctl, "replace", task, sources, binlog_pos, sqls)
+
+
+@binlog.command("revert")
+@click.argument("task")
+@binlog_pos_option
+@source_option
+@pass_ctl
+def binlog_revert(ctl: Ctl, task: str, binlog_pos: str, sources: tuple[str, ...]) -> None:
+    """Drop an operator not used yet."""
+    _binlog_call(ctl, "revert", task, sources, binlog_pos)
+
+
+@binlog.command("list")
+@click.argument("task")
+@binlog_pos_option
+@source_option
+@pass_ctl
+def binlog_list(ctl: Ctl, task: str, binlog_pos: str, sources: tuple[str, ...]) -> None:
+    """The operators not used yet, per source."""
+    del binlog_pos
+    _binlog_call(ctl, "list", task, sources, "")
+
+
+@cli.command("handle-error")
+@click.argument("task")
+@click.argument("op", type=click.Choice(["skip", "replace", "revert"]))
+@click.argument("sqls", nargs=-1)
+@binlog_pos_option
+@source_option
+@pass_ctl
+def handle_error(ctl: Ctl, task: str, op: str, sqls: tuple[str, ...], binlog_pos: str,
+                 sources: tuple[str, ...]) -> None:
+    """DM 2.0's name for `binlog skip|replace|revert`."""
+    _binlog_call(ctl, op, task, sources, binlog_pos, sqls)
+
+
 @cli.command("shard-ddl-lock")
 @click.argument("args", nargs=-1)
 @source_option
@@ -454,7 +528,6 @@ def unlock_ddl_lock(ctl: Ctl, lock_id: str, sources: tuple[str, ...], owner: str
 
 # DM's dmctl commands pydm does not have yet: each answers DM's JSON with result false
 NOT_YET_COMMANDS = {
-    **dict.fromkeys(("handle-error", "binlog"), "error handling on binlog events"),
     "config": "exporting and importing the cluster's configs",
     "get-task-config": "get-task-config (use get-config task)",
     "validation": "continuous validation",

@@ -16,7 +16,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from dm import __version__, errors
-from dm.master import ddllocks, members, relay, schemas, sources, tasks, transfer
+from dm.master import binlogops, ddllocks, members, relay, schemas, sources, tasks, transfer
 from dm.master.election import Election
 from dm.master.state import ClusterState
 
@@ -58,6 +58,7 @@ class MasterAPI:
             "operate-relay": self.operate_relay,
             "purge-relay": self.purge_relay,
             "operate-schema": self.operate_schema,
+            "binlog": self.operate_binlog,
             "show-ddl-locks": self.show_ddl_locks,
             "unlock-ddl-lock": self.unlock_ddl_lock,
         }
@@ -204,6 +205,15 @@ class MasterAPI:
                                             "from_target")}
         return await schemas.operate_schema(self.state, op, task, _strings(body, "sources"),
                                             request)
+
+    async def operate_binlog(self, body: dict[str, Any]) -> dict[str, Any]:
+        op, task = body.get("op"), body.get("task")
+        if op not in binlogops.OPS or not isinstance(task, str) or not task:
+            raise errors.MASTER_BAD_REQUEST(detail="binlog needs skip|replace|revert|list "
+                                                   "and a task")
+        return await binlogops.operate_binlog(self.state, op, task, _strings(body, "sources"),
+                                              str(body.get("binlog_pos") or ""),
+                                              _strings(body, "sqls"))
 
     async def show_ddl_locks(self, body: dict[str, Any]) -> dict[str, Any]:
         del body

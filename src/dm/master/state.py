@@ -161,9 +161,26 @@ class ClusterState:
                  .to_json() for s in sources}
         await self.store.put_many(items)
 
+    async def binlog_operators(self, task: str, source: str) -> list[dict[str, Any]]:
+        """The binlog operators of task × source, as JSON documents (sync/operators.py)."""
+        value = await self.store.get(keys.key(keys.BINLOG_OPERATOR, task, source))
+        return list(value or [])
+
+    async def all_binlog_operators(self, source: str) -> dict[str, list[dict[str, Any]]]:
+        """task → the binlog operators of its subtask of `source`."""
+        raw = await self.store.get_prefix(keys.BINLOG_OPERATOR)
+        return {task: list(docs) for key, docs in raw.items()
+                for task, s in [key.split("/", 1)] if s == source}
+
+    async def put_binlog_operators(self, task: str, source: str,
+                                   docs: list[dict[str, Any]]) -> None:
+        key = keys.key(keys.BINLOG_OPERATOR, task, source)
+        await (self.store.put(key, docs) if docs else self.store.delete(key))
+
     async def delete_subtasks(self, task: str, sources: list[str], whole_task: bool) -> None:
         doomed = [keys.key(p, s, task) for s in sources
                   for p in (keys.SUBTASK_CONFIG, keys.SUBTASK_STAGE)]
+        doomed += [keys.key(keys.BINLOG_OPERATOR, task, s) for s in sources]
         doomed += [keys.key(keys.LOAD_TASK, task, s) for s in sources]
         if whole_task:
             doomed.append(keys.key(keys.TASK_CONFIG, task))

@@ -168,9 +168,21 @@ async def worker_status(address: str, task: str | None) -> dict[str, Any]:
 async def post_worker(worker: str, address: str, path: str, body: dict[str, Any],
                       timeout: float = 60) -> dict[str, Any]:
     """A worker's JSON answer to a POST (38052 naming it when it does not answer)."""
+    return await _ask_worker(worker, address, path, body, timeout)
+
+
+async def worker_get(worker: str, address: str, path: str,
+                     timeout: float = 10) -> dict[str, Any]:
+    """A worker's JSON answer to a GET (38052 naming it when it does not answer)."""
+    return await _ask_worker(worker, address, path, None, timeout)
+
+
+async def _ask_worker(worker: str, address: str, path: str, body: dict[str, Any] | None,
+                      timeout: float) -> dict[str, Any]:
+    url = f"http://{address}{path}"
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http, \
-                http.post(f"http://{address}{path}", json=body) as resp:
+                (http.get(url) if body is None else http.post(url, json=body)) as resp:
             return dict(await resp.json())
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise errors.MASTER_WORKER_UNREACHABLE(exc, worker=worker, address=address,

@@ -14,6 +14,7 @@ TASK_CONFIG = "/dm-master/task/"
 LOAD_TASK = "/dm-master/load-task/"
 RELAY_STAGE = "/dm-master/v2/stage/relay/"
 RELAY_WORKER = "/dm-master/relay-worker/"
+BINLOG_OPERATOR = "/dm-master/binlog-operator/"  # pydm's: DM keeps them in the worker
 
 
 def encode(*parts: str) -> str:

@@ -54,6 +54,7 @@ from dm.sync.change import RowChange, identity_key, per_table
 from dm.sync.checkpoint import SyncerCheckpoint, SyncPoint
 from dm.sync.dml import build_statements
 from dm.sync.feed import BinlogFeed
+from dm.sync.operators import Operator
 from dm.sync.position import BinlogPosition
 from dm.sync.rate import RecentRate
 from dm.sync.records import HEARTBEAT, QUERY, ROTATE, ROWS, SKIP_ALL, XID, Record, TableAnswer
@@ -129,6 +130,11 @@ class SyncUnit:
         self._marks: dict[tuple[str, str], Mark] = {}  # keyless tables applied beyond the
         # checkpoint (applied.py)
         self._until: Location | None = None  # catch-up: where the replay ends
+        # binlog skip|replace (operators.py): by where their DDL event starts; the worker
+        # swaps the whole dict in
+        self.operators: dict[tuple[str, int], Operator] = {}
+        self.failed_ddl: Location | None = None  # where the DDL that paused it starts
+        self.saved: Location | None = None  # the last checkpoint this run saved
         self._idle_at: Location | None = None  # the last heartbeat's location
 
     # --- status -----------------------------------------------------------------------
@@ -268,6 +274,7 @@ class SyncUnit:
         self._decoder_schemas.clear()
         self._seed_databases()
         self._in_transaction = self._tracker_ahead = False
+        self.failed_ddl = None
         self._stop_deadline = None
         self._idle_at = None
         self._global_offset = None
@@ -476,9 +483,14 @@ class SyncUnit:
             (_, end, start, timestamp, gtid, schema, statement, sql_mode, ends, zone,
              server_charset) = record
             self.last_event_time = timestamp
-            ran = self._ddl(statement, schema, _Session(ansi_quotes(sql_mode), zone,
-                                                        server_charset),
-                            applier, causality, ddl_conn, pos.at(start).short())
+            where = pos.at(start)
+            try:
+                ran = self._query(statement, schema, _Session(ansi_quotes(sql_mode), zone,
+                                                              server_charset),
+                                  applier, causality, ddl_conn, where)
+            except errors.DMError:
+                self.failed_ddl = where  # binlog skip|replace without -b act here
+                raise
             if ends:
                 pos.commit(end, gtid)
                 self._in_transaction = self._tracker_ahead = False
@@ -569,6 +581,21 @@ class SyncUnit:
                 table=qualified(change.table.schema, change.table.table), where=where.short(),
                 detail=str(exc)) from None
 
+    def _query(self, statement: str, current_db: str, session: _Session, applier: Applier,
+               causality: Causality, conn: Connection, where: Location) -> bool:
+        """A query event: its DDL, or what a binlog operator says to do instead (then
+        True: the checkpoint goes past it at once, and the worker forgets the operator)."""
+        operator = self.operators.get((where.file, where.pos)) if self.operators else None
+        if operator is None:
+            return self._ddl(statement, current_db, session, applier, causality, conn,
+                             where.short())
+        log.info("%s/%s: binlog %s at %s of %r%s", self.cfg.task, self.cfg.source_id,
+                 operator.op, operator.at, statement,
+                 f" with {list(operator.sqls)}" if operator.sqls else "")
+        for sql in operator.sqls:  # replace: as if the upstream had run these
+            self._ddl(sql, current_db, session, applier, causality, conn, where.short())
+        return True
+
     def _ddl(self, statement: str, current_db: str, session: _Session, applier: Applier,
              causality: Causality, conn: Connection, where: str) -> bool:
         """Split, filter, route; barrier; execute downstream; then advance the tracker.
@@ -656,6 +683,7 @@ class SyncUnit:
                     self.checkpoint.save(conn, point)
                 finally:
                     conn.close()
+                self.saved = committed
                 return
             except (errors.DMError, pymysql.err.OperationalError) as exc:
                 if attempt == _SAVE_RETRIES - 1 or (isinstance(exc, errors.DMError)

@@ -46,6 +46,13 @@ def _app(node: WorkerNode) -> web.Application:
             return web.json_response({"result": False, "msg": str(exc)})
         return web.json_response({"result": True, "msg": shown})
 
+    async def binlog_error(request: web.Request) -> web.Response:
+        try:
+            at = node.failed_ddl(request.query.get("task", ""))
+        except errors.DMError as exc:
+            return web.json_response({"result": False, "msg": str(exc)})
+        return web.json_response({"result": True, "msg": "", "binlog_pos": at})
+
     async def poke(_: web.Request) -> web.Response:
         node.poke()
         return web.json_response({"result": True})
@@ -58,6 +65,7 @@ def _app(node: WorkerNode) -> web.Application:
     app.router.add_get("/status", status)
     app.router.add_post("/api/v1/relay/purge", purge_relay)
     app.router.add_post("/api/v1/schema", operate_schema)
+    app.router.add_get("/api/v1/binlog-error", binlog_error)
     app.router.add_post("/api/v1/poke", poke)
     app.router.add_get("/metrics", metrics)
     return app

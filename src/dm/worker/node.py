@@ -25,6 +25,7 @@ from dm.relay import unit as relay_unit
 from dm.relay.unit import RelayUnit
 from dm.store import keys
 from dm.store.client import Store
+from dm.sync.operators import Operator
 from dm.sync.tracked import TrackedSchemas
 from dm.worker.build import build_subtask, replica_server_id
 from dm.worker.subtask import PAUSED, RUNNING, SubTask
@@ -178,6 +179,7 @@ class WorkerNode:
                     built.sync.relay_dir = self._relay_to_read
                 built.files_released = self._releaser(task, source, asyncio.get_running_loop())
                 self.subtasks[task] = built
+        await self._hand_operators(source)  # before a resume that must apply them
         # after the subtasks are known (a first relay starts where they need it) and
         # before they start (they find their start point in the relay)
         await self._relay_of(source_cfg if source_cfg.enable_relay or named == source
@@ -220,6 +222,34 @@ class WorkerNode:
         self.subtasks.clear()
         self._applied.clear()
         self._holding.clear()
+
+    async def _hand_operators(self, source: str) -> None:
+        """Each sync unit gets its binlog operators; those its checkpoint has passed are
+        done and go from etcd."""
+        by_task = await self.state.all_binlog_operators(source)
+        for task, sub in self.subtasks.items():
+            if sub.sync is None:
+                continue
+            operators = [Operator.from_json(doc) for doc in by_task.get(task, [])]
+            saved = sub.sync.saved
+            live = [o for o in operators if saved is None or not o.before(saved)]
+            if len(live) < len(operators):
+                log.info("subtask %s: binlog operators done at %s", task,
+                         ", ".join(o.at for o in operators if o not in live))
+                await self.state.put_binlog_operators(task, source,
+                                                      [o.to_json() for o in live])
+            sub.sync.operators = {(o.file, o.pos): o for o in live}
+
+    def failed_ddl(self, task: str) -> str:
+        """Where the DDL that paused `task` starts (binlog skip|replace without -b)."""
+        sub = self.subtasks.get(task)
+        if sub is None:
+            raise errors.WORKER_SUBTASK_NOT_FOUND(task=task)
+        if sub.stage != PAUSED or not sub.errors:
+            raise errors.BINLOG_OP_ARGS(detail=f"source '{sub.source_id}' has no error")
+        if sub.sync is None or sub.sync.failed_ddl is None:
+            raise errors.BINLOG_OP_ARGS(detail="only support to handle ddl error currently")
+        return sub.sync.failed_ddl.short()
 
     def operate_schema(self, request: dict[str, Any]) -> str:
         """binlog-schema list|update|delete on a paused subtask of this worker: the table

@@ -1,0 +1,132 @@
+"""binlog skip|replace|revert|list (DM 2.0's handle-error): DDLs the downstream rejects (a
+unique key over rows only the downstream has duplicated) pause the task; `binlog replace`
+runs another statement instead and `binlog skip -b <pos>` skips one at a position, set
+while the worker is down (operators live in etcd); revert and list; used operators go."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dm.sandbox import DMProcesses, MariaDB, table_rows
+from tests.integration.conftest import (
+    binlog_end,
+    refused,
+    removed_afterwards,
+    source_yaml,
+    wait_stage,
+    wait_until,
+)
+
+pytestmark = pytest.mark.integration
+
+DB = "binlogops"
+SOURCE = f"{DB}-src"
+TASK = """\
+name: binlogops
+task-mode: incremental
+target-database: {{host: 127.0.0.1, port: {port}, user: root, password: ""}}
+mysql-instances:
+  - source-id: binlogops-src
+    block-allow-list: only
+    meta: {{binlog-name: "{name}", binlog-pos: {pos}}}
+    syncer: {{checkpoint-flush-interval: 1}}
+block-allow-list:
+  only: {{do-dbs: [binlogops]}}
+"""
+
+
+def _rows(server: MariaDB) -> list[tuple[Any, ...]]:
+    conn = server.connect()
+    try:
+        return table_rows(conn, DB, "t")
+    finally:
+        conn.close()
+
+
+def _keys(server: MariaDB) -> set[str]:
+    conn = server.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SHOW INDEX FROM {DB}.t")
+            return {str(r[2]) for r in cur.fetchall()}
+    finally:
+        conn.close()
+
+
+def _operators(dm: DMProcesses) -> list[Any]:
+    answer = dm.dmctl("binlog", "list", DB)
+    return list(json.loads(answer["sources"][0]["msg"]))
+
+
+def _position_of(upstream: MariaDB, text: str) -> str:
+    """Where the query event holding `text` starts, as `file:pos`."""
+    name, _ = binlog_end(upstream)
+    conn = upstream.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SHOW BINLOG EVENTS IN '{name}'")
+            hits = [(r[0], r[1]) for r in cur.fetchall() if r[2] == "Query" and text in r[5]]
+    finally:
+        conn.close()
+    assert hits, text
+    return f"{hits[-1][0]}:{hits[-1][1]}"
+
+
+def test_rejected_ddls_are_replaced_or_skipped(cluster: DMProcesses, upstream: MariaDB,
+                                               downstream: MariaDB, tmp_path: Path) -> None:
+    create = f"CREATE TABLE {DB}.t (id INT PRIMARY KEY, v VARCHAR(10))"
+    upstream.execute(f"DROP DATABASE IF EXISTS {DB}", f"CREATE DATABASE {DB}", create)
+    downstream.execute(f"DROP DATABASE IF EXISTS {DB}", f"CREATE DATABASE {DB}", create,
+                       f"INSERT INTO {DB}.t VALUES (100, 'dup')")  # only downstream
+    name, pos = binlog_end(upstream)
+    task = tmp_path / "task.yaml"
+    task.write_text(TASK.format(port=downstream.port, name=name, pos=pos))
+    with removed_afterwards(cluster, DB, SOURCE):
+        assert cluster.dmctl("operate-source", "create",
+                             str(source_yaml(tmp_path / "s.yaml", SOURCE, upstream)))["result"]
+        assert cluster.dmctl("start-task", str(task))["result"]
+        wait_stage(cluster, DB, "Running", unit="Sync")
+        no_error = cluster.dmctl("binlog", "skip", DB, check=False)
+        assert no_error["_exit"] == 1 and "has no error" in no_error["sources"][0]["msg"]
+
+        # a unique key the downstream's rows break: paused; another key instead
+        upstream.execute(f"INSERT INTO {DB}.t VALUES (1, 'dup')",
+                         f"ALTER TABLE {DB}.t ADD UNIQUE KEY uv (v)")
+        paused = wait_stage(cluster, DB, "Paused")
+        error = paused["sources"][0]["subTaskStatus"][0]["result"]["errors"][0]
+        assert error["ErrCode"] == 36013 and "binlog replace" in error["Workaround"], error
+        replaced = cluster.dmctl("binlog", "replace", DB, f"ALTER TABLE {DB}.t ADD KEY kv (v)")
+        assert replaced["result"] is True, replaced
+        wait_stage(cluster, DB, "Running", unit="Sync")
+        upstream.execute(f"INSERT INTO {DB}.t VALUES (2, 'two')")
+        wait_until("the row after the replaced DDL", lambda: (2, "two") in _rows(downstream))
+        assert "kv" in _keys(downstream) and "uv" not in _keys(downstream)
+
+        # a second one, skipped by its position, set while the worker is down
+        assert cluster.dmctl("pause-task", DB)["result"]
+        upstream.execute(f"ALTER TABLE {DB}.t ADD UNIQUE KEY uv2 (v)",
+                         f"INSERT INTO {DB}.t VALUES (3, 'three')")
+        at = _position_of(upstream, "uv2")
+        cluster.kill_worker("worker1")
+        assert cluster.dmctl("binlog", "skip", DB, "-b", at)["result"]
+        assert [o["binlog_pos"] for o in _operators(cluster)] == [at]
+        cluster.start_worker("worker1")
+        wait_until("the row after the skipped DDL", lambda: (3, "three") in _rows(downstream))
+        status = wait_stage(cluster, DB, "Running", unit="Sync")
+        assert status["sources"][0]["subTaskStatus"][0]["result"] is None
+        assert "uv2" not in _keys(downstream)
+        wait_until("the used operator is forgotten", lambda: _operators(cluster) == [])
+
+        # revert drops an operator not used yet; DM 2.0's handle-error says the same
+        assert cluster.dmctl("binlog", "skip", DB, "-b", "binlog.000999:4")["result"]
+        assert cluster.dmctl("binlog", "revert", DB, "-b", "binlog.000999:4")["result"]
+        assert _operators(cluster) == []
+        gone = cluster.dmctl("handle-error", DB, "revert", "-b", "binlog.000999:4", check=False)
+        assert gone["_exit"] == 1 and "not exist" in gone["sources"][0]["msg"], gone
+        refused(cluster, "11118", "binlog", "skip", DB, "-b", "nonsense")
+        refused(cluster, "11118", "binlog", "replace", DB, "NOT SQL AT ALL (")
+    assert _rows(downstream) == sorted([*_rows(upstream), (100, "dup")])
