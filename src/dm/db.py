@@ -100,7 +100,26 @@ def connect(ep: Endpoint, *, what: str = "upstream", file: str = "", local_infil
                 conn.close()
                 raise errors.DB_UNREACHABLE(exc, what=what, target=ep.target,
                                             file=file or "the config") from exc
+        if ep.fence is not None:
+            _end_frozen_transactions(cur)
     return conn
+
+
+# A fenced session never waits between the statements of its transactions; one that does
+# belongs to a frozen worker, whose row locks would stall the worker that took its source
+# over for as long as it stays frozen. The server ends such a transaction after this.
+IDLE_WRITE_TIMEOUT_S = 15
+_IDLE_WRITE_TIMEOUTS = ("idle_write_transaction_timeout",  # MariaDB 10.3+
+                        "tidb_idle_transaction_timeout")  # TiDB 7.6+
+
+
+def _end_frozen_transactions(cur: pymysql.cursors.Cursor) -> None:
+    for name in _IDLE_WRITE_TIMEOUTS:
+        try:
+            cur.execute(f"SET SESSION {name} = {IDLE_WRITE_TIMEOUT_S}")
+            return
+        except pymysql.err.MySQLError:  # another server's variable (MySQL has neither)
+            continue
 
 
 class _FencedConnection(Connection):  # type: ignore[misc]

@@ -49,6 +49,15 @@ def refused(dm: DMProcesses, code: str, *args: str) -> dict[str, Any]:
     return answer
 
 
+def rows_of(server: MariaDB, db: str, table: str) -> list[tuple[Any, ...]]:
+    """Every row of a table, canonically ordered, on a connection of its own."""
+    conn = server.connect()
+    try:
+        return table_rows(conn, db, table)
+    finally:
+        conn.close()
+
+
 def wait_until(what: str, check: Callable[[], object], timeout: float = 60,
                shown: Callable[[], object] = lambda: None) -> None:
     """Poll `check` every 0.3 s (each poll may be a dmctl call); fail with `what` and

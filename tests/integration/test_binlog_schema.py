@@ -8,14 +8,16 @@ a table not tracked (44005)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from dm.sandbox import DMProcesses, MariaDB, table_rows
+from dm.sandbox import DMProcesses, MariaDB
 from tests.integration.conftest import (
     binlog_end,
     refused,
     removed_afterwards,
+    rows_of,
     source_yaml,
     wait_stage,
     wait_until,
@@ -38,12 +40,8 @@ block-allow-list:
 """
 
 
-def _rows(downstream: MariaDB) -> list[tuple[object, ...]]:
-    conn = downstream.connect()
-    try:
-        return table_rows(conn, DB, "t")
-    finally:
-        conn.close()
+def _rows(server: MariaDB) -> list[tuple[Any, ...]]:
+    return rows_of(server, DB, "t")
 
 
 def test_a_paused_task_gets_a_fixed_tracked_schema_and_goes_on(

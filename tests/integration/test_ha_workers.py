@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from dm.db import IDLE_WRITE_TIMEOUT_S, Endpoint, connect, query_one
+from dm.fence import Fence
 from dm.sandbox import DMProcesses, MariaDB, child_pids, table_rows, wait_for
 from tests.integration.conftest import (
     BIN_DIR,
@@ -173,6 +175,28 @@ def test_etcd_stalls_shorter_than_the_lease_do_not_stop_the_task(
     assert any("auto-resuming after 40090" in log for log in logs), \
         "no refused write was resumed in place"
     assert _subtask(dm)["result"] is None
+
+
+def test_a_frozen_workers_open_transaction_does_not_hold_its_locks(
+        downstream: MariaDB) -> None:
+    """A worker frozen between two statements of a transaction holds row locks that the
+    worker taking its source over must wait for: its fenced sessions let the server end
+    such a transaction (CI saw a takeover stall behind one for over a minute)."""
+    fence = Fence("frozen")
+    fence.renewed(time.monotonic(), 60)
+    conn = connect(Endpoint("127.0.0.1", downstream.port, "root", "", fence=fence),
+                   autocommit=False)
+    try:
+        row = query_one(conn, "SELECT @@SESSION.idle_write_transaction_timeout")
+        assert row is not None and int(row[0]) == IDLE_WRITE_TIMEOUT_S
+    finally:
+        conn.close()
+    plain = connect(Endpoint("127.0.0.1", downstream.port, "root", ""))
+    try:  # only the worker's writing sessions: anything else keeps the server's setting
+        row = query_one(plain, "SELECT @@SESSION.idle_write_transaction_timeout")
+        assert row is not None and int(row[0]) == 0
+    finally:
+        plain.close()
 
 
 def test_transfer_source_and_offline_worker(two_workers: DMProcesses, upstream: MariaDB,

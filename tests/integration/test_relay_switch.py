@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from dm.sandbox import DMProcesses, MariaDB, TcpProxy, table_rows
-from tests.integration.conftest import own_server, wait_stage, wait_until
+from dm.sandbox import DMProcesses, MariaDB, TcpProxy
+from tests.integration.conftest import own_server, rows_of, wait_stage, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -67,11 +67,7 @@ def _writes(server: MariaDB, start: int, stop: threading.Event) -> None:
 
 
 def _rows(server: MariaDB) -> list[tuple[Any, ...]]:
-    conn = server.connect()
-    try:
-        return table_rows(conn, DB, "t")
-    finally:
-        conn.close()
+    return rows_of(server, DB, "t")
 
 
 def _writing(server: MariaDB, start: int, seconds: float) -> None:

@@ -15,6 +15,8 @@ TABLES = [
     "CREATE TABLE t2 (a INT, b TEXT, UNIQUE KEY (a)) DEFAULT CHARSET=latin1",
     "CREATE TABLE `we``ird` (`c``1` decimal(10,2) NOT NULL, `s` set('x','y'), "
     "PRIMARY KEY (`c``1`)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+    "CREATE TABLE f (a int, g int GENERATED ALWAYS AS (a * 2) STORED NOT NULL, "
+    "UNIQUE KEY ug (g), UNIQUE KEY ue ((lower(a))))",
 ]
 
 
@@ -30,3 +32,15 @@ def test_what_the_tracker_does_not_keep_is_shown_as_such() -> None:
     assert "`g` int(11) GENERATED ALWAYS AS (NULL) VIRTUAL" in shown  # no expression
     assert "UNIQUE KEY `uv` (`v`(1))" in shown  # a prefix key, its length not kept
     assert "DEFAULT NULL" not in shown and "ENGINE" not in shown
+
+
+def test_extract_columns_join_column_keys_only() -> None:
+    """A key on expressions only stays one: with the extract columns alone it would name
+    every row of a shard (a DELETE ... WHERE c_table = ? LIMIT 1 of any row)."""
+    from dm.sync.change import identity_key
+    info = parse_create_table("CREATE TABLE t (a int, b varchar(10), UNIQUE KEY u "
+                              "((lower(b))), UNIQUE KEY ua (a))", current_db="d")
+    extended = info.extended(("c_table",))
+    assert identity_key(extended) is None  # ua's a is nullable: no row key at all
+    assert {i.name: i.columns for i in extended.indexes} == {"u": (), "ua": ("a", "c_table")}
+    assert extended.without(("c_table",)) == info

@@ -422,14 +422,21 @@ binlog_pos_option = click.option("-b", "--binlog-pos", default="",
                                       "DDL that paused the task)")
 
 
-@binlog.command("skip")
-@click.argument("task")
-@binlog_pos_option
-@source_option
-@pass_ctl
-def binlog_skip(ctl: Ctl, task: str, binlog_pos: str, sources: tuple[str, ...]) -> None:
-    """Skip the DDL (the task resumes)."""
-    _binlog_call(ctl, "skip", task, sources, binlog_pos)
+def _binlog_op(op: str, doc: str) -> click.Command:
+    @click.argument("task")
+    @binlog_pos_option
+    @source_option
+    @pass_ctl
+    def command(ctl: Ctl, task: str, binlog_pos: str, sources: tuple[str, ...]) -> None:
+        _binlog_call(ctl, op, task, sources, binlog_pos)
+    command.__doc__ = doc
+    return click.command(op)(command)
+
+
+for _op, _doc in (("skip", "Skip the DDL (the task resumes)."),
+                  ("revert", "Drop an operator not used yet."),
+                  ("list", "The operators not used yet, per source.")):
+    binlog.add_command(_binlog_op(_op, _doc))
 
 
 @binlog.command("replace")
@@ -442,27 +449,6 @@ def binlog_replace(ctl: Ctl, task: str, sqls: tuple[str, ...], binlog_pos: str,
                    sources: tuple[str, ...]) -> None:
     """Run these statements instead of the DDL (the task resumes)."""
     _binlog_call(ctl, "replace", task, sources, binlog_pos, sqls)
-
-
-@binlog.command("revert")
-@click.argument("task")
-@binlog_pos_option
-@source_option
-@pass_ctl
-def binlog_revert(ctl: Ctl, task: str, binlog_pos: str, sources: tuple[str, ...]) -> None:
-    """Drop an operator not used yet."""
-    _binlog_call(ctl, "revert", task, sources, binlog_pos)
-
-
-@binlog.command("list")
-@click.argument("task")
-@binlog_pos_option
-@source_option
-@pass_ctl
-def binlog_list(ctl: Ctl, task: str, binlog_pos: str, sources: tuple[str, ...]) -> None:
-    """The operators not used yet, per source."""
-    del binlog_pos
-    _binlog_call(ctl, "list", task, sources, "")
 
 
 @cli.command("handle-error")

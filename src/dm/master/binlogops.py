@@ -66,19 +66,21 @@ def _check_args(op: str, binlog_pos: str, sqls: list[str]) -> None:
         raise errors.BINLOG_OP_ARGS(detail=f"{op} takes no statements")
     for sql in sqls:
         try:
-            ddl.parse(sql, "")
+            parsed = ddl.parse(sql, "")
         except errors.DMError as exc:
             raise errors.BINLOG_OP_ARGS(detail=f"cannot parse {sql!r}: {exc.message}") from exc
+        if parsed.kind is not ddl.Kind.DDL:
+            raise errors.BINLOG_OP_ARGS(detail=f"{sql!r} is not a DDL: only DDLs replace one")
 
 
 async def _set(state: ClusterState, task: str, source: str, op: str, at: str,
                sqls: list[str]) -> None:
     file, pos = parse_binlog_pos(at)
-    operators = [Operator.from_json(d) for d in await state.binlog_operators(task, source)]
-    others = [o for o in operators if (o.file, o.pos) != (file, pos)]
-    if op == "revert":
-        if len(others) == len(operators):
-            raise errors.BINLOG_OP_ARGS(detail=f"error operator not exist, position: {at}")
-    else:
-        others.append(Operator(op, file, pos, tuple(sqls)))
-    await state.put_binlog_operators(task, source, [o.to_json() for o in others])
+    operator = Operator(op, file, pos, tuple(sqls))
+    if op != "revert":
+        await state.put_binlog_operator(task, source, operator.at, operator.to_json())
+        return
+    held = {Operator.from_json(d).at for d in await state.binlog_operators(task, source)}
+    if operator.at not in held:
+        raise errors.BINLOG_OP_ARGS(detail=f"error operator not exist, position: {at}")
+    await state.delete_binlog_operators(task, source, [operator.at])

@@ -162,25 +162,37 @@ class ClusterState:
         await self.store.put_many(items)
 
     async def binlog_operators(self, task: str, source: str) -> list[dict[str, Any]]:
-        """The binlog operators of task × source, as JSON documents (sync/operators.py)."""
-        value = await self.store.get(keys.key(keys.BINLOG_OPERATOR, task, source))
-        return list(value or [])
+        """The binlog operators of task × source, as JSON documents (sync/operators.py),
+        one etcd key each (`.../<task>/<source>/<file:pos>`): the master adds and the
+        worker removes single keys, so neither ever writes back the other's list."""
+        return list((await self._operator_keys(task, source)).values())
+
+    async def _operator_keys(self, task: str, source: str) -> dict[str, dict[str, Any]]:
+        prefix = keys.key(keys.BINLOG_OPERATOR, task, source) + "/"
+        return {prefix + keys.encode(at): doc
+                for at, doc in (await self.store.get_prefix(prefix)).items()}
 
     async def all_binlog_operators(self, source: str) -> dict[str, list[dict[str, Any]]]:
         """task → the binlog operators of its subtask of `source`."""
-        raw = await self.store.get_prefix(keys.BINLOG_OPERATOR)
-        return {task: list(docs) for key, docs in raw.items()
-                for task, s in [key.split("/", 1)] if s == source}
+        out: dict[str, list[dict[str, Any]]] = {}
+        for key, doc in (await self.store.get_prefix(keys.BINLOG_OPERATOR)).items():
+            task, s, _ = key.split("/", 2)
+            if s == source:
+                out.setdefault(task, []).append(doc)
+        return out
 
-    async def put_binlog_operators(self, task: str, source: str,
-                                   docs: list[dict[str, Any]]) -> None:
-        key = keys.key(keys.BINLOG_OPERATOR, task, source)
-        await (self.store.put(key, docs) if docs else self.store.delete(key))
+    async def put_binlog_operator(self, task: str, source: str, at: str,
+                                  doc: dict[str, Any]) -> None:
+        await self.store.put(keys.key(keys.BINLOG_OPERATOR, task, source, at), doc)
+
+    async def delete_binlog_operators(self, task: str, source: str, at: list[str]) -> None:
+        await self.store.delete(*(keys.key(keys.BINLOG_OPERATOR, task, source, a) for a in at))
 
     async def delete_subtasks(self, task: str, sources: list[str], whole_task: bool) -> None:
         doomed = [keys.key(p, s, task) for s in sources
                   for p in (keys.SUBTASK_CONFIG, keys.SUBTASK_STAGE)]
-        doomed += [keys.key(keys.BINLOG_OPERATOR, task, s) for s in sources]
+        for source in sources:
+            doomed += list(await self._operator_keys(task, source))
         doomed += [keys.key(keys.LOAD_TASK, task, s) for s in sources]
         if whole_task:
             doomed.append(keys.key(keys.TASK_CONFIG, task))

@@ -135,20 +135,28 @@ class RelayUnit:
                          upstream.uuid, last.uuid, start.gtid_set)
             sub = self.relay.open_subdir(upstream.uuid)
             meta = sub.read_meta(upstream.flavor)
-            needed = self.needed_from() if meta is not None else None
             if meta is None:
                 meta = self._first_start(upstream)
                 sub.write_meta(meta)
-            elif needed is not None and needed.file and meta < needed:
-                meta = self._start_afresh(sub, meta, needed)
+            end = RelayWriter.resume_point(sub, meta)
+            needed = self.needed_from() if self._comparable(end) else None
+            if needed is not None and needed.file and end < needed:
+                end = self._start_afresh(sub, end, needed)
             self._sub = sub
-            return sub, RelayWriter.resume_point(sub, meta)
+            return sub, end
+
+    def _comparable(self, end: Location) -> bool:
+        """Whether the relay's end and its tasks' positions name the same server's files:
+        a file position (not a GTID-only start) in the only sub-directory (no upstream
+        switch, after which a task may still stand in the old server's files)."""
+        return bool(end.file) and len(self.relay.subdirs()) == 1
 
     def _start_afresh(self, sub: SubDir, meta: Location, needed: Location) -> Location:
-        """DM's: a relay that ends before anything its tasks still need (it was off, or
-        lost while the source moved on) holds nothing of use: its files go, and it starts
-        where the tasks need it, which the upstream may still have when its old end is
-        purged."""
+        """DM's: a relay whose real end (its files cut back to the last whole transaction,
+        not the meta written now and then) is before anything its tasks still need (it was
+        off, or lost while the source moved on) holds nothing of use: its files go, and it
+        starts where the tasks need it, which the upstream may still have when its old
+        end is purged."""
         for name in sub.binlog_files():
             (sub.path / name).unlink()
         sub.write_meta(needed)

@@ -4,8 +4,9 @@ TableInfo).
 
 The tracker keeps what the sync path needs: column types, nullability, charsets,
 generated-ness and keys, not defaults, comments or expressions. So a generated column's
-expression shows as NULL and a key on a prefix or an expression shows its columns with a
-prefix length of 1: both only say what the tracker knows.
+expression shows as NULL, a key on a prefix shows its columns with a prefix length of 1,
+and a key on expressions only shows the expression `(NULL)`: each only says what the
+tracker knows.
 """
 
 from __future__ import annotations
@@ -33,13 +34,14 @@ def _column(column: Column) -> str:
             text += f" COLLATE {column.collation}"
     if column.generated:
         text += " GENERATED ALWAYS AS (NULL) VIRTUAL"
-    elif not column.nullable:
+    if not column.nullable:
         text += " NOT NULL"
     return text
 
 
 def _index(index: Index) -> str:
-    parts = ", ".join(quote(c) + ("(1)" if index.partial else "") for c in index.columns)
+    parts = ", ".join(quote(c) + ("(1)" if index.partial else "") for c in index.columns) \
+        or "(NULL)"  # a key on expressions only
     if index.primary:
         return f"PRIMARY KEY ({parts})"
     kind = "UNIQUE KEY" if index.unique else "KEY"

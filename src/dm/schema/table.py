@@ -88,7 +88,8 @@ class TableInfo:
         names one row of the merged table."""
         extra = tuple(Column(c, "varchar", "varchar(255)", nullable=False, charset="utf8mb4",
                              collation="utf8mb4_bin") for c in columns)
-        indexes = tuple(replace(i, columns=i.columns + columns) if i.unique or i.primary else i
+        indexes = tuple(replace(i, columns=i.columns + columns)
+                        if (i.unique or i.primary) and i.columns else i  # not expression keys
                         for i in self.indexes)
         return replace(self, columns=self.columns + extra, indexes=indexes)
 
@@ -96,10 +97,11 @@ class TableInfo:
         """The table without `columns` (and without them in its keys): a merged downstream
         table's schema as one of its upstream shards has it."""
         gone = {c.lower() for c in columns}
-        indexes = tuple(replace(i, columns=tuple(c for c in i.columns if c.lower() not in gone))
-                        for i in self.indexes)
+        indexes = [(i, replace(i, columns=tuple(c for c in i.columns if c.lower() not in gone)))
+                   for i in self.indexes]
         return replace(self, columns=tuple(c for c in self.columns if c.name.lower() not in gone),
-                       indexes=tuple(i for i in indexes if i.columns))
+                       indexes=tuple(new for old, new in indexes
+                                     if new.columns or not old.columns))  # expression keys stay
 
     def decoder_schema(self, version: int) -> TableSchema:
         pk = self.primary_key

@@ -177,8 +177,10 @@ class Store:
     @staticmethod
     async def _keep_alive(lease: aetcd.Lease, ttl: int, on_renewal: Renewal | None) -> None:
         """Refresh every ttl/3; a refresh that failed (its member died, say) is tried again
-        at once on another member, so one failure never costs a third of the lease."""
-        wait = max(ttl / 3, 0.5)
+        after 0.2 s on another member, so one failure never costs a third of the lease,
+        and less often (up to ttl/3) while they go on failing."""
+        regular = wait = max(ttl / 3, 0.5)
+        failures = 0
         while True:
             await asyncio.sleep(wait)
             sent_at = time.monotonic()
@@ -186,9 +188,10 @@ class Store:
                 reply = await lease.refresh()
             except Exception as exc:  # noqa: BLE001 - logged; retried soon
                 log.warning("lease refresh failed: %s", exc)
-                wait = _REFRESH_RETRY_S
+                failures += 1
+                wait = min(_REFRESH_RETRY_S * 2 ** (failures - 1), regular)
                 continue
-            wait = max(ttl / 3, 0.5)
+            failures, wait = 0, regular
             if reply is None or reply.TTL <= 0:
                 log.warning("lease %x has expired in etcd", lease.id)
                 return

@@ -488,8 +488,9 @@ class SyncUnit:
                 ran = self._query(statement, schema, _Session(ansi_quotes(sql_mode), zone,
                                                               server_charset),
                                   applier, causality, ddl_conn, where)
-            except errors.DMError:
-                self.failed_ddl = where  # binlog skip|replace without -b act here
+            except errors.DMError as exc:
+                if exc.code in _DDL_OWN_ERRORS:  # not a row batch failing at its barrier
+                    self.failed_ddl = where  # binlog skip|replace without -b act here
                 raise
             if ends:
                 pos.commit(end, gtid)
@@ -691,6 +692,12 @@ class SyncUnit:
                     raise
                 log.warning("checkpoint not saved (%s); retrying", exc)
                 time.sleep(_SAVE_INTERVAL)
+
+
+# the failures of a DDL itself, which binlog skip|replace get past (DM: DDL errors only)
+_DDL_OWN_ERRORS = frozenset(e.code for e in (
+    errors.SYNC_PARSE_DDL, errors.SYNC_DDL_EXEC, errors.SCHEMA_CANNOT_TRACK_DDL,
+    errors.SCHEMA_TABLE_NOT_FOUND))
 
 
 def _with_values(row: Any, kind: str, values: tuple[str, ...]) -> Any:

@@ -22,10 +22,15 @@ class TrackedSchemas:
     def __init__(self, unit: SyncUnit) -> None:
         self.unit = unit
 
+    def _key(self, db: str, table: str) -> tuple[str, str]:
+        """As the tracker keys its tables (and the checkpoint stores them): folded to lower
+        case unless the task is case-sensitive."""
+        return self.unit.tracker.key(db, table)
+
     def show(self, db: str, table: str) -> str:
         """The tracked CREATE TABLE; for a table not tracked yet, the routed downstream
         table's, which is where sync would start from (as DM shows it)."""
-        info = self._point().tables.get((db, table))
+        info = self._point().tables.get(self._key(db, table))
         if info is None:
             info = self._read(self.unit.cfg.target, *self.unit.route(db, table), db, table,
                               downstream=True)
@@ -41,15 +46,17 @@ class TrackedSchemas:
         else:
             info = replace(parse_create_table(statement, current_db=db), schema=db,
                            table=table)
+        key = self._key(db, table)
+        info = replace(info, schema=key[0], table=key[1])
         point = self._point()
-        point.tables[(db, table)] = info
+        point.tables[key] = info
         self._save(point)
         return create_table_sql(info)
 
     def remove(self, db: str, table: str) -> str:
         """Forget the table: sync starts it again from the downstream table's schema."""
         point = self._point()
-        if point.tables.pop((db, table), None) is None:
+        if point.tables.pop(self._key(db, table), None) is None:
             raise errors.SCHEMA_TABLE_NOT_FOUND(table=qualified(db, table))
         self._save(point)
         return ""

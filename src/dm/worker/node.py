@@ -52,6 +52,7 @@ class WorkerNode:
         self.relay_dir = relay_dir  # the worker's relay-dir (DM: wins over the source's)
         self.relay: RelayUnit | None = None  # of the bound source, or the one named for
         self._standby: dict[str, SubTask] = {}  # unbound: the named source's, never started
+        self._operating: set[str] = set()  # tasks binlog-schema works on: not resumed now
         self._poked = asyncio.Event()  # the master changed etcd: follow it now
         self._relay_rev = 0
 
@@ -187,7 +188,7 @@ class WorkerNode:
         for task in wanted:
             stage = stages.get((source, task))
             sub = self.subtasks.get(task)
-            if stage is None or sub is None:
+            if stage is None or sub is None or task in self._operating:
                 continue
             holds = sub.holds_dump_files()
             if self._holding.get(task) != holds:  # said before the subtask starts
@@ -233,11 +234,10 @@ class WorkerNode:
             operators = [Operator.from_json(doc) for doc in by_task.get(task, [])]
             saved = sub.sync.saved
             live = [o for o in operators if saved is None or not o.before(saved)]
-            if len(live) < len(operators):
-                log.info("subtask %s: binlog operators done at %s", task,
-                         ", ".join(o.at for o in operators if o not in live))
-                await self.state.put_binlog_operators(task, source,
-                                                      [o.to_json() for o in live])
+            done = [o.at for o in operators if o not in live]
+            if done:
+                log.info("subtask %s: binlog operators done at %s", task, ", ".join(done))
+                await self.state.delete_binlog_operators(task, source, done)
             sub.sync.operators = {(o.file, o.pos): o for o in live}
 
     def failed_ddl(self, task: str) -> str:
@@ -255,6 +255,13 @@ class WorkerNode:
         """binlog-schema list|update|delete on a paused subtask of this worker: the table
         schemas its sync checkpoint holds (DM: paused, in the sync unit)."""
         task = str(request.get("task") or "")
+        self._operating.add(task)  # no resume while the checkpoint is rewritten
+        try:
+            return self._operate_schema(task, request)
+        finally:
+            self._operating.discard(task)
+
+    def _operate_schema(self, task: str, request: dict[str, Any]) -> str:
         sub = self.subtasks.get(task)
         if sub is None:
             raise errors.WORKER_SUBTASK_NOT_FOUND(task=task)
