@@ -15,20 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from dm import errors
-from dm.binlog.location import Location
 from dm.config.source import SourceConfig
 from dm.config.stored import from_doc
 from dm.config.subtask import SubTaskConfig
 from dm.fence import Fence
-from dm.master.state import ClusterState, Stage
-from dm.relay import unit as relay_unit
-from dm.relay.unit import RelayUnit
+from dm.master.state import ClusterState
 from dm.store import keys
 from dm.store.client import Store
 from dm.sync.operators import Operator
 from dm.sync.tracked import TrackedSchemas
-from dm.worker.build import build_subtask, replica_server_id
-from dm.worker.subtask import PAUSED, RUNNING, SubTask
+from dm.worker.build import build_subtask
+from dm.worker.relaying import RelayFollower
+from dm.worker.subtask import PAUSED, SubTask
 
 log = logging.getLogger(__name__)
 
@@ -49,19 +47,18 @@ class WorkerNode:
         self._applied: dict[str, int] = {}
         self._holding: dict[str, bool] = {}  # task → said to hold its dump files
         self.fence = Fence(name)
-        self.relay_dir = relay_dir  # the worker's relay-dir (DM: wins over the source's)
-        self.relay: RelayUnit | None = None  # of the bound source, or the one named for
-        self._standby: dict[str, SubTask] = {}  # unbound: the named source's, never started
+        self.relays = RelayFollower(name, self.state, base_dir, relay_dir,
+                                    lambda: self.subtasks)
         self._operating: set[str] = set()  # tasks binlog-schema works on: not resumed now
         self._poked = asyncio.Event()  # the master changed etcd: follow it now
-        self._relay_rev = 0
 
     def status(self, task: str | None) -> dict[str, Any]:
         subs = [st.status() for name, st in sorted(self.subtasks.items())
                 if task is None or name == task]
-        relaying = self.relay.source.source_id if self.relay is not None else ""
-        return {"source": self.source or relaying, "worker": self.name, "subTaskStatus": subs,
-                "relayStatus": self.relay.status() if self.relay is not None else None}
+        relay = self.relays.relay
+        return {"source": self.source or (relay.source.source_id if relay else ""),
+                "worker": self.name, "subTaskStatus": subs,
+                "relayStatus": relay.status() if relay is not None else None}
 
     async def run(self, interval: float = 0.5) -> None:
         """Hold the keepalive lease and follow etcd, for ever. An etcd member dying or a
@@ -128,7 +125,8 @@ class WorkerNode:
     def _keepalive_ttl(self) -> int:
         """DM's: a worker relaying its source keeps a longer lease (relay-keepalive-ttl),
         so that a short network blip does not move the relay."""
-        return self.relay_keepalive_ttl if self.relay is not None else self.keepalive_ttl
+        return self.relay_keepalive_ttl if self.relays.relay is not None \
+            else self.keepalive_ttl
 
     async def _move_keepalive(self, alive_key: str, ttl: int,
                               old: contextlib.AsyncExitStack | None
@@ -158,9 +156,9 @@ class WorkerNode:
             await self._stop_subtasks()
             self.source = source
         if source is None:
-            await self._keep_warm_relay(named)
+            await self.relays.keep_warm(named)
             return
-        self._standby.clear()
+        self.relays.drop_standby()
         source_doc = await self.state.source(source)
         if source_doc is None:
             return
@@ -177,14 +175,14 @@ class WorkerNode:
                 built = build_subtask(from_doc(SubTaskConfig, doc), source_cfg,
                                       self.base_dir, self.fence)
                 if built.sync is not None:
-                    built.sync.relay_dir = self._relay_to_read
+                    built.sync.relay_dir = self.relays.to_read
                 built.files_released = self._releaser(task, source, asyncio.get_running_loop())
                 self.subtasks[task] = built
         await self._hand_operators(source)  # before a resume that must apply them
         # after the subtasks are known (a first relay starts where they need it) and
         # before they start (they find their start point in the relay)
-        await self._relay_of(source_cfg if source_cfg.enable_relay or named == source
-                             else None)
+        await self.relays.follow(source_cfg if source_cfg.enable_relay or named == source
+                                 else None)
         for task in wanted:
             stage = stages.get((source, task))
             sub = self.subtasks.get(task)
@@ -215,7 +213,7 @@ class WorkerNode:
 
     async def stop_all(self) -> None:
         await self._stop_subtasks()
-        await self._relay_of(None)
+        await self.relays.follow(None)
 
     async def _stop_subtasks(self) -> None:
         for sub in self.subtasks.values():
@@ -279,82 +277,5 @@ class WorkerNode:
                                    bool(request.get("from_target")))
         return tracked.remove(db, table)
 
-    # --- relay log -------------------------------------------------------------------
-    async def _keep_warm_relay(self, named: str | None) -> None:
-        """Bound to no source, a worker that start-relay named for a source relays it (a
-        warm copy for when the source moves here), from where the source's subtasks need
-        it: their downstream checkpoints, read through subtasks built but never run."""
-        doc = await self.state.source(named) if named is not None else None
-        if named is None or doc is None:
-            self._standby.clear()
-            await self._relay_of(None)
-            return
-        cfg = from_doc(SourceConfig, doc)
-        wanted = {t: c for (s, t), c in (await self.state.subtasks()).items() if s == named}
-        if wanted.keys() != self._standby.keys():
-            self._standby = {t: build_subtask(from_doc(SubTaskConfig, c), cfg, self.base_dir)
-                             for t, c in wanted.items()}
-        await self._relay_of(cfg)
-
-    async def _relay_of(self, source: SourceConfig | None) -> None:
-        """Relay `source` as its stage in etcd says (none: its relay is off); None: relay
-        nothing."""
-        stage = await self.state.relay_stage(source.source_id) if source is not None else None
-        if self.relay is not None and (source is None or stage is None or
-                                       self.relay.source.source_id != source.source_id):
-            log.info("relay of %s: stopped", self.relay.source.source_id)
-            await asyncio.to_thread(self.relay.stop)
-            self.relay = None
-            await asyncio.to_thread(self._restart_relay_readers)
-        if source is not None and stage is not None:
-            await asyncio.to_thread(self._follow_relay, source, stage)
-
-    def _follow_relay(self, source: SourceConfig, stage: Stage) -> None:
-        """Run or pause the relay as its stage in etcd says (start-relay, pause-relay...)."""
-        if self.relay is None:
-            base = Path(self.relay_dir) / self.name if self.relay_dir else Path(source.relay_dir)
-            directory = base if base.is_absolute() else self.base_dir / base
-            self.relay = RelayUnit(source, directory / source.source_id, self.needed_from,
-                                   replica_server_id(source.server_id, f"relay {self.name}"))
-            self._relay_rev = 0
-        if stage.rev == self._relay_rev:
-            if self.relay.stage != relay_unit.RUNNING:  # stopped by an error it cannot pass
-                self._restart_relay_readers()
-            return
-        self._relay_rev = stage.rev
-        log.info("relay of %s: expected stage %s (rev %d)", source.source_id, stage.expect,
-                 stage.rev)
-        if stage.expect == "Running":
-            self.relay.start()
-        else:
-            self.relay.pause()
-            self._restart_relay_readers()
-
-    def _restart_relay_readers(self) -> None:
-        """Sync units reading a relay that no longer grows start again from their
-        checkpoints, reading the upstream."""
-        for sub in list(self.subtasks.values()):
-            if sub.stage == RUNNING and sub.sync is not None and \
-                    sub.sync.binlog_type == "local":
-                log.info("subtask %s: the relay stopped; reading the upstream", sub.name)
-                sub.pause()
-                sub.start()
-
-    def _relay_to_read(self) -> Path | None:
-        """The relay directory a sync unit reads from, while the relay runs."""
-        relay = self.relay
-        return relay.directory if relay is not None and relay.stage == relay_unit.RUNNING \
-            else None
-
-    def needed_from(self) -> Location | None:
-        """The earliest binlog location a subtask of the relayed source still needs."""
-        subs = list(self.subtasks.values()) or list(self._standby.values())
-        needed = [at for sub in subs if sub.sync is not None
-                  and (at := sub.sync.needed_from()) is not None]
-        return min(needed, default=None)
-
     def purge_relay(self, before: str, subdir: str) -> tuple[list[str], str]:
-        if self.relay is None:
-            raise errors.RELAY_PURGE_REFUSED(source=self.source or "", file=before,
-                                             reason=f"worker {self.name} has no relay log on")
-        return self.relay.purge(before, subdir, self.needed_from())
+        return self.relays.purge(self.source or "", before, subdir)
