@@ -7,6 +7,8 @@ a coded error naming it."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -75,15 +77,23 @@ def _fresh(upstream: MariaDB, downstream: MariaDB, target: str, merged: str) -> 
                        merged.format(db=target))
 
 
-def test_shards_merge_into_one_table_with_their_names_in_extra_columns(
-        cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path) -> None:
-    _fresh(upstream, downstream, "mrgx", MERGED)
+@contextmanager
+def _merging(cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path,
+             target: str, merged: str) -> Iterator[None]:
+    """Fresh shards and merged table `target`.t (made with `merged`), the task started."""
+    _fresh(upstream, downstream, target, merged)
     task = tmp_path / "task.yaml"
-    task.write_text(TASK.format(name="mrgx", port=downstream.port, target="mrgx"))
-    with removed_afterwards(cluster, "mrgx", SOURCE):
+    task.write_text(TASK.format(name=target, port=downstream.port, target=target))
+    with removed_afterwards(cluster, target, SOURCE):
         assert cluster.dmctl("operate-source", "create",
                              str(source_yaml(tmp_path / "s.yaml", SOURCE, upstream)))["result"]
         assert cluster.dmctl("start-task", "--remove-meta", str(task))["result"]
+        yield
+
+
+def test_shards_merge_into_one_table_with_their_names_in_extra_columns(
+        cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path) -> None:
+    with _merging(cluster, upstream, downstream, tmp_path, "mrgx", MERGED):
         wait_stage(cluster, "mrgx", "Running", unit="Sync")
         for n, (schema, table) in enumerate(SHARDS):
             upstream.execute(
@@ -101,14 +111,8 @@ def test_shards_merge_into_one_table_with_their_names_in_extra_columns(
 
 def test_a_merged_table_without_the_extract_columns_is_a_coded_error(
         cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path) -> None:
-    _fresh(upstream, downstream, "mrgxbad", "CREATE TABLE {db}.t (id INT PRIMARY KEY, "
-                                             "v VARCHAR(20))")
-    task = tmp_path / "task.yaml"
-    task.write_text(TASK.format(name="mrgxbad", port=downstream.port, target="mrgxbad"))
-    with removed_afterwards(cluster, "mrgxbad", SOURCE):
-        assert cluster.dmctl("operate-source", "create",
-                             str(source_yaml(tmp_path / "s.yaml", SOURCE, upstream)))["result"]
-        assert cluster.dmctl("start-task", "--remove-meta", str(task))["result"]
+    with _merging(cluster, upstream, downstream, tmp_path, "mrgxbad",
+                  "CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(20))"):
         paused = wait_stage(cluster, "mrgxbad", "Paused")
         error = paused["sources"][0]["subTaskStatus"][0]["result"]["errors"][0]
         assert error["ErrCode"] == 34090, error

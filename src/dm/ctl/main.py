@@ -336,16 +336,23 @@ def _bool_option(name: str, default: bool, help_text: str = "") -> Callable[[FC]
                         default=default, help=help_text)
 
 
-@binlog_schema.command("list")
-@click.argument("task")
-@click.argument("database")
-@click.argument("table")
-@source_option
-@pass_ctl
-def binlog_schema_list(ctl: Ctl, task: str, database: str, table: str,
-                       sources: tuple[str, ...]) -> None:
-    """The tracked CREATE TABLE of a table (the task must be paused)."""
-    _schema_call(ctl, "list", task, sources, database, table)
+def _schema_op(op: str, doc: str) -> click.Command:
+    @click.argument("task")
+    @click.argument("database")
+    @click.argument("table")
+    @source_option
+    @pass_ctl
+    def command(ctl: Ctl, task: str, database: str, table: str,
+                sources: tuple[str, ...]) -> None:
+        _schema_call(ctl, op, task, sources, database, table)
+    command.__doc__ = doc
+    return click.command(op)(command)
+
+
+for _op, _doc in (("list", "The tracked CREATE TABLE of a table (the task must be paused)."),
+                  ("delete", "Forget a table's tracked schema: sync starts it again from "
+                             "the downstream's.")):
+    binlog_schema.add_command(_schema_op(_op, _doc))
 
 
 @binlog_schema.command("update")
@@ -367,18 +374,6 @@ def binlog_schema_update(ctl: Ctl, task: str, database: str, table: str,
     text = _schema_text(schema_file, from_source, from_target)
     _schema_call(ctl, "update", task, sources, database, table, schema=text,
                  from_source=from_source, from_target=from_target)
-
-
-@binlog_schema.command("delete")
-@click.argument("task")
-@click.argument("database")
-@click.argument("table")
-@source_option
-@pass_ctl
-def binlog_schema_delete(ctl: Ctl, task: str, database: str, table: str,
-                         sources: tuple[str, ...]) -> None:
-    """Forget a table's tracked schema: sync starts it again from the downstream's."""
-    _schema_call(ctl, "delete", task, sources, database, table)
 
 
 @cli.command("operate-schema")
