@@ -267,8 +267,10 @@ class RelayUnit:
     def status(self) -> dict[str, Any]:
         """DM's relayStatus."""
         writer, master = self._writer, self._master
-        relay = Location(writer.file, writer.end, writer.committed.gtid_set) \
-            if writer is not None else None
+        relay = None
+        if writer is not None:  # a file started mid-way is empty until its first event
+            written = Location(writer.file, writer.end, writer.committed.gtid_set)
+            relay = writer.committed if written < writer.committed else written
         return {
             "masterBinlog": _pair(master), "masterBinlogGtid": _gtid(master),
             "relaySubDir": self._sub.name if self._sub is not None else "",
