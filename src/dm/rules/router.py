@@ -86,6 +86,8 @@ class TableRouter:
         self._routes = [self._compile(name, rule) for name, rule in rules.items()]
         self._check_duplicates(rules)
         self._cache: dict[tuple[str, str], tuple[str, str] | errors.DMError] = {}
+        self._extracts = any(r.rule.extractors for r in self._routes)
+        self._extensions: dict[tuple[str, str], Extension | None] = {}
 
     def _fold(self, text: str) -> str:
         return text if self._case_sensitive else text.lower()
@@ -155,11 +157,13 @@ class TableRouter:
     def extension(self, schema: str, table: str) -> Extension | None:
         """The extra columns and values of an upstream table's rows in its merged table,
         if its route has `extract-*` (the regexps see the names as written upstream)."""
-        if not self.has_extractors:
+        if not self._extracts:  # asked once per rows event: nothing to do, at once
             return None
-        target = self._rule(schema, table)
-        return None if target is None else target.extension((table, schema, self._source_id))
-
-    @property
-    def has_extractors(self) -> bool:
-        return any(r.rule.extractors for r in self._routes)
+        key = (schema, table)
+        if key not in self._extensions:
+            target = self._rule(schema, table)
+            if len(self._extensions) >= _CACHE_LIMIT:
+                self._extensions.clear()
+            self._extensions[key] = None if target is None else \
+                target.extension((table, schema, self._source_id))
+        return self._extensions[key]
