@@ -126,6 +126,10 @@ def test_rejected_ddls_are_replaced_or_skipped(cluster: DMProcesses, upstream: M
 
         # revert drops an operator not used yet; DM 2.0's handle-error says the same
         assert cluster.dmctl("binlog", "skip", DB, "-b", "binlog.000999:4")["result"]
+        at = cluster.dmctl("binlog", "list", DB, "-b", "binlog.000999:4")["sources"][0]["msg"]
+        assert [o["binlog_pos"] for o in json.loads(at)] == ["binlog.000999:4"]
+        elsewhere = cluster.dmctl("binlog", "list", DB, "-b", "binlog.000999:5")
+        assert json.loads(elsewhere["sources"][0]["msg"]) == []
         assert cluster.dmctl("binlog", "revert", DB, "-b", "binlog.000999:4")["result"]
         assert _operators(cluster) == []
         gone = cluster.dmctl("handle-error", DB, "revert", "-b", "binlog.000999:4", check=False)

@@ -430,7 +430,7 @@ def _binlog_op(op: str, doc: str) -> click.Command:
 
 for _op, _doc in (("skip", "Skip the DDL (the task resumes)."),
                   ("revert", "Drop an operator not used yet."),
-                  ("list", "The operators not used yet, per source.")):
+                  ("list", "The operators not used yet, per source (-b: the one there).")):
     binlog.add_command(_binlog_op(_op, _doc))
 
 

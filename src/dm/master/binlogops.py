@@ -33,8 +33,11 @@ async def operate_binlog(state: ClusterState, op: str, task: str, sources: list[
         worker = bound.get(source, "")
         entry = {"result": True, "msg": "", "source": source, "worker": worker}
         try:
-            if op == "list":
-                entry["msg"] = json.dumps(await state.binlog_operators(task, source))
+            if op == "list":  # -b: only the operator at that position
+                docs = await state.binlog_operators(task, source)
+                at = Operator.from_json({"op": "", "binlog_pos": binlog_pos}).at \
+                    if binlog_pos else ""
+                entry["msg"] = json.dumps([d for d in docs if not at or d["binlog_pos"] == at])
                 return entry
             at = binlog_pos
             if not at:
