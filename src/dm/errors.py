@@ -388,6 +388,19 @@ MASTER_NAME_NOT_FOUND = _define(38048, _M, _INT, _MED, "dm-master with name {nam
                                 "See the names with `dmctl list-member --master`.")
 MASTER_LOCK_NOT_FOUND = _define(38019, _M, _INT, _HIGH, "lock with ID {lock} not found",
                                 "See the lock ids with `dmctl shard-ddl-lock`.")
+MASTER_SHARD_DDL_DIFF = _define(38016, _M, _INT, _HIGH,
+                                "sharding ddls in ddl lock {lock} is different with {ddls}: "
+                                "source {source} runs {got}",
+                                "Every shard must run the same DDLs in the same order. See the "
+                                "lock with `dmctl shard-ddl-lock {task}`; `dmctl binlog replace "
+                                "{task} -s {source} \"<statements>\"` runs the lock's DDLs "
+                                "there instead, or `dmctl shard-ddl-lock unlock {lock}` "
+                                "resolves the lock by hand.")
+MASTER_LOCK_OWNER_NOT_SYNCED = _define(38022, _M, _INT, _MED,
+                                       "worker of source {owner} not waiting for DDL lock "
+                                       "{lock} (synced: {synced})",
+                                       "Choose a synced source with `-o`, or drop the lock "
+                                       "without running it with `--force-remove`.")
 MASTER_WORKER_UNREACHABLE = _define(38052, _M, _INT, _HIGH,
                                     "worker {worker} at {address} does not answer: {detail}",
                                     "Check that the dm-worker runs (`dmctl list-member "
@@ -677,6 +690,26 @@ SYNC_UNKNOWN_TABLE = _define(36030, ErrClass.SYNC_UNIT, _INT, _HIGH,
                              "no schema known for table {table} (rows event at {where})",
                              "Create the table downstream with the upstream's schema, "
                              "then resume-task.")
+SYNC_SHARD_DDL_SEQUENCE = _define(36008, _SY, _INT, _HIGH,
+                                  "detect inconsistent DDL sequence from source {source}: "
+                                  "shard {table} runs {got} at {where}, right DDL sequence "
+                                  "should be {want}",
+                                  "In pessimistic mode every shard of a group runs the same DDLs "
+                                  "in the same order. `dmctl binlog replace <task> -s {source} -b "
+                                  "{where} \"<statements>\"` runs the right ones in its place; "
+                                  "see the group with `dmctl query-status <task>`.")
+SYNC_SHARD_MULTIPLE_TABLES = _define(36022, _SY, _INT, _HIGH,
+                                     "ddl on multiple table: {sql} not supported (binlog "
+                                     "position {where})",
+                                     "In a shard mode a DDL names one shard table. `dmctl binlog "
+                                     "replace <task> -b {where} \"<statements>\"` runs one "
+                                     "statement per table instead, or `dmctl binlog skip` skips "
+                                     "it.")
+SYNC_SHARD_UNSUPPORTED = _define(36068, _SY, _INT, _HIGH,
+                                 "`{statement}` statement not supported in {mode} mode (binlog "
+                                 "position {where})",
+                                 "Rename shard tables before the task, or `dmctl binlog skip "
+                                 "<task>` skips it (the merged table keeps its name).")
 SYNC_DDL_EXEC = _define(36013, ErrClass.SYNC_UNIT, _DOWN, _HIGH,
                         "DDL {sql!r} failed downstream (binlog position {where})",
                         "Fix the downstream so the DDL can run, then resume-task; or "

@@ -168,7 +168,7 @@ def test_unsupported_expression_filter_is_refused(cluster: DMProcesses, downstre
 
 
 @pytest.mark.parametrize(("extra", "line", "key"), [
-    ("shard-mode: pessimistic\n", 14, "shard-mode"),
+    ("shard-mode: optimistic\n", 14, "shard-mode"),
     ("online-ddl: true\n", 14, "online-ddl"),
 ])
 def test_a_key_pydm_does_not_act_on_is_refused_not_ignored(
@@ -205,7 +205,7 @@ def test_commands_pydm_lacks_answer_dm_json_with_result_false(cluster: DMProcess
 
 
 def test_ddl_locks_as_dm_shows_them_when_no_task_shards(cluster: DMProcesses) -> None:
-    """shard-mode is refused, so no DDL lock ever exists: DM's answers for that case."""
+    """No task shards, so no DDL lock exists: DM's answers for that case."""
     for args in (("shard-ddl-lock",), ("shard-ddl-lock", "some-task"), ("show-ddl-locks",)):
         shown = cluster.dmctl(*args)
         assert shown["result"] is True and shown["locks"] == [], (args, shown)

@@ -88,8 +88,8 @@ def test_dms_invalid_task_is_refused() -> None:
     assert info.value.message.startswith(f"{path}:2: description: unknown key")
 
 
-def test_a_relay_sample_is_taken_and_a_shard_sample_refused_not_ignored() -> None:
+def test_relay_and_pessimistic_shard_samples_are_taken() -> None:
     relay, shard = ROOT / "relay_interrupt/conf/source1.yaml", ROOT / "sharding/conf/dm-task.yaml"
     assert load_source_config(relay).enable_relay  # the relay log is built (docs/relay.md)
-    text = render(shard.read_text())
-    assert _refused_for_unsupported_keys(shard, lambda: parse_task_config(text, str(shard)))
+    # DM's deprecated is-sharding: true is shard-mode pessimistic (docs/sharding.md)
+    assert parse_task_config(render(shard.read_text()), str(shard)).shard_mode == "pessimistic"

@@ -32,9 +32,7 @@ from: {host: 127.0.0.1, port: 3306, user: root}
 """
 
 TASK_CASES = [
-    (TASK + "shard-mode: pessimistic\n", 9, "shard-mode"),
     (TASK + "shard-mode: optimistic\n", 9, "shard-mode"),
-    (TASK + "is-sharding: true\n", 9, "is-sharding"),
     (TASK + "online-ddl: true\n", 9, "online-ddl"),
     (TASK + "online-ddl-scheme: gh-ost\n", 9, "online-ddl-scheme"),
     (TASK + "shadow-table-rules: ['^_(.+)_(?:new|gho)$']\n", 9, "shadow-table-rules"),

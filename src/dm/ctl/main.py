@@ -472,11 +472,14 @@ def shard_ddl_lock(ctl: Ctl, args: tuple[str, ...], sources: tuple[str, ...], ow
                    force_remove: bool, action: str, database: str, table: str) -> None:
     """`shard-ddl-lock [task]` shows the DDL locks; `shard-ddl-lock unlock <lock-id>`
     resolves one by hand."""
-    del owner, force_remove, action, database, table
     if args[:1] == ("unlock",):
         if len(args) != 2:
             _fail(errors.CTL_ARGS(detail="shard-ddl-lock unlock takes one <lock-id>"))
-        ctl.call("unlock-ddl-lock", {"lock_id": args[1], "sources": list(sources)})
+        if database or table or action != "skip":
+            _fail(errors.CTL_ARGS(detail="-a, -d and -t resolve an optimistic lock's table, "
+                                         "and pydm's shard-mode is pessimistic only"))
+        ctl.call("unlock-ddl-lock", {"lock_id": args[1], "sources": list(sources),
+                                     "owner": owner, "force_remove": force_remove})
         return
     if len(args) > 1:
         _fail(errors.CTL_ARGS(detail="shard-ddl-lock takes at most one task"))
@@ -503,8 +506,8 @@ def show_ddl_locks(ctl: Ctl, task: str | None, sources: tuple[str, ...]) -> None
 def unlock_ddl_lock(ctl: Ctl, lock_id: str, sources: tuple[str, ...], owner: str,
                     force_remove: bool) -> None:
     """DM 2.0's name for `shard-ddl-lock unlock <lock-id>`."""
-    del owner, force_remove
-    ctl.call("unlock-ddl-lock", {"lock_id": lock_id, "sources": list(sources)})
+    ctl.call("unlock-ddl-lock", {"lock_id": lock_id, "sources": list(sources),
+                                 "owner": owner, "force_remove": force_remove})
 
 
 # DM's dmctl commands pydm does not have yet: each answers DM's JSON with result false

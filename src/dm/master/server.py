@@ -216,11 +216,13 @@ class MasterAPI:
                                               _strings(body, "sqls"))
 
     async def show_ddl_locks(self, body: dict[str, Any]) -> dict[str, Any]:
-        del body
-        return ddllocks.show_locks()
+        return await ddllocks.show_locks(self.state, str(body.get("task") or ""),
+                                         _strings(body, "sources"))
 
     async def unlock_ddl_lock(self, body: dict[str, Any]) -> dict[str, Any]:
-        return ddllocks.unlock(str(body.get("lock_id") or ""))
+        return await ddllocks.unlock(self.state, str(body.get("lock_id") or ""),
+                                     str(body.get("owner") or ""),
+                                     bool(body.get("force_remove")))
 
     async def get_config(self, body: dict[str, Any]) -> dict[str, Any]:
         kind, name = body.get("kind"), body.get("name")

@@ -18,6 +18,7 @@ from dm.config.stored import endpoint, from_doc, to_doc
 from dm.config.task import TaskConfig, parse_task_config
 from dm.db import connect
 from dm.load.checkpoint import LoaderCheckpoint
+from dm.master import ddllocks
 from dm.master.state import ClusterState
 from dm.rules.event_filter import BinlogEventFilter
 from dm.rules.expr import ExpressionFilters
@@ -63,8 +64,9 @@ async def start_task(state: ClusterState, file: dict[str, str], remove_meta: boo
         BinlogEventFilter(sub.with_source(sources[sub.source_id]).filters,
                           case_sensitive=sub.case_sensitive)
         ExpressionFilters(sub.expression_filters, case_sensitive=sub.case_sensitive)
-    if remove_meta:
+    if remove_meta:  # DM: the checkpoints and the shard DDL infos in etcd
         await asyncio.to_thread(_remove_meta, task)
+        await ddllocks.drop_task(state, task.name, list(subtasks), whole_task=True)
     await state.put_task(task.name, {"name": task.name, "yaml": task.to_yaml(secrets="mask")},
                          {sid: to_doc(sub) for sid, sub in subtasks.items()})
     return {"result": True, "msg": with_warnings("", task.warnings),
@@ -106,7 +108,9 @@ async def operate_task(state: ClusterState, op: str, task: str, only: list[str]
     sources = await task_sources(state, task, only)
     if op == "stop":
         remaining = await task_sources(state, task, [])
-        await state.delete_subtasks(task, sources, whole_task=set(sources) == set(remaining))
+        whole = set(sources) == set(remaining)
+        await state.delete_subtasks(task, sources, whole_task=whole)
+        await ddllocks.drop_task(state, task, sources, whole_task=whole)
     else:
         await state.set_stages(task, sources, "Paused" if op == "pause" else "Running")
     expect = {"stop": "Stopped", "pause": "Paused"}.get(op, "Running")

@@ -99,6 +99,11 @@ class Store:
             out["/".join(keys.decode(suffix))] = json.loads(kv.value)
         return out
 
+    async def keys_with_prefix(self, prefix: str) -> list[str]:
+        """The raw keys under prefix (to delete them)."""
+        found = await self._call(f"get {prefix}*", lambda c: c.get_prefix(prefix.encode()))
+        return [kv.key.decode() for kv in found]
+
     async def put(self, key: str, value: Any, lease: aetcd.Lease | None = None) -> None:
         data = json.dumps(value).encode()
         await self._call(f"put {key}", lambda c: c.put(key.encode(), data, lease=lease))

@@ -29,7 +29,7 @@ from dm.binlog.events.control import HeartbeatEvent, RotateEvent, XidEvent
 from dm.binlog.events.gtid import GtidEvent, MariadbGtidEvent
 from dm.binlog.events.query import QueryEvent
 from dm.binlog.events.rows_event import RowsEvent
-from dm.binlog.location import Location
+from dm.binlog.location import Location, file_key
 from dm.binlog.replica import ReplicaConfig, ReplicaConnection
 from dm.binlog.rows.charsets import charset_of_collation
 from dm.binlog.rows.schema import TableSchema
@@ -147,7 +147,10 @@ class Reader:
         if isinstance(event, RowsEvent):
             table = event.table
             kind = event.kind.value
-            if kind in self._answer(table.schema, table.table).skip:
+            answer = self._answer(table.schema, table.table)
+            start = h.log_pos - h.event_size if h.log_pos else 0
+            if kind in answer.skip or (answer.until is not None and _before(
+                    (self._file, start), answer.until)):
                 return
             if False in event.columns_present or (event.columns_present_after is not None
                                                   and False in event.columns_present_after):
@@ -155,7 +158,6 @@ class Reader:
             rows = event.rows
             self._rows += len(rows)
             self._bytes += h.event_size
-            start = h.log_pos - h.event_size if h.log_pos else 0
             self._records.append((ROWS, start, h.timestamp, table.schema, table.table, kind,
                                   rows, h.event_size))
         elif isinstance(event, XidEvent):
@@ -226,6 +228,10 @@ class Reader:
                 raise SystemExit(0)  # the syncer is gone
             answer = self._answers[(schema, table)] = reply
         return answer
+
+
+def _before(a: tuple[str, int], b: tuple[str, int]) -> bool:
+    return (file_key(a[0]), a[1]) < (file_key(b[0]), b[1])
 
 
 def _charset(collation_id: int | None) -> str | None:

@@ -50,11 +50,14 @@ Batch = tuple[int, list[Record]]
 @dataclass(frozen=True)
 class TableAnswer:
     """The syncer's answer about one table, valid until the next QUERY record: how to
-    decode its rows (None: no schema known, values stay raw) and which row kinds
-    ("insert", "update", "delete") it does not want at all."""
+    decode its rows (None: no schema known, values stay raw), which row kinds
+    ("insert", "update", "delete") it does not want at all, and before which binlog
+    (file, pos) it wants none (its data is there already, under a later schema: the
+    rows are not even decoded)."""
 
     schema: TableSchema | None
     skip: frozenset[str] = frozenset()
+    until: tuple[str, int] | None = None
 
 
 SKIP_ALL: Final = frozenset({"insert", "update", "delete"})

@@ -59,6 +59,7 @@ from dm.sync.position import BinlogPosition
 from dm.sync.rate import RecentRate
 from dm.sync.records import HEARTBEAT, QUERY, ROTATE, ROWS, SKIP_ALL, XID, Record, TableAnswer
 from dm.sync.safemode import SafeMode
+from dm.sync.shardgroups import EXECUTE, Held, Locks, Resolved, ShardGroups, SoleSource, Table
 from dm.sync.sizing import applier_count, round_trip, transaction_changes
 from dm.sync.sqlmode import ansi_quotes, compatible_sql_mode
 
@@ -67,6 +68,7 @@ _SAVE_RETRIES, _SAVE_INTERVAL = 100, 1.0  # a downstream restart is waited out
 _MASTER_REFRESH = 5.0  # seconds between SHOW MASTER STATUS for query-status
 _CAUSALITY_KEYS = 1 << 20  # keys in causality's window: a barrier starts a new one
 _STOP_WAIT = 10.0  # seconds pause/stop waits for the transaction being read to end (as DM)
+_LOCK_POLL = 0.5  # seconds between asking the shard DDL locks a group waits on
 _UTC = "+00:00"
 _OFFSET = re.compile(r"[+-]\d{1,2}:\d{2}")
 
@@ -90,6 +92,7 @@ class SyncConfig:
     meta: Location | None  # task-mode incremental without a checkpoint
     dump_dir: Path | None  # task-mode all, load&sync: where the dump's metadata is
     catch_up: bool = False  # task-mode full: only replay what reconciles a resumed dump
+    shard_mode: str = ""  # "pessimistic": shard DDLs are coordinated (shardgroups.py)
 
 
 class SyncUnit:
@@ -136,6 +139,13 @@ class SyncUnit:
         self.failed_ddl: Location | None = None  # where the DDL that paused it starts
         self.saved: Location | None = None  # the last checkpoint this run saved
         self._idle_at: Location | None = None  # the last heartbeat's location
+        # shard-mode pessimistic: the held shards of each group, and the locks they wait
+        # on (the worker gives the cluster's; alone, a lock is resolved at once)
+        self._router_route = router.route
+        self.shards: ShardGroups | None = None
+        self.locks: Locks = SoleSource()
+        self._resync = False  # a lock was resolved: start again from the checkpoint
+        self._lock_polled = 0.0
 
     # --- status -----------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -154,12 +164,27 @@ class SyncUnit:
             "masterBinlogGtid": _gtid_text(master),
             "syncerBinlog": f"({syncer.file}, {syncer.pos})" if syncer else "",
             "syncerBinlogGtid": _gtid_text(syncer),
-            "blockingDDLs": [], "unresolvedGroups": [],
+            "blockingDDLs": self._blocking_ddls(),
+            "unresolvedGroups": self.shards.status(self._members) if self.shards else [],
             "synced": synced,
             "binlogType": self.binlog_type,
             "secondsBehindMaster": "0" if synced or not self.last_event_time
             else str(max(0, int(time.time()) - self.last_event_time)),
         }}
+
+    def _blocking_ddls(self) -> list[str]:
+        if self.shards is None:
+            return []
+        return [sql for target, shards in sorted(self.shards.held.items())
+                if self.shards.all_held(target, self._members(target))
+                for sql in min(shards.values(), key=lambda h: h.at).statements]
+
+    def waiting_lock(self) -> str:
+        """The DDL lock a group of this source waits on (DM's unresolvedDDLLockID)."""
+        if self.shards is None:
+            return ""
+        return next((self.shards.lock(t) for t in sorted(self.shards.held)
+                     if self.shards.all_held(t, self._members(t))), "")
 
     # --- start ------------------------------------------------------------------------
     def _start_point(self, conn: Connection) -> tuple[SyncPoint, Location | None]:
@@ -266,7 +291,13 @@ class SyncUnit:
 
     def run(self, stop: threading.Event) -> None:
         """Sync until stopped; a catch-up (task-mode full) returns once it has replayed
-        the binlog between a resumed dump's snapshots."""
+        the binlog between a resumed dump's snapshots. When a shard DDL lock is resolved,
+        it starts again from its checkpoint: the held shards go on from their DDL."""
+        while self._run_once(stop) and not stop.is_set():
+            log.info("%s/%s: a shard DDL lock is resolved; syncing its shards again from "
+                     "where they stopped", self.cfg.task, self.cfg.source_id)
+
+    def _run_once(self, stop: threading.Event) -> bool:
         # every run starts from the checkpoint's schemas alone: a failed run may have left
         # the tracker ahead of it (a DDL partly applied)
         self.tracker = SchemaTracker(case_sensitive=self.case_sensitive,
@@ -278,6 +309,10 @@ class SyncUnit:
         self._stop_deadline = None
         self._idle_at = None
         self._global_offset = None
+        self._resync = False
+        if self.cfg.shard_mode:
+            self.shards = ShardGroups(self.cfg.task, self.cfg.source_id, self._router_route)
+            self.shards.resolved = self.locks.resolved()
         self.cfg = replace(self.cfg, target=replace(self.cfg.target,
                                                     session=self._downstream_session()))
         conn = connect(self.cfg.target, what="downstream")
@@ -291,11 +326,15 @@ class SyncUnit:
         self.on_started()  # the start point is downstream now: the dump files are done
         for info in point.tables.values():
             self.tracker.put(info)
-        self._table_starts = dict(point.table_starts)
+        self._table_starts = {self.tracker.key(*k): at for k, at in point.table_starts.items()}
         self._until = safe_until if self.cfg.catch_up else None
         self.position = BinlogPosition(point.location)
         if self.cfg.catch_up and self._until is None:
-            return  # an earlier run replayed it all
+            return False  # an earlier run replayed it all
+        if self.shards is not None:
+            if not point.tables:  # a first start: every shard joins its group now
+                self._seed_shards()
+            self._declare_shards()
         safe = SafeMode(permanent=self.cfg.safe_mode, exit_at=safe_until,
                         duration=self.cfg.safe_mode_duration, clock=time.monotonic)
         with ExitStack() as cleanup:  # undone in reverse: reader, last checkpoint, appliers
@@ -326,6 +365,7 @@ class SyncUnit:
                      self.cfg.source_id, point.location.short(),
                      safe_until.short() if safe_until else "its duration ends")
             self._stream(feed, stop, applier, causality, safe, ddl_conn, safe_until)
+        return self._resync
 
     def _stream(self, feed: BinlogFeed, stop: threading.Event, applier: Applier,
                 causality: Causality, safe: SafeMode[Location], ddl_conn: Connection,
@@ -339,15 +379,20 @@ class SyncUnit:
             self.recent.note(self.total_events)
             for record in records:
                 self._handle(record, applier, causality, safe, ddl_conn)
-                if (stop.is_set() or (catching_up and self._caught_up())) and \
-                        not self._in_transaction:
+                if (stop.is_set() or self._resync or (catching_up and self._caught_up())) \
+                        and not self._in_transaction:
                     break  # the rest of the batch is read again after the checkpoint
             applier.send()
             applier.check()  # a failed batch pauses the task now, not at the next flush
-            if (stop.is_set() or (catching_up and self._caught_up())) and \
+            now = time.monotonic()
+            if self.shards is not None and self.shards.held and \
+                    now - self._lock_polled >= _LOCK_POLL:
+                self._lock_polled = now
+                for target in list(self.shards.held):
+                    self._attend(target, applier, ddl_conn)
+            if (stop.is_set() or self._resync or (catching_up and self._caught_up())) and \
                     not self._in_transaction:
                 break
-            now = time.monotonic()
             if now - last_flush >= self.cfg.flush_interval:
                 self._flush(applier, safe_until)
                 last_flush = now
@@ -422,13 +467,17 @@ class SyncUnit:
 
     def _table_answer(self, schema: str, table: str) -> TableAnswer:
         """What the reader process needs to know about a table before its rows."""
-        if not self.allows(schema, table):
-            return TableAnswer(None, SKIP_ALL)
+        if not self.allows(schema, table) or (
+                self.shards is not None and self.shards.is_held(self.tracker.key(schema, table))):
+            return TableAnswer(None, SKIP_ALL)  # a held shard: read again once resolved
         skip = frozenset(kind for kind in ("insert", "update", "delete")
                          if self.event_filter.skip_dml(schema, table, kind))
         if skip == SKIP_ALL:
             return TableAnswer(None, skip)
-        return TableAnswer(self._decoder_schema(schema, table), skip)
+        start = self._table_starts.get(self.tracker.key(schema, table)) \
+            if self._table_starts else None
+        return TableAnswer(self._decoder_schema(schema, table), skip,
+                           (start.file, start.pos) if start is not None else None)
 
     def _decoder_schema(self, schema: str, table: str) -> TableSchema | None:
         """Asked at every TABLE_MAP: cached until the table's tracked version changes."""
@@ -510,9 +559,13 @@ class SyncUnit:
     def _rows(self, schema: str, table: str, kind: str, rows: list[Any], where: Location,
               applier: Applier, causality: Causality, safe_mode: SafeMode[Location],
               row_bytes: int) -> None:
-        start = self._table_starts.get((schema, table))
-        if start is not None and where < start:
-            return  # the dump copied this table under a later snapshot: already there
+        if self._table_starts or (self.shards is not None and self.shards.held):
+            key = self.tracker.key(schema, table)
+            start = self._table_starts.get(key)
+            if start is not None and where < start:
+                return  # already there (a dump under a later snapshot, a shard's freeze)
+            if self.shards is not None and self.shards.is_held(key):
+                return  # a held shard: read again once its lock is resolved
         applied = -1  # the index of this event's last row already applied downstream
         mark = self._marks.get((schema, table)) if self._marks else None
         if mark is not None:
@@ -588,19 +641,20 @@ class SyncUnit:
         True: the checkpoint goes past it at once, and the worker forgets the operator)."""
         operator = self.operators.get((where.file, where.pos)) if self.operators else None
         if operator is None:
-            return self._ddl(statement, current_db, session, applier, causality, conn,
-                             where.short())
+            return self._ddl(statement, current_db, session, applier, causality, conn, where)
         log.info("%s/%s: binlog %s at %s of %r%s", self.cfg.task, self.cfg.source_id,
                  operator.op, operator.at, statement,
                  f" with {list(operator.sqls)}" if operator.sqls else "")
         for sql in operator.sqls:  # replace: as if the upstream had run these
-            self._ddl(sql, current_db, session, applier, causality, conn, where.short())
+            self._ddl(sql, current_db, session, applier, causality, conn, where)
         return True
 
     def _ddl(self, statement: str, current_db: str, session: _Session, applier: Applier,
-             causality: Causality, conn: Connection, where: str) -> bool:
+             causality: Causality, conn: Connection, at: Location) -> bool:
         """Split, filter, route; barrier; execute downstream; then advance the tracker.
-        Whether it was a DDL of a wanted table (the tracker or downstream may have moved)."""
+        Whether it was a DDL of a wanted table (the tracker or downstream may have moved).
+        In pessimistic shard mode a shard's DDL is held instead (shardgroups.py)."""
+        where = at.short()
         try:
             parsed = ddl.parse(statement, current_db, ansi_quotes=session.ansi_quotes)
         except errors.DMError as exc:
@@ -610,7 +664,8 @@ class SyncUnit:
         if parsed.kind is not ddl.Kind.DDL:
             return False
         wanted = [one for one in ddl.split(parsed)
-                  if all(self.allows(t.schema, t.table) for t in one.tables)]
+                  if all(self.allows(t.schema, t.table) for t in one.tables)
+                  and not self._passed(one, at)]
         if not wanted:
             return False
         applier.flush()  # barrier: every change before the DDL is committed
@@ -619,6 +674,7 @@ class SyncUnit:
         # piece ran: the tracker would be saved ahead of the location of the DDL's start
         if session.server_charset:
             self.tracker.set_server_default(session.server_charset)
+        holds: dict[Table, list[tuple[str, str]]] = {}  # shard → its DDL's (sql, event)
         with conn.cursor() as cur, _quoting_as_upstream(cur, session.ansi_quotes), \
                 _time_zone(cur, self._offset(session.time_zone)):
             for one in wanted:
@@ -629,15 +685,135 @@ class SyncUnit:
                 skipped = main is not None and self.event_filter.skip_ddl(
                     main.schema, main.table, one.events or (one.event,), one.sql)
                 downstream_sql = self._with_database_charset(one, ddl.route(one, self.route))
+                run: bool | None = not skipped  # a filtered DDL is not run, but tracked
+                if run and self.shards is not None:
+                    run = self._shard_piece(one, downstream_sql, at, holds)
+                    if run is None:
+                        continue  # held, or a statement that never touches a merged table
                 try:
-                    if not skipped:  # a filtered DDL is not run, but the upstream changed
+                    if run:
                         cur.execute(downstream_sql)
                 except pymysql.err.MySQLError as exc:
                     if not ddl.is_tolerated(exc.args[0], one.event):
                         raise errors.SYNC_DDL_EXEC(exc, sql=downstream_sql, where=where) from exc
                 self.tracker.apply_ddl(one)
         self._tracker_ahead = ahead
+        if self.shards is not None:
+            self._shards_after_ddl(wanted, holds, at, session, applier, conn)
         return True
+
+    def _passed(self, one: ddl.DDL, at: Location) -> bool:
+        """Every table the DDL names is already past it (its checkpoint row is ahead of
+        `at`, DM's table checkpoint): the DDL ran downstream and its schema is tracked."""
+        if not self._table_starts:
+            return False
+        names = [self.tracker.key(t.schema, t.table) for t in one.tables if t.table]
+        return bool(names) and all(at < self._table_starts.get(k, at) for k in names)
+
+    # --- pessimistic shard mode (DM §9.1) -----------------------------------------------
+    def _shard_piece(self, one: ddl.DDL, sql: str, at: Location,
+                     holds: dict[Table, list[tuple[str, str]]]) -> bool | None:
+        """What of a DDL piece runs downstream: True, False (only tracked) or None (held,
+        or ignored: TRUNCATE of one shard never touches the merged table)."""
+        assert self.shards is not None
+        tables = {self.tracker.key(t.schema, t.table) for t in one.tables if t.table}
+        if not tables:  # CREATE/ALTER DATABASE run; DROP DATABASE keeps the merged tables
+            return one.event != "drop database"
+        if any(self.shards.is_held(t) for t in tables):
+            return None  # read again once its lock is resolved
+        if "rename table" in (one.events or (one.event,)):
+            raise errors.SYNC_SHARD_UNSUPPORTED(statement="RENAME TABLE", mode="pessimistic",
+                                                where=at.short())
+        if one.event == "create table":
+            return True  # a new shard joins its group (with the group's current schema)
+        if len(tables) > 1:
+            raise errors.SYNC_SHARD_MULTIPLE_TABLES(sql=one.sql, where=at.short())
+        (table,) = tables
+        if one.event == "truncate table":
+            return None
+        if one.event == "drop table":
+            return False  # the shard leaves its group; the merged table stays
+        if self.shards.resolved_at(table, at):
+            return False  # its lock ran it downstream: only tracked now
+        holds.setdefault(table, []).append((sql, one.event))
+        return None
+
+    def _shards_after_ddl(self, wanted: list[ddl.DDL], holds: dict[Table, list[tuple[str, str]]],
+                          at: Location, session: _Session, applier: Applier,
+                          conn: Connection) -> None:
+        """Hold the shards whose DDL arrived; a shard created or dropped changes its group
+        (which may then be complete)."""
+        assert self.shards is not None and self.position is not None
+        targets = set()
+        for table, pieces in holds.items():
+            held = Held(tuple(sql for sql, _ in pieces), at, self.position.committed,
+                        (session, tuple(event for _, event in pieces)))
+            targets.add(self.shards.hold(table, held))
+            log.info("%s/%s: shard %s holds its DDL %s at %s", self.cfg.task,
+                     self.cfg.source_id, qualified(*table), list(held.statements), at.short())
+        if any(one.event in _MEMBERSHIP for one in wanted):
+            for gone in [t for t in self.shards.held_tables() if self.tracker.get(*t) is None]:
+                self.shards.leave(gone)
+            self._declare_shards()
+            targets |= set(self.shards.held)
+        for target in sorted(targets):
+            self._attend(target, applier, conn)
+
+    def _members(self, target: Table) -> list[Table]:
+        """The shards of a group: every tracked table of this source routed to `target`."""
+        return [k for k in self.tracker.tables() if k[1] and self._router_route(*k) == target]
+
+    def _declare_shards(self) -> None:
+        self.locks.declare(sorted({qualified(*self._router_route(*k))
+                                   for k in self.tracker.tables() if k[1]}))
+
+    def _seed_shards(self) -> None:
+        """A first start without a dump: every upstream table is a shard of its group
+        before its first event (DM lists them too), its schema as the downstream's."""
+        conn = connect(self.cfg.source, what=f"source {self.cfg.source_id}")
+        try:
+            rows = query_all(conn, "SELECT TABLE_SCHEMA, TABLE_NAME FROM "
+                                   "information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE'")
+            for schema, table in rows:
+                if self.allows(str(schema), str(table)) and \
+                        self.tracker.get(str(schema), str(table)) is None and \
+                        self._fetch_downstream_schema(str(schema), str(table)) is None:
+                    row = query_one(conn, f"SHOW CREATE TABLE {qualified(schema, table)}")
+                    if row is not None:
+                        self.tracker.put(parse_create_table(str(row[1]), current_db=schema))
+        finally:
+            conn.close()
+
+    def _attend(self, target: Table, applier: Applier, conn: Connection) -> None:
+        """A group whose shards all hold the same DDL asks its lock; the owner runs the
+        DDL once every source is there; once it ran, this source syncs again."""
+        assert self.shards is not None
+        if self._resync or target not in self.shards.held or \
+                not self.shards.ready(target, self._members(target)):
+            return
+        lock = self.shards.lock(target)
+        verdict = self.locks.attend(lock, self.shards.held[target])
+        if verdict == EXECUTE:
+            self._run_lock(self.shards.held[target], applier, conn)
+            verdict = self.locks.executed(lock)
+        if isinstance(verdict, Resolved):
+            log.info("%s/%s: DDL lock %s resolved", self.cfg.task, self.cfg.source_id, lock)
+            self._resync = True
+
+    def _run_lock(self, held: dict[Table, Held], applier: Applier, conn: Connection) -> None:
+        """The owner runs the group's DDL downstream once, after everything before it."""
+        first = min(held.values(), key=lambda h: h.at)
+        session, events = first.context
+        applier.flush()
+        with conn.cursor() as cur, _quoting_as_upstream(cur, session.ansi_quotes), \
+                _time_zone(cur, self._offset(session.time_zone)):
+            for sql, event in zip(first.statements, events, strict=True):
+                try:
+                    cur.execute(sql)
+                except pymysql.err.MySQLError as exc:
+                    if not ddl.is_tolerated(exc.args[0], event):  # it ran before a crash
+                        raise errors.SYNC_DDL_EXEC(exc, sql=sql, where=first.at.short()) \
+                            from exc
 
     def _with_database_charset(self, one: ddl.DDL, sql: str) -> str:
         """A CREATE DATABASE without a charset gets the one it got upstream (the session's
@@ -663,6 +839,40 @@ class SyncUnit:
         for name, charset, collation in rows:
             self.tracker.set_database(str(name), str(charset), str(collation))
 
+    def _point(self, committed: Location, safe_until: Location | None) -> SyncPoint:
+        """The checkpoint at `committed`. With held shards the global location stays at
+        the earliest one's boundary, and every other table's row says how far it is (DM's
+        table checkpoints): a restart reads only the held shards' events again."""
+        frozen = self.shards.frozen_at() if self.shards is not None else None
+        if frozen is None or not frozen < committed:
+            return SyncPoint(committed, _exit_safe(committed, safe_until),
+                             self._tracked_tables(), self._table_starts)
+        assert self.shards is not None
+        starts = {}
+        for key in self.tracker.tables():
+            held = self.shards.held_point(key)
+            at = held if held is not None else max(committed,
+                                                  self._table_starts.get(key, committed))
+            if frozen < at:
+                starts[key] = at
+        return SyncPoint(frozen, _exit_safe(frozen, safe_until), self._tracked_tables(), starts)
+
+    def _forget_passed_locks(self, point: SyncPoint) -> None:
+        """Resolved locks whose DDLs every shard's saved checkpoint has passed."""
+        if self.shards is None or not self.shards.resolved:
+            return
+        done = [r for r in self.shards.resolved
+                if r.passed(lambda t: point.table_starts.get(t, point.location))]
+        if not done:
+            return
+        try:
+            self.locks.forget(done)
+        except (errors.DMError, TimeoutError) as exc:  # forgotten at a later checkpoint
+            log.warning("%s/%s: resolved DDL locks not forgotten yet: %s", self.cfg.task,
+                        self.cfg.source_id, exc)
+            return
+        self.shards.resolved = [r for r in self.shards.resolved if r not in done]
+
     def _flush(self, applier: Applier, safe_until: Location | None) -> None:
         """Barrier, then the checkpoint: never ahead of what is committed downstream."""
         if self.position is None:
@@ -675,8 +885,7 @@ class SyncUnit:
         committed = self.position.committed
         self._table_starts = {k: at for k, at in self._table_starts.items() if committed < at}
         self._marks = {k: m for k, m in self._marks.items() if not m.at < committed}
-        point = SyncPoint(committed, _exit_safe(committed, safe_until), self._tracked_tables(),
-                          self._table_starts)
+        point = self._point(committed, safe_until)
         for attempt in range(_SAVE_RETRIES):
             try:
                 conn = connect(self.cfg.target, what="downstream")
@@ -684,7 +893,8 @@ class SyncUnit:
                     self.checkpoint.save(conn, point)
                 finally:
                     conn.close()
-                self.saved = committed
+                self.saved = point.location
+                self._forget_passed_locks(point)
                 return
             except (errors.DMError, pymysql.err.OperationalError) as exc:
                 if attempt == _SAVE_RETRIES - 1 or (isinstance(exc, errors.DMError)
@@ -693,6 +903,8 @@ class SyncUnit:
                 log.warning("checkpoint not saved (%s); retrying", exc)
                 time.sleep(_SAVE_INTERVAL)
 
+
+_MEMBERSHIP = frozenset({"create table", "drop table", "drop database"})
 
 # the failures of a DDL itself, which binlog skip|replace get past (DM: DDL errors only)
 _DDL_OWN_ERRORS = frozenset(e.code for e in (

@@ -150,6 +150,7 @@ class SubTask:
             out.update(self.full.status())
         if self.sync is not None and self.unit == "Sync":
             out.update(self.sync.status())
+            out["unresolvedDDLLockID"] = self.sync.waiting_lock()
         return out
 
 

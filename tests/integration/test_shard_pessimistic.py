@@ -1,0 +1,262 @@
+"""Shard merge in pessimistic mode (DM §9.1): two sources, two shards each, two workers,
+merged into one table under writes. Each shard runs the same DDLs at its own time; the
+merged table changes once, when the last shard of the last source has run them, and rows
+are never lost or doubled: not when a worker is killed while the lock waits, not when a
+shard's TRUNCATE is ignored, not when a mismatched DDL is replaced with `binlog replace`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dm.sandbox import DMProcesses, MariaDB
+from tests.integration.conftest import source_yaml, wait_stage, wait_until
+
+pytestmark = pytest.mark.integration
+
+SOURCES = ("pess-a", "pess-b")
+SHARDS = ((0, "pessa", "t_1"), (0, "pessa", "t_2"), (1, "pessb", "t_1"), (1, "pessb", "t_2"))
+LOCK = "pess-`pess`.`t`"
+TASK = """\
+name: {name}
+task-mode: all
+shard-mode: pessimistic
+target-database: {{host: 127.0.0.1, port: {port}, user: root, password: ""}}
+mysql-instances:
+  - source-id: pess-a
+    block-allow-list: shards
+    route-rules: [tables, schemas]
+    syncer: {{checkpoint-flush-interval: 1}}
+  - source-id: pess-b
+    block-allow-list: shards
+    route-rules: [tables, schemas]
+    syncer: {{checkpoint-flush-interval: 1}}
+block-allow-list:
+  shards: {{do-dbs: ["~^pess[ab]$"]}}
+routes:
+  tables: {{schema-pattern: "pess?", table-pattern: "t_*", target-schema: pess, target-table: t}}
+  schemas: {{schema-pattern: "pess?", target-schema: pess}}
+"""
+
+
+@pytest.fixture(scope="module")
+def two_sources(cluster: DMProcesses, upstream: MariaDB, upstream2: MariaDB,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[MariaDB]]:
+    if "worker2" not in cluster.workers:
+        cluster.start_worker("worker2")
+    ups = [upstream, upstream2]
+    conf = tmp_path_factory.mktemp("pess")
+    for sid, server in zip(SOURCES, ups, strict=True):
+        assert cluster.dmctl("operate-source", "create",
+                             str(source_yaml(conf / f"{sid}.yaml", sid, server)))["result"]
+    try:
+        yield ups
+    finally:
+        for sid in SOURCES:
+            cluster.dmctl("operate-source", "stop", sid, check=False)
+
+
+def _shard_id(n: int) -> int:
+    return (n + 1) * 1_000_000
+
+
+def _fresh(ups: list[MariaDB], downstream: MariaDB) -> None:
+    for i, server in enumerate(ups):
+        db = ("pessa", "pessb")[i]
+        server.execute(f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}")
+    for n, (i, db, table) in enumerate(SHARDS):
+        ups[i].execute(f"CREATE TABLE {db}.{table} (id INT PRIMARY KEY, v VARCHAR(20), "
+                       "d INT DEFAULT 1)",
+                       f"INSERT INTO {db}.{table} (id, v) SELECT {_shard_id(n)} + seq, 'first' "
+                       f"FROM {db}.seq_1_to_200")
+    downstream.execute("DROP DATABASE IF EXISTS pess", "DROP DATABASE IF EXISTS dm_meta")
+
+
+def _union(ups: list[MariaDB], columns: str, *, of: dict[int, str] | None = None
+           ) -> list[tuple[Any, ...]]:
+    """Every shard's rows: `columns`, or those `of` names for a shard (by number)."""
+    rows: list[tuple[Any, ...]] = []
+    for n, (i, db, table) in enumerate(SHARDS):
+        conn = ups[i].connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"SELECT {(of or {}).get(n, columns)} FROM {db}.{table}")
+                rows += cur.fetchall()
+        finally:
+            conn.close()
+    return sorted(rows)
+
+
+def _merged(downstream: MariaDB, columns: str) -> list[tuple[Any, ...]]:
+    conn = downstream.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT {columns} FROM pess.t")
+            return sorted(cur.fetchall())
+    finally:
+        conn.close()
+
+
+def _columns(downstream: MariaDB) -> list[str]:
+    conn = downstream.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE "
+                        "TABLE_SCHEMA = 'pess' AND TABLE_NAME = 't' ORDER BY ORDINAL_POSITION")
+            return [str(r[0]) for r in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def _writer(ups: list[MariaDB], stop: threading.Event) -> None:
+    """Inserts and updates on every shard, whatever its columns."""
+    conns = [server.connect() for server in ups]
+    k = 0
+    try:
+        while not stop.is_set():
+            for n, (i, db, table) in enumerate(SHARDS):
+                with conns[i].cursor() as cur:
+                    cur.execute(f"INSERT INTO {db}.{table} (id, v) VALUES "
+                                f"({_shard_id(n) + 500 + k}, 'w')")
+                    cur.execute(f"UPDATE {db}.{table} SET v = 'u{k}' "
+                                f"WHERE id = {_shard_id(n) + 1 + k % 200}")
+                conns[i].commit()
+            k += 1
+            time.sleep(0.02)
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+def _on_shard(ups: list[MariaDB], n: int, sql: str) -> None:
+    i, db, table = SHARDS[n]
+    ups[i].execute(sql.format(t=f"{db}.{table}"))
+
+
+def _locks(cluster: DMProcesses) -> list[dict[str, Any]]:
+    return list(cluster.dmctl("shard-ddl-lock", "pess")["locks"])
+
+
+def _unresolved(cluster: DMProcesses) -> dict[str, list[dict[str, Any]]]:
+    answer = cluster.dmctl("query-status", "pess")
+    return {s["sourceStatus"]["source"]: s["subTaskStatus"][0]["sync"]["unresolvedGroups"]
+            for s in answer["sources"]}
+
+
+def _error(cluster: DMProcesses, task: str, source: str) -> dict[str, Any] | None:
+    for s in cluster.dmctl("query-status", task)["sources"]:
+        sub = s["subTaskStatus"][0] if s["subTaskStatus"] else {}
+        if s["sourceStatus"]["source"] == source and sub.get("result"):
+            return dict(sub["result"]["errors"][0])
+    return None
+
+
+def _worker_of(cluster: DMProcesses, source: str) -> str:
+    return cluster.bound()[source]
+
+
+def test_shards_of_two_sources_run_each_ddl_once_when_all_have_run_it(
+        cluster: DMProcesses, two_sources: list[MariaDB], downstream: MariaDB,
+        tmp_path: Path) -> None:
+    ups = two_sources
+    _fresh(ups, downstream)
+    task = tmp_path / "task.yaml"
+    task.write_text(TASK.format(name="pess", port=downstream.port))
+    assert cluster.dmctl("start-task", str(task))["result"]
+    stop = threading.Event()
+    writer = threading.Thread(target=_writer, args=(ups, stop))
+    try:
+        wait_stage(cluster, "pess", "Running", unit="Sync")
+        writer.start()
+        add = "ALTER TABLE {t} ADD COLUMN c INT DEFAULT 7"
+        for n in (0, 1, 2):  # every shard but the last one
+            _on_shard(ups, n, add)
+            time.sleep(0.5)
+        wait_until("source a's group waits on the lock", lambda: [
+            lk for lk in _locks(cluster) if lk["ID"] == LOCK and lk["synced"] == ["pess-a"]])
+        lock = _locks(cluster)[0]
+        assert lock["unsynced"] == ["pess-b"] and lock["DDLs"] == [
+            "ALTER TABLE `pess`.`t` ADD COLUMN c INT DEFAULT 7"], lock
+        groups = _unresolved(cluster)
+        assert groups["pess-b"][0]["synced"] == ["`pessb`.`t_1`"], groups
+        assert groups["pess-b"][0]["unsynced"] == ["`pessb`.`t_2`"], groups
+        assert "c" not in _columns(downstream)
+
+        # kill -9 the worker of source a while it waits; it comes back and waits again
+        killed = _worker_of(cluster, "pess-a")
+        cluster.kill_worker(killed)
+        time.sleep(1)
+        cluster.start_worker(killed)
+        wait_stage(cluster, "pess", "Running", unit="Sync")
+        assert "c" not in _columns(downstream)
+
+        _on_shard(ups, 3, add)  # the last shard: the lock resolves
+        wait_until("the merged table has the column", lambda: "c" in _columns(downstream))
+        for n in (3, 1, 0, 2):  # a second DDL, in another order, with writes in between
+            _on_shard(ups, n, "ALTER TABLE {t} DROP COLUMN d")
+            time.sleep(0.3)
+        wait_until("the merged table lost the column", lambda: "d" not in _columns(downstream))
+        assert _locks(cluster) == []
+        stop.set()
+        writer.join()
+        wait_until("the merged table equals the union of the shards",
+                   lambda: _merged(downstream, "id, v, c") == _union(ups, "id, v, c"),
+                   shown=lambda: len(_merged(downstream, "id, v, c")) - len(
+                       _union(ups, "id, v, c")))
+        kept = [r for r in _union(ups, "id, v, c") if _shard_id(1) < r[0] < _shard_id(2)]
+        _on_shard(ups, 1, "TRUNCATE TABLE {t}")  # ignored: the merged table keeps its rows
+        _on_shard(ups, 0, "INSERT INTO {t} (id, v) VALUES (1, 'last')")
+        expected = sorted(_union(ups, "id, v, c") + kept)
+        wait_until("the merged table keeps the truncated shard's rows",
+                   lambda: _merged(downstream, "id, v, c") == expected)
+        for s in cluster.dmctl("query-status", "pess")["sources"]:
+            sub = s["subTaskStatus"][0]
+            assert sub["stage"] == "Running" and sub["result"] is None, sub
+            assert sub["sync"]["unresolvedGroups"] == [] and sub["unresolvedDDLLockID"] == ""
+    finally:
+        stop.set()
+        if writer.is_alive():
+            writer.join()
+        cluster.dmctl("stop-task", "pess", check=False)
+
+
+def test_a_mismatched_ddl_pauses_and_binlog_replace_gets_past_it(
+        cluster: DMProcesses, two_sources: list[MariaDB], downstream: MariaDB,
+        tmp_path: Path) -> None:
+    ups = two_sources
+    _fresh(ups, downstream)
+    task = tmp_path / "task.yaml"
+    task.write_text(TASK.format(name="pessmm", port=downstream.port))
+    assert cluster.dmctl("start-task", str(task))["result"]
+    try:
+        wait_stage(cluster, "pessmm", "Running", unit="Sync")
+        _on_shard(ups, 0, "ALTER TABLE {t} ADD COLUMN x INT")
+        _on_shard(ups, 1, "ALTER TABLE {t} ADD COLUMN y INT")  # not the group's DDL
+        wait_until("source a pauses", lambda: _error(cluster, "pessmm", "pess-a"))
+        error = _error(cluster, "pessmm", "pess-a")
+        assert error["ErrCode"] == 36008, error
+        where = re.search(r"at (\S+:\d+), right", error["Message"])
+        assert where is not None and "`pessa`.`t_2`" in error["Message"], error
+        # the shard's DDL runs as the group's; the shard's own column y is x downstream
+        assert cluster.dmctl("binlog", "replace", "pessmm", "-s", "pess-a", "-b", where[1],
+                             "ALTER TABLE pessa.t_2 ADD COLUMN x INT")["result"]
+        for n in (2, 3):
+            _on_shard(ups, n, "ALTER TABLE {t} ADD COLUMN x INT")
+        wait_until("the merged table has x", lambda: "x" in _columns(downstream))
+        for n in range(4):
+            column = "y" if n == 1 else "x"
+            _on_shard(ups, n, f"INSERT INTO {{t}} (id, v, {column}) VALUES "
+                              f"({_shard_id(n) + 900}, 'after', 9)")
+        expected = _union(ups, "id, v, x", of={1: "id, v, y"})
+        wait_until("the merged table equals the union of the shards",
+                   lambda: _merged(downstream, "id, v, x") == expected)
+        assert "y" not in _columns(downstream)
+    finally:
+        cluster.dmctl("stop-task", "pessmm", check=False)
