@@ -390,12 +390,13 @@ MASTER_LOCK_NOT_FOUND = _define(38019, _M, _INT, _HIGH, "lock with ID {lock} not
                                 "See the lock ids with `dmctl shard-ddl-lock`.")
 MASTER_SHARD_DDL_DIFF = _define(38016, _M, _INT, _HIGH,
                                 "sharding ddls in ddl lock {lock} is different with {ddls}: "
-                                "source {source} runs {got}",
+                                "source {source} runs {got} ({where})",
                                 "Every shard must run the same DDLs in the same order. See the "
                                 "lock with `dmctl shard-ddl-lock {task}`; `dmctl binlog replace "
-                                "{task} -s {source} \"<statements>\"` runs the lock's DDLs "
-                                "there instead, or `dmctl shard-ddl-lock unlock {lock}` "
-                                "resolves the lock by hand.")
+                                "{task} -s {source} -b <file:pos> \"<statements>\"` runs the "
+                                "lock's DDLs (naming the shard's own table) in place of each "
+                                "shard's, or `dmctl shard-ddl-lock unlock {lock}` resolves the "
+                                "lock by hand.")
 MASTER_LOCK_OWNER_NOT_SYNCED = _define(38022, _M, _INT, _MED,
                                        "worker of source {owner} not waiting for DDL lock "
                                        "{lock} (synced: {synced})",

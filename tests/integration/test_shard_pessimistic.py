@@ -14,10 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pymysql
 import pytest
 
 from dm.sandbox import DMProcesses, MariaDB
 from tests.integration.conftest import source_yaml, wait_stage, wait_until
+from tests.shared import DM_TESTS
 
 pytestmark = pytest.mark.integration
 
@@ -140,12 +142,12 @@ def _on_shard(ups: list[MariaDB], n: int, sql: str) -> None:
     ups[i].execute(sql.format(t=f"{db}.{table}"))
 
 
-def _locks(cluster: DMProcesses) -> list[dict[str, Any]]:
-    return list(cluster.dmctl("shard-ddl-lock", "pess")["locks"])
+def _locks(cluster: DMProcesses, task: str = "pess") -> list[dict[str, Any]]:
+    return list(cluster.dmctl("shard-ddl-lock", task)["locks"])
 
 
-def _unresolved(cluster: DMProcesses) -> dict[str, list[dict[str, Any]]]:
-    answer = cluster.dmctl("query-status", "pess")
+def _unresolved(cluster: DMProcesses, task: str = "pess") -> dict[str, list[dict[str, Any]]]:
+    answer = cluster.dmctl("query-status", task)
     return {s["sourceStatus"]["source"]: s["subTaskStatus"][0]["sync"]["unresolvedGroups"]
             for s in answer["sources"]}
 
@@ -260,3 +262,138 @@ def test_a_mismatched_ddl_pauses_and_binlog_replace_gets_past_it(
         assert "y" not in _columns(downstream)
     finally:
         cluster.dmctl("stop-task", "pessmm", check=False)
+
+
+def test_shards_of_another_structure_fail_the_precheck_and_auto_increment_warns(
+        cluster: DMProcesses, two_sources: list[MariaDB], downstream: MariaDB,
+        tmp_path: Path) -> None:
+    ups = two_sources
+    _fresh(ups, downstream)
+    task = tmp_path / "task.yaml"
+    task.write_text(TASK.format(name="pesscheck", port=downstream.port))
+    _on_shard(ups, 3, "ALTER TABLE {t} MODIFY id INT NOT NULL AUTO_INCREMENT")
+    answer = cluster.dmctl("check-task", str(task))
+    assert "auto_increment_ID" in answer["msg"] and "`pessb`.`t_2`" in answer["msg"], answer
+    _on_shard(ups, 2, "ALTER TABLE {t} MODIFY v VARCHAR(30)")
+    refused = cluster.dmctl("check-task", str(task), check=False)
+    assert refused["result"] is False and "code=26005" in refused["msg"], refused
+    assert "schema_of_shard_tables" in refused["msg"], refused
+    assert "source pess-b table `pessb`.`t_1` has columns id int(11) PRI, v varchar(30)" \
+        in refused["msg"], refused
+    assert cluster.dmctl("start-task", str(task), check=False)["result"] is False
+    task.write_text(TASK.format(name="pesscheck", port=downstream.port).replace(
+        "shard-mode: pessimistic\n", "shard-mode: pessimistic\n"
+        "ignore-checking-items: [schema_of_shard_tables]\n"))
+    assert cluster.dmctl("check-task", str(task))["result"] is True
+
+
+def _run_file(server: MariaDB, path: Path) -> None:
+    """A DM workload file of plain statements, in one session, as `mysql < file`."""
+    conn = server.connect()
+    try:
+        with conn.cursor() as cur:
+            for sql in path.read_text().split(";\n"):
+                if sql.strip():
+                    cur.execute(sql)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def _dm_columns(server: MariaDB, tables: list[str]) -> list[tuple[Any, ...]] | None:
+    """The rows of `tables`, or None while one of them lacks a column."""
+    conn = server.connect()
+    try:
+        rows: list[tuple[Any, ...]] = []
+        with conn.cursor() as cur:
+            for table in tables:
+                cur.execute(f"SELECT uid, name, c, d, e FROM {table}")
+                rows += cur.fetchall()
+        return sorted(rows, key=repr)
+    except pymysql.err.OperationalError:
+        return None
+    finally:
+        conn.close()
+
+
+def test_dms_sequence_sharding_workload_merges_six_shards_of_two_sources(
+        cluster: DMProcesses, two_sources: list[MariaDB], downstream: MariaDB,
+        tmp_path: Path) -> None:
+    """DM's sequence_sharding, with its own task file (`is-sharding: true`, partition-id
+    column mappings): six shards of two sources, five DDL statements each in their own
+    order among writes; then its second increment, whose shards run other DDLs (36008)."""
+    data = DM_TESTS / "sequence_sharding" / "data"
+    text = (DM_TESTS / "sequence_sharding" / "conf" / "dm-task.yaml").read_text()
+    task = tmp_path / "task.yaml"
+    task.write_text(text.replace("port: 4000", f"port: {downstream.port}").replace(
+        "mysql-replica-01", SOURCES[0]).replace("mysql-replica-02", SOURCES[1]))
+    downstream.execute("DROP DATABASE IF EXISTS sharding_target2",
+                       "DROP DATABASE IF EXISTS dm_meta")
+    for i, server in enumerate(two_sources):
+        _run_file(server, data / f"db{i + 1}.prepare.sql")
+    assert cluster.dmctl("start-task", str(task))["result"]
+    try:
+        wait_stage(cluster, "sequence_sharding", "Running", unit="Sync")
+        for i, server in enumerate(two_sources):
+            _run_file(server, data / f"db{i + 1}.increment.sql")
+        shards = [(0, ["sharding_seq.t1", "sharding_seq.t2"]),
+                  (1, ["sharding_seq.t2", "sharding_seq.t3", "sharding_seq.t4"])]
+        expected = sorted((r for i, tables in shards
+                           for r in _dm_columns(two_sources[i], tables) or []), key=repr)
+        wait_until("the merged table equals the union of the six shards", lambda: _dm_columns(
+            downstream, ["sharding_target2.t_target"]) == expected)
+        assert cluster.dmctl("shard-ddl-lock", "sequence_sharding")["locks"] == []
+        for i, server in enumerate(two_sources):
+            _run_file(server, data / f"db{i + 1}.increment2.sql")
+        for source in SOURCES:
+            wait_until(f"{source} pauses", lambda s=source: _error(cluster, "sequence_sharding",
+                                                                    s))
+            error = _error(cluster, "sequence_sharding", source)
+            assert error is not None and error["ErrCode"] == 36008, error
+            assert "new_col3" in error["Message"], error
+    finally:
+        cluster.dmctl("stop-task", "sequence_sharding", check=False)
+
+
+def test_a_shard_dropped_while_its_group_waits_leaves_it_and_keeps_its_rows(
+        cluster: DMProcesses, two_sources: list[MariaDB], downstream: MariaDB,
+        tmp_path: Path) -> None:
+    """A third shard joins (CREATE TABLE), is written, and is dropped while the others
+    hold a DDL: its drop completes the group; after the lock its earlier rows are not read
+    again under the merged table's new schema, and the merged table keeps them."""
+    ups = two_sources
+    _fresh(ups, downstream)
+    task = tmp_path / "task.yaml"
+    task.write_text(TASK.format(name="pessdrop", port=downstream.port))
+    assert cluster.dmctl("start-task", str(task))["result"]
+    try:
+        wait_stage(cluster, "pessdrop", "Running", unit="Sync")
+        third = _shard_id(9)
+        ups[0].execute("CREATE TABLE pessa.t_3 (id INT PRIMARY KEY, v VARCHAR(20), "
+                       "d INT DEFAULT 1)",
+                       f"INSERT INTO pessa.t_3 (id, v) VALUES ({third + 1}, 'third'), "
+                       f"({third + 2}, 'third')")
+        for n in (0, 1):
+            _on_shard(ups, n, "ALTER TABLE {t} ADD COLUMN c INT DEFAULT 7")
+        ups[0].execute(f"UPDATE pessa.t_3 SET v = 'changed' WHERE id = {third + 1}")
+        wait_until("t_3's rows arrive", lambda: len([
+            r for r in _merged(downstream, "id, v") if r[0] > third]) == 2)
+        kept = sorted(r for r in _merged(downstream, "id, v") if r[0] > third)
+        ups[0].execute("DROP TABLE pessa.t_3")
+        wait_until("source a's group is complete", lambda: [
+            lk for lk in _locks(cluster, "pessdrop") if lk["synced"] == ["pess-a"]])
+        for n in (2, 3):
+            _on_shard(ups, n, "ALTER TABLE {t} ADD COLUMN c INT DEFAULT 7")
+        _on_shard(ups, 0, "INSERT INTO {t} (id, v) VALUES (2, 'after')")
+        expected = sorted(_union(ups, "id, v") + kept)
+        wait_until("the merged table equals the union of the shards and t_3's rows",
+                   lambda: _merged(downstream, "id, v") == expected)
+        wait_until("no group waits", lambda: _unresolved(cluster, "pessdrop") == {
+            "pess-a": [], "pess-b": []})
+        _on_shard(ups, 3, "INSERT INTO {t} (id, v) VALUES (3, 'after')")
+        expected = sorted(_union(ups, "id, v") + kept)
+        wait_until("the last row arrives", lambda: _merged(downstream, "id, v") == expected)
+        assert "c" in _columns(downstream)
+        assert _error(cluster, "pessdrop", "pess-a") is None
+    finally:
+        cluster.dmctl("stop-task", "pessdrop", check=False)

@@ -6,8 +6,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from dm.checker import items
+from dm.checker import items, shards
 from dm.checker.items import FAIL, WARN, CheckResult
+from dm.checker.shards import ShardTables
 from dm.config.source import SourceConfig
 from dm.config.stored import endpoint
 from dm.config.task import TaskConfig
@@ -43,8 +44,13 @@ class PrecheckReport:
         return "pre-check is passed. "
 
 
+_SHARD_ITEMS = {"schema_of_shard_tables", "auto_increment_ID"}  # in a shard mode only
+
+
 def _wanted(task: TaskConfig) -> set[str]:
     names = set(items.SOURCE_ITEMS) | {"table_schema"}
+    if task.shard_mode:
+        names |= _SHARD_ITEMS
     mode = task.task_mode
     if mode in ("full", "dump", "load"):  # no binlog replication
         names -= items.INCREMENTAL_ONLY
@@ -61,6 +67,7 @@ def run_precheck(task: TaskConfig, sources: dict[str, SourceConfig], max_errors:
     target = connect(endpoint(task.target_database), what="downstream (target-database)",
                      file="the task's target-database")
     target.close()
+    shard_tables = ShardTables()
     for sub in task.subtask_configs():
         if not wanted:
             break
@@ -74,6 +81,13 @@ def run_precheck(task: TaskConfig, sources: dict[str, SourceConfig], max_errors:
             if "table_schema" in wanted:
                 results.append(items.table_schema(conn, sub.source_id, len(results),
                                                   sub.ba_list().allows))
+            if wanted & _SHARD_ITEMS:
+                shard_tables.gather(conn, sub.source_id, sub.ba_list().allows,
+                                    sub.router().route)
         finally:
             conn.close()
+    if "schema_of_shard_tables" in wanted:
+        results.append(shards.schema_of_shard_tables(shard_tables, len(results)))
+    if "auto_increment_ID" in wanted:
+        results.append(shards.auto_increment_id(shard_tables, len(results)))
     return PrecheckReport(results, max_errors, max_warnings)

@@ -22,7 +22,9 @@ from typing import Any
 
 from dm import errors
 from dm.binlog.location import Location
+from dm.db import qualified
 from dm.master.state import ClusterState
+from dm.schema import ddl
 from dm.store import keys
 from dm.sync.shardgroups import EXECUTE, WAIT, Held, Resolved, Table
 
@@ -69,36 +71,46 @@ class PessimisticLocks:
                 if doc.get("done")]
 
     async def attend(self, lock: str, held: dict[Table, Held]) -> str | Resolved:
-        info = {"lock": lock, "source": self.source, "ddls": list(_statements(held)),
-                "shards": _shards(held)}
-        first = _first(info)
-        op = await self.store.get(keys.key(OPERATION, self.task, self.source, lock, first))
+        info: dict[str, Any] = {"lock": lock, "source": self.source,
+                                "ddls": list(_statements(held)), "shards": _shards(held)}
+        op_key = keys.key(OPERATION, self.task, self.source, lock, _first(info))
+        op = await self.store.get(op_key)
         if op is not None and op.get("done"):
             return resolved_from(op)
         if op is not None and op.get("exec"):
             return EXECUTE  # shard-ddl-lock unlock -o this source
         info_key = keys.key(INFO, self.task, self.source, lock)
-        if await self.store.get(info_key) != info:
-            await self.store.put(info_key, info)
         lock_key = keys.key(LOCK, self.task, lock)
-        await self.store.create_if_absent(lock_key, {"lock": lock, "owner": self.source,
-                                                     "ddls": info["ddls"]})
+        if await self.store.get(info_key) != info:
+            # never once the round is done (its operation is written by then): a source
+            # that read no operation a moment ago must not bring the lock back
+            owned = {"lock": lock, "owner": self.source, "ddls": info["ddls"]}
+            if not await self.store.write_if(absent=(op_key, lock_key),
+                                             put={info_key: info, lock_key: owned}) and \
+                    not await self.store.write_if(absent=(op_key,), present=(lock_key,),
+                                                  put={info_key: info}):
+                return WAIT  # resolved a moment ago: the next call finds the operation
         owner = await self.store.get(lock_key)
         if owner is None:
-            return WAIT  # resolved a moment ago: the next call finds the operation
-        if owner["ddls"] != info["ddls"]:
+            return WAIT
+        if _signature(owner["ddls"]) != _signature(info["ddls"]):
+            where = ", ".join(f"{qualified(s, t)} at {h.at.short()}"
+                              for (s, t), h in sorted(held.items()))
             raise errors.MASTER_SHARD_DDL_DIFF(lock=lock, ddls=owner["ddls"], got=info["ddls"],
-                                               source=self.source, task=self.task)
+                                               source=self.source, task=self.task, where=where)
         if owner["owner"] != self.source:
             return WAIT
         infos = await lock_infos(self.state, self.task, lock)
         waiting = await expected_sources(self.state, self.task, lock)
-        ready = all(infos.get(s, {}).get("ddls") == info["ddls"] for s in waiting)
+        ready = all(_signature(infos.get(s, {}).get("ddls", ())) == _signature(info["ddls"])
+                    for s in waiting)
         return EXECUTE if ready else WAIT
 
-    async def executed(self, lock: str) -> Resolved:
+    async def executed(self, lock: str, held: dict[Table, Held]) -> Resolved:
         """The owner ran the DDLs downstream: every source's held shards go on."""
-        return await finish(self.state, self.task, lock, self.source)
+        await finish(self.state, self.task, lock, self.source)
+        info = {"lock": lock, "ddls": list(_statements(held)), "shards": _shards(held)}
+        return resolved_from(info)
 
     async def forget(self, done: list[Resolved]) -> None:
         prefix = keys.key(OPERATION, self.task, self.source) + "/"
@@ -111,6 +123,11 @@ class PessimisticLocks:
 
 def _statements(held: dict[Table, Held]) -> tuple[str, ...]:
     return min(held.values(), key=lambda h: h.at).statements
+
+
+def _signature(statements: Iterable[str]) -> list[str]:
+    """The statements as compared across shards and sources: spelling aside."""
+    return [ddl.signature(sql) for sql in statements]
 
 
 async def lock_infos(state: ClusterState, task: str, lock: str) -> dict[str, dict[str, Any]]:
@@ -138,18 +155,15 @@ def _target_of(lock: str) -> str:
     return f"`{found[2]}`.`{found[3]}`"
 
 
-async def finish(state: ClusterState, task: str, lock: str, executor: str | None
-                 ) -> Resolved:
+async def finish(state: ClusterState, task: str, lock: str, executor: str | None) -> None:
     """Every source that holds the lock's DDL gets its done operation; the lock and the
-    infos go, all in one transaction."""
+    infos go, all in one transaction (none if the lock went meanwhile: resolved)."""
     infos = await lock_infos(state, task, lock)
     ops = {keys.key(OPERATION, task, source, lock, _first(doc)):
            {**doc, "exec": source == executor, "done": True} for source, doc in infos.items()}
-    doomed = (keys.key(LOCK, task, lock),
-              *(keys.key(INFO, task, source, lock) for source in infos))
-    await state.store.write_if(put=ops, delete=doomed)
-    mine = infos.get(executor or "")
-    return resolved_from({**mine, "done": True}) if mine else Resolved(lock, ())
+    lock_key = keys.key(LOCK, task, lock)
+    doomed = (lock_key, *(keys.key(INFO, task, source, lock) for source in infos))
+    await state.store.write_if(present=(lock_key,), put=ops, delete=doomed)
 
 
 # --- the leader's commands -----------------------------------------------------------------
@@ -197,13 +211,15 @@ async def unlock(state: ClusterState, lock: str, owner: str, force_remove: bool
     return {"result": True, "msg": ""}
 
 
-async def drop_task(state: ClusterState, task: str, sources: list[str],
-                    whole_task: bool) -> None:
-    """stop-task: the task's locks (whole task) and its sources' infos and operations."""
+async def drop_task(state: ClusterState, task: str, sources: list[str], *,
+                    operations: bool) -> None:
+    """stop-task: its sources' infos, and the locks they own (or would wait for). The
+    done operations stay (a task started again from its checkpoints still needs them)
+    unless `operations` (start-task --remove-meta: the checkpoints are gone too)."""
     doomed = [keys.key(SOURCE_TABLES, task, s) for s in sources]
-    for prefix in (INFO, OPERATION):
+    for prefix in (INFO, *((OPERATION,) if operations else ())):
         for source in sources:
             doomed += await state.store.keys_with_prefix(keys.key(prefix, task, source) + "/")
-    if whole_task:
-        doomed += await state.store.keys_with_prefix(keys.key(LOCK, task) + "/")
+    locks = await state.store.get_prefix(keys.key(LOCK, task) + "/")
+    doomed += [keys.key(LOCK, task, d["lock"]) for d in locks.values() if d["owner"] in sources]
     await state.store.delete(*doomed)

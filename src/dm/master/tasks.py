@@ -66,7 +66,7 @@ async def start_task(state: ClusterState, file: dict[str, str], remove_meta: boo
         ExpressionFilters(sub.expression_filters, case_sensitive=sub.case_sensitive)
     if remove_meta:  # DM: the checkpoints and the shard DDL infos in etcd
         await asyncio.to_thread(_remove_meta, task)
-        await ddllocks.drop_task(state, task.name, list(subtasks), whole_task=True)
+        await ddllocks.drop_task(state, task.name, list(subtasks), operations=True)
     await state.put_task(task.name, {"name": task.name, "yaml": task.to_yaml(secrets="mask")},
                          {sid: to_doc(sub) for sid, sub in subtasks.items()})
     return {"result": True, "msg": with_warnings("", task.warnings),
@@ -110,7 +110,7 @@ async def operate_task(state: ClusterState, op: str, task: str, only: list[str]
         remaining = await task_sources(state, task, [])
         whole = set(sources) == set(remaining)
         await state.delete_subtasks(task, sources, whole_task=whole)
-        await ddllocks.drop_task(state, task, sources, whole_task=whole)
+        await ddllocks.drop_task(state, task, sources, operations=False)
     else:
         await state.set_stages(task, sources, "Paused" if op == "pause" else "Running")
     expect = {"stop": "Stopped", "pause": "Paused"}.get(op, "Running")

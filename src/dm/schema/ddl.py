@@ -417,6 +417,30 @@ def route(ddl: DDL, router: Router | None = None) -> str:
     return out
 
 
+def signature(sql: str) -> str:
+    """The statement as shard DDLs are compared (DM compares them parsed): tokens one space
+    apart, words and names in one case, the optional COLUMN of ADD/DROP/CHANGE/MODIFY
+    dropped; literals as written. Text the lexer cannot read compares as written."""
+    try:
+        tokens = tokenize(sql)
+    except LexError:
+        return sql
+    out: list[str] = []
+    for tok in tokens:
+        if tok.is_word("COLUMN") and out and out[-1] in _BEFORE_COLUMN:
+            continue
+        if tok.kind in (T.WORD, T.QUOTED):
+            out.append(tok.value.upper())
+        elif tok.kind is T.STRING:
+            out.append(repr(tok.value))
+        else:
+            out.append(tok.text)
+    return " ".join(out).rstrip(" ;")
+
+
+_BEFORE_COLUMN = frozenset({"ADD", "DROP", "CHANGE", "MODIFY", "ALTER"})
+
+
 # --- downstream errors DM tolerates -------------------------------------------------------
 
 ER_DB_CREATE_EXISTS, ER_DB_DROP_EXISTS = 1007, 1008

@@ -26,6 +26,9 @@ class SyncPoint:
     exit_safe: Location | None = None
     tables: dict[tuple[str, str], TableInfo] = field(default_factory=dict)
     table_starts: dict[tuple[str, str], Location] = field(default_factory=dict)
+    # tables dropped past the global location: a row without a schema, so that their
+    # events before the drop are not read again (pessimistic shard mode)
+    gone: dict[tuple[str, str], Location] = field(default_factory=dict)
 
 
 class SyncerCheckpoint:
@@ -91,6 +94,10 @@ class SyncerCheckpoint:
             rows.append((self.source_id, s, t, at.file, at.pos,
                          "" if at.gtid_set is None else str(at.gtid_set), "", 0, "",
                          info.to_json(), 0))
+        for (s, t), at in point.gone.items():
+            rows.append((self.source_id, s, t, at.file, at.pos,
+                         "" if at.gtid_set is None else str(at.gtid_set), "", 0, "",
+                         "null", 0))
         with conn.cursor() as cur:
             cur.execute("BEGIN")
             cur.executemany(
@@ -104,7 +111,7 @@ class SyncerCheckpoint:
                 "`exit_safe_binlog_pos` = VALUES(`exit_safe_binlog_pos`), "
                 "`exit_safe_binlog_gtid` = VALUES(`exit_safe_binlog_gtid`), "
                 "`table_info` = VALUES(`table_info`)", rows)
-            live = {(s, t) for s, t in point.tables}
+            live = {*point.tables, *point.gone}
             stale = [(s, t) for s, t in self._table_keys(conn) if (s, t) not in live]
             for s, t in stale:  # dropped or renamed tables
                 cur.execute(f"DELETE FROM {self.table} WHERE `id` = %s AND `cp_schema` = %s "

@@ -82,6 +82,7 @@ class Reader:
         self._gtid: str | None = None  # the open group's, sent with the record that ends it
         self._open = False  # inside a transaction: only its end ends the group
         self._pos = 0  # end of the last event with a position (inner events have none)
+        self._start = 0  # and where it starts
         self._file = setup.start.file  # the binlog file being read, for errors
         self._clock = time.monotonic
         self._due = self._clock() + MAX_DELAY  # a stream that never pauses still sends
@@ -118,8 +119,13 @@ class Reader:
             self.pump(replica.events(), replica.ready)
 
     def schema(self, schema: str, table: str) -> TableSchema | None:
-        """The decoder's schema provider: the syncer's answer."""
-        return self._answer(schema, table).schema
+        """The decoder's schema provider (asked at each TABLE_MAP): the syncer's answer;
+        None before the table's `until` (its rows are skipped, and the binlog may hold
+        them under an older schema than the tracked one)."""
+        answer = self._answer(schema, table)
+        if answer.until is not None and _before((self._file, self._start), answer.until):
+            return None
+        return answer.schema
 
     def pump(self, events: Iterable[Event], ready: Callable[[], bool]) -> None:
         """Translate `events` into records, sending a batch when it is full or when
@@ -144,11 +150,13 @@ class Reader:
         h = event.header
         if h.log_pos and not h.flags & LOG_EVENT_ARTIFICIAL_F:
             self._pos = h.log_pos
+            self._start = h.log_pos - h.event_size  # an event inside a transaction
+            # payload (log_pos 0) starts where its payload event does
         if isinstance(event, RowsEvent):
             table = event.table
             kind = event.kind.value
             answer = self._answer(table.schema, table.table)
-            start = h.log_pos - h.event_size if h.log_pos else 0
+            start = h.log_pos - h.event_size if h.log_pos else self._start
             if kind in answer.skip or (answer.until is not None and _before(
                     (self._file, start), answer.until)):
                 return

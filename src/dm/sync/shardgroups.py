@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from dm import errors
 from dm.binlog.location import Location
 from dm.db import qualified
+from dm.schema import ddl
 
 Table = tuple[str, str]
 Router = Callable[[str, str], Table]
@@ -67,7 +68,7 @@ class Locks(Protocol):
 
     def attend(self, lock: str, held: dict[Table, Held]) -> str | Resolved: ...
 
-    def executed(self, lock: str) -> Resolved: ...
+    def executed(self, lock: str, held: dict[Table, Held]) -> Resolved: ...
 
     def forget(self, done: list[Resolved]) -> None: ...
 
@@ -77,7 +78,6 @@ class SoleSource:
 
     def __init__(self) -> None:
         self._done: list[Resolved] = []
-        self._waiting: dict[str, Resolved] = {}
 
     def declare(self, targets: list[str]) -> None:
         pass
@@ -86,13 +86,11 @@ class SoleSource:
         return list(self._done)
 
     def attend(self, lock: str, held: dict[Table, Held]) -> str | Resolved:
-        first = min(held.values(), key=lambda h: h.at)
-        self._waiting[lock] = Resolved(lock, first.statements,
-                                       {t: h.at for t, h in held.items()})
         return EXECUTE
 
-    def executed(self, lock: str) -> Resolved:
-        self._done.append(self._waiting.pop(lock))
+    def executed(self, lock: str, held: dict[Table, Held]) -> Resolved:
+        first = min(held.values(), key=lambda h: h.at)
+        self._done.append(Resolved(lock, first.statements, {t: h.at for t, h in held.items()}))
         return self._done[-1]
 
     def forget(self, done: list[Resolved]) -> None:
@@ -141,8 +139,9 @@ class ShardGroups:
         if not shards:
             return False
         first = min(shards.values(), key=lambda h: h.at)
+        want = [ddl.signature(sql) for sql in first.statements]
         for table, held in shards.items():
-            if held.statements != first.statements:
+            if [ddl.signature(sql) for sql in held.statements] != want:
                 raise errors.SYNC_SHARD_DDL_SEQUENCE(
                     source=self.source, table=qualified(*table), got=list(held.statements),
                     where=held.at.short(), want=list(first.statements))
@@ -165,11 +164,19 @@ class ShardGroups:
     def held_tables(self) -> list[Table]:
         return sorted(self._held_tables)
 
+    def held_of(self, table: Table) -> Held | None:
+        if table not in self._held_tables:
+            return None
+        return self.held[self.target(table)][table]
+
+    def held_at(self, table: Table, at: Location) -> bool:
+        """Held at the DDL event at `at` (a binlog replace's next statement joins it)."""
+        held = self.held_of(table)
+        return held is not None and held.at.short() == at.short()
+
     def held_point(self, table: Table) -> Location | None:
-        for shards in self.held.values():
-            if table in shards:
-                return shards[table].before
-        return None
+        held = self.held_of(table)
+        return held.before if held is not None else None
 
     def status(self, members: Callable[[Table], list[Table]]) -> list[dict[str, Any]]:
         """DM's unresolvedGroups."""

@@ -146,6 +146,14 @@ class SyncUnit:
         self.locks: Locks = SoleSource()
         self._resync = False  # a lock was resolved: start again from the checkpoint
         self._lock_polled = 0.0
+        self._arrived: set[Table] = set()  # groups a shard's DDL just came to
+        self._reported: set[Table] = set()  # groups whose info this run put
+        self._dropped: dict[Table, Location] = {}  # tables dropped while a shard is held
+        # what query-status shows of the groups, made in the sync thread (status runs on
+        # the worker's event loop): unresolvedGroups, blockingDDLs, the lock waited on
+        self._shard_status: tuple[list[dict[str, Any]], list[str], str] = ([], [], "")
+        self._safe_until: Location | None = None  # this run's safe-mode exit location
+        self._flushed_commit: Location | None = None  # the commit the last save was at
 
     # --- status -----------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -164,27 +172,29 @@ class SyncUnit:
             "masterBinlogGtid": _gtid_text(master),
             "syncerBinlog": f"({syncer.file}, {syncer.pos})" if syncer else "",
             "syncerBinlogGtid": _gtid_text(syncer),
-            "blockingDDLs": self._blocking_ddls(),
-            "unresolvedGroups": self.shards.status(self._members) if self.shards else [],
+            "blockingDDLs": self._shard_status[1],
+            "unresolvedGroups": self._shard_status[0],
             "synced": synced,
             "binlogType": self.binlog_type,
             "secondsBehindMaster": "0" if synced or not self.last_event_time
             else str(max(0, int(time.time()) - self.last_event_time)),
         }}
 
-    def _blocking_ddls(self) -> list[str]:
-        if self.shards is None:
-            return []
-        return [sql for target, shards in sorted(self.shards.held.items())
-                if self.shards.all_held(target, self._members(target))
-                for sql in min(shards.values(), key=lambda h: h.at).statements]
-
     def waiting_lock(self) -> str:
         """The DDL lock a group of this source waits on (DM's unresolvedDDLLockID)."""
-        if self.shards is None:
-            return ""
-        return next((self.shards.lock(t) for t in sorted(self.shards.held)
-                     if self.shards.all_held(t, self._members(t))), "")
+        return self._shard_status[2]
+
+    def _publish_shards(self) -> None:
+        """query-status's view of the groups, made afresh after every change to them."""
+        shards = self.shards
+        if shards is None:
+            return
+        waiting = [t for t in sorted(shards.held) if shards.all_held(t, self._members(t))]
+        self._shard_status = (
+            shards.status(self._members),
+            [sql for t in waiting
+             for sql in min(shards.held[t].values(), key=lambda h: h.at).statements],
+            shards.lock(waiting[0]) if waiting else "")
 
     # --- start ------------------------------------------------------------------------
     def _start_point(self, conn: Connection) -> tuple[SyncPoint, Location | None]:
@@ -201,6 +211,7 @@ class SyncUnit:
             self._load_dump_schemas(self.cfg.dump_dir)
             starts = {key: self._snapshot_location(s.binlog_name, s.binlog_pos, s.binlog_gtid)
                       for key, s in table_starts(self.cfg.dump_dir).items()}
+            starts = {self.tracker.key(*key): at for key, at in starts.items()}  # as tables
             # downstream at once: the dump's metadata is on this worker's disk only, and a
             # worker that takes the source over must find where to start
             self.checkpoint.save(conn, SyncPoint(
@@ -310,9 +321,11 @@ class SyncUnit:
         self._idle_at = None
         self._global_offset = None
         self._resync = False
+        self._arrived, self._reported, self._dropped = set(), set(), {}
         if self.cfg.shard_mode:
             self.shards = ShardGroups(self.cfg.task, self.cfg.source_id, self._router_route)
             self.shards.resolved = self.locks.resolved()
+            self._publish_shards()
         self.cfg = replace(self.cfg, target=replace(self.cfg.target,
                                                     session=self._downstream_session()))
         conn = connect(self.cfg.target, what="downstream")
@@ -328,6 +341,8 @@ class SyncUnit:
             self.tracker.put(info)
         self._table_starts = {self.tracker.key(*k): at for k, at in point.table_starts.items()}
         self._until = safe_until if self.cfg.catch_up else None
+        self._safe_until = safe_until
+        self._flushed_commit = point.location
         self.position = BinlogPosition(point.location)
         if self.cfg.catch_up and self._until is None:
             return False  # an earlier run replayed it all
@@ -545,10 +560,14 @@ class SyncUnit:
                 pos.commit(end, gtid)
                 self._in_transaction = self._tracker_ahead = False
                 if ran:
-                    self._flush(applier, None)
+                    self._flush(applier, self._safe_until)
             else:  # inside a transaction (MySQL 8's CREATE TABLE ... SELECT): not its end
                 self._in_transaction = True
                 self._tracker_ahead = self._tracker_ahead or ran
+            if self._arrived:  # shards that hold a DDL now, their hold checkpointed
+                arrived, self._arrived = sorted(self._arrived), set()
+                for target in arrived:
+                    self._attend(target, applier, ddl_conn, where)
         elif tag == ROTATE:
             pos.rotate(record[1])
         elif tag == HEARTBEAT:  # idle: the upstream says where it is, all read up to there
@@ -559,15 +578,16 @@ class SyncUnit:
     def _rows(self, schema: str, table: str, kind: str, rows: list[Any], where: Location,
               applier: Applier, causality: Causality, safe_mode: SafeMode[Location],
               row_bytes: int) -> None:
-        if self._table_starts or (self.shards is not None and self.shards.held):
-            key = self.tracker.key(schema, table)
+        key = self.tracker.key(schema, table) if self._table_starts or self._marks or (
+            self.shards is not None and self.shards.held) else (schema, table)
+        if self._table_starts:
             start = self._table_starts.get(key)
             if start is not None and where < start:
                 return  # already there (a dump under a later snapshot, a shard's freeze)
-            if self.shards is not None and self.shards.is_held(key):
-                return  # a held shard: read again once its lock is resolved
+        if self.shards is not None and self.shards.is_held(key):
+            return  # a held shard: read again once its lock is resolved
         applied = -1  # the index of this event's last row already applied downstream
-        mark = self._marks.get((schema, table)) if self._marks else None
+        mark = self._marks.get(key) if self._marks else None
         if mark is not None:
             if where < mark.at:
                 return
@@ -670,11 +690,16 @@ class SyncUnit:
             return False
         applier.flush()  # barrier: every change before the DDL is committed
         causality.reset()
+        if self.position is not None and self._flushed_commit != self.position.committed:
+            # checkpointed before it runs: a crash after it never applies the rows before
+            # it again under its schema (a dropped column)
+            self._flush(applier, self._safe_until)
+        tracked = set(self.tracker.tables()) if self.shards is not None else set()
         ahead, self._tracker_ahead = self._tracker_ahead, True  # no checkpoint until every
         # piece ran: the tracker would be saved ahead of the location of the DDL's start
         if session.server_charset:
             self.tracker.set_server_default(session.server_charset)
-        holds: dict[Table, list[tuple[str, str]]] = {}  # shard → its DDL's (sql, event)
+        holds: dict[Table, list[tuple[str, ddl.DDL]]] = {}  # shard → its DDL's pieces
         with conn.cursor() as cur, _quoting_as_upstream(cur, session.ansi_quotes), \
                 _time_zone(cur, self._offset(session.time_zone)):
             for one in wanted:
@@ -699,7 +724,9 @@ class SyncUnit:
                 self.tracker.apply_ddl(one)
         self._tracker_ahead = ahead
         if self.shards is not None:
-            self._shards_after_ddl(wanted, holds, at, session, applier, conn)
+            for gone in tracked - set(self.tracker.tables()):
+                self._dropped[gone] = at  # its events before the drop are not read again
+            self._shards_after_ddl(wanted, holds, at, session)
         return True
 
     def _passed(self, one: ddl.DDL, at: Location) -> bool:
@@ -712,13 +739,20 @@ class SyncUnit:
 
     # --- pessimistic shard mode (DM §9.1) -----------------------------------------------
     def _shard_piece(self, one: ddl.DDL, sql: str, at: Location,
-                     holds: dict[Table, list[tuple[str, str]]]) -> bool | None:
+                     holds: dict[Table, list[tuple[str, ddl.DDL]]]) -> bool | None:
         """What of a DDL piece runs downstream: True, False (only tracked) or None (held,
         or ignored: TRUNCATE of one shard never touches the merged table)."""
         assert self.shards is not None
         tables = {self.tracker.key(t.schema, t.table) for t in one.tables if t.table}
         if not tables:  # CREATE/ALTER DATABASE run; DROP DATABASE keeps the merged tables
-            return one.event != "drop database"
+            if one.event != "drop database":
+                return True
+            schema = self.tracker.key(one.tables[0].schema)[0] if one.tables else ""
+            held = any(t[0] == schema for t in self.shards.held_tables())
+            return None if held else False  # a held shard's rows are read again first
+        if len(tables) == 1 and self.shards.held_at(next(iter(tables)), at):
+            holds.setdefault(next(iter(tables)), []).append((sql, one))  # binlog replace
+            return None  # with several statements: all of them are the shard's DDL
         if any(self.shards.is_held(t) for t in tables):
             return None  # read again once its lock is resolved
         if "rename table" in (one.events or (one.event,)):
@@ -735,29 +769,35 @@ class SyncUnit:
             return False  # the shard leaves its group; the merged table stays
         if self.shards.resolved_at(table, at):
             return False  # its lock ran it downstream: only tracked now
-        holds.setdefault(table, []).append((sql, one.event))
+        holds.setdefault(table, []).append((sql, one))
         return None
 
-    def _shards_after_ddl(self, wanted: list[ddl.DDL], holds: dict[Table, list[tuple[str, str]]],
-                          at: Location, session: _Session, applier: Applier,
-                          conn: Connection) -> None:
+    def _shards_after_ddl(self, wanted: list[ddl.DDL],
+                          holds: dict[Table, list[tuple[str, ddl.DDL]]], at: Location,
+                          session: _Session) -> None:
         """Hold the shards whose DDL arrived; a shard created or dropped changes its group
-        (which may then be complete)."""
+        (which may then be complete). Their locks are asked once the event is over and
+        its hold checkpointed (`_arrived`)."""
         assert self.shards is not None and self.position is not None
-        targets = set()
         for table, pieces in holds.items():
-            held = Held(tuple(sql for sql, _ in pieces), at, self.position.committed,
-                        (session, tuple(event for _, event in pieces)))
-            targets.add(self.shards.hold(table, held))
+            statements = tuple(sql for sql, _ in pieces)
+            parsed = tuple(one for _, one in pieces)
+            before = self.position.committed
+            earlier = self.shards.held_of(table)  # binlog replace's earlier statements
+            if earlier is not None:
+                statements, parsed = earlier.statements + statements, \
+                    earlier.context.pieces + parsed
+                before = earlier.before
+            held = Held(statements, at, before, _HeldContext(session, parsed))
+            self._arrived.add(self.shards.hold(table, held))
             log.info("%s/%s: shard %s holds its DDL %s at %s", self.cfg.task,
                      self.cfg.source_id, qualified(*table), list(held.statements), at.short())
         if any(one.event in _MEMBERSHIP for one in wanted):
             for gone in [t for t in self.shards.held_tables() if self.tracker.get(*t) is None]:
                 self.shards.leave(gone)
             self._declare_shards()
-            targets |= set(self.shards.held)
-        for target in sorted(targets):
-            self._attend(target, applier, conn)
+            self._arrived |= set(self.shards.held)
+        self._publish_shards()
 
     def _members(self, target: Table) -> list[Table]:
         """The shards of a group: every tracked table of this source routed to `target`."""
@@ -784,18 +824,37 @@ class SyncUnit:
         finally:
             conn.close()
 
-    def _attend(self, target: Table, applier: Applier, conn: Connection) -> None:
+    def _attend(self, target: Table, applier: Applier, conn: Connection,
+                arriving: Location | None = None) -> None:
         """A group whose shards all hold the same DDL asks its lock; the owner runs the
-        DDL once every source is there; once it ran, this source syncs again."""
+        DDL once every source is there; once it ran, this source syncs again, unless its
+        only held DDL is the one `arriving` now (a table of its own in its group): then
+        nothing was skipped and it goes straight on."""
         assert self.shards is not None
-        if self._resync or target not in self.shards.held or \
-                not self.shards.ready(target, self._members(target)):
+        if self._resync or target not in self.shards.held:
             return
+        # a group that already put its info is asked even if a new shard joined since:
+        # the lock may have been resolved for the shards it had
+        if not self.shards.ready(target, self._members(target)) and \
+                target not in self._reported:
+            return
+        held = self.shards.held[target]
         lock = self.shards.lock(target)
-        verdict = self.locks.attend(lock, self.shards.held[target])
+        verdict = self.locks.attend(lock, held)
+        self._reported.add(target)
         if verdict == EXECUTE:
-            self._run_lock(self.shards.held[target], applier, conn)
-            verdict = self.locks.executed(lock)
+            self._run_lock(held, applier, conn)
+            verdict = self.locks.executed(lock, held)
+            if arriving is not None and all(h.at.short() == arriving.short()
+                                            for h in held.values()):
+                for h in held.values():
+                    for one in h.context.pieces:
+                        self.tracker.apply_ddl(one)
+                assert isinstance(verdict, Resolved)
+                self.shards.release(target, verdict)
+                self._reported.discard(target)
+                self._publish_shards()
+                return
         if isinstance(verdict, Resolved):
             log.info("%s/%s: DDL lock %s resolved", self.cfg.task, self.cfg.source_id, lock)
             self._resync = True
@@ -803,15 +862,15 @@ class SyncUnit:
     def _run_lock(self, held: dict[Table, Held], applier: Applier, conn: Connection) -> None:
         """The owner runs the group's DDL downstream once, after everything before it."""
         first = min(held.values(), key=lambda h: h.at)
-        session, events = first.context
+        session = first.context.session
         applier.flush()
         with conn.cursor() as cur, _quoting_as_upstream(cur, session.ansi_quotes), \
                 _time_zone(cur, self._offset(session.time_zone)):
-            for sql, event in zip(first.statements, events, strict=True):
+            for sql, one in zip(first.statements, first.context.pieces, strict=True):
                 try:
                     cur.execute(sql)
                 except pymysql.err.MySQLError as exc:
-                    if not ddl.is_tolerated(exc.args[0], event):  # it ran before a crash
+                    if not ddl.is_tolerated(exc.args[0], one.event):  # it ran before a crash
                         raise errors.SYNC_DDL_EXEC(exc, sql=sql, where=first.at.short()) \
                             from exc
 
@@ -845,6 +904,7 @@ class SyncUnit:
         table checkpoints): a restart reads only the held shards' events again."""
         frozen = self.shards.frozen_at() if self.shards is not None else None
         if frozen is None or not frozen < committed:
+            self._dropped.clear()
             return SyncPoint(committed, _exit_safe(committed, safe_until),
                              self._tracked_tables(), self._table_starts)
         assert self.shards is not None
@@ -855,7 +915,11 @@ class SyncUnit:
                                                   self._table_starts.get(key, committed))
             if frozen < at:
                 starts[key] = at
-        return SyncPoint(frozen, _exit_safe(frozen, safe_until), self._tracked_tables(), starts)
+        tracked = self._tracked_tables()
+        # a table dropped since: its events before the drop are not read again (its rows
+        # would meet the merged table's later schema)
+        gone = {k: at for k, at in self._dropped.items() if k not in tracked and frozen < at}
+        return SyncPoint(frozen, _exit_safe(frozen, safe_until), tracked, starts, gone)
 
     def _forget_passed_locks(self, point: SyncPoint) -> None:
         """Resolved locks whose DDLs every shard's saved checkpoint has passed."""
@@ -894,6 +958,7 @@ class SyncUnit:
                 finally:
                     conn.close()
                 self.saved = point.location
+                self._flushed_commit = committed
                 self._forget_passed_locks(point)
                 return
             except (errors.DMError, pymysql.err.OperationalError) as exc:
@@ -909,7 +974,9 @@ _MEMBERSHIP = frozenset({"create table", "drop table", "drop database"})
 # the failures of a DDL itself, which binlog skip|replace get past (DM: DDL errors only)
 _DDL_OWN_ERRORS = frozenset(e.code for e in (
     errors.SYNC_PARSE_DDL, errors.SYNC_DDL_EXEC, errors.SCHEMA_CANNOT_TRACK_DDL,
-    errors.SCHEMA_TABLE_NOT_FOUND))
+    errors.SCHEMA_TABLE_NOT_FOUND, errors.SYNC_SHARD_DDL_SEQUENCE,
+    errors.SYNC_SHARD_MULTIPLE_TABLES, errors.SYNC_SHARD_UNSUPPORTED,
+    errors.MASTER_SHARD_DDL_DIFF))
 
 
 def _with_values(row: Any, kind: str, values: tuple[str, ...]) -> Any:
@@ -932,6 +999,14 @@ class _Session:
     ansi_quotes: bool
     time_zone: str | None  # as logged; None: the upstream's global time zone
     server_charset: str | None  # character_set_server as logged; None: not logged
+
+
+@dataclass(frozen=True)
+class _HeldContext:
+    """How a held shard DDL runs when its lock is resolved: its session and its pieces."""
+
+    session: _Session
+    pieces: tuple[ddl.DDL, ...]
 
 
 @contextmanager

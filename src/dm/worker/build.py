@@ -80,7 +80,9 @@ def _sync_unit(sub: SubTaskConfig, source: SourceConfig, directory: Path,
         safe_mode=syncer.safe_mode,
         safe_mode_duration=duration.total_seconds() if duration is not None else 60.0,
         meta=_meta_location(sub, flavor), dump_dir=directory if sub.mode in LOADS else None,
-        catch_up=sub.mode == "full", shard_mode=sub.shard_mode)
+        catch_up=sub.mode == "full",
+        # a full task's catch-up replays between its dump's snapshots: nothing to hold
+        shard_mode=sub.shard_mode if sub.mode != "full" else "")
     return SyncUnit(cfg, sub.ba_list().allows, sub.router(),
                     BinlogEventFilter(sub.filters, case_sensitive=sub.case_sensitive),
                     ExpressionFilters(sub.expression_filters, case_sensitive=sub.case_sensitive),

@@ -33,8 +33,8 @@ class ClusterLocks:
     def attend(self, lock: str, held: dict[Table, Held]) -> str | Resolved:
         return self._run(self._locks.attend(lock, held))
 
-    def executed(self, lock: str) -> Resolved:
-        return self._run(self._locks.executed(lock))
+    def executed(self, lock: str, held: dict[Table, Held]) -> Resolved:
+        return self._run(self._locks.executed(lock, held))
 
     def forget(self, done: list[Resolved]) -> None:
         self._run(self._locks.forget(done))
