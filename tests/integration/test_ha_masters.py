@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 
 from dm.sandbox import DMProcesses, MariaDB, wait_for
-from tests.integration.conftest import BIN_DIR, replicating_under_writes, wait_equal
+from tests.integration.conftest import (
+    BIN_DIR,
+    binlog_end,
+    replicating_under_writes,
+    source_yaml,
+    wait_equal,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -174,3 +180,93 @@ def test_evicted_leader_and_offline_master(tmp_path: Path) -> None:
         assert _new_leader(dm, "") in (first, third)
     finally:
         dm.stop()
+
+
+SHARD_TASK = """\
+name: hashard
+task-mode: incremental
+shard-mode: pessimistic
+target-database: {{host: 127.0.0.1, port: {port}, user: root, password: ""}}
+mysql-instances:
+  - source-id: hashard-a
+    block-allow-list: a
+    route-rules: [shards]
+    meta: {{binlog-name: "{name}", binlog-pos: {pos}}}
+  - source-id: hashard-b
+    block-allow-list: b
+    route-rules: [shards]
+    meta: {{binlog-name: "{name}", binlog-pos: {pos}}}
+block-allow-list:
+  a: {{do-dbs: [hashard_a]}}
+  b: {{do-dbs: [hashard_b]}}
+routes:
+  shards: {{schema-pattern: "hashard_?", table-pattern: "t_*", target-schema: hashard,
+           target-table: t}}
+"""
+
+
+def test_a_pending_shard_lock_outlives_the_leaders_kill(
+        three_masters: DMProcesses, upstream: MariaDB, downstream: MariaDB,
+        tmp_path: Path) -> None:
+    """Two sources (on one server) merge two shards each; source a's shards hold a DDL,
+    the lock waits for source b; the leader is killed with kill -9; the new leader shows
+    the same lock, and source b's DDLs resolve it: the DDL runs once, rows equal."""
+    dm = three_masters
+    dm.start_worker("worker2")
+    shards = [(db, t) for db in ("hashard_a", "hashard_b") for t in ("t_1", "t_2")]
+    downstream.execute("DROP DATABASE IF EXISTS hashard", "CREATE DATABASE hashard",
+                       "CREATE TABLE hashard.t (id INT PRIMARY KEY, v INT)")
+    for db in ("hashard_a", "hashard_b"):
+        upstream.execute(f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}")
+    for db, t in shards:
+        upstream.execute(f"CREATE TABLE {db}.{t} (id INT PRIMARY KEY, v INT)")
+    name, pos = binlog_end(upstream)
+    for sid in ("hashard-a", "hashard-b"):
+        assert dm.dmctl("operate-source", "create",
+                        str(source_yaml(tmp_path / f"{sid}.yaml", sid, upstream)))["result"]
+    task = tmp_path / "task.yaml"
+    task.write_text(SHARD_TASK.format(port=downstream.port, name=name, pos=pos))
+    assert dm.dmctl("start-task", str(task))["result"]
+    for n, (db, t) in enumerate(shards):
+        upstream.execute(f"INSERT INTO {db}.{t} VALUES ({n * 100 + 1}, 1)")
+    for db, t in shards[:2]:
+        upstream.execute(f"ALTER TABLE {db}.{t} ADD COLUMN c INT DEFAULT 5")
+    lock = "hashard-`hashard`.`t`"
+
+    def pending() -> list[dict[str, object]]:
+        answer = dm.dmctl("shard-ddl-lock", "hashard", check=False)
+        return [lk for lk in answer.get("locks", []) if lk["ID"] == lock]
+
+    wait_for(lambda: pending() and pending()[0]["synced"] == ["hashard-a"], 60,
+             "source a's lock")
+    first = _new_leader(dm, "")
+    dm.kill_master(first)
+    _new_leader(dm, first)
+    wait_for(lambda: pending() and pending()[0]["unsynced"] == ["hashard-b"], 60,
+             "the same lock, shown by the new leader")
+    for n, (db, t) in enumerate(shards):
+        upstream.execute(f"INSERT INTO {db}.{t} (id, v) VALUES ({n * 100 + 2}, 2)")
+    for db, t in shards[2:]:
+        upstream.execute(f"ALTER TABLE {db}.{t} ADD COLUMN c INT DEFAULT 5")
+
+    def merged() -> list[tuple[object, ...]]:
+        down = downstream.connect()
+        try:
+            with down.cursor() as cur:
+                cur.execute("SELECT * FROM hashard.t ORDER BY id")
+                return list(cur.fetchall())
+        finally:
+            down.close()
+
+    up = upstream.connect()
+    with up.cursor() as cur:
+        cur.execute(" UNION ALL ".join(f"SELECT * FROM {db}.{t}" for db, t in shards)
+                    + " ORDER BY id")
+        expected = list(cur.fetchall())
+    up.close()
+    wait_for(lambda: merged() == expected, 60, "the merged table equal to its shards")
+    assert len(expected) == 8 and all(len(row) == 3 for row in expected)
+    assert pending() == []
+    dm.dmctl("stop-task", "hashard")
+    for sid in ("hashard-a", "hashard-b"):
+        dm.dmctl("operate-source", "stop", sid)
