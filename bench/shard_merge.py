@@ -43,14 +43,16 @@ mysql-instances:
 block-allow-list:
   sb: {{do-dbs: [sbtest, lockdb]}}
 routes:
+  lock: {{schema-pattern: lockdb, table-pattern: "t_*", target-schema: lockdb, target-table: t}}
+{merged}"""
+MERGED_ROUTES = """\
   merged:
     schema-pattern: sbtest
     table-pattern: "sbtest*"
     target-schema: merged
     target-table: sbtest
-    extract-table: {{table-regexp: "sbtest(.*)", target-column: c_table}}
-  merged_db: {{schema-pattern: sbtest, target-schema: merged}}
-  lock: {{schema-pattern: lockdb, table-pattern: "t_*", target-schema: lockdb, target-table: t}}
+    extract-table: {table-regexp: "sbtest(.*)", target-column: c_table}
+  merged_db: {schema-pattern: sbtest, target-schema: merged}
 """
 MERGED = """CREATE TABLE merged.sbtest (id INT NOT NULL, k INT NOT NULL DEFAULT 0,
   c CHAR(120) NOT NULL DEFAULT '', pad CHAR(60) NOT NULL DEFAULT '', c_table VARCHAR(10)
@@ -176,7 +178,8 @@ def variant(up: MariaDB, down: MariaDB, work: Path, merged: bool, args: argparse
         routes = "merged, merged_db, lock" if merged else "lock"
         expected = upstream_sums(up, args.tables)
         started = time.monotonic()
-        dm.start_task(TASK.format(name=name, port=down.port, routes=routes))
+        dm.start_task(TASK.format(name=name, port=down.port, routes=routes,
+                                  merged=MERGED_ROUTES if merged else ""))
         wait("the sync unit", lambda: status(dm, name).get("unit") == "Sync")
         out["full_s"] = time.monotonic() - started
         if downstream_sums(down, merged, args.tables) != expected:

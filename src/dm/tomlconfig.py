@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -21,6 +22,23 @@ LOG_ROTATION = {"log-rotate": "log rotation (log-rotate)"}
 
 def kebab(name: str) -> str:
     return name.replace("_", "-")
+
+
+def to_toml(cfg: BaseModel) -> str:
+    """The config as TOML, one `key = value` line per key (what `get-config master|worker`
+    shows, as DM's does)."""
+    lines = []
+    for name, value in cfg.model_dump().items():
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, int | float):
+            text = str(value)
+        elif isinstance(value, list):
+            text = "[" + ", ".join(json.dumps(str(v)) for v in value) + "]"
+        else:
+            text = json.dumps(str(value))  # a TOML basic string
+        lines.append(f"{kebab(name)} = {text}")
+    return "\n".join(lines) + "\n"
 
 
 def load_process_config(model: type[M], path: str | None, flags: dict[str, Any],

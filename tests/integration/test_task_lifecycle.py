@@ -1,14 +1,16 @@
-"""pause-task / resume-task mid-load, worker restart after Finished, list-member, get-config."""
+"""pause-task / resume-task mid-load, worker restart after Finished, list-member, get-config
+(task, master, worker)."""
 
 from __future__ import annotations
 
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from dm.sandbox import DMProcesses, MariaDB, table_rows
-from tests.integration.conftest import source_yaml, wait_stage
+from tests.integration.conftest import refused, source_yaml, wait_stage
 
 pytestmark = pytest.mark.integration
 
@@ -79,6 +81,12 @@ def test_pause_resume_restart_and_members(cluster: DMProcesses, upstream: MariaD
     assert leader["name"] == "master1"
     config = cluster.dmctl("get-config", "task", "life")["cfg"]
     assert "se cret" not in config and "life-src" in config
+    master = tomllib.loads(cluster.dmctl("get-config", "master", "master1")["cfg"])
+    assert master["name"] == "master1" and master["master-addr"] == cluster.master_addr
+    worker = tomllib.loads(cluster.dmctl("get-config", "worker", "worker1")["cfg"])
+    assert worker["name"] == "worker1" and worker["keepalive-ttl"] == 5
+    for kind, code in (("master", "38048"), ("worker", "46004")):
+        refused(cluster, code, "get-config", kind, "nobody")
     assert cluster.dmctl("stop-task", "life")["result"]
     assert cluster.dmctl("query-status", "life", check=False)["_exit"] == 1
     assert cluster.dmctl("operate-source", "stop", "life-src")["result"]

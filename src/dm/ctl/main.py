@@ -276,11 +276,12 @@ def purge_relay(ctl: Ctl, sources: tuple[str, ...], filename: str, sub_dir: str)
 
 
 @cli.command("get-config")
-@click.argument("kind", type=click.Choice(["task", "source"]))
+@click.argument("kind", type=click.Choice(["task", "source", "master", "worker"]))
 @click.argument("name")
 @pass_ctl
 def get_config(ctl: Ctl, kind: str, name: str) -> None:
-    """The stored config of a task or source (passwords masked)."""
+    """The config of a task or source (passwords masked), or the one a dm-master or
+    dm-worker runs with."""
     ctl.call("get-config", {"kind": kind, "name": name})
 
 

@@ -19,8 +19,10 @@ from dm.master.scheduler import Scheduler
 from dm.master.server import MasterAPI
 from dm.master.state import ClusterState
 from dm.program import run_program
+from dm.store import keys
 from dm.store.client import Store
 from dm.store.discovery import etcd_endpoints
+from dm.tomlconfig import to_toml
 
 log = logging.getLogger("dm.master")
 
@@ -57,6 +59,7 @@ async def serve(cfg: MasterConfig) -> None:
     runner: web.AppRunner | None = None
     try:
         await store.connect()
+        await store.put(keys.key(keys.MASTER_CONFIG, cfg.name), to_toml(cfg))
         state = ClusterState(store)
         election = Election(store, cfg.name, cfg.advertise_addr)
         api = MasterAPI(state, election, cfg.name)

@@ -55,7 +55,7 @@ async def offline_member(state: ClusterState, kind: str, name: str) -> dict[str,
         if not await state.store.write_if(absent=(alive,), delete=tuple(
                 keys.key(prefix, name) for prefix in (keys.WORKER_REGISTER, keys.BOUND_WORKER,
                                                       keys.LAST_BOUND_WORKER,
-                                                      keys.RELAY_WORKER))):
+                                                      keys.RELAY_WORKER, keys.WORKER_CONFIG))):
             raise errors.WORKER_ONLINE(name=name)
         return {"result": True, "msg": ""}
     if kind != "master":
@@ -66,5 +66,6 @@ async def offline_member(state: ClusterState, kind: str, name: str) -> dict[str,
     current = await state.store.get(LEADER_KEY)
     if isinstance(current, dict) and current.get("name") == name:
         await state.store.delete(LEADER_KEY)  # its leadership goes with it
+    await state.store.delete(keys.key(keys.MASTER_CONFIG, name))
     await state.store.remove_member(member.id)
     return {"result": True, "msg": ""}

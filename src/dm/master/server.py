@@ -19,6 +19,7 @@ from dm import __version__, errors
 from dm.master import binlogops, ddllocks, members, relay, schemas, sources, tasks, transfer
 from dm.master.election import Election
 from dm.master.state import ClusterState
+from dm.store import keys
 
 log = logging.getLogger(__name__)
 _LOCAL = {"operate-leader"}  # acts on the master that got it, leader or not
@@ -234,4 +235,12 @@ class MasterAPI:
         if kind == "source":  # DM's shape: the config alone, as `cfg`
             shown = (await sources.show_sources(self.state, [str(name)]))["sources"][0]
             return {"result": True, "msg": "", "cfg": shown["msg"]}
-        raise errors.MASTER_BAD_REQUEST(detail="get-config supports task|source <name>")
+        if kind in ("master", "worker"):  # as each put it in etcd when it started
+            prefix = keys.MASTER_CONFIG if kind == "master" else keys.WORKER_CONFIG
+            text = await self.state.store.get(keys.key(prefix, str(name)))
+            if text is None:
+                raise (errors.MASTER_NAME_NOT_FOUND if kind == "master"
+                       else errors.WORKER_NOT_FOUND)(name=name)
+            return {"result": True, "msg": "", "cfg": str(text)}
+        raise errors.MASTER_BAD_REQUEST(detail="get-config supports task|source|master|worker "
+                                               "<name>")

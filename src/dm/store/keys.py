@@ -15,6 +15,8 @@ LOAD_TASK = "/dm-master/load-task/"
 RELAY_STAGE = "/dm-master/v2/stage/relay/"
 RELAY_WORKER = "/dm-master/relay-worker/"
 BINLOG_OPERATOR = "/dm-master/binlog-operator/"  # pydm's: DM keeps them in the worker
+MASTER_CONFIG = "/dm-master/config/"  # pydm's: each master's effective config (TOML)
+WORKER_CONFIG = "/dm-worker/config/"  # pydm's: each worker's (DM asks the process)
 
 
 def encode(*parts: str) -> str:

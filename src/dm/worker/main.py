@@ -14,8 +14,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from dm import __version__, errors
 from dm.program import run_program
+from dm.store import keys
 from dm.store.client import Store
 from dm.store.discovery import etcd_endpoints
+from dm.tomlconfig import to_toml
 from dm.worker.config import WorkerConfig, load_worker_config
 from dm.worker.node import WorkerNode
 
@@ -74,6 +76,7 @@ def _app(node: WorkerNode) -> web.Application:
 async def serve(cfg: WorkerConfig) -> None:
     store = Store(await etcd_endpoints(cfg.join, cfg.name))
     await store.connect()
+    await store.put(keys.key(keys.WORKER_CONFIG, cfg.name), to_toml(cfg))
     node = WorkerNode(cfg.name, cfg.advertise_addr, store, Path.cwd(), cfg.keepalive_ttl,
                       cfg.relay_dir, cfg.relay_keepalive_ttl)
     runner = web.AppRunner(_app(node), access_log=None)
