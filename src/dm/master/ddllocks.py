@@ -81,7 +81,8 @@ class PessimisticLocks:
             return EXECUTE  # shard-ddl-lock unlock -o this source
         info_key = keys.key(INFO, self.task, self.source, lock)
         lock_key = keys.key(LOCK, self.task, lock)
-        if await self.store.get(info_key) != info:
+        if await self.store.get(info_key) != info or await self.store.get(lock_key) is None:
+            # (a lock gone with a stopped owner is made again, owned by this source)
             # never once the round is done (its operation is written by then): a source
             # that read no operation a moment ago must not bring the lock back
             owned = {"lock": lock, "owner": self.source, "ddls": info["ddls"]}
@@ -105,6 +106,15 @@ class PessimisticLocks:
         ready = all(_signature(infos.get(s, {}).get("ddls", ())) == _signature(info["ddls"])
                     for s in waiting)
         return EXECUTE if ready else WAIT
+
+    async def settled(self, lock: str, held: dict[Table, Held]) -> str | Resolved | None:
+        """What the lock said to the info this source put for `held`, if it said anything
+        (asked of a group that reported and then became incomplete: a shard joined)."""
+        op = await self.store.get(keys.key(OPERATION, self.task, self.source, lock,
+                                           _first({"shards": _shards(held)})))
+        if op is None:
+            return None
+        return resolved_from(op) if op.get("done") else EXECUTE if op.get("exec") else None
 
     async def executed(self, lock: str, held: dict[Table, Held]) -> Resolved:
         """The owner ran the DDLs downstream: every source's held shards go on."""
@@ -213,9 +223,10 @@ async def unlock(state: ClusterState, lock: str, owner: str, force_remove: bool
 
 async def drop_task(state: ClusterState, task: str, sources: list[str], *,
                     operations: bool) -> None:
-    """stop-task: its sources' infos, and the locks they own (or would wait for). The
-    done operations stay (a task started again from its checkpoints still needs them)
-    unless `operations` (start-task --remove-meta: the checkpoints are gone too)."""
+    """stop-task: its sources' infos, and the locks they own (a source still waiting puts
+    its lock back, owning it). The done operations stay (a task started again from its
+    checkpoints still needs them) unless `operations` (start-task --remove-meta: the
+    checkpoints are gone too)."""
     doomed = [keys.key(SOURCE_TABLES, task, s) for s in sources]
     for prefix in (INFO, *((OPERATION,) if operations else ())):
         for source in sources:

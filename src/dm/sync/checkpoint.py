@@ -68,6 +68,7 @@ class SyncerCheckpoint:
         point: SyncPoint | None = None
         tables: dict[tuple[str, str], TableInfo] = {}
         starts: dict[tuple[str, str], Location] = {}
+        gone: dict[tuple[str, str], Location] = {}
         for schema, table, name, pos, gtid, xname, xpos, xgtid, info, is_global in rows:
             if is_global:
                 exit_safe = self._location(xname, xpos, xgtid) if xname else None
@@ -76,9 +77,12 @@ class SyncerCheckpoint:
                 starts[(schema, table)] = self._location(name, pos, gtid)
                 if info and info != "null":
                     tables[(schema, table)] = TableInfo.from_json(info)
+                else:
+                    gone[(schema, table)] = starts[(schema, table)]
         if point is not None:
             point.tables = tables
             point.table_starts = {k: at for k, at in starts.items() if point.location < at}
+            point.gone = {k: at for k, at in gone.items() if point.location < at}
         return point
 
     def save(self, conn: Connection, point: SyncPoint) -> None:

@@ -83,6 +83,9 @@ class Reader:
         self._open = False  # inside a transaction: only its end ends the group
         self._pos = 0  # end of the last event with a position (inner events have none)
         self._start = 0  # and where it starts
+        # the events inside a transaction payload carry no position: the k-th is placed
+        # at the payload's start + k, inside its span (no boundary is; marks stay apart)
+        self._inner = 0
         self._file = setup.start.file  # the binlog file being read, for errors
         self._clock = time.monotonic
         self._due = self._clock() + MAX_DELAY  # a stream that never pauses still sends
@@ -150,13 +153,17 @@ class Reader:
         h = event.header
         if h.log_pos and not h.flags & LOG_EVENT_ARTIFICIAL_F:
             self._pos = h.log_pos
-            self._start = h.log_pos - h.event_size  # an event inside a transaction
-            # payload (log_pos 0) starts where its payload event does
+            self._start = h.log_pos - h.event_size
+            self._inner = 0
         if isinstance(event, RowsEvent):
             table = event.table
             kind = event.kind.value
             answer = self._answer(table.schema, table.table)
-            start = h.log_pos - h.event_size if h.log_pos else self._start
+            if h.log_pos:
+                start = h.log_pos - h.event_size
+            else:
+                self._inner += 1
+                start = self._start + self._inner
             if kind in answer.skip or (answer.until is not None and _before(
                     (self._file, start), answer.until)):
                 return

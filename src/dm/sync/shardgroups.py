@@ -68,6 +68,8 @@ class Locks(Protocol):
 
     def attend(self, lock: str, held: dict[Table, Held]) -> str | Resolved: ...
 
+    def settled(self, lock: str, held: dict[Table, Held]) -> str | Resolved | None: ...
+
     def executed(self, lock: str, held: dict[Table, Held]) -> Resolved: ...
 
     def forget(self, done: list[Resolved]) -> None: ...
@@ -87,6 +89,9 @@ class SoleSource:
 
     def attend(self, lock: str, held: dict[Table, Held]) -> str | Resolved:
         return EXECUTE
+
+    def settled(self, lock: str, held: dict[Table, Held]) -> str | Resolved | None:
+        return None
 
     def executed(self, lock: str, held: dict[Table, Held]) -> Resolved:
         first = min(held.values(), key=lambda h: h.at)
@@ -139,13 +144,23 @@ class ShardGroups:
         if not shards:
             return False
         first = min(shards.values(), key=lambda h: h.at)
-        want = [ddl.signature(sql) for sql in first.statements]
-        for table, held in shards.items():
-            if [ddl.signature(sql) for sql in held.statements] != want:
-                raise errors.SYNC_SHARD_DDL_SEQUENCE(
-                    source=self.source, table=qualified(*table), got=list(held.statements),
-                    where=held.at.short(), want=list(first.statements))
+        wrong = self.mismatched(target)
+        if wrong is not None:
+            table, held = wrong
+            raise errors.SYNC_SHARD_DDL_SEQUENCE(
+                source=self.source, table=qualified(*table), got=list(held.statements),
+                where=held.at.short(), want=list(first.statements))
         return self.all_held(target, members)
+
+    def mismatched(self, target: Table) -> tuple[Table, Held] | None:
+        """A shard holding other DDLs than the group's first one."""
+        shards = self.held.get(target, {})
+        if not shards:
+            return None
+        first = min(shards.values(), key=lambda h: h.at)
+        want = [ddl.signature(sql) for sql in first.statements]
+        return next(((t, h) for t, h in sorted(shards.items())
+                     if [ddl.signature(sql) for sql in h.statements] != want), None)
 
     def all_held(self, target: Table, members: Iterable[Table]) -> bool:
         shards = self.held.get(target, {})

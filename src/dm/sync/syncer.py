@@ -147,7 +147,6 @@ class SyncUnit:
         self._resync = False  # a lock was resolved: start again from the checkpoint
         self._lock_polled = 0.0
         self._arrived: set[Table] = set()  # groups a shard's DDL just came to
-        self._reported: set[Table] = set()  # groups whose info this run put
         self._dropped: dict[Table, Location] = {}  # tables dropped while a shard is held
         # what query-status shows of the groups, made in the sync thread (status runs on
         # the worker's event loop): unresolvedGroups, blockingDDLs, the lock waited on
@@ -321,7 +320,7 @@ class SyncUnit:
         self._idle_at = None
         self._global_offset = None
         self._resync = False
-        self._arrived, self._reported, self._dropped = set(), set(), {}
+        self._arrived, self._dropped = set(), {}
         if self.cfg.shard_mode:
             self.shards = ShardGroups(self.cfg.task, self.cfg.source_id, self._router_route)
             self.shards.resolved = self.locks.resolved()
@@ -340,6 +339,7 @@ class SyncUnit:
         for info in point.tables.values():
             self.tracker.put(info)
         self._table_starts = {self.tracker.key(*k): at for k, at in point.table_starts.items()}
+        self._dropped = {self.tracker.key(*k): at for k, at in point.gone.items()}
         self._until = safe_until if self.cfg.catch_up else None
         self._safe_until = safe_until
         self._flushed_commit = point.location
@@ -690,7 +690,8 @@ class SyncUnit:
             return False
         applier.flush()  # barrier: every change before the DDL is committed
         causality.reset()
-        if self.position is not None and self._flushed_commit != self.position.committed:
+        if self.position is not None and self._flushed_commit != self.position.committed \
+                and any(one.event not in _ADDITIVE_DDLS for one in wanted):
             # checkpointed before it runs: a crash after it never applies the rows before
             # it again under its schema (a dropped column)
             self._flush(applier, self._safe_until)
@@ -750,7 +751,8 @@ class SyncUnit:
             schema = self.tracker.key(one.tables[0].schema)[0] if one.tables else ""
             held = any(t[0] == schema for t in self.shards.held_tables())
             return None if held else False  # a held shard's rows are read again first
-        if len(tables) == 1 and self.shards.held_at(next(iter(tables)), at):
+        if len(tables) == 1 and one.event not in _NOT_GROUP_DDLS and \
+                self.shards.held_at(next(iter(tables)), at):
             holds.setdefault(next(iter(tables)), []).append((sql, one))  # binlog replace
             return None  # with several statements: all of them are the shard's DDL
         if any(self.shards.is_held(t) for t in tables):
@@ -833,15 +835,24 @@ class SyncUnit:
         assert self.shards is not None
         if self._resync or target not in self.shards.held:
             return
-        # a group that already put its info is asked even if a new shard joined since:
-        # the lock may have been resolved for the shards it had
-        if not self.shards.ready(target, self._members(target)) and \
-                target not in self._reported:
-            return
+        try:
+            self._attend_lock(target, applier, conn, arriving)
+        except errors.DMError as exc:
+            if exc.code in _DDL_OWN_ERRORS:  # binlog skip|replace without -b act here
+                wrong = self.shards.mismatched(target)
+                self.failed_ddl = wrong[1].at if wrong is not None else min(
+                    self.shards.held[target].values(), key=lambda h: h.at).at
+            raise
+
+    def _attend_lock(self, target: Table, applier: Applier, conn: Connection,
+                     arriving: Location | None) -> None:
+        assert self.shards is not None
         held = self.shards.held[target]
         lock = self.shards.lock(target)
-        verdict = self.locks.attend(lock, held)
-        self._reported.add(target)
+        if self.shards.ready(target, self._members(target)):
+            verdict: str | Resolved | None = self.locks.attend(lock, held)
+        else:  # a shard joined after the group put its info: the lock may have resolved
+            verdict = self.locks.settled(lock, held)
         if verdict == EXECUTE:
             self._run_lock(held, applier, conn)
             verdict = self.locks.executed(lock, held)
@@ -852,7 +863,6 @@ class SyncUnit:
                         self.tracker.apply_ddl(one)
                 assert isinstance(verdict, Resolved)
                 self.shards.release(target, verdict)
-                self._reported.discard(target)
                 self._publish_shards()
                 return
         if isinstance(verdict, Resolved):
@@ -970,6 +980,10 @@ class SyncUnit:
 
 
 _MEMBERSHIP = frozenset({"create table", "drop table", "drop database"})
+# statements a shard runs that are never its group's DDL (shard mode)
+_NOT_GROUP_DDLS = frozenset({"create table", "drop table", "truncate table", "rename table"})
+# DDLs after which the rows before them still apply (no checkpoint needed before them)
+_ADDITIVE_DDLS = frozenset({"create table", "create database"})
 
 # the failures of a DDL itself, which binlog skip|replace get past (DM: DDL errors only)
 _DDL_OWN_ERRORS = frozenset(e.code for e in (

@@ -33,6 +33,9 @@ class ClusterLocks:
     def attend(self, lock: str, held: dict[Table, Held]) -> str | Resolved:
         return self._run(self._locks.attend(lock, held))
 
+    def settled(self, lock: str, held: dict[Table, Held]) -> str | Resolved | None:
+        return self._run(self._locks.settled(lock, held))
+
     def executed(self, lock: str, held: dict[Table, Held]) -> Resolved:
         return self._run(self._locks.executed(lock, held))
 

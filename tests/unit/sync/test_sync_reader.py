@@ -11,6 +11,7 @@ import pytest
 from tests.shared import BINLOG_FIXTURES
 
 from dm.binlog.events import GtidEvent, QueryEvent, RowsEvent, XidEvent, read_binlog_file
+from dm.binlog.events.payload import TransactionPayloadEvent
 from dm.binlog.location import Location
 from dm.binlog.replica import ReplicaConfig
 from dm.core.transactions import Role, role_of
@@ -114,3 +115,20 @@ def test_batches_are_bounded_by_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
     rows_events = [e for e in read_binlog_file(CRC32) if isinstance(e, RowsEvent)]
     assert all(sum(r[0] == ROWS for r in records) <= 1 for _, records in batches)
     assert sum(r[0] == ROWS for _, records in batches for r in records) == len(rows_events)
+
+
+def test_rows_inside_a_transaction_payload_are_placed_inside_its_span() -> None:
+    """MySQL 8's compressed transaction: its inner rows events carry log_pos 0; the k-th
+    is placed at the payload event's start + k (never at 0: a table's checkpoint row
+    would skip it; never the same place twice: keyless tables' marks tell them apart),
+    and rows before a table's `until` are left out."""
+    path = BINLOG_FIXTURES / "mysql-8.0.28-transaction-compression.binlog"
+    events = list(read_binlog_file(path))
+    payload = next(e for e in events if isinstance(e, TransactionPayloadEvent))
+    start = payload.header.log_pos - payload.header.event_size
+    batches, _ = _translate(path)
+    rows = [r for r in _records(batches) if r[0] == ROWS]
+    assert rows and [r[1] for r in rows] == list(range(start + 1, start + 1 + len(rows)))
+    assert all(r[1] < payload.header.log_pos for r in rows)
+    skipped, _ = _translate(path, TableAnswer(None, until=("binlog.999999", 4)))
+    assert not [r for r in _records(skipped) if r[0] == ROWS]
