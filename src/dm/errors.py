@@ -706,6 +706,15 @@ SYNC_SHARD_MULTIPLE_TABLES = _define(36022, _SY, _INT, _HIGH,
                                      "replace <task> -b {where} \"<statements>\"` runs one "
                                      "statement per table instead, or `dmctl binlog skip` skips "
                                      "it.")
+SYNC_SHARD_CONFLICT = _define(36062, _SY, _INT, _HIGH,
+                              "fail to handle shard ddl {ddls} in optimistic mode, because "
+                              "schema conflict detected, conflict error: {detail} (shard "
+                              "{table}, binlog position {where})",
+                              "Make the shards agree: run the same change on every shard (a "
+                              "conflicting one runs downstream with the last shard), or fix "
+                              "the merged table by hand, then `dmctl binlog skip <task>` (or "
+                              "`binlog replace` with a compatible statement naming the "
+                              "shard's table); see the lock with `dmctl shard-ddl-lock`.")
 SYNC_SHARD_UNSUPPORTED = _define(36068, _SY, _INT, _HIGH,
                                  "`{statement}` statement not supported in {mode} mode (binlog "
                                  "position {where})",

@@ -168,7 +168,6 @@ def test_unsupported_expression_filter_is_refused(cluster: DMProcesses, downstre
 
 
 @pytest.mark.parametrize(("extra", "line", "key"), [
-    ("shard-mode: optimistic\n", 14, "shard-mode"),
     ("online-ddl: true\n", 14, "online-ddl"),
 ])
 def test_a_key_pydm_does_not_act_on_is_refused_not_ignored(

@@ -32,7 +32,6 @@ from: {host: 127.0.0.1, port: 3306, user: root}
 """
 
 TASK_CASES = [
-    (TASK + "shard-mode: optimistic\n", 9, "shard-mode"),
     (TASK + "online-ddl: true\n", 9, "online-ddl"),
     (TASK + "online-ddl-scheme: gh-ost\n", 9, "online-ddl-scheme"),
     (TASK + "shadow-table-rules: ['^_(.+)_(?:new|gho)$']\n", 9, "shadow-table-rules"),

@@ -19,7 +19,6 @@ if TYPE_CHECKING:  # source.py and task.py call in here
     from dm.config.source import SourceConfig
     from dm.config.task import MydumperConfig, TaskConfig
 
-SHARD_DDL_OPTIMISTIC = "optimistic shard DDL coordination (shard-mode: optimistic)"
 ONLINE_DDL = "online DDL (gh-ost, pt-online-schema-change)"
 
 
@@ -46,8 +45,6 @@ def _record(refusals: Iterator[Refusal], findings: Findings) -> None:
 
 
 def _task_refusals(cfg: TaskConfig) -> Iterator[Refusal]:
-    if cfg.shard_mode == "optimistic":
-        yield Refusal(("shard-mode",), SHARD_DDL_OPTIMISTIC, '"" or pessimistic')
     if cfg.online_ddl_scheme:
         yield Refusal(("online-ddl-scheme",), ONLINE_DDL, '""')
     elif cfg.online_ddl:

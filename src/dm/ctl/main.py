@@ -477,8 +477,9 @@ def shard_ddl_lock(ctl: Ctl, args: tuple[str, ...], sources: tuple[str, ...], ow
         if len(args) != 2:
             _fail(errors.CTL_ARGS(detail="shard-ddl-lock unlock takes one <lock-id>"))
         if database or table or action != "skip":
-            _fail(errors.CTL_ARGS(detail="-a, -d and -t resolve an optimistic lock's table, "
-                                         "and pydm's shard-mode is pessimistic only"))
+            _fail(errors.CTL_ARGS(detail="-a, -d and -t (DM's way to resolve an optimistic "
+                                         "lock's table) are not offered: pydm's optimistic "
+                                         "locks never hold a DDL (docs/sharding.md)"))
         ctl.call("unlock-ddl-lock", {"lock_id": args[1], "sources": list(sources),
                                      "owner": owner, "force_remove": force_remove})
         return

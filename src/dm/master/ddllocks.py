@@ -23,6 +23,7 @@ from typing import Any
 from dm import errors
 from dm.binlog.location import Location
 from dm.db import qualified
+from dm.master import optlocks
 from dm.master.state import ClusterState
 from dm.schema import ddl
 from dm.store import keys
@@ -195,6 +196,9 @@ async def show_locks(state: ClusterState, task: str, sources: Iterable[str]
                       "owner": doc["owner"], "DDLs": doc["ddls"],
                       "synced": sorted(infos), "unsynced": [s for s in expected
                                                             if s not in infos]})
+    locks += [lk for lk in await optlocks.show_locks(state, task)
+              if not wanted or any(s.split(":", 1)[0] in wanted for s in
+                                   (*lk["synced"], *lk["unsynced"]))]
     return {"result": True, "msg": "" if locks else "no DDL lock exists", "locks": locks}
 
 
@@ -206,6 +210,9 @@ async def unlock(state: ClusterState, lock: str, owner: str, force_remove: bool
     task = found[1]
     doc = await state.store.get(keys.key(LOCK, task, lock))
     if doc is None:
+        if any(lk["ID"] == lock for lk in await optlocks.show_locks(state, task)):
+            return {"result": False, "msg": f"lock {lock} is optimistic: it never holds a "
+                    "DDL; a conflicting DDL is got past with `dmctl binlog skip|replace`"}
         raise errors.MASTER_LOCK_NOT_FOUND(lock=lock)
     if force_remove:
         await finish(state, task, lock, None)

@@ -143,6 +143,19 @@ class Store:
             compare=compare, success=ops, failure=[]))
         return bool(ok)
 
+    async def swap(self, key: str, expected: Any | None, put: dict[str, Any],
+                   delete: tuple[str, ...] = ()) -> bool:
+        """Puts and deletes in one transaction, done only if `key` holds `expected` (None:
+        is absent) at that moment; whether it did."""
+        tx = self.client.transactions
+        compare = [tx.version(key.encode()) == 0] if expected is None else \
+            [tx.value(key.encode()) == json.dumps(expected).encode()]
+        ops = [tx.put(k.encode(), json.dumps(v).encode()) for k, v in put.items()] + \
+            [tx.delete(k.encode()) for k in delete]
+        ok, _ = await self._call(f"swap {key}", lambda c: c.transaction(
+            compare=compare, success=ops, failure=[]))
+        return bool(ok)
+
     async def members(self) -> list[Member]:
         async def listed(c: aetcd.Client) -> list[Member]:
             return [m async for m in c.members()]

@@ -47,6 +47,7 @@ from dm.schema import ddl
 from dm.schema.createtable import parse_create_table
 from dm.schema.table import TableInfo
 from dm.schema.tracker import SchemaTracker
+from dm.sync import optimism
 from dm.sync.applied import AppliedMarks, Mark
 from dm.sync.applier import Applier
 from dm.sync.causality import CONFLICT, Causality
@@ -55,11 +56,21 @@ from dm.sync.checkpoint import SyncerCheckpoint, SyncPoint
 from dm.sync.dml import build_statements
 from dm.sync.feed import BinlogFeed
 from dm.sync.operators import Operator
+from dm.sync.optimism import Optimism, SoleOptimism
 from dm.sync.position import BinlogPosition
 from dm.sync.rate import RecentRate
 from dm.sync.records import HEARTBEAT, QUERY, ROTATE, ROWS, SKIP_ALL, XID, Record, TableAnswer
 from dm.sync.safemode import SafeMode
-from dm.sync.shardgroups import EXECUTE, Held, Locks, Resolved, ShardGroups, SoleSource, Table
+from dm.sync.shardgroups import (
+    EXECUTE,
+    Held,
+    Locks,
+    Resolved,
+    ShardGroups,
+    SoleSource,
+    Table,
+    lock_id,
+)
 from dm.sync.sizing import applier_count, round_trip, transaction_changes
 from dm.sync.sqlmode import ansi_quotes, compatible_sql_mode
 
@@ -144,6 +155,7 @@ class SyncUnit:
         self._router_route = router.route
         self.shards: ShardGroups | None = None
         self.locks: Locks = SoleSource()
+        self.optimism: Optimism = SoleOptimism()  # shard-mode optimistic (optimism.py)
         self._resync = False  # a lock was resolved: start again from the checkpoint
         self._lock_polled = 0.0
         self._arrived: set[Table] = set()  # groups a shard's DDL just came to
@@ -321,7 +333,7 @@ class SyncUnit:
         self._global_offset = None
         self._resync = False
         self._arrived, self._dropped = set(), {}
-        if self.cfg.shard_mode:
+        if self.cfg.shard_mode == "pessimistic":
             self.shards = ShardGroups(self.cfg.task, self.cfg.source_id, self._router_route)
             self.shards.resolved = self.locks.resolved()
             self._publish_shards()
@@ -346,15 +358,21 @@ class SyncUnit:
         self.position = BinlogPosition(point.location)
         if self.cfg.catch_up and self._until is None:
             return False  # an earlier run replayed it all
-        if self.shards is not None:
+        if self.cfg.shard_mode:
             if not point.tables:  # a first start: every shard joins its group now
                 self._seed_shards()
-            self._declare_shards()
+            if self.shards is not None:
+                self._declare_shards()
+            else:  # optimistic: every shard's schema joins its lock
+                self.optimism.register({k: (self._lock_of(k), info)
+                                        for k, info in self._tracked_tables().items()})
         safe = SafeMode(permanent=self.cfg.safe_mode, exit_at=safe_until,
                         duration=self.cfg.safe_mode_duration, clock=time.monotonic)
         with ExitStack() as cleanup:  # undone in reverse: reader, last checkpoint, appliers
             ddl_conn = connect(self.cfg.target, what="downstream")
             cleanup.callback(ddl_conn.close)
+            if self.cfg.shard_mode == "optimistic":
+                self._run_pending(ddl_conn)
             rtt = round_trip(ddl_conn)
             appliers = applier_count(self.cfg.worker_count, rtt, os.cpu_count() or 1)
             log.info("%s/%s applies with %d of worker-count %d appliers (downstream round "
@@ -695,12 +713,13 @@ class SyncUnit:
             # checkpointed before it runs: a crash after it never applies the rows before
             # it again under its schema (a dropped column)
             self._flush(applier, self._safe_until)
-        tracked = set(self.tracker.tables()) if self.shards is not None else set()
+        tracked = set(self.tracker.tables()) if self.cfg.shard_mode else set()
         ahead, self._tracker_ahead = self._tracker_ahead, True  # no checkpoint until every
         # piece ran: the tracker would be saved ahead of the location of the DDL's start
         if session.server_charset:
             self.tracker.set_server_default(session.server_charset)
         holds: dict[Table, list[tuple[str, ddl.DDL]]] = {}  # shard → its DDL's pieces
+        changes: dict[Table, list[_Change]] = {}  # optimistic: shard → its changes
         with conn.cursor() as cur, _quoting_as_upstream(cur, session.ansi_quotes), \
                 _time_zone(cur, self._offset(session.time_zone)):
             for one in wanted:
@@ -714,8 +733,10 @@ class SyncUnit:
                 run: bool | None = not skipped  # a filtered DDL is not run, but tracked
                 if run and self.shards is not None:
                     run = self._shard_piece(one, downstream_sql, at, holds)
-                    if run is None:
-                        continue  # held, or a statement that never touches a merged table
+                elif run and self.cfg.shard_mode == "optimistic":
+                    run = self._optimistic_piece(one, downstream_sql, at, changes)
+                if run is None:
+                    continue  # held, decided below, or never touching a merged table
                 try:
                     if run:
                         cur.execute(downstream_sql)
@@ -728,6 +749,8 @@ class SyncUnit:
             for gone in tracked - set(self.tracker.tables()):
                 self._dropped[gone] = at  # its events before the drop are not read again
             self._shards_after_ddl(wanted, holds, at, session)
+        elif self.cfg.shard_mode == "optimistic":
+            self._optimistic_after_ddl(changes, tracked, session, conn, at)
         return True
 
     def _passed(self, one: ddl.DDL, at: Location) -> bool:
@@ -801,6 +824,81 @@ class SyncUnit:
             self._arrived |= set(self.shards.held)
         self._publish_shards()
 
+    # --- optimistic shard mode (DM §9.2) ------------------------------------------------
+    def _lock_of(self, table: Table) -> str:
+        return lock_id(self.cfg.task, self._router_route(*table))
+
+    def _optimistic_piece(self, one: ddl.DDL, sql: str, at: Location,
+                          changes: dict[Table, list[_Change]]) -> bool | None:
+        """What of a DDL piece runs downstream at once (True), is only tracked (False), or
+        is decided with the other shards' schemas once the statement is read (None)."""
+        tables = {self.tracker.key(t.schema, t.table) for t in one.tables if t.table}
+        if not tables:  # CREATE/ALTER DATABASE run; DROP DATABASE keeps the merged tables
+            return one.event != "drop database"
+        if "rename table" in (one.events or (one.event,)):
+            raise errors.SYNC_SHARD_UNSUPPORTED(statement="RENAME TABLE", mode="optimistic",
+                                                where=at.short())
+        if one.event == "create table":
+            return True  # joins its lock, with its schema (below)
+        if len(tables) > 1:
+            raise errors.SYNC_SHARD_MULTIPLE_TABLES(sql=one.sql, where=at.short())
+        (table,) = tables
+        if one.event in ("truncate table", "drop table"):
+            return None if one.event == "truncate table" else False  # a drop leaves its lock
+        before = self.tracker.get(*table)
+        if before is None:
+            return True
+        self.tracker.apply_ddl(one)
+        after = self.tracker.get(*table)
+        assert after is not None
+        changes.setdefault(table, []).append(_Change(sql, one, before, after))
+        return None
+
+    def _optimistic_after_ddl(self, changes: dict[Table, list[_Change]], tracked: set[Table],
+                              session: _Session, conn: Connection, at: Location) -> None:
+        """Each changed shard's schema into its lock, with what the merged table needs;
+        a created table joins its lock, a dropped one leaves it."""
+        now = set(self.tracker.tables())
+        for table in sorted(now - tracked):
+            self._into_lock(table, [], self.tracker.get(*table), at)
+        for table in sorted(tracked - now):
+            self._into_lock(table, [], None, at)
+        for table, pieces in changes.items():
+            runs = self._into_lock(table, pieces, pieces[-1].after, at)
+            if runs:
+                self._execute([(c.sql, c.piece) for c in runs], session, conn, at)
+                self.optimism.ran()
+
+    def _into_lock(self, table: Table, pieces: list[_Change], after: TableInfo | None,
+                   at: Location) -> list[_Change]:
+        """Decide against the other shards' schemas and put this shard's, in one turn of
+        the lock (decided again if another source took the turn meanwhile)."""
+        lock = self._lock_of(table)
+        while True:
+            version, others = self.optimism.others(lock, table)
+            runs = []
+            for change in pieces:
+                decision = optimism.decide(change.before, change.after, others, change.sql)
+                if decision.verdict == optimism.RUN:
+                    runs.append(change)
+                elif decision.verdict != optimism.SKIP:
+                    raise errors.SYNC_SHARD_CONFLICT(
+                        ddls=[change.sql], detail=decision.why, table=qualified(*table),
+                        where=at.short())
+            if self.optimism.commit(lock, version, table, after, [c.sql for c in runs]):
+                return runs
+
+    def _run_pending(self, conn: Connection) -> None:
+        """Statements an earlier run decided to run downstream and may not have run."""
+        statements = self.optimism.pending()
+        if statements:
+            log.info("%s/%s: running the optimistic shard DDLs decided before a restart: %s",
+                     self.cfg.task, self.cfg.source_id, statements)
+            pieces = [(sql, ddl.parse(sql, "")) for sql in statements]
+            self._execute(pieces, _Session(False, None, None), conn,
+                          self.position.committed if self.position else None)
+            self.optimism.ran()
+
     def _members(self, target: Table) -> list[Table]:
         """The shards of a group: every tracked table of this source routed to `target`."""
         return [k for k in self.tracker.tables() if k[1] and self._router_route(*k) == target]
@@ -872,17 +970,23 @@ class SyncUnit:
     def _run_lock(self, held: dict[Table, Held], applier: Applier, conn: Connection) -> None:
         """The owner runs the group's DDL downstream once, after everything before it."""
         first = min(held.values(), key=lambda h: h.at)
-        session = first.context.session
         applier.flush()
+        self._execute(list(zip(first.statements, first.context.pieces, strict=True)),
+                      first.context.session, conn, first.at)
+
+    def _execute(self, pieces: list[tuple[str, ddl.DDL]], session: _Session,
+                 conn: Connection, at: Location | None) -> None:
+        """DDLs decided for a merged table, run downstream as their event would run;
+        one that ran before a crash is tolerated."""
         with conn.cursor() as cur, _quoting_as_upstream(cur, session.ansi_quotes), \
                 _time_zone(cur, self._offset(session.time_zone)):
-            for sql, one in zip(first.statements, first.context.pieces, strict=True):
+            for sql, one in pieces:
                 try:
                     cur.execute(sql)
                 except pymysql.err.MySQLError as exc:
-                    if not ddl.is_tolerated(exc.args[0], one.event):  # it ran before a crash
-                        raise errors.SYNC_DDL_EXEC(exc, sql=sql, where=first.at.short()) \
-                            from exc
+                    if not ddl.is_tolerated(exc.args[0], one.event):
+                        raise errors.SYNC_DDL_EXEC(exc, sql=sql, where=at.short() if at
+                                                   else "a restart") from exc
 
     def _with_database_charset(self, one: ddl.DDL, sql: str) -> str:
         """A CREATE DATABASE without a charset gets the one it got upstream (the session's
@@ -990,7 +1094,7 @@ _DDL_OWN_ERRORS = frozenset(e.code for e in (
     errors.SYNC_PARSE_DDL, errors.SYNC_DDL_EXEC, errors.SCHEMA_CANNOT_TRACK_DDL,
     errors.SCHEMA_TABLE_NOT_FOUND, errors.SYNC_SHARD_DDL_SEQUENCE,
     errors.SYNC_SHARD_MULTIPLE_TABLES, errors.SYNC_SHARD_UNSUPPORTED,
-    errors.MASTER_SHARD_DDL_DIFF))
+    errors.MASTER_SHARD_DDL_DIFF, errors.SYNC_SHARD_CONFLICT))
 
 
 def _with_values(row: Any, kind: str, values: tuple[str, ...]) -> Any:
@@ -1013,6 +1117,17 @@ class _Session:
     ansi_quotes: bool
     time_zone: str | None  # as logged; None: the upstream's global time zone
     server_charset: str | None  # character_set_server as logged; None: not logged
+
+
+@dataclass(frozen=True)
+class _Change:
+    """One piece of an optimistic shard's DDL: its routed SQL and the shard's schema
+    before and after it."""
+
+    sql: str
+    piece: ddl.DDL
+    before: TableInfo
+    after: TableInfo
 
 
 @dataclass(frozen=True)

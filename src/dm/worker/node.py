@@ -26,7 +26,7 @@ from dm.sync.operators import Operator
 from dm.sync.tracked import TrackedSchemas
 from dm.worker.build import build_subtask
 from dm.worker.relaying import RelayFollower
-from dm.worker.shardlocks import ClusterLocks
+from dm.worker.shardlocks import ClusterLocks, ClusterOptimism
 from dm.worker.subtask import PAUSED, SubTask
 
 log = logging.getLogger(__name__)
@@ -177,8 +177,9 @@ class WorkerNode:
                                       self.base_dir, self.fence)
                 if built.sync is not None:
                     built.sync.relay_dir = self.relays.to_read
-                    built.sync.locks = ClusterLocks(self.state, task, source,
-                                                    asyncio.get_running_loop())
+                    loop = asyncio.get_running_loop()
+                    built.sync.locks = ClusterLocks(self.state, task, source, loop)
+                    built.sync.optimism = ClusterOptimism(self.state, task, source, loop)
                 built.files_released = self._releaser(task, source, asyncio.get_running_loop())
                 self.subtasks[task] = built
         await self._hand_operators(source)  # before a resume that must apply them

@@ -1,5 +1,5 @@
-"""The shard DDL locks (dm.master.ddllocks) as the sync unit's thread calls them: each
-call runs on the worker's event loop, which holds the etcd client."""
+"""The shard DDL locks (dm.master.ddllocks, optlocks) as the sync unit's thread calls
+them: each call runs on the worker's event loop, which holds the etcd client."""
 
 from __future__ import annotations
 
@@ -8,21 +8,30 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from dm.master.ddllocks import PessimisticLocks
+from dm.master.optlocks import OptimisticLocks
 from dm.master.state import ClusterState
+from dm.schema.table import TableInfo
 from dm.sync.shardgroups import Held, Resolved, Table
 
 T = TypeVar("T")
 _ETCD_WAIT_S = 30.0  # a call waits out an etcd failover (the store retries for 20 s)
 
 
-class ClusterLocks:
-    def __init__(self, state: ClusterState, task: str, source: str,
-                 loop: asyncio.AbstractEventLoop) -> None:
-        self._locks = PessimisticLocks(state, task, source)
+class _OnLoop:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
     def _run(self, call: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(call, self._loop).result(_ETCD_WAIT_S)
+
+
+class ClusterLocks(_OnLoop):
+    """The pessimistic locks (dm.master.ddllocks)."""
+
+    def __init__(self, state: ClusterState, task: str, source: str,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop)
+        self._locks = PessimisticLocks(state, task, source)
 
     def declare(self, targets: list[str]) -> None:
         self._run(self._locks.declare(targets))
@@ -41,3 +50,28 @@ class ClusterLocks:
 
     def forget(self, done: list[Resolved]) -> None:
         self._run(self._locks.forget(done))
+
+
+class ClusterOptimism(_OnLoop):
+    """The optimistic locks (dm.master.optlocks)."""
+
+    def __init__(self, state: ClusterState, task: str, source: str,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop)
+        self._locks = OptimisticLocks(state, task, source)
+
+    def register(self, shards: dict[Table, tuple[str, TableInfo]]) -> None:
+        self._run(self._locks.register(shards))
+
+    def others(self, lock: str, me: Table) -> tuple[Any, list[TableInfo]]:
+        return self._run(self._locks.others(lock, me))
+
+    def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
+               statements: list[str]) -> bool:
+        return self._run(self._locks.commit(lock, version, me, after, statements))
+
+    def pending(self) -> list[str]:
+        return self._run(self._locks.pending())
+
+    def ran(self) -> None:
+        self._run(self._locks.ran())

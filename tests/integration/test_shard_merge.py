@@ -1,8 +1,14 @@
-"""Shard merge in pessimistic mode (DM §9.1): two sources, two shards each, two workers,
-merged into one table under writes. Each shard runs the same DDLs at its own time; the
-merged table changes once, when the last shard of the last source has run them, and rows
-are never lost or doubled: not when a worker is killed while the lock waits, not when a
-shard's TRUNCATE is ignored, not when a mismatched DDL is replaced with `binlog replace`.
+"""Shard merge (DM §9): two sources, two shards each, two workers, merged into one table
+under writes, compared row for row with the union of the shards.
+
+Pessimistic mode (§9.1): each shard runs the same DDLs at its own time; the merged table
+changes once, when the last shard of the last source has run them, and rows are never
+lost or doubled: not when a worker is killed while the lock waits, not when a shard's
+TRUNCATE is ignored, not when a mismatched DDL is replaced with `binlog replace`.
+
+Optimistic mode (§9.2): rows never wait; a column or index the first shard adds is added
+to the merged table at once, one the shards drop goes with the last of them, and a
+same-named column of another type is a conflict (36062).
 """
 
 from __future__ import annotations
@@ -10,7 +16,8 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +36,7 @@ LOCK = "pess-`pess`.`t`"
 TASK = """\
 name: {name}
 task-mode: all
-shard-mode: pessimistic
+shard-mode: {mode}
 target-database: {{host: 127.0.0.1, port: {port}, user: root, password: ""}}
 mysql-instances:
   - source-id: pess-a
@@ -164,19 +171,45 @@ def _worker_of(cluster: DMProcesses, source: str) -> str:
     return cluster.bound()[source]
 
 
+@contextmanager
+def _started(cluster: DMProcesses, ups: list[MariaDB], downstream: MariaDB, tmp_path: Path,
+             name: str, mode: str) -> Iterator[ExitStack]:
+    """Fresh shards, the task `name` in `mode` started and syncing; stopped afterwards
+    (and what the test entered into the stack, first)."""
+    _fresh(ups, downstream)
+    task = tmp_path / "task.yaml"
+    task.write_text(TASK.format(mode=mode, name=name, port=downstream.port))
+    assert cluster.dmctl("start-task", str(task))["result"]
+    try:
+        with ExitStack() as stack:
+            wait_stage(cluster, name, "Running", unit="Sync")
+            yield stack
+    finally:
+        cluster.dmctl("stop-task", name, check=False)
+
+
+@contextmanager
+def _writing(ups: list[MariaDB]) -> Iterator[Callable[[], None]]:
+    """`_writer` in a thread; the callable stops it (so does the way out)."""
+    stop = threading.Event()
+    writer = threading.Thread(target=_writer, args=(ups, stop))
+    writer.start()
+
+    def halt() -> None:
+        stop.set()
+        writer.join()
+    try:
+        yield halt
+    finally:
+        halt()
+
+
 def test_shards_of_two_sources_run_each_ddl_once_when_all_have_run_it(
         cluster: DMProcesses, two_sources: list[MariaDB], downstream: MariaDB,
         tmp_path: Path) -> None:
     ups = two_sources
-    _fresh(ups, downstream)
-    task = tmp_path / "task.yaml"
-    task.write_text(TASK.format(name="pess", port=downstream.port))
-    assert cluster.dmctl("start-task", str(task))["result"]
-    stop = threading.Event()
-    writer = threading.Thread(target=_writer, args=(ups, stop))
-    try:
-        wait_stage(cluster, "pess", "Running", unit="Sync")
-        writer.start()
+    with _started(cluster, ups, downstream, tmp_path, "pess", "pessimistic") as stack:
+        halt = stack.enter_context(_writing(ups))
         add = "ALTER TABLE {t} ADD COLUMN c INT DEFAULT 7"
         for n in (0, 1, 2):  # every shard but the last one
             _on_shard(ups, n, add)
@@ -206,8 +239,7 @@ def test_shards_of_two_sources_run_each_ddl_once_when_all_have_run_it(
             time.sleep(0.3)
         wait_until("the merged table lost the column", lambda: "d" not in _columns(downstream))
         assert _locks(cluster) == []
-        stop.set()
-        writer.join()
+        halt()
         wait_until("the merged table equals the union of the shards",
                    lambda: _merged(downstream, "id, v, c") == _union(ups, "id, v, c"),
                    shown=lambda: len(_merged(downstream, "id, v, c")) - len(
@@ -222,23 +254,13 @@ def test_shards_of_two_sources_run_each_ddl_once_when_all_have_run_it(
             sub = s["subTaskStatus"][0]
             assert sub["stage"] == "Running" and sub["result"] is None, sub
             assert sub["sync"]["unresolvedGroups"] == [] and sub["unresolvedDDLLockID"] == ""
-    finally:
-        stop.set()
-        if writer.is_alive():
-            writer.join()
-        cluster.dmctl("stop-task", "pess", check=False)
 
 
 def test_a_mismatched_ddl_pauses_and_binlog_replace_gets_past_it(
         cluster: DMProcesses, two_sources: list[MariaDB], downstream: MariaDB,
         tmp_path: Path) -> None:
     ups = two_sources
-    _fresh(ups, downstream)
-    task = tmp_path / "task.yaml"
-    task.write_text(TASK.format(name="pessmm", port=downstream.port))
-    assert cluster.dmctl("start-task", str(task))["result"]
-    try:
-        wait_stage(cluster, "pessmm", "Running", unit="Sync")
+    with _started(cluster, ups, downstream, tmp_path, "pessmm", "pessimistic"):
         _on_shard(ups, 0, "ALTER TABLE {t} ADD COLUMN x INT")
         _on_shard(ups, 1, "ALTER TABLE {t} ADD COLUMN y INT")  # not the group's DDL
         wait_until("source a pauses", lambda: _error(cluster, "pessmm", "pess-a"))
@@ -260,8 +282,6 @@ def test_a_mismatched_ddl_pauses_and_binlog_replace_gets_past_it(
         wait_until("the merged table equals the union of the shards",
                    lambda: _merged(downstream, "id, v, x") == expected)
         assert "y" not in _columns(downstream)
-    finally:
-        cluster.dmctl("stop-task", "pessmm", check=False)
 
 
 def test_shards_of_another_structure_fail_the_precheck_and_auto_increment_warns(
@@ -270,7 +290,7 @@ def test_shards_of_another_structure_fail_the_precheck_and_auto_increment_warns(
     ups = two_sources
     _fresh(ups, downstream)
     task = tmp_path / "task.yaml"
-    task.write_text(TASK.format(name="pesscheck", port=downstream.port))
+    task.write_text(TASK.format(mode="pessimistic", name="pesscheck", port=downstream.port))
     _on_shard(ups, 3, "ALTER TABLE {t} MODIFY id INT NOT NULL AUTO_INCREMENT")
     answer = cluster.dmctl("check-task", str(task))
     assert "auto_increment_ID" in answer["msg"] and "`pessb`.`t_2`" in answer["msg"], answer
@@ -281,7 +301,8 @@ def test_shards_of_another_structure_fail_the_precheck_and_auto_increment_warns(
     assert "source pess-b table `pessb`.`t_1` has columns id int(11) PRI, v varchar(30)" \
         in refused["msg"], refused
     assert cluster.dmctl("start-task", str(task), check=False)["result"] is False
-    task.write_text(TASK.format(name="pesscheck", port=downstream.port).replace(
+    task.write_text(TASK.format(mode="pessimistic", name="pesscheck",
+                                port=downstream.port).replace(
         "shard-mode: pessimistic\n", "shard-mode: pessimistic\n"
         "ignore-checking-items: [schema_of_shard_tables]\n"))
     assert cluster.dmctl("check-task", str(task))["result"] is True
@@ -362,12 +383,7 @@ def test_a_shard_dropped_while_its_group_waits_leaves_it_and_keeps_its_rows(
     hold a DDL: its drop completes the group; after the lock its earlier rows are not read
     again under the merged table's new schema, and the merged table keeps them."""
     ups = two_sources
-    _fresh(ups, downstream)
-    task = tmp_path / "task.yaml"
-    task.write_text(TASK.format(name="pessdrop", port=downstream.port))
-    assert cluster.dmctl("start-task", str(task))["result"]
-    try:
-        wait_stage(cluster, "pessdrop", "Running", unit="Sync")
+    with _started(cluster, ups, downstream, tmp_path, "pessdrop", "pessimistic"):
         third = _shard_id(9)
         ups[0].execute("CREATE TABLE pessa.t_3 (id INT PRIMARY KEY, v VARCHAR(20), "
                        "d INT DEFAULT 1)",
@@ -395,5 +411,66 @@ def test_a_shard_dropped_while_its_group_waits_leaves_it_and_keeps_its_rows(
         wait_until("the last row arrives", lambda: _merged(downstream, "id, v") == expected)
         assert "c" in _columns(downstream)
         assert _error(cluster, "pessdrop", "pess-a") is None
+
+
+def _indexes(downstream: MariaDB) -> set[str]:
+    conn = downstream.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE "
+                        "TABLE_SCHEMA = 'pess' AND TABLE_NAME = 't'")
+            return {str(r[0]) for r in cur.fetchall()}
     finally:
-        cluster.dmctl("stop-task", "pessdrop", check=False)
+        conn.close()
+
+
+def test_optimistic_shards_change_the_merged_table_without_holding_rows(
+        cluster: DMProcesses, two_sources: list[MariaDB], downstream: MariaDB,
+        tmp_path: Path) -> None:
+    ups = two_sources
+    with _started(cluster, ups, downstream, tmp_path, "opt", "optimistic") as stack:
+        halt = stack.enter_context(_writing(ups))
+        _on_shard(ups, 2, "ALTER TABLE {t} ADD COLUMN c INT DEFAULT 7")  # the first: at once
+        wait_until("the merged table has c", lambda: "c" in _columns(downstream))
+        _on_shard(ups, 2, "INSERT INTO {t} (id, v, c) VALUES (" + str(_shard_id(2) + 999)
+                  + ", 'with c', 9)")
+        wait_until("a row of the changed shard arrives with its c", lambda: (
+            _shard_id(2) + 999, "with c", 9) in _merged(downstream, "id, v, c"))
+        assert _locks(cluster, "opt")[0]["mode"] == "optimistic"
+        for n in (0, 3, 1):  # the others: nothing more downstream
+            _on_shard(ups, n, "ALTER TABLE {t} ADD COLUMN c INT DEFAULT 7")
+            time.sleep(0.3)
+        for n in (1, 2, 0):  # dropped by three shards: the merged table keeps it
+            _on_shard(ups, n, "ALTER TABLE {t} DROP COLUMN d")
+            time.sleep(0.3)
+        _on_shard(ups, 3, "INSERT INTO {t} (id, v) VALUES (" + str(_shard_id(3) + 998)
+                  + ", 'last')")
+        wait_until("the row after three drops arrives", lambda: (
+            _shard_id(3) + 998, "last") in _merged(downstream, "id, v"))
+        assert "d" in _columns(downstream)
+        _on_shard(ups, 3, "ALTER TABLE {t} DROP COLUMN d")  # the last one: it goes
+        wait_until("the merged table lost d", lambda: "d" not in _columns(downstream))
+        for n in range(4):
+            _on_shard(ups, n, "ALTER TABLE {t} ADD INDEX iv (v)")
+        wait_until("the merged table has the index", lambda: "iv" in _indexes(downstream))
+        halt()
+        wait_until("the merged table equals the union of the shards",
+                   lambda: _merged(downstream, "id, v, c") == _union(ups, "id, v, c"))
+        assert _locks(cluster, "opt") == []  # every shard has the merged table's columns
+        for source in SOURCES:
+            assert _error(cluster, "opt", source) is None
+
+
+def test_optimistic_shards_adding_a_column_of_another_type_conflict(
+        cluster: DMProcesses, two_sources: list[MariaDB], downstream: MariaDB,
+        tmp_path: Path) -> None:
+    ups = two_sources
+    with _started(cluster, ups, downstream, tmp_path, "optc", "optimistic"):
+        _on_shard(ups, 0, "ALTER TABLE {t} ADD COLUMN x INT")
+        wait_until("the merged table has x", lambda: "x" in _columns(downstream))
+        _on_shard(ups, 2, "ALTER TABLE {t} ADD COLUMN x VARCHAR(10)")
+        wait_until("source b pauses", lambda: _error(cluster, "optc", "pess-b"))
+        error = _error(cluster, "optc", "pess-b")
+        assert error is not None and error["ErrCode"] == 36062, error
+        assert "`pessb`.`t_1`" in error["Message"] and "column x" in error["Message"], error
+        assert _error(cluster, "optc", "pess-a") is None  # the other source goes on

@@ -1,0 +1,107 @@
+"""Optimistic shard DDL locks (DM §9.2), kept in etcd: every shard's current schema, per
+downstream table, over every source of the task.
+
+A source whose shard changes its schema reads the other shards' schemas and the lock's
+version, decides what the merged table needs (`dm.sync.optimism`), and then, in one etcd
+transaction that holds only if the version has not moved, puts its shard's new schema,
+the next version, and the statements it is about to run downstream (`pending`, run
+again after a crash until they are done). Two sources deciding at once cannot both
+believe they are the last to drop a column: one of them decides again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dm.master.state import ClusterState
+from dm.schema.table import TableInfo
+from dm.store import keys
+from dm.sync.shardgroups import Table
+
+INFO = "/dm-master/shardddl-optimism/info/"  # (task, source, schema, table): its schema
+VERSION = "/dm-master/shardddl-optimism/version/"  # (task, lock): pydm's, the lock's turn
+PENDING = "/dm-master/shardddl-optimism/pending/"  # (task, source): DDLs being run
+
+
+class OptimisticLocks:
+    """One source's side of the optimistic locks of one task (async; the sync unit calls
+    it through `dm.worker.shardlocks`)."""
+
+    def __init__(self, state: ClusterState, task: str, source: str) -> None:
+        self.store = state.store
+        self.task = task
+        self.source = source
+
+    def _info_key(self, table: Table) -> str:
+        return keys.key(INFO, self.task, self.source, *table)
+
+    async def register(self, shards: dict[Table, tuple[str, TableInfo]]) -> None:
+        """The source's shards join their locks with their schemas, unless already there
+        (a restart keeps what the source said last)."""
+        for table, (lock, info) in shards.items():
+            await self.store.swap(self._info_key(table), None, {self._info_key(table): {
+                "lock": lock, "source": self.source, "table": list(table),
+                "info": info.to_json()}})
+
+    async def others(self, lock: str, me: Table) -> tuple[Any, list[TableInfo]]:
+        """The lock's version and every other shard's schema."""
+        version = await self.store.get(keys.key(VERSION, self.task, lock))
+        docs = (await self.store.get_prefix(keys.key(INFO, self.task) + "/")).values()
+        return version, [TableInfo.from_json(d["info"]) for d in docs if d["lock"] == lock
+                         and not (d["source"] == self.source and tuple(d["table"]) == me)]
+
+    async def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
+                     statements: list[str]) -> bool:
+        """The shard's new schema (None: it left), if the lock is still at `version`."""
+        turn = {"version": int(version["version"]) + 1 if version else 1}
+        put: dict[str, Any] = {keys.key(VERSION, self.task, lock): turn}
+        if after is not None:
+            put[self._info_key(me)] = {"lock": lock, "source": self.source,
+                                       "table": list(me), "info": after.to_json()}
+        if statements:
+            put[keys.key(PENDING, self.task, self.source)] = {"ddls": statements}
+        return await self.store.swap(keys.key(VERSION, self.task, lock), version, put,
+                                     () if after is not None else (self._info_key(me),))
+
+    async def pending(self) -> list[str]:
+        doc = await self.store.get(keys.key(PENDING, self.task, self.source))
+        return list(doc["ddls"]) if doc else []
+
+    async def ran(self) -> None:
+        await self.store.delete(keys.key(PENDING, self.task, self.source))
+
+
+async def show_locks(state: ClusterState, task: str) -> list[dict[str, Any]]:
+    """DM's show-ddl-locks entries of the optimistic locks whose shards differ: `synced`
+    are the shards with every column of the merged table, `unsynced` the others."""
+    by_lock: dict[str, list[dict[str, Any]]] = {}
+    for doc in (await state.store.get_prefix(INFO)).values():
+        by_lock.setdefault(doc["lock"], []).append(doc)
+    out = []
+    for lock, docs in sorted(by_lock.items()):
+        name = lock.split("-`", 1)[0]
+        if task and name != task:
+            continue
+        shapes = {d["source"] + ":" + ".".join(d["table"]):
+                  [c.name.lower() for c in TableInfo.from_json(d["info"]).columns]
+                  for d in docs}
+        union = {c for cols in shapes.values() for c in cols}
+        if all(set(cols) == union for cols in shapes.values()):
+            continue
+        out.append({"ID": lock, "task": name, "mode": "optimistic", "owner": "",
+                    "DDLs": [], "synced": sorted(s for s, c in shapes.items() if set(c) == union),
+                    "unsynced": sorted(s for s, c in shapes.items() if set(c) != union)})
+    return out
+
+
+async def drop_task(state: ClusterState, task: str, sources: list[str], *,
+                    pending: bool) -> None:
+    """stop-task: the stopped sources' shards leave the task's optimistic locks (they
+    join again when it starts); their pending DDLs go only with `pending` (start-task
+    --remove-meta), since a task started from its checkpoints must still run them."""
+    doomed = []
+    for source in sources:
+        doomed += await state.store.keys_with_prefix(keys.key(INFO, task, source) + "/")
+        if pending:
+            doomed.append(keys.key(PENDING, task, source))
+    await state.store.delete(*doomed)
