@@ -25,7 +25,7 @@ import pymysql
 import pytest
 
 from dm.sandbox import DMProcesses, MariaDB
-from tests.integration.conftest import source_yaml, wait_stage, wait_until
+from tests.integration.conftest import source_yaml, wait_equal, wait_stage, wait_until
 from tests.shared import DM_TESTS
 
 pytestmark = pytest.mark.integration
@@ -114,11 +114,16 @@ def _merged(downstream: MariaDB, columns: str) -> list[tuple[Any, ...]]:
 
 
 def _columns(downstream: MariaDB) -> list[str]:
-    conn = downstream.connect()
+    return _columns_of(downstream, "pess", "t")
+
+
+def _columns_of(server: MariaDB, db: str, table: str) -> list[str]:
+    conn = server.connect()
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE "
-                        "TABLE_SCHEMA = 'pess' AND TABLE_NAME = 't' ORDER BY ORDINAL_POSITION")
+                        "TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
+                        (db, table))
             return [str(r[0]) for r in cur.fetchall()]
     finally:
         conn.close()
@@ -310,10 +315,12 @@ def test_shards_of_another_structure_fail_the_precheck_and_auto_increment_warns(
 
 def _run_file(server: MariaDB, path: Path) -> None:
     """A DM workload file of plain statements, in one session, as `mysql < file`."""
+    text = "\n".join(line for line in path.read_text().splitlines()
+                     if not line.lstrip().startswith("--"))
     conn = server.connect()
     try:
         with conn.cursor() as cur:
-            for sql in path.read_text().split(";\n"):
+            for sql in text.split(";\n"):
                 if sql.strip():
                     cur.execute(sql)
         conn.commit()
@@ -474,3 +481,62 @@ def test_optimistic_shards_adding_a_column_of_another_type_conflict(
         assert error is not None and error["ErrCode"] == 36062, error
         assert "`pessb`.`t_1`" in error["Message"] and "column x" in error["Message"], error
         assert _error(cluster, "optc", "pess-a") is None  # the other source goes on
+
+
+def test_dms_sequence_sharding_optimistic_workload_merges_as_dm(
+        cluster: DMProcesses, two_sources: list[MariaDB], downstream: MariaDB,
+        tmp_path: Path) -> None:
+    """DM's sequence_sharding_optimistic with its own task file: five shards of two
+    sources drop c1 and add c3 in different orders while rows keep coming in every shape;
+    then one shard adds c1 back and drops it again. Row for row, as the union of the
+    shards; and a database created, altered and written beside them."""
+    data = DM_TESTS / "sequence_sharding_optimistic" / "data"
+    text = (DM_TESTS / "sequence_sharding_optimistic" / "conf" / "dm-task.yaml").read_text()
+    task = tmp_path / "task.yaml"
+    task.write_text(text.replace("port: 4000", f"port: {downstream.port}").replace(
+        "mysql-replica-01", SOURCES[0]).replace("mysql-replica-02", SOURCES[1]))
+    downstream.execute("DROP DATABASE IF EXISTS sharding_target_opt",
+                       "DROP DATABASE IF EXISTS sharding_seq_tmp",
+                       "DROP DATABASE IF EXISTS dm_meta")
+    for i, server in enumerate(two_sources):
+        server.execute("DROP DATABASE IF EXISTS sharding_seq_tmp")
+        _run_file(server, data / f"db{i + 1}.prepare.sql")
+    name = "sequence_sharding_optimistic"
+    assert cluster.dmctl("start-task", str(task))["result"]
+    shards = [(0, ["t1", "t2"]), (1, ["t2", "t3", "t4"])]
+
+    def union() -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = []
+        for i, tables in shards:
+            conn = two_sources[i].connect()
+            with conn.cursor() as cur:
+                for t in tables:
+                    cur.execute(f"SELECT id, c2, c3 FROM sharding_seq_opt.{t}")
+                    rows += cur.fetchall()
+            conn.close()
+        return sorted(rows)
+
+    def merged() -> list[tuple[Any, ...]] | None:
+        conn = downstream.connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT id, c2, c3 FROM sharding_target_opt.t_target")
+                return sorted(cur.fetchall())
+        except pymysql.err.OperationalError:
+            return None
+        finally:
+            conn.close()
+
+    try:
+        wait_stage(cluster, name, "Running", unit="Sync")
+        for stage in ("increment0", "increment", "increment2"):
+            for i, server in enumerate(two_sources):
+                _run_file(server, data / f"db{i + 1}.{stage}.sql")
+        wait_until("the merged table equals the union of the five shards",
+                   lambda: merged() == union(), shown=merged)
+        assert _columns_of(downstream, "sharding_target_opt", "t_target") == ["id", "c2", "c3"]
+        wait_equal(two_sources[0], downstream, "sharding_seq_tmp", ("t1",))
+        for source in SOURCES:
+            assert _error(cluster, name, source) is None
+    finally:
+        cluster.dmctl("stop-task", name, check=False)
