@@ -10,9 +10,9 @@ source 1 without NO_ZERO_DATE, DELIMITER handled as the mysql client does. `full
 `sql_mode` also run "live" (everything through the binlog, none through the dump).
 
 Source 2's databases are routed to `<db>_s2`: DM's scenarios merge the two sources'
-tables of the same name (shard merging), which needs the shard DDL coordination pydm
-does not have yet, and a row-by-row comparison needs one downstream table per upstream
-table.
+tables of the same name (shard merging), and a row-by-row comparison here needs one
+downstream table per upstream table. The merges themselves (sequence_sharding and
+sequence_sharding_optimistic with DM's task files) run in test_shard_merge.py.
 """
 
 from __future__ import annotations
