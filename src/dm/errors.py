@@ -710,11 +710,11 @@ SYNC_SHARD_CONFLICT = _define(36062, _SY, _INT, _HIGH,
                               "fail to handle shard ddl {ddls} in optimistic mode, because "
                               "schema conflict detected, conflict error: {detail} (shard "
                               "{table}, binlog position {where})",
-                              "Make the shards agree: run the same change on every shard (a "
-                              "conflicting one runs downstream with the last shard), or fix "
-                              "the merged table by hand, then `dmctl binlog skip <task>` (or "
-                              "`binlog replace` with a compatible statement naming the "
-                              "shard's table); see the lock with `dmctl shard-ddl-lock`.")
+                              "Change the merged table by hand, then `dmctl binlog-schema "
+                              "update <task> <db> <table> --from-source -s <source>` and "
+                              "`dmctl binlog skip <task>` (or `binlog replace` with a "
+                              "compatible statement naming the shard's table); see the lock "
+                              "with `dmctl shard-ddl-lock`.")
 SYNC_SHARD_UNSUPPORTED = _define(36068, _SY, _INT, _HIGH,
                                  "`{statement}` statement not supported in {mode} mode (binlog "
                                  "position {where})",

@@ -36,12 +36,25 @@ class OptimisticLocks:
         return keys.key(INFO, self.task, self.source, *table)
 
     async def register(self, shards: dict[Table, tuple[str, TableInfo]]) -> None:
-        """The source's shards join their locks with their schemas, unless already there
-        (a restart keeps what the source said last)."""
+        """The source's shards' schemas as its checkpoint has them, each lock's in one turn
+        (a restart makes etcd agree with what the source will read again)."""
+        by_lock: dict[str, dict[str, Any]] = {}
         for table, (lock, info) in shards.items():
-            await self.store.swap(self._info_key(table), None, {self._info_key(table): {
-                "lock": lock, "source": self.source, "table": list(table),
-                "info": info.to_json()}})
+            by_lock.setdefault(lock, {})[self._info_key(table)] = self._doc(lock, table, info)
+        for lock, infos in by_lock.items():
+            while True:
+                version = await self.version(lock)
+                if await self.store.swap(keys.key(VERSION, self.task, lock), version,
+                                         {**infos, keys.key(VERSION, self.task, lock):
+                                          _next(version)}):
+                    break
+
+    def _doc(self, lock: str, table: Table, info: TableInfo) -> dict[str, Any]:
+        return {"lock": lock, "source": self.source, "table": list(table),
+                "info": info.to_json()}
+
+    async def version(self, lock: str) -> Any:
+        return await self.store.get(keys.key(VERSION, self.task, lock))
 
     async def others(self, lock: str, me: Table) -> tuple[Any, list[TableInfo]]:
         """The lock's version and every other shard's schema."""
@@ -51,24 +64,29 @@ class OptimisticLocks:
                          and not (d["source"] == self.source and tuple(d["table"]) == me)]
 
     async def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
-                     statements: list[str]) -> bool:
-        """The shard's new schema (None: it left), if the lock is still at `version`."""
-        turn = {"version": int(version["version"]) + 1 if version else 1}
+                     pending: dict[str, Any] | None) -> bool:
+        """The shard's new schema (None: it left) and the statements about to run, if
+        the lock is still at `version`."""
+        turn = _next(version)
         put: dict[str, Any] = {keys.key(VERSION, self.task, lock): turn}
         if after is not None:
-            put[self._info_key(me)] = {"lock": lock, "source": self.source,
-                                       "table": list(me), "info": after.to_json()}
-        if statements:
-            put[keys.key(PENDING, self.task, self.source)] = {"ddls": statements}
+            put[self._info_key(me)] = self._doc(lock, me, after)
+        if pending is not None:  # run again after a crash while the lock is at `turn`
+            put[keys.key(PENDING, self.task, self.source)] = {**pending, "lock": lock,
+                                                              "version": turn}
         return await self.store.swap(keys.key(VERSION, self.task, lock), version, put,
                                      () if after is not None else (self._info_key(me),))
 
-    async def pending(self) -> list[str]:
+    async def pending(self) -> dict[str, Any] | None:
         doc = await self.store.get(keys.key(PENDING, self.task, self.source))
-        return list(doc["ddls"]) if doc else []
+        return dict(doc) if doc else None
 
     async def ran(self) -> None:
         await self.store.delete(keys.key(PENDING, self.task, self.source))
+
+
+def _next(version: Any) -> dict[str, int]:
+    return {"version": int(version["version"]) + 1 if version else 1}
 
 
 async def show_locks(state: ClusterState, task: str) -> list[dict[str, Any]]:
@@ -94,14 +112,11 @@ async def show_locks(state: ClusterState, task: str) -> list[dict[str, Any]]:
     return out
 
 
-async def drop_task(state: ClusterState, task: str, sources: list[str], *,
-                    pending: bool) -> None:
-    """stop-task: the stopped sources' shards leave the task's optimistic locks (they
-    join again when it starts); their pending DDLs go only with `pending` (start-task
-    --remove-meta), since a task started from its checkpoints must still run them."""
-    doomed = []
+async def drop_task(state: ClusterState, task: str, sources: list[str]) -> None:
+    """start-task --remove-meta: the sources' shards leave the task's optimistic locks,
+    their pending DDLs go. (stop-task keeps both: a stopped source's shards still count,
+    so no column they have is dropped from the merged table meanwhile.)"""
+    doomed = [keys.key(PENDING, task, source) for source in sources]
     for source in sources:
         doomed += await state.store.keys_with_prefix(keys.key(INFO, task, source) + "/")
-        if pending:
-            doomed.append(keys.key(PENDING, task, source))
     await state.store.delete(*doomed)

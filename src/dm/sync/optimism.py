@@ -2,14 +2,18 @@
 table, given every other shard's current schema. DML is never held: the merged table
 always has the union of the shards' columns and indexes.
 
-- a column or index added by the first shard is added downstream at once (the others'
-  rows leave it to its default); by a later shard, with the same definition, nothing;
+- a column or (non-unique) index added by the first shard is added downstream at once
+  (the others' rows leave the column to its default); by a later shard, with the same
+  definition, nothing;
 - a column or index dropped goes downstream only when no shard has it any more;
-- a column's type widened (same family, no narrower) by the first shard widens the
-  merged column; any other change of a column (narrowing, another type, a rename) runs
-  once every shard has made it, and is a conflict (36062) while they differ;
-- an added NOT NULL column without a default, a same-named column or index of another
-  definition, and a change of the table's options are conflicts.
+- a column's type widened (an integer to a wider one, a longer string, more decimal
+  digits, enum or set values appended; collation, charset, nullability and generation
+  unchanged) by the first shard widens the merged column, once;
+- anything else on a table merged with others is a conflict (36062), as DM's
+  strict-optimistic-shard-mode makes it: a narrowed or other type, a rename, an added
+  NOT NULL column without a default, a unique or primary key (one shard's uniqueness is
+  not the merged table's), a same-named column or index of another definition, a change
+  of the table's options. A table alone in its lock runs everything.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from dm.schema.lexer import LexError, tokenize
 from dm.schema.table import Column, Index, TableInfo
 
 Table = tuple[str, str]
@@ -47,16 +52,14 @@ def decide(before: TableInfo, after: TableInfo, others: Sequence[TableInfo],
     dropped = [n for n in old if n not in new]
     changed = [(old[n], new[n]) for n in old.keys() & new.keys()
                if _shape(old[n]) != _shape(new[n])]
-    if len(added) == 1 and len(dropped) == 1 and not changed:  # a rename
-        return _converged(after, others, f"column {dropped[0]} renamed to {added[0].name}")
-    if added or dropped or changed:
-        if len(added) + len(dropped) + len(changed) != 1:
-            return conflict("a change of several columns at once")
-        if added:
-            return _add_column(added[0], others, sql)
-        if dropped:
-            return _drop_column(dropped[0], others)
-        return _change_column(*changed[0], after, others)
+    if len(added) + len(dropped) + len(changed) > 1:
+        return conflict("a change of several columns at once (a rename, or a conversion)")
+    if added:
+        return _add_column(added[0], others, sql)
+    if dropped:
+        return _drop_column(dropped[0], others)
+    if changed:
+        return _change_column(*changed[0], others)
     return _indexes(before, after, others)
 
 
@@ -76,9 +79,16 @@ def _add_column(col: Column, others: Sequence[TableInfo], sql: str) -> Decision:
                         "another shard has it otherwise")
     if theirs:
         return Decision(SKIP, f"column {col.name} is there already")
-    if not col.nullable and not re.search(r"\bdefault\b", sql, re.IGNORECASE):
+    if not col.nullable and not _has_default(sql):
         return conflict(f"column {col.name} is added NOT NULL without a default")
     return Decision(RUN)
+
+
+def _has_default(sql: str) -> bool:
+    try:
+        return any(tok.is_word("DEFAULT") for tok in tokenize(sql))
+    except LexError:
+        return False
 
 
 def _drop_column(name: str, others: Sequence[TableInfo]) -> Decision:
@@ -93,14 +103,17 @@ _LENGTH = re.compile(r"\((\d+)(?:\s*,\s*(\d+))?\)")
 
 
 def _wider_or_same(old: Column, new: Column) -> bool:
-    """`new` holds every value of `old` (an integer, a string length, a decimal precision
-    widened within its family; nullability and charset unchanged)."""
-    if (old.nullable, old.charset, old.unsigned) != (new.nullable, new.charset, new.unsigned):
+    """`new` holds every value of `old`, compares and sorts them alike."""
+    if (old.nullable, old.charset, old.collation, old.unsigned, old.generated) != \
+            (new.nullable, new.charset, new.collation, new.unsigned, new.generated):
         return False
     if old.type_name in _INT_WIDTH and new.type_name in _INT_WIDTH:
         return _INT_WIDTH[new.type_name] >= _INT_WIDTH[old.type_name]
     if old.type_name != new.type_name:
         return False
+    if old.enum_values or old.set_values or new.enum_values or new.set_values:
+        return new.enum_values[:len(old.enum_values)] == old.enum_values and \
+            new.set_values[:len(old.set_values)] == old.set_values
     a, b = _LENGTH.search(old.column_type), _LENGTH.search(new.column_type)
     if a is None or b is None:
         return a is None and b is None
@@ -108,36 +121,13 @@ def _wider_or_same(old: Column, new: Column) -> bool:
     return int(b[1]) - scale_b >= int(a[1]) - scale_a and scale_b >= scale_a
 
 
-def _change_column(old: Column, new: Column, after: TableInfo,
-                   others: Sequence[TableInfo]) -> Decision:
+def _change_column(old: Column, new: Column, others: Sequence[TableInfo]) -> Decision:
     theirs = [c for o in others if (c := _column(o, new.name)) is not None]
     if _wider_or_same(old, new) and all(_wider_or_same(c, new) for c in theirs):
         # widened: the merged column takes the widest type, once
-        there = any(_shape(c) == _shape(new) for c in theirs)
-        return Decision(SKIP if there else RUN)
-    return _converged(after, others, f"column {new.name} changed to "
-                                     f"{new.column_type or new.type_name}")
-
-
-def _converged(after: TableInfo, others: Sequence[TableInfo], what: str) -> Decision:
-    """A change that only runs once every shard has made it."""
-    if all(_same_columns(o, after) for o in others):
-        return Decision(RUN)
-    return conflict(f"{what} on one shard while the others differ (run it on every shard; "
-                    "it is applied with the last)")
-
-
-def _converged_whole(after: TableInfo, others: Sequence[TableInfo], what: str) -> Decision:
-    same = [(o.charset, o.collation, o.indexes) for o in others]
-    if all(s == (after.charset, after.collation, after.indexes) for s in same):
-        return Decision(RUN)
-    return conflict(f"{what} on one shard while the others differ (run it on every shard; "
-                    "it is applied with the last)")
-
-
-def _same_columns(a: TableInfo, b: TableInfo) -> bool:
-    return [(c.name.lower(), _shape(c)) for c in a.columns] == \
-        [(c.name.lower(), _shape(c)) for c in b.columns]
+        return Decision(SKIP if any(_shape(c) == _shape(new) for c in theirs) else RUN)
+    return conflict(f"column {new.name} changed to {new.column_type or new.type_name} "
+                    "(not a widening) on a merged table")
 
 
 def _indexes(before: TableInfo, after: TableInfo, others: Sequence[TableInfo]) -> Decision:
@@ -146,16 +136,17 @@ def _indexes(before: TableInfo, after: TableInfo, others: Sequence[TableInfo]) -
     added = [i for n, i in new.items() if n not in old]
     dropped = [n for n in old if n not in new]
     if len(added) + len(dropped) != 1 or any(old[n] != new[n] for n in old.keys() & new.keys()):
-        if not added and not dropped:
-            if before == after:
-                return Decision(SKIP, "nothing changes")
-            return _converged_whole(after, others, "a change of the table's options or of "
-                                                   "an index")
-        return conflict("a change of several indexes at once")
+        if not added and not dropped and before == after:
+            return Decision(SKIP, "nothing changes")
+        return conflict("a change of the table's options or of several indexes on a "
+                        "merged table")
     if added:
         index = added[0]
+        if index.unique or index.primary:
+            return conflict(f"unique key {index.name}: one shard's uniqueness is not the "
+                            "merged table's")
         theirs = [i for o in others if (i := _index(o, index.name)) is not None]
-        if any(_key(i) != _key(index) for i in theirs):
+        if any(i != index for i in theirs):
             return conflict(f"index {index.name} is added otherwise on another shard")
         return Decision(SKIP if theirs else RUN)
     if any(_index(o, dropped[0]) is not None for o in others):
@@ -167,10 +158,6 @@ def _index(info: TableInfo, name: str) -> Index | None:
     return next((i for i in info.indexes if i.name.lower() == name.lower()), None)
 
 
-def _key(index: Index) -> tuple[object, ...]:
-    return (tuple(c.lower() for c in index.columns), index.unique, index.primary)
-
-
 class Optimism(Protocol):
     """The optimistic locks across sources (the worker gives etcd's: dm.master.optlocks)."""
 
@@ -178,10 +165,12 @@ class Optimism(Protocol):
 
     def others(self, lock: str, me: Table) -> tuple[Any, list[TableInfo]]: ...
 
-    def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
-               statements: list[str]) -> bool: ...
+    def version(self, lock: str) -> Any: ...
 
-    def pending(self) -> list[str]: ...
+    def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
+               pending: dict[str, Any] | None) -> bool: ...
+
+    def pending(self) -> dict[str, Any] | None: ...
 
     def ran(self) -> None: ...
 
@@ -191,26 +180,28 @@ class SoleOptimism:
 
     def __init__(self) -> None:
         self._shards: dict[Table, tuple[str, TableInfo]] = {}
-        self._pending: list[str] = []
+        self._pending: dict[str, Any] | None = None
 
     def register(self, shards: dict[Table, tuple[str, TableInfo]]) -> None:
-        for table, entry in shards.items():
-            self._shards.setdefault(table, entry)
+        self._shards.update(shards)
+
+    def version(self, lock: str) -> Any:
+        return None
 
     def others(self, lock: str, me: Table) -> tuple[Any, list[TableInfo]]:
         return None, [info for t, (lk, info) in self._shards.items() if lk == lock and t != me]
 
     def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
-               statements: list[str]) -> bool:
+               pending: dict[str, Any] | None) -> bool:
         if after is None:
             self._shards.pop(me, None)
         else:
             self._shards[me] = (lock, after)
-        self._pending = statements
+        self._pending = None if pending is None else {**pending, "version": None}
         return True
 
-    def pending(self) -> list[str]:
+    def pending(self) -> dict[str, Any] | None:
         return self._pending
 
     def ran(self) -> None:
-        self._pending = []
+        self._pending = None

@@ -363,16 +363,16 @@ class SyncUnit:
                 self._seed_shards()
             if self.shards is not None:
                 self._declare_shards()
-            else:  # optimistic: every shard's schema joins its lock
-                self.optimism.register({k: (self._lock_of(k), info)
-                                        for k, info in self._tracked_tables().items()})
         safe = SafeMode(permanent=self.cfg.safe_mode, exit_at=safe_until,
                         duration=self.cfg.safe_mode_duration, clock=time.monotonic)
         with ExitStack() as cleanup:  # undone in reverse: reader, last checkpoint, appliers
             ddl_conn = connect(self.cfg.target, what="downstream")
             cleanup.callback(ddl_conn.close)
             if self.cfg.shard_mode == "optimistic":
-                self._run_pending(ddl_conn)
+                self._run_pending(ddl_conn)  # then every shard's schema joins its lock,
+                # as the checkpoint has it (what this run reads again is decided again)
+                self.optimism.register({k: (self._lock_of(k), info)
+                                        for k, info in self._tracked_tables().items()})
             rtt = round_trip(ddl_conn)
             appliers = applier_count(self.cfg.worker_count, rtt, os.cpu_count() or 1)
             log.info("%s/%s applies with %d of worker-count %d appliers (downstream round "
@@ -744,13 +744,13 @@ class SyncUnit:
                     if not ddl.is_tolerated(exc.args[0], one.event):
                         raise errors.SYNC_DDL_EXEC(exc, sql=downstream_sql, where=where) from exc
                 self.tracker.apply_ddl(one)
-        self._tracker_ahead = ahead
         if self.shards is not None:
             for gone in tracked - set(self.tracker.tables()):
                 self._dropped[gone] = at  # its events before the drop are not read again
             self._shards_after_ddl(wanted, holds, at, session)
-        elif self.cfg.shard_mode == "optimistic":
+        elif self.cfg.shard_mode == "optimistic":  # a failure here saves no checkpoint
             self._optimistic_after_ddl(changes, tracked, session, conn, at)
+        self._tracker_ahead = ahead
         return True
 
     def _passed(self, one: ddl.DDL, at: Location) -> bool:
@@ -864,13 +864,13 @@ class SyncUnit:
         for table in sorted(tracked - now):
             self._into_lock(table, [], None, at)
         for table, pieces in changes.items():
-            runs = self._into_lock(table, pieces, pieces[-1].after, at)
+            runs = self._into_lock(table, pieces, pieces[-1].after, at, session)
             if runs:
                 self._execute([(c.sql, c.piece) for c in runs], session, conn, at)
                 self.optimism.ran()
 
     def _into_lock(self, table: Table, pieces: list[_Change], after: TableInfo | None,
-                   at: Location) -> list[_Change]:
+                   at: Location, session: _Session | None = None) -> list[_Change]:
         """Decide against the other shards' schemas and put this shard's, in one turn of
         the lock (decided again if another source took the turn meanwhile)."""
         lock = self._lock_of(table)
@@ -885,19 +885,35 @@ class SyncUnit:
                     raise errors.SYNC_SHARD_CONFLICT(
                         ddls=[change.sql], detail=decision.why, table=qualified(*table),
                         where=at.short())
-            if self.optimism.commit(lock, version, table, after, [c.sql for c in runs]):
+            pending = None if not runs or session is None else {
+                "ddls": [c.sql for c in runs], "at": at.short(), "session": [
+                    session.ansi_quotes, session.time_zone, session.server_charset]}
+            if self.optimism.commit(lock, version, table, after, pending):
                 return runs
 
     def _run_pending(self, conn: Connection) -> None:
-        """Statements an earlier run decided to run downstream and may not have run."""
-        statements = self.optimism.pending()
-        if statements:
-            log.info("%s/%s: running the optimistic shard DDLs decided before a restart: %s",
-                     self.cfg.task, self.cfg.source_id, statements)
-            pieces = [(sql, ddl.parse(sql, "")) for sql in statements]
-            self._execute(pieces, _Session(False, None, None), conn,
-                          self.position.committed if self.position else None)
+        """Statements an earlier run decided to run downstream and may not have run: run
+        again if the lock has not moved since (else what this run reads again is decided
+        again), unless a binlog skip|replace is set at their DDL."""
+        doc = self.optimism.pending()
+        if doc is None:
+            return
+        file, _, pos = str(doc["at"]).rpartition(":")
+        at = Location(file, int(pos))
+        if (file, int(pos)) in self.operators or \
+                self.optimism.version(doc["lock"]) != {"version": doc["version"]}:
             self.optimism.ran()
+            return
+        log.info("%s/%s: running the optimistic shard DDLs decided before a restart: %s",
+                 self.cfg.task, self.cfg.source_id, doc["ddls"])
+        ansi, zone, charset = doc["session"]
+        try:
+            self._execute([(sql, ddl.parse(sql, "", ansi_quotes=ansi)) for sql in doc["ddls"]],
+                          _Session(ansi, zone, charset), conn, at)
+        except errors.DMError:
+            self.failed_ddl = at  # binlog skip|replace without -b act here
+            raise
+        self.optimism.ran()
 
     def _members(self, target: Table) -> list[Table]:
         """The shards of a group: every tracked table of this source routed to `target`."""
@@ -975,7 +991,7 @@ class SyncUnit:
                       first.context.session, conn, first.at)
 
     def _execute(self, pieces: list[tuple[str, ddl.DDL]], session: _Session,
-                 conn: Connection, at: Location | None) -> None:
+                 conn: Connection, at: Location) -> None:
         """DDLs decided for a merged table, run downstream as their event would run;
         one that ran before a crash is tolerated."""
         with conn.cursor() as cur, _quoting_as_upstream(cur, session.ansi_quotes), \
@@ -985,8 +1001,7 @@ class SyncUnit:
                     cur.execute(sql)
                 except pymysql.err.MySQLError as exc:
                     if not ddl.is_tolerated(exc.args[0], one.event):
-                        raise errors.SYNC_DDL_EXEC(exc, sql=sql, where=at.short() if at
-                                                   else "a restart") from exc
+                        raise errors.SYNC_DDL_EXEC(exc, sql=sql, where=at.short()) from exc
 
     def _with_database_charset(self, one: ddl.DDL, sql: str) -> str:
         """A CREATE DATABASE without a charset gets the one it got upstream (the session's

@@ -66,11 +66,14 @@ class ClusterOptimism(_OnLoop):
     def others(self, lock: str, me: Table) -> tuple[Any, list[TableInfo]]:
         return self._run(self._locks.others(lock, me))
 
-    def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
-               statements: list[str]) -> bool:
-        return self._run(self._locks.commit(lock, version, me, after, statements))
+    def version(self, lock: str) -> Any:
+        return self._run(self._locks.version(lock))
 
-    def pending(self) -> list[str]:
+    def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
+               pending: dict[str, Any] | None) -> bool:
+        return self._run(self._locks.commit(lock, version, me, after, pending))
+
+    def pending(self) -> dict[str, Any] | None:
         return self._run(self._locks.pending())
 
     def ran(self) -> None:
