@@ -13,6 +13,8 @@ same-named column of another type is a conflict (36062).
 
 from __future__ import annotations
 
+import os
+import random
 import re
 import threading
 import time
@@ -555,3 +557,45 @@ def test_dms_sequence_sharding_optimistic_workload_merges_as_dm(
             assert _error(cluster, name, source) is None
     finally:
         cluster.dmctl("stop-task", name, check=False)
+
+
+ROUNDS = ("ADD COLUMN c1 INT DEFAULT 1", "ADD INDEX i1 (c1)", "DROP COLUMN d",
+          "ADD COLUMN c2 INT DEFAULT 2", "DROP INDEX i1", "DROP COLUMN c1")
+
+
+@pytest.mark.parametrize("mode", ["pessimistic", "optimistic"])
+def test_shard_ddls_under_writes_and_worker_kills(
+        cluster: DMProcesses, two_sources: list[MariaDB], downstream: MariaDB,
+        tmp_path: Path, mode: str) -> None:
+    """Rounds of one DDL on every shard in a random order under writes, a random worker
+    killed with kill -9 (and started again) at a random moment of each round: every DDL
+    reaches the merged table once, and the merged table equals the union of the shards.
+    Three rounds; PYDM_LONG=1 runs six; PYDM_SEED=<n> replays the same orders and kills."""
+    seed = int(os.environ.get("PYDM_SEED") or random.randrange(1 << 30))
+    print(f"PYDM_SEED={seed}")
+    rnd = random.Random(seed)
+    rounds = ROUNDS if os.environ.get("PYDM_LONG") else ROUNDS[:3]
+    ups = two_sources
+    name = f"fault{mode[:3]}"
+    with _started(cluster, ups, downstream, tmp_path, name, mode) as stack:
+        halt = stack.enter_context(_writing(ups))
+        for statement in rounds:
+            order = rnd.sample(range(len(SHARDS)), len(SHARDS))
+            kill_after = rnd.randrange(len(SHARDS) + 1)
+            for i, n in enumerate(order):
+                if i == kill_after:
+                    victim = rnd.choice(["worker1", "worker2"])
+                    cluster.kill_worker(victim)
+                    time.sleep(rnd.uniform(0, 1))
+                    cluster.start_worker(victim)
+                _on_shard(ups, n, f"ALTER TABLE {{t}} {statement}")
+                time.sleep(rnd.uniform(0, 0.5))
+            wait_stage(cluster, name, "Running", unit="Sync")
+        halt()
+        columns = ", ".join(_columns_of(ups[0], "pessa", "t_1"))
+        wait_until(f"the merged table has the shards' columns (PYDM_SEED={seed})",
+                   lambda: _columns(downstream) == columns.split(", "))
+        wait_until(f"the merged table equals the union of the shards (PYDM_SEED={seed})",
+                   lambda: _merged(downstream, columns) == _union(ups, columns), timeout=120)
+        for source in SOURCES:
+            assert _error(cluster, name, source) is None, f"PYDM_SEED={seed}"
