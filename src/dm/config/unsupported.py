@@ -45,6 +45,10 @@ def _record(refusals: Iterator[Refusal], findings: Findings) -> None:
 
 
 def _task_refusals(cfg: TaskConfig) -> Iterator[Refusal]:
+    if cfg.strict_optimistic_shard_mode is False:
+        yield Refusal(("strict-optimistic-shard-mode",),
+                      "non-strict optimistic shard DDL (type-2 DDLs replayed in order on "
+                      "every shard)", "true")
     if cfg.online_ddl_scheme:
         yield Refusal(("online-ddl-scheme",), ONLINE_DDL, '""')
     elif cfg.online_ddl:
