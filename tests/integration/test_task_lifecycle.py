@@ -87,6 +87,26 @@ def test_pause_resume_restart_and_members(cluster: DMProcesses, upstream: MariaD
     assert worker["name"] == "worker1" and worker["keepalive-ttl"] == 5
     for kind, code in (("master", "38048"), ("worker", "46004")):
         refused(cluster, code, "get-config", kind, "nobody")
+    shown = tmp_path / "shown.yaml"
+    assert cluster.dmctl("config", "task", "life", "-p", str(shown))["result"]
+    assert "name: life" in shown.read_text() and "se cret" not in shown.read_text()
+
+    # DM 2.0.5's config export / import: the task comes back, its password still works
+    out = tmp_path / "configs"
+    assert cluster.dmctl("config", "export", "-p", str(out))["result"]
+    assert sorted(p.name for p in out.rglob("*.yaml")) == ["life-src.yaml", "life.yaml"]
+    assert "se cret" not in (out / "tasks" / "life.yaml").read_text()
     assert cluster.dmctl("stop-task", "life")["result"]
     assert cluster.dmctl("query-status", "life", check=False)["_exit"] == 1
+    assert cluster.dmctl("operate-source", "stop", "life-src")["result"]
+    downstream.execute("DROP DATABASE lifedb", "DROP DATABASE dm_meta")
+    assert cluster.dmctl("config", "import", "-p", str(out))["result"]
+    wait_stage(cluster, "life", "Finished", timeout=120)
+    up, down = upstream.connect(), downstream.connect()
+    try:
+        assert table_rows(down, "lifedb", "t") == table_rows(up, "lifedb", "t")
+    finally:
+        up.close()
+        down.close()
+    assert cluster.dmctl("stop-task", "life")["result"]
     assert cluster.dmctl("operate-source", "stop", "life-src")["result"]

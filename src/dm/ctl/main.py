@@ -275,14 +275,106 @@ def purge_relay(ctl: Ctl, sources: tuple[str, ...], filename: str, sub_dir: str)
     ctl.call("purge-relay", {"source": sources[0], "filename": filename, "sub_dir": sub_dir})
 
 
+CONFIG_KINDS = ("task", "source", "master", "worker")
+
+
+def _get_config(ctl: Ctl, kind: str, name: str, path: str) -> None:
+    """get-config, its `cfg` also written to `path` when one is given."""
+    if not path:
+        ctl.call("get-config", {"kind": kind, "name": name})
+        return
+    answer = ctl.ask("get-config", {"kind": kind, "name": name})
+    if answer.get("result"):
+        _write(Path(path), str(answer["cfg"]))
+        answer = {"result": True, "msg": f"write config to file {path} succeed"}
+    click.echo(json.dumps(answer, indent=4))
+    if not answer.get("result"):
+        sys.exit(1)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as exc:
+        _fail(errors.CONFIG_READ_FILE(exc, file=str(path)))
+
+
 @cli.command("get-config")
-@click.argument("kind", type=click.Choice(["task", "source", "master", "worker"]))
+@click.argument("kind", type=click.Choice(CONFIG_KINDS))
 @click.argument("name")
+@click.option("-f", "--file", "path", default="", help="also write the config to this file")
 @pass_ctl
-def get_config(ctl: Ctl, kind: str, name: str) -> None:
+def get_config(ctl: Ctl, kind: str, name: str, path: str) -> None:
     """The config of a task or source (passwords masked), or the one a dm-master or
     dm-worker runs with."""
-    ctl.call("get-config", {"kind": kind, "name": name})
+    _get_config(ctl, kind, name, path)
+
+
+@cli.command("get-task-config", hidden=True)
+@click.argument("name")
+@click.option("-f", "--file", "path", default="")
+@pass_ctl
+def get_task_config(ctl: Ctl, name: str, path: str) -> None:
+    """DM 2.0's name for `get-config task <name>`."""
+    _get_config(ctl, "task", name, path)
+
+
+@cli.command("config")
+@click.argument("kind", type=click.Choice([*CONFIG_KINDS, "export", "import"]))
+@click.argument("name", required=False)
+@click.option("-p", "--path", "path", default="", help="a file (show) or a directory "
+              "(export, import; default `configs`)")
+@click.option("-d", "--dir", "old_dir", default="", hidden=True)  # DM 2.0.5-2.0.7
+@pass_ctl
+def config(ctl: Ctl, kind: str, name: str | None, path: str, old_dir: str) -> None:
+    """`config task|source|master|worker <name> [-p file]` shows a config (as get-config);
+    `config export [-p dir]` writes every source and task to dir/sources/*.yaml and
+    dir/tasks/*.yaml (passwords encrypted); `config import [-p dir]` creates those sources
+    and starts those tasks."""
+    if kind in CONFIG_KINDS:
+        if not name:
+            _fail(errors.CTL_ARGS(detail=f"config {kind} needs a name"))
+        _get_config(ctl, kind, name, path)
+        return
+    directory = Path(path or old_dir or "configs")
+    if kind == "export":
+        _export(ctl, directory)
+    else:
+        _import(ctl, directory)
+
+
+def _export(ctl: Ctl, directory: Path) -> None:
+    answer = ctl.ask("config-export", {})
+    if not answer.get("result"):
+        click.echo(json.dumps(answer, indent=4))
+        sys.exit(1)
+    for kind in ("sources", "tasks"):
+        for name, text in answer[kind].items():
+            _write(directory / kind / f"{name}.yaml", str(text))
+    msg = f"export configs to directory `{directory}` succeed"
+    click.echo(json.dumps({"result": True, "msg": "\n".join(filter(None, [
+        msg, str(answer.get("msg") or "")]))}, indent=4))
+
+
+def _import(ctl: Ctl, directory: Path) -> None:
+    """Sources first, then tasks; each answer kept, the first failure ends it."""
+    if not directory.is_dir():
+        _fail(errors.CTL_ARGS(detail=f"config import: no directory {directory}"))
+    done = []
+    for path in sorted((directory / "sources").glob("*.yaml")):
+        answer = ctl.ask("operate-source", {"op": "create", "files": [_read(str(path))]})
+        if not answer.get("result"):
+            _fail(errors.CTL_ARGS(detail=f"{path}: {json.dumps(answer)}"))
+        done.append(str(path))
+    for path in sorted((directory / "tasks").glob("*.yaml")):
+        answer = ctl.ask("start-task", {"file": _read(str(path)), "remove_meta": False,
+                                        "sources": []})
+        if not answer.get("result"):
+            _fail(errors.CTL_ARGS(detail=f"{path}: {json.dumps(answer)}"))
+        done.append(str(path))
+    click.echo(json.dumps({"result": True, "msg": f"import configs from directory "
+                                                  f"`{directory}` succeed: {done}"}, indent=4))
 
 
 @cli.command("encrypt")
@@ -514,8 +606,6 @@ def unlock_ddl_lock(ctl: Ctl, lock_id: str, sources: tuple[str, ...], owner: str
 
 # DM's dmctl commands pydm does not have yet: each answers DM's JSON with result false
 NOT_YET_COMMANDS = {
-    "config": "exporting and importing the cluster's configs",
-    "get-task-config": "get-task-config (use get-config task)",
     "validation": "continuous validation",
     "update-task": "updating a running task's config",
     "check-task-online": "checking a running task",

@@ -68,7 +68,8 @@ async def start_task(state: ClusterState, file: dict[str, str], remove_meta: boo
         await asyncio.to_thread(_remove_meta, task)
         await ddllocks.drop_task(state, task.name, list(subtasks), operations=True)
         await optlocks.drop_task(state, task.name, list(subtasks))
-    await state.put_task(task.name, {"name": task.name, "yaml": task.to_yaml(secrets="mask")},
+    await state.put_task(task.name, {"name": task.name, "yaml": task.to_yaml(secrets="mask"),
+                                     "export": task.to_yaml(secrets="encrypt")},
                          {sid: to_doc(sub) for sid, sub in subtasks.items()})
     return {"result": True, "msg": with_warnings("", task.warnings),
             "checkResult": report.pass_message(),
