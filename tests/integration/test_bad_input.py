@@ -193,7 +193,7 @@ def test_a_refused_source_key_registers_nothing(cluster: DMProcesses, upstream: 
 
 @pytest.mark.parametrize("args", [
     ("update-task", "task.yaml"), ("binlog", "inject", "t", "DROP TABLE x"),
-    ("validation", "status", "t"), ("config", "export"),
+    ("validation", "status", "t"), ("check-task-online", "task.yaml"),
     ("no-such-command",), ("query-status", "--no-such-flag"),
     ("--ssl-ca", "ca.pem", "query-status"),
 ])
