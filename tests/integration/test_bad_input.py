@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dm.sandbox import DMProcesses, MariaDB, free_port
-from tests.integration.conftest import BIN_DIR, source_yaml
+from tests.integration.conftest import BIN_DIR, refused, source_yaml
 
 pytestmark = pytest.mark.integration
 
@@ -212,6 +212,8 @@ def test_ddl_locks_as_dm_shows_them_when_no_task_shards(cluster: DMProcesses) ->
     for args in (("shard-ddl-lock", "unlock", "t-`db`.`tbl`"), ("unlock-ddl-lock", "t-`db`.`tbl`")):
         missing = cluster.dmctl(*args, check=False)
         assert missing["_exit"] == 1 and "code=38019" in missing["msg"], missing
+    for unlock in (("shard-ddl-lock", "unlock"), ("unlock-ddl-lock",)):  # -s is not acted on
+        refused(cluster, "48002", *unlock, "t-`db`.`tbl`", "-s", "some-source")
     malformed = cluster.dmctl("shard-ddl-lock", "unlock", "nonsense", check=False)
     assert malformed["_exit"] == 1 and malformed["msg"] == "can't find task name from lock-ID"
 

@@ -572,8 +572,7 @@ def shard_ddl_lock(ctl: Ctl, args: tuple[str, ...], sources: tuple[str, ...], ow
             _fail(errors.CTL_ARGS(detail="-a, -d and -t (DM's way to resolve an optimistic "
                                          "lock's table) are not offered: pydm's optimistic "
                                          "locks never hold a DDL (docs/sharding.md)"))
-        ctl.call("unlock-ddl-lock", {"lock_id": args[1], "sources": list(sources),
-                                     "owner": owner, "force_remove": force_remove})
+        _unlock(ctl, args[1], sources, owner, force_remove)
         return
     if len(args) > 1:
         _fail(errors.CTL_ARGS(detail="shard-ddl-lock takes at most one task"))
@@ -600,8 +599,18 @@ def show_ddl_locks(ctl: Ctl, task: str | None, sources: tuple[str, ...]) -> None
 def unlock_ddl_lock(ctl: Ctl, lock_id: str, sources: tuple[str, ...], owner: str,
                     force_remove: bool) -> None:
     """DM 2.0's name for `shard-ddl-lock unlock <lock-id>`."""
-    ctl.call("unlock-ddl-lock", {"lock_id": lock_id, "sources": list(sources),
-                                 "owner": owner, "force_remove": force_remove})
+    _unlock(ctl, lock_id, sources, owner, force_remove)
+
+
+def _unlock(ctl: Ctl, lock_id: str, sources: tuple[str, ...], owner: str,
+            force_remove: bool) -> None:
+    """A pessimistic lock is resolved whole: the sources it covers are its own."""
+    if sources:
+        _fail(errors.CTL_ARGS(detail="unlock takes no -s: a pessimistic lock is resolved for "
+                                     "every source that holds its DDL (-o names the one "
+                                     "that runs it)"))
+    ctl.call("unlock-ddl-lock", {"lock_id": lock_id, "owner": owner,
+                                 "force_remove": force_remove})
 
 
 # DM's dmctl commands pydm does not have yet: each answers DM's JSON with result false

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from dm import errors
 from dm.master.ddllocks import PessimisticLocks
 from dm.master.optlocks import OptimisticLocks
 from dm.master.state import ClusterState
@@ -22,7 +23,13 @@ class _OnLoop:
         self._loop = loop
 
     def _run(self, call: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(call, self._loop).result(_ETCD_WAIT_S)
+        future = asyncio.run_coroutine_threadsafe(call, self._loop)
+        try:
+            return future.result(_ETCD_WAIT_S)
+        except TimeoutError as exc:  # a coded, retryable error: the task resumes itself
+            future.cancel()
+            raise errors.MASTER_ETCD(exc, op="a shard DDL lock (no answer in "
+                                             f"{_ETCD_WAIT_S:.0f} s)") from exc
 
 
 class ClusterLocks(_OnLoop):
