@@ -273,6 +273,13 @@ CONFIG_CHUNK_FILESIZE = _define(20047, _C, _INT, _HIGH,
 CONFIG_ONLINE_DDL_REGEX = _define(20048, _C, _INT, _HIGH, "{file}:{line}: {key}: {detail}",
                                   "Each rule is a regular expression with exactly one group that "
                                   "captures the real table name.")
+CONFIG_ONLINE_DDL_MISTAKE_REGEX = _define(20049, _C, _INT, _HIGH,
+                                          "online ddl sql {sql!r} invalid, table {table} fail "
+                                          "to match {rules!r} online ddl regex (binlog position "
+                                          "{where})",
+                                          "Update `{rules}` in the task file so it matches the "
+                                          "table shown (stop-task, then start-task), or `dmctl "
+                                          "binlog skip <task>` skips the statement.")
 CONFIG_COLLATION = _define(20052, _C, _INT, _MED,
                            "{file}:{line}: {key}: {value!r} is not supported",
                            "Use loose or strict.")
@@ -720,6 +727,28 @@ SYNC_SHARD_UNSUPPORTED = _define(36068, _SY, _INT, _HIGH,
                                  "position {where})",
                                  "Rename shard tables before the task, or `dmctl binlog skip "
                                  "<task>` skips it (the merged table keeps its name).")
+SYNC_ONLINE_DDL_META = _define(36039, _SY, _DOWN, _HIGH,
+                               "online ddl meta invalid: the record of ghost table {table} in "
+                               "{meta} is not DM's JSON ({detail})",
+                               "Delete that row of the table shown, then run the tool's ALTER "
+                               "on the downstream table by hand when its cut-over comes, and "
+                               "`dmctl binlog skip <task>` the cut-over RENAME.")
+SYNC_GHOST_RENAME_TO_GHOST = _define(36044, _SY, _INT, _HIGH,
+                                     "rename table to gh-ost temporary table {sql} not "
+                                     "supported (binlog position {where})", _DDL_WAYOUT)
+SYNC_GHOST_RENAME_TO_OTHER = _define(36045, _SY, _INT, _HIGH,
+                                     "rename gh-ost temporary table to other temporary table "
+                                     "{sql} not supported (binlog position {where})",
+                                     _DDL_WAYOUT)
+SYNC_GHOST_NOT_RECORDED = _define(36046, _SY, _INT, _HIGH,
+                                  "online ddl metadata for ghost temporary table {table} not "
+                                  "found (its cut-over RENAME at binlog position {where})",
+                                  "The online schema change began before the task saw its ghost "
+                                  "table created, so its ALTERs are unknown. `dmctl binlog "
+                                  "replace <task> \"ALTER TABLE <db>.<table> ...\"` runs the "
+                                  "tool's ALTER on the real table in the RENAME's place. `dmctl "
+                                  "check-task` (item online_ddl) says when no change is in "
+                                  "progress.")
 SYNC_DDL_EXEC = _define(36013, ErrClass.SYNC_UNIT, _DOWN, _HIGH,
                         "DDL {sql!r} failed downstream (binlog position {where})",
                         "Fix the downstream so the DDL can run, then resume-task; or "

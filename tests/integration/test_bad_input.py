@@ -168,7 +168,7 @@ def test_unsupported_expression_filter_is_refused(cluster: DMProcesses, downstre
 
 
 @pytest.mark.parametrize(("extra", "line", "key"), [
-    ("online-ddl: true\n", 14, "online-ddl"),
+    ("collation_compatible: strict\n", 14, "collation_compatible"),
 ])
 def test_a_key_pydm_does_not_act_on_is_refused_not_ignored(
         cluster: DMProcesses, downstream: MariaDB, registered: str, tmp_path: Path,

@@ -32,11 +32,7 @@ from: {host: 127.0.0.1, port: 3306, user: root}
 """
 
 TASK_CASES = [
-    (TASK + "online-ddl: true\n", 9, "online-ddl"),
     (TASK + "strict-optimistic-shard-mode: false\n", 9, "strict-optimistic-shard-mode"),
-    (TASK + "online-ddl-scheme: gh-ost\n", 9, "online-ddl-scheme"),
-    (TASK + "shadow-table-rules: ['^_(.+)_(?:new|gho)$']\n", 9, "shadow-table-rules"),
-    (TASK + "trash-table-rules: ['^_(.+)_(?:ghc|del|old)$']\n", 9, "trash-table-rules"),
     (TASK + "collation_compatible: strict\n", 9, "collation_compatible"),
     (using("mydumper-config-name: d", "mydumpers:\n  d: {extra-args: '-f db.*'}\n"), 11,
      "mydumpers.d.extra-args"),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dm.db import Connection, query_all, query_one
+from dm.rules.onlineddl import ShadowTables, TableKind
 from dm.schema import catalog
 
 SUCCESS, WARN, FAIL = "success", "warn", "fail"
@@ -149,6 +150,21 @@ def table_schema(conn: Connection, source: str, rid: int,
     return r
 
 
+def online_ddl(conn: Connection, source: str, rid: int, shadow: ShadowTables,
+               allows: Callable[[str, str], bool]) -> CheckResult:
+    """DM's online ddl checker: a ghost table of a taken table means a gh-ost or pt-osc
+    change is under way, whose ALTERs the task would never see."""
+    r = CheckResult(rid, "online_ddl", f"check if in online ddl phase of source {source}")
+    for schema, table, _ in catalog.list_tables(conn, shadow.by_real_name(allows)):
+        if shadow.kind(table) is TableKind.GHOST:
+            r.problem(FAIL, f"source {source}: your ddl is in pt/ghost online-ddl: ghost table "
+                            f"`{schema}`.`{table}` of `{schema}`.`{shadow.real_name(table)}` "
+                            "exists",
+                      "Please wait the online-ddl over: start the task after the tool's "
+                      "cut-over, or once the tool is stopped and its ghost table dropped.")
+    return r
+
+
 SOURCE_ITEMS: dict[str, Callable[[Connection, str, int], CheckResult]] = {
     "dump_privilege": dump_privilege,
     "replication_privilege": replication_privilege,
@@ -160,4 +176,4 @@ SOURCE_ITEMS: dict[str, Callable[[Connection, str, int], CheckResult]] = {
 }
 FULL_ONLY = {"dump_privilege"}
 INCREMENTAL_ONLY = {"replication_privilege", "server_id", "binlog_enable", "binlog_format",
-                    "binlog_row_image"}
+                    "binlog_row_image", "online_ddl"}

@@ -51,6 +51,8 @@ def _wanted(task: TaskConfig) -> set[str]:
     names = set(items.SOURCE_ITEMS) | {"table_schema"}
     if task.shard_mode:
         names |= _SHARD_ITEMS
+    if task.online_ddl:
+        names.add("online_ddl")
     mode = task.task_mode
     if mode in ("full", "dump", "load"):  # no binlog replication
         names -= items.INCREMENTAL_ONLY
@@ -80,9 +82,13 @@ def run_precheck(task: TaskConfig, sources: dict[str, SourceConfig], max_errors:
                 results.append(items.SOURCE_ITEMS[name](conn, sub.source_id, len(results)))
             if "table_schema" in wanted:
                 results.append(items.table_schema(conn, sub.source_id, len(results),
-                                                  sub.ba_list().allows))
+                                                  sub.migrated_tables()))
+            shadow = sub.shadow_tables()
+            if "online_ddl" in wanted and shadow is not None:
+                results.append(items.online_ddl(conn, sub.source_id, len(results), shadow,
+                                                sub.ba_list().allows))
             if wanted & _SHARD_ITEMS:
-                shard_tables.gather(conn, sub.source_id, sub.ba_list().allows,
+                shard_tables.gather(conn, sub.source_id, sub.migrated_tables(),
                                     sub.router().route)
         finally:
             conn.close()

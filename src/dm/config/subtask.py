@@ -7,6 +7,7 @@ and builds the rule objects from it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from pydantic import Field
@@ -32,6 +33,7 @@ from dm.config.task import (
 )
 from dm.rules.balist import BlockAllowList
 from dm.rules.column_mapping import ColumnMapping
+from dm.rules.onlineddl import ShadowTables
 from dm.rules.router import TableRouter
 
 
@@ -105,6 +107,19 @@ class SubTaskConfig(ConfigModel):
 
     def column_mapping(self) -> ColumnMapping:
         return ColumnMapping(self.column_mappings, case_sensitive=self.case_sensitive)
+
+    def shadow_tables(self) -> ShadowTables | None:
+        """The online schema change tools' tables (online-ddl: true), else None."""
+        if not self.online_ddl:
+            return None
+        return ShadowTables(self.shadow_table_rules, self.trash_table_rules)
+
+    def migrated_tables(self) -> Callable[[str, str], bool]:
+        """What the task copies and replicates rows of: the block-allow list, without the
+        tools' ghost and trash tables under online-ddl."""
+        allows = self.ba_list().allows
+        shadow = self.shadow_tables()
+        return allows if shadow is None else shadow.real_only(allows)
 
     def masked(self) -> SubTaskConfig:
         """A copy safe to log: passwords replaced by ******."""

@@ -19,7 +19,6 @@ if TYPE_CHECKING:  # source.py and task.py call in here
     from dm.config.source import SourceConfig
     from dm.config.task import MydumperConfig, TaskConfig
 
-ONLINE_DDL = "online DDL (gh-ost, pt-online-schema-change)"
 
 
 @dataclass(frozen=True)
@@ -49,13 +48,6 @@ def _task_refusals(cfg: TaskConfig) -> Iterator[Refusal]:
         yield Refusal(("strict-optimistic-shard-mode",),
                       "non-strict optimistic shard DDL (type-2 DDLs replayed in order on "
                       "every shard)", "true")
-    if cfg.online_ddl_scheme:
-        yield Refusal(("online-ddl-scheme",), ONLINE_DDL, '""')
-    elif cfg.online_ddl:
-        yield Refusal(("online-ddl",), ONLINE_DDL, "false")
-    for key in ("shadow-table-rules", "trash-table-rules"):
-        if getattr(cfg, key.replace("-", "_")):
-            yield Refusal((key,), ONLINE_DDL, "[]")
     if cfg.collation_compatible == "strict":
         yield Refusal(("collation_compatible",), "collation_compatible: strict", "loose")
     for name, dumper in cfg.mydumpers.items():

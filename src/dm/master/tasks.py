@@ -24,6 +24,7 @@ from dm.rules.event_filter import BinlogEventFilter
 from dm.rules.expr import ExpressionFilters
 from dm.sync.applied import AppliedMarks
 from dm.sync.checkpoint import SyncerCheckpoint
+from dm.sync.onlineddl import OnlineDDLRecords
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ def _remove_meta(task: TaskConfig) -> None:
         LoaderCheckpoint(task.meta_schema, task.name, "").drop(conn)
         SyncerCheckpoint(task.meta_schema, task.name, "", Flavor.MARIADB).drop(conn)
         AppliedMarks(task.meta_schema, task.name, "").drop(conn)
+        OnlineDDLRecords(task.meta_schema, task.name, "").drop(conn)
     finally:
         conn.close()
 

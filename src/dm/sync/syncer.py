@@ -42,6 +42,7 @@ from dm.relay.stream import relay_end, relay_holds
 from dm.rules.column_mapping import ColumnMapping, ColumnRule, MappingError
 from dm.rules.event_filter import BinlogEventFilter
 from dm.rules.expr import ExpressionFilters
+from dm.rules.onlineddl import ShadowTables
 from dm.rules.router import TableRouter
 from dm.schema import ddl
 from dm.schema.createtable import parse_create_table
@@ -55,6 +56,7 @@ from dm.sync.change import RowChange, identity_key, per_table
 from dm.sync.checkpoint import SyncerCheckpoint, SyncPoint
 from dm.sync.dml import build_statements
 from dm.sync.feed import BinlogFeed
+from dm.sync.onlineddl import OnlineDDL, OnlineDDLRecords
 from dm.sync.operators import Operator
 from dm.sync.optimism import Optimism, SoleOptimism
 from dm.sync.position import BinlogPosition
@@ -110,9 +112,15 @@ class SyncUnit:
     def __init__(self, cfg: SyncConfig, allows: Callable[[str, str], bool],
                  router: TableRouter, event_filter: BinlogEventFilter,
                  expressions: ExpressionFilters, case_sensitive: bool,
-                 mapping: ColumnMapping | None = None) -> None:
+                 mapping: ColumnMapping | None = None,
+                 shadow_tables: ShadowTables | None = None) -> None:
         self.cfg = cfg
-        self.allows = allows
+        # online-ddl: the tools' ghost and trash tables are never taken as tables (their
+        # DDLs are the online DDL's to judge, by their real tables' names)
+        self.allows = allows if shadow_tables is None else shadow_tables.real_only(allows)
+        self.online = None if shadow_tables is None else OnlineDDL(
+            shadow_tables, OnlineDDLRecords(cfg.meta_schema, cfg.task, cfg.source_id), allows,
+            case_sensitive)
         self.route = router.route
         self.extension = router.extension  # extract-*: extra columns of merged tables
         self._extended = per_table(self._extend)
@@ -343,6 +351,8 @@ class SyncUnit:
         try:
             self.checkpoint.create(conn)
             self.marks.create(conn)
+            if self.online is not None:
+                self.online.start(conn)
             point, safe_until = self._start_point(conn)
             self._marks = self.marks.load(conn, point.location)
         finally:
@@ -701,7 +711,10 @@ class SyncUnit:
             raise errors.SYNC_PARSE_DDL(exc.message, sql=f"{statement} (at {where})") from exc
         if parsed.kind is not ddl.Kind.DDL:
             return False
-        wanted = [one for one in ddl.split(parsed)
+        pieces = ddl.split(parsed)
+        if self.online is not None:  # a ghost table's DDL recorded, a cut-over's replayed
+            pieces = self.online.rewrite(parsed, pieces, conn, at)
+        wanted = [one for one in pieces
                   if all(self.allows(t.schema, t.table) for t in one.tables)
                   and not self._passed(one, at)]
         if not wanted:
@@ -1084,6 +1097,8 @@ class SyncUnit:
                 conn = connect(self.cfg.target, what="downstream")
                 try:
                     self.checkpoint.save(conn, point)
+                    if self.online is not None:
+                        self.online.forget_passed(conn, point.location)
                 finally:
                     conn.close()
                 self.saved = point.location
@@ -1109,7 +1124,9 @@ _DDL_OWN_ERRORS = frozenset(e.code for e in (
     errors.SYNC_PARSE_DDL, errors.SYNC_DDL_EXEC, errors.SCHEMA_CANNOT_TRACK_DDL,
     errors.SCHEMA_TABLE_NOT_FOUND, errors.SYNC_SHARD_DDL_SEQUENCE,
     errors.SYNC_SHARD_MULTIPLE_TABLES, errors.SYNC_SHARD_UNSUPPORTED,
-    errors.MASTER_SHARD_DDL_DIFF, errors.SYNC_SHARD_CONFLICT))
+    errors.MASTER_SHARD_DDL_DIFF, errors.SYNC_SHARD_CONFLICT, errors.SYNC_GHOST_NOT_RECORDED,
+    errors.SYNC_GHOST_RENAME_TO_GHOST, errors.SYNC_GHOST_RENAME_TO_OTHER,
+    errors.CONFIG_ONLINE_DDL_MISTAKE_REGEX))
 
 
 def _with_values(row: Any, kind: str, values: tuple[str, ...]) -> Any:

@@ -43,9 +43,10 @@ def _full_phase(sub: SubTaskConfig, source: SourceConfig, directory: Path,
                           target=target, meta_schema=sub.meta_schema,
                           directory=directory, dump=dump, load=load,
                           keep_metadata=sub.mode in SYNCS)
-    ba_list = sub.ba_list()  # a load alone applies the block-allow list as it is
-    selection = Selection(args.dump_filter(ba_list.allows), args.database_filter(
-        ba_list.takes_database)) if dump else Selection(ba_list.allows, ba_list.takes_database)
+    ba_list, tables = sub.ba_list(), sub.migrated_tables()
+    # a load alone applies the block-allow list as it is
+    selection = Selection(args.dump_filter(tables), args.database_filter(
+        ba_list.takes_database)) if dump else Selection(tables, ba_list.takes_database)
     return FullPhase(cfg, selection, sub.router(), sub.column_mapping())
 
 
@@ -86,7 +87,7 @@ def _sync_unit(sub: SubTaskConfig, source: SourceConfig, directory: Path,
     return SyncUnit(cfg, sub.ba_list().allows, sub.router(),
                     BinlogEventFilter(sub.filters, case_sensitive=sub.case_sensitive),
                     ExpressionFilters(sub.expression_filters, case_sensitive=sub.case_sensitive),
-                    sub.case_sensitive, sub.column_mapping())
+                    sub.case_sensitive, sub.column_mapping(), sub.shadow_tables())
 
 
 def build_subtask(sub: SubTaskConfig, source: SourceConfig, base_dir: Path,
