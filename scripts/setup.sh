@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(mariadb-server mariadb-client etcd-server mydumper "$@")  # mydumper: load-task tests
+# mydumper: the load-task tests; percona-toolkit: a real pt-online-schema-change (online DDL)
+packages=(mariadb-server mariadb-client etcd-server mydumper percona-toolkit "$@")
 if ! python3 -c "import ensurepip" >/dev/null 2>&1; then
     packages+=(python3-venv)  # Debian's own python3 needs it for `python3 -m venv`
 fi

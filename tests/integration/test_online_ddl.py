@@ -30,7 +30,8 @@ from tests.integration.conftest import (
     wait_stage,
     wait_until,
 )
-from tests.integration.onlineddl_tools import gh_ost, pt_osc_command
+from tests.integration.onlineddl_tools import gh_ost, pt_osc, pt_osc_command
+from tests.shared import DM_TESTS
 
 pytestmark = pytest.mark.integration
 
@@ -285,3 +286,145 @@ def test_a_change_in_progress_fails_the_precheck_and_its_cut_over_pauses_with_36
         wait_equal(upstream, downstream, db, ("t",))
         assert rows_of(downstream, db, "t") == [(1, "a", 9), (2, "b", None), (3, "c", 3)]
         assert _tables(downstream, db) == {"t"}
+
+
+DM_SOURCES = ("onl-a", "onl-b")
+OPTIONS = "COMMENT='string' CHARACTER SET='utf8mb4'"  # DM's second pt-osc run of an ALTER
+
+
+@pytest.fixture
+def two_sources(cluster: DMProcesses, upstream: MariaDB, upstream2: MariaDB,
+                tmp_path: Path) -> Iterator[list[MariaDB]]:
+    if "worker2" not in cluster.workers:
+        cluster.start_worker("worker2")
+    ups = [upstream, upstream2]
+    for sid, server in zip(DM_SOURCES, ups, strict=True):
+        assert cluster.dmctl("operate-source", "create",
+                             str(source_yaml(tmp_path / f"{sid}.yaml", sid, server)))["result"]
+    try:
+        yield ups
+    finally:
+        for sid in DM_SOURCES:
+            cluster.dmctl("operate-source", "stop", sid, check=False)
+
+
+def _run_with_tool(server: MariaDB, path: Path, tool: str | None) -> None:
+    """A DM workload file as DM's run_sql_file_online_ddl runs it: each `alter table`
+    line through the tool (pt-osc twice: the ALTER, then a table-option change), the
+    other lines in one session; `tool` None runs every line plainly."""
+    conn = server.connect()
+    try:
+        with conn.cursor() as cur:
+            for line in path.read_text().split(";\n"):
+                sql = line.strip().rstrip(";")
+                words = sql.split(" ", 3)
+                if tool is None or not sql.lower().startswith("alter table"):
+                    if sql:
+                        cur.execute(sql)
+                    continue
+                conn.commit()
+                if tool == "gh-ost":
+                    gh_ost(server, "online_ddl", words[2], words[3], text="name", writes=0)
+                else:
+                    pt_osc(server, "online_ddl", words[2], words[3])
+                    pt_osc(server, "online_ddl", words[2], OPTIONS)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def _target_rows(downstream: MariaDB, ups: list[MariaDB], prefix: str
+                 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The merged `<prefix>_t_target` (every column but the mapped id) and the union of
+    its shards upstream, the same columns."""
+    shards = {0: [f"{prefix}_t1", f"{prefix}_t2"], 1: [f"{prefix}_t2", f"{prefix}_t3"]}
+    try:
+        conn = downstream.connect("online_ddl")
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"SHOW COLUMNS FROM {prefix}_t_target")
+                columns = ", ".join(f"`{r[0]}`" for r in cur.fetchall() if r[0] != "id")
+                cur.execute(f"SELECT {columns} FROM {prefix}_t_target")
+                merged = sorted(cur.fetchall(), key=repr)
+        finally:
+            conn.close()
+        union: list[tuple[Any, ...]] = []
+        for i, tables in shards.items():
+            conn = ups[i].connect("online_ddl")
+            try:
+                with conn.cursor() as cur:
+                    for table in tables:
+                        cur.execute(f"SELECT {columns} FROM {table}")
+                        union += cur.fetchall()
+            finally:
+                conn.close()
+    except pymysql.err.MySQLError:
+        return [], [("not yet",)]
+    return merged, sorted(union, key=repr)
+
+
+def _equal(downstream: MariaDB, ups: list[MariaDB]) -> bool:
+    return all(merged == union for merged, union in (
+        _target_rows(downstream, ups, prefix) for prefix in ("gho", "pt")))
+
+
+def test_dms_online_ddl_scenario_with_pt_osc_and_gh_ost_on_merged_shards(
+        cluster: DMProcesses, two_sources: list[MariaDB], downstream: MariaDB,
+        tmp_path: Path) -> None:
+    """DM's online_ddl with its task file: two sources, gh-ost and pt-osc tables merged
+    by routes (`is-sharding: true`, partition-id column mappings, an event filter that
+    drops `ADD KEY name`); each ALTER of its workloads run through the tool on every
+    shard; tables of a change begun before the task that the block-allow list leaves out;
+    a worker killed and restarted; then plain DDLs. Equal at each step."""
+    conf, data = DM_TESTS / "online_ddl" / "conf", DM_TESTS / "online_ddl" / "data"
+    task = tmp_path / "task.yaml"
+    task.write_text((conf / "dm-task.yaml").read_text().replace(
+        "port: 4000", f"port: {downstream.port}").replace(
+        "mysql-replica-01", DM_SOURCES[0]).replace("mysql-replica-02", DM_SOURCES[1]))
+    downstream.execute("DROP DATABASE IF EXISTS online_ddl", "DROP DATABASE IF EXISTS dm_meta")
+    ups = two_sources
+    for i, server in enumerate(ups):
+        server.execute("DROP DATABASE IF EXISTS online_ddl")
+        for tool in ("gho", "pt"):
+            _run_with_tool(server, data / f"{tool}.db{i + 1}.prepare.sql", None)
+    ups[0].execute("create table online_ddl.gho_ignore (c int)",
+                   "create table online_ddl._gho_ignore_gho (c int)",
+                   "create table online_ddl.pt_ignore (c int)",
+                   "create table online_ddl._pt_ignore_new (c int)")
+    assert cluster.dmctl("start-task", "--remove-meta", str(task))["result"]
+    try:
+        wait_stage(cluster, "test", "Running", unit="Sync")
+        wait_until("the full phase equal", lambda: _equal(downstream, ups))
+        comment = "add column c int comment '1  2\n3😊4'"
+        for i, table in ((0, "t1"), (0, "t2"), (1, "t2"), (1, "t3")):
+            gh_ost(ups[i], "online_ddl", f"gho_{table}", comment, text="name", writes=0)
+            pt_osc(ups[i], "online_ddl", f"pt_{table}", comment)
+            pt_osc(ups[i], "online_ddl", f"pt_{table}", OPTIONS)
+        wait_until("the column c merged", lambda: _equal(downstream, ups) and all(
+            "`c` int(11)" in _create_table(downstream, "online_ddl", f"{p}_t_target")
+            for p in ("gho", "pt")))
+        ups[0].execute("rename /* gh-ost */ table online_ddl.gho_ignore to "
+                       "online_ddl._gho_ignore_del, online_ddl._gho_ignore_gho to "
+                       "online_ddl.gho_ignore",
+                       "rename table online_ddl.pt_ignore to online_ddl._pt_ignore_old, "
+                       "online_ddl._pt_ignore_new to online_ddl.pt_ignore")
+        for i, server in enumerate(ups):
+            for tool, name in (("gho", "gh-ost"), ("pt", "pt")):
+                _run_with_tool(server, data / f"{tool}.db{i + 1}.increment.sql", name)
+        wait_until("the increment equal", lambda: _equal(downstream, ups) and all(
+            "info_json" in _create_table(downstream, "online_ddl", f"{p}_t_target")
+            for p in ("gho", "pt")), timeout=180)
+        for p in ("gho", "pt"):  # ADD KEY name filtered out, as in DM
+            assert "KEY `name`" not in _create_table(downstream, "online_ddl", f"{p}_t_target")
+        assert "COMMENT='string'" in _create_table(downstream, "online_ddl", "pt_t_target")
+        assert _tables(downstream, "online_ddl") == {"gho_t_target", "pt_t_target"}
+        cluster.kill_worker("worker2")
+        cluster.start_worker("worker2")
+        for i, server in enumerate(ups):
+            for tool in ("gho", "pt"):
+                _run_with_tool(server, data / f"{tool}.db{i + 1}.increment2.sql", None)
+        wait_until("the second increment equal", lambda: _equal(downstream, ups),
+                   timeout=180)
+        assert cluster.dmctl("shard-ddl-lock", "test")["locks"] == []
+    finally:
+        cluster.dmctl("stop-task", "test", check=False)

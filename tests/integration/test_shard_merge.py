@@ -180,12 +180,20 @@ def _worker_of(cluster: DMProcesses, source: str) -> str:
 
 @contextmanager
 def _started(cluster: DMProcesses, ups: list[MariaDB], downstream: MariaDB, tmp_path: Path,
-             name: str, mode: str) -> Iterator[ExitStack]:
+             name: str, mode: str, filters: str = "") -> Iterator[ExitStack]:
     """Fresh shards, the task `name` in `mode` started and syncing; stopped afterwards
-    (and what the test entered into the stack, first)."""
+    (and what the test entered into the stack, first). `filters`: rules of the task's
+    `filters` (YAML lines under it), every source using each."""
     _fresh(ups, downstream)
     task = tmp_path / "task.yaml"
-    task.write_text(TASK.format(mode=mode, name=name, port=downstream.port))
+    text = TASK.format(mode=mode, name=name, port=downstream.port)
+    if filters:
+        names = [line.split(":")[0].strip() for line in filters.splitlines()]
+        text = text.replace("    route-rules: [tables, schemas]\n",
+                            "    route-rules: [tables, schemas]\n"
+                            f"    filter-rules: [{', '.join(names)}]\n") + \
+            "filters:\n" + filters
+    task.write_text(text)
     assert cluster.dmctl("start-task", str(task))["result"]
     try:
         with ExitStack() as stack:
@@ -383,6 +391,41 @@ def test_dms_sequence_sharding_workload_merges_six_shards_of_two_sources(
             assert "new_col3" in error["Message"], error
     finally:
         cluster.dmctl("stop-task", "sequence_sharding", check=False)
+
+
+def test_a_filtered_ddl_of_a_held_shard_is_tracked_after_its_lock(
+        cluster: DMProcesses, two_sources: list[MariaDB], downstream: MariaDB,
+        tmp_path: Path) -> None:
+    """A shard holds ADD COLUMN c; its next DDL, ADD INDEX on c, is one the event filter
+    drops: it waits with the shard (tracked after the held one, not before: its column
+    is not there yet), and never reaches the merged table."""
+    ups = two_sources
+    noindex = '  noindex: {schema-pattern: "pess?", events: ["create index"], action: Ignore}\n'
+    with _started(cluster, ups, downstream, tmp_path, "pessfilter", "pessimistic",
+                  noindex):
+        _on_shard(ups, 0, "ALTER TABLE {t} ADD COLUMN c INT DEFAULT 7")
+        _on_shard(ups, 0, "ALTER TABLE {t} ADD INDEX ic (c)")
+        _on_shard(ups, 0, "INSERT INTO {t} (id, v, c) VALUES (" + str(_shard_id(0) + 999)
+                  + ", 'after', 8)")
+        time.sleep(1)
+        for n in (1, 2, 3):
+            _on_shard(ups, n, "ALTER TABLE {t} ADD COLUMN c INT DEFAULT 7")
+        wait_until("the merged table has the column", lambda: "c" in _columns(downstream),
+                   shown=lambda: _error(cluster, "pessfilter", "pess-a"))
+        wait_until("the merged table equals the union of the shards",
+                   lambda: _merged(downstream, "id, v, c") == _union(ups, "id, v, c"))
+        assert "`ic`" not in _create_table(downstream)
+        assert _error(cluster, "pessfilter", "pess-a") is None
+
+
+def _create_table(downstream: MariaDB) -> str:
+    conn = downstream.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SHOW CREATE TABLE pess.t")
+            return str(cur.fetchone()[1])
+    finally:
+        conn.close()
 
 
 def test_a_shard_dropped_while_its_group_waits_leaves_it_and_keeps_its_rows(

@@ -78,6 +78,14 @@ class Cursor:
             self.fail("expected a name")
         return tok.text if tok.kind is T.WORD else tok.value
 
+    def charset_name(self) -> str:
+        """A character set or collation: a name, or a string (`CHARACTER SET='utf8mb4'`)."""
+        tok = self.peek()
+        if tok is not None and tok.kind is T.STRING:
+            self.pos += 1
+            return tok.value
+        return self.name()
+
     def qualified(self) -> NameRef:
         """`name` or `schema`.`name`."""
         first = self.peek()

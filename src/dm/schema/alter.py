@@ -196,8 +196,8 @@ def _dispatch(cur: Cursor, flavor: str) -> tuple[str, Action, bool]:
     if cur.accept("CONVERT", "TO"):
         if not cur.accept("CHARSET"):
             cur.expect("CHARACTER", "SET")
-        charset = cur.name()
-        collation = cur.name() if cur.accept("COLLATE") else None
+        charset = cur.charset_name()
+        collation = cur.charset_name() if cur.accept("COLLATE") else None
         return "modify table charset and collate", SetCharset(charset, collation, True), False
     if cur.at_any("ALGORITHM", "LOCK"):
         cur.pos = cur.end
@@ -294,10 +294,10 @@ def _table_options(cur: Cursor) -> tuple[str, Action, bool]:
         tok = cur.next()
         if (tok.is_word("CHARACTER") and cur.accept("SET")) or tok.is_word("CHARSET"):
             cur.accept("=")
-            charset = cur.name()
+            charset = cur.charset_name()
         elif tok.is_word("COLLATE"):
             cur.accept("=")
-            collation = cur.name()
+            collation = cur.charset_name()
         elif tok.kind is T.WORD and tok.value in _OPTION_EVENTS:
             event = event or _OPTION_EVENTS[tok.value]
     if charset or collation:

@@ -122,10 +122,10 @@ def _read_options(cur: Cursor) -> tuple[str | None, str | None]:
     while not cur.done() and not cur.at_any(*_OPTIONS_END):
         if cur.accept("CHARACTER", "SET") or cur.accept("CHARSET"):
             cur.accept("=")
-            charset = cur.name()
+            charset = cur.charset_name()
         elif cur.accept("COLLATE"):
             cur.accept("=")
-            collation = cur.name()
+            collation = cur.charset_name()
         elif cur.at("("):
             cur.skip_group()
         else:

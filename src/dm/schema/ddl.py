@@ -249,10 +249,10 @@ class _Reader:
         while not cur.done():
             if cur.accept("CHARACTER", "SET") or cur.accept("CHARSET"):
                 cur.accept("=")
-                charset = cur.name()
+                charset = cur.charset_name()
             elif cur.accept("COLLATE"):
                 cur.accept("=")
-                collation = cur.name()
+                collation = cur.charset_name()
             else:
                 cur.next()
         if verb == "CREATE":

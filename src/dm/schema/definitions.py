@@ -181,7 +181,7 @@ class _Attrs:
         elif cur.accept("NULL"):
             pass
         elif cur.accept("CHARACTER", "SET") or cur.accept("CHARSET"):
-            self.charset = cur.name()
+            self.charset = cur.charset_name()
         elif cur.accept("ASCII"):
             self.charset = "latin1"
         elif cur.accept("UNICODE"):
@@ -189,7 +189,7 @@ class _Attrs:
         elif cur.accept("BYTE"):
             self.charset = "binary"
         elif cur.accept("COLLATE"):
-            self.collation = cur.name()
+            self.collation = cur.charset_name()
         elif cur.accept("BINARY"):
             self.binary = True
         elif cur.accept("DEFAULT") or cur.accept("ON", "UPDATE"):

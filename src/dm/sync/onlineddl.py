@@ -123,11 +123,20 @@ class OnlineDDL:
         self._finished = {}
 
     def rewrite(self, statement: ddl.DDL, pieces: list[ddl.DDL], conn: Connection,
-                at: Location) -> list[ddl.DDL]:
+                at: Location, held: Callable[[str, str], bool],
+                applied: Callable[[str, str], bool]) -> tuple[list[ddl.DDL], bool]:
         """The pieces to run for a statement's `pieces` (one table each, from ddl.split):
         a real table's as they are, a ghost table's recorded (none), a cut-over's the
-        recorded DDLs on the real table, a trash table's none."""
+        recorded DDLs on the real table, a trash table's none; and whether it cut over
+        (then a checkpoint past it is due before another change of that table begins).
+
+        A tool's statement for a real table `held(schema, table)` (a pessimistic shard
+        holding a DDL) is left for the shard's reading again after its lock: its record
+        must stay as it was for the held cut-over. A cut-over of a real table already
+        `applied(schema, table)` past `at` (its checkpoint row, DM's table checkpoint, is
+        ahead: a dump under a later snapshot) runs nothing."""
         self._check_cut_over(statement, at)
+        cut_over = False
         out: list[ddl.DDL] = []
         recorded: dict[TableName, list[str]] = {}  # a ghost's pieces of this statement
         for one in pieces:
@@ -143,23 +152,31 @@ class OnlineDDL:
                     raise errors.SYNC_GHOST_RENAME_TO_GHOST(sql=one.sql, where=at.short())
                 if rename_to is not TableKind.TRASH:  # the real table leaving: skipped
                     out.append(one)
-            elif not self._allows(main.schema, main.table):
-                continue  # a tool's table of a table the task does not take
+            elif not self._allows(main.schema, main.table) or held(
+                    main.schema, self.tables.real_name(main.table)):
+                continue  # a tool's table of a table the task does not take, or held
             elif kind is TableKind.TRASH:
                 if rename_to is TableKind.GHOST:
                     raise errors.SYNC_GHOST_RENAME_TO_OTHER(sql=one.sql, where=at.short())
             elif isinstance(one.statement, _RECORDED) and rename_to is None:
                 recorded.setdefault(main, []).append(ddl.route(one))
             else:
-                out += self._ghost_piece(one, main, rename_to, conn, at)
+                cut_over = cut_over or rename_to is TableKind.REAL
+                out += self._ghost_piece(one, main, rename_to, conn, at, applied)
         for ghost, sqls in recorded.items():
             self._record(conn, ghost, sqls)
-        return out
+        return out, cut_over
 
     def _ghost_piece(self, one: ddl.DDL, ghost: TableName, rename_to: TableKind | None,
-                     conn: Connection, at: Location) -> list[ddl.DDL]:
+                     conn: Connection, at: Location, applied: Callable[[str, str], bool]
+                     ) -> list[ddl.DDL]:
         if rename_to is TableKind.REAL:
-            return self._cut_over(ghost, one.tables[1], at)
+            real = one.tables[1]
+            if not applied(real.schema, real.table):
+                return self._cut_over(ghost, real, at)
+            if self._key(ghost) in self._ghosts:  # forgotten once the checkpoint passes
+                self._finished[self._key(ghost)] = at
+            return []
         if rename_to is TableKind.GHOST:
             raise errors.SYNC_GHOST_RENAME_TO_OTHER(sql=one.sql, where=at.short())
         if isinstance(one.statement, CreateTable):  # a new change begins: nothing yet
@@ -187,9 +204,10 @@ class OnlineDDL:
         self._finished.pop(self._key(ghost), None)
 
     def _forget(self, conn: Connection, key: Key) -> None:
-        known = self._ghosts.pop(key, None)
+        known = self._ghosts.get(key)
         if known is not None:
-            self.records.delete(conn, known[0])
+            self.records.delete(conn, known[0])  # first: a failed DELETE is tried again
+            del self._ghosts[key]
         self._finished.pop(key, None)
 
     def _cut_over(self, ghost: TableName, real: TableName, at: Location) -> list[ddl.DDL]:

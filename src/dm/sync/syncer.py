@@ -711,14 +711,16 @@ class SyncUnit:
             raise errors.SYNC_PARSE_DDL(exc.message, sql=f"{statement} (at {where})") from exc
         if parsed.kind is not ddl.Kind.DDL:
             return False
-        pieces = ddl.split(parsed)
+        pieces, cut_over = ddl.split(parsed), False
         if self.online is not None:  # a ghost table's DDL recorded, a cut-over's replayed
-            pieces = self.online.rewrite(parsed, pieces, conn, at)
+            pieces, cut_over = self.online.rewrite(
+                parsed, pieces, conn, at, self._held,
+                lambda schema, table: self._table_passed(schema, table, at))
         wanted = [one for one in pieces
                   if all(self.allows(t.schema, t.table) for t in one.tables)
                   and not self._passed(one, at)]
         if not wanted:
-            return False
+            return cut_over  # a cut-over with nothing to run is checkpointed all the same
         applier.flush()  # barrier: every change before the DDL is committed
         causality.reset()
         if self.position is not None and self._flushed_commit != self.position.committed \
@@ -744,6 +746,10 @@ class SyncUnit:
                     main.schema, main.table, one.events or (one.event,), one.sql)
                 downstream_sql = self._with_database_charset(one, ddl.route(one, self.route))
                 run: bool | None = not skipped  # a filtered DDL is not run, but tracked
+                if skipped and self.shards is not None and any(
+                        self._held(t.schema, t.table) or self.tracker.key(
+                            t.schema, t.table) in holds for t in one.tables if t.table):
+                    continue  # a held shard's: tracked in turn when read again
                 if run and self.shards is not None:
                     run = self._shard_piece(one, downstream_sql, at, holds)
                 elif run and self.cfg.shard_mode == "optimistic":
@@ -766,13 +772,19 @@ class SyncUnit:
         self._tracker_ahead = ahead
         return True
 
+    def _held(self, schema: str, table: str) -> bool:
+        return self.shards is not None and self.shards.is_held(self.tracker.key(schema, table))
+
     def _passed(self, one: ddl.DDL, at: Location) -> bool:
         """Every table the DDL names is already past it (its checkpoint row is ahead of
         `at`, DM's table checkpoint): the DDL ran downstream and its schema is tracked."""
-        if not self._table_starts:
-            return False
-        names = [self.tracker.key(t.schema, t.table) for t in one.tables if t.table]
-        return bool(names) and all(at < self._table_starts.get(k, at) for k in names)
+        names = [t for t in one.tables if t.table]
+        return bool(names) and all(self._table_passed(t.schema, t.table, at) for t in names)
+
+    def _table_passed(self, schema: str, table: str, at: Location) -> bool:
+        start = self._table_starts.get(self.tracker.key(schema, table)) \
+            if self._table_starts else None
+        return start is not None and at < start
 
     # --- pessimistic shard mode (DM §9.1) -----------------------------------------------
     def _shard_piece(self, one: ddl.DDL, sql: str, at: Location,

@@ -200,3 +200,15 @@ def test_errors(tr: SchemaTracker, sql: str, code: int) -> None:
         tr.apply(sql, "db")
     assert err.value.code == code
     assert tr.get("db", "t") == before  # a failed DDL changes nothing
+
+
+def test_charsets_and_collations_may_be_written_as_strings(tr: SchemaTracker) -> None:
+    """pt-osc and others write `CHARACTER SET='utf8mb4'`; MariaDB takes it as the name."""
+    tr.apply("alter table t COMMENT='string' CHARACTER SET='utf8mb4'", "db")
+    tr.apply("alter table t add column c varchar(3) character set 'latin1' collate "
+             "'latin1_bin'", "db")
+    tr.apply("create table u (id int) default charset 'utf8mb4' collate='utf8mb4_bin'", "db")
+    t, u = tr.get("db", "t"), tr.get("db", "u")
+    assert t is not None and u is not None
+    assert t.charset == "utf8mb4" and t.columns[-1].collation == "latin1_bin"
+    assert u.collation == "utf8mb4_bin"

@@ -47,10 +47,17 @@ def _online(tables: ShadowTables = DEFAULT, *, taken: str = "d",
     return online, records
 
 
-def _run(online: OnlineDDL, sql: str, pos: int = 100) -> list[str]:
+def _rewrite(online: OnlineDDL, sql: str, pos: int = 100, held: str = "", applied: str = ""
+             ) -> tuple[list[str], bool]:
     parsed = ddl.parse(sql, "d")
-    pieces = online.rewrite(parsed, ddl.split(parsed), NO_CONN, Location("bin.000001", pos))
-    return [p.sql for p in pieces]
+    pieces, cut_over = online.rewrite(parsed, ddl.split(parsed), NO_CONN,
+                                      Location("bin.000001", pos), lambda s, t: t == held,
+                                      lambda s, t: t == applied)
+    return [p.sql for p in pieces], cut_over
+
+
+def _run(online: OnlineDDL, sql: str, pos: int = 100, held: str = "") -> list[str]:
+    return _rewrite(online, sql, pos, held)[0]
 
 
 @pytest.mark.parametrize(("table", "kind", "real"), [
@@ -190,3 +197,33 @@ def test_a_cut_over_half_matched_by_the_rules_is_20049() -> None:
     assert "`d`.`_t_del`" in info.value.message and "trash-table-rules" in info.value.message
     assert _run(online, "RENAME TABLE d.a TO d.b, d.c TO d.a") == [  # not a tool's: as is
         "RENAME TABLE `d`.`a` TO `d`.`b`", "RENAME TABLE `d`.`c` TO `d`.`a`"]
+
+
+def test_a_held_shards_next_change_waits_for_its_lock() -> None:
+    """Pessimistic mode: while shard t holds its cut-over's ALTER, the tool's next change
+    of t is not recorded (it is read again after the lock, from before the held DDL):
+    its record of the held cut-over stays as it was."""
+    online, records = _online()
+    _run(online, "CREATE TABLE d._t_new LIKE d.t")
+    _run(online, "ALTER TABLE d._t_new ADD COLUMN c INT")
+    assert _run(online, "RENAME TABLE d.t TO d._t_old, d._t_new TO d.t") == [
+        "ALTER TABLE `d`.`t` ADD COLUMN c INT"]
+    for sql in ("CREATE TABLE d._t_new LIKE d.t", "ALTER TABLE d._t_new ADD KEY k (c)",
+                "RENAME TABLE d.t TO d._t_old, d._t_new TO d.t"):
+        assert _run(online, sql, held="t") == []
+    assert records.rows[TableName("d", "_t_new")].ddls == [
+        "ALTER TABLE `d`.`_t_new` ADD COLUMN c INT"]
+
+
+def test_a_cut_over_says_so_even_with_nothing_to_run_and_none_past_its_table() -> None:
+    """The syncer checkpoints after a cut-over (the record is forgotten only then); one
+    its table's checkpoint row is already past (a dump under a later snapshot) runs
+    nothing, recorded or not."""
+    online, records = _online()
+    assert _rewrite(online, "CREATE TABLE d._t_new LIKE d.t") == ([], False)
+    cut = "RENAME TABLE d.t TO d._t_old, d._t_new TO d.t"
+    assert _rewrite(online, cut, 300) == ([], True)
+    assert _rewrite(online, cut, 300, applied="t") == ([], True)
+    online.forget_passed(NO_CONN, Location("bin.000001", 400))
+    assert records.rows == {}
+    assert _rewrite(online, cut, 500, applied="t") == ([], True)  # no record: no 36046
