@@ -164,6 +164,7 @@ def test_pt_osc_under_writes_and_a_worker_kill_alters_the_real_table_once(
         # the ghost table's ALTER is recorded downstream: now the worker dies
         wait_until("the ALTER of _t_new recorded", lambda: _records(downstream, db) == 1)
         cluster.kill_worker("worker1")
+        assert "_t_new" in _tables(upstream, db), "killed after the cut-over"
         cluster.start_worker("worker1")
         out, _ = tool.communicate(timeout=300)
         assert tool.returncode == 0, out
@@ -255,7 +256,8 @@ def test_a_change_in_progress_fails_the_precheck_and_its_cut_over_pauses_with_36
                        f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(10))")
     upstream.execute(f"INSERT INTO {db}.t VALUES (1, 'a')",  # a change begun: the ghost
                      f"CREATE TABLE {db}._t_new (id INT PRIMARY KEY, v VARCHAR(10), c INT)",
-                     f"INSERT INTO {db}._t_new (id, v) SELECT id, v FROM {db}.t")
+                     f"INSERT INTO {db}._t_new (id, v) SELECT id, v FROM {db}.t",
+                     f"CREATE TABLE {db}._log_old (id INT PRIMARY KEY)")  # named like trash
     _create_source(cluster, upstream, tmp_path, db)
     name, pos = binlog_end(upstream)
     meta = f'meta: {{binlog-name: "{name}", binlog-pos: {pos}}}'
@@ -265,6 +267,7 @@ def test_a_change_in_progress_fails_the_precheck_and_its_cut_over_pauses_with_36
         assert answer["_exit"] == 1 and not answer["result"]
         assert "your ddl is in pt/ghost online-ddl" in answer["msg"]
         assert "`onlpre`.`_t_new`" in answer["msg"]
+        assert "`onlpre`.`_log_old` matches trash-table-rules" in answer["msg"]
         ignoring = _task(tmp_path, downstream, db, mode="incremental", instance=meta,
                          extra="ignore-checking-items: [online_ddl]")
         assert cluster.dmctl("start-task", "--remove-meta", str(ignoring))["result"]

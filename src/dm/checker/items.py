@@ -156,12 +156,19 @@ def online_ddl(conn: Connection, source: str, rid: int, shadow: ShadowTables,
     change is under way, whose ALTERs the task would never see."""
     r = CheckResult(rid, "online_ddl", f"check if in online ddl phase of source {source}")
     for schema, table, _ in catalog.list_tables(conn, shadow.by_real_name(allows)):
-        if shadow.kind(table) is TableKind.GHOST:
+        kind = shadow.kind(table)
+        if kind is TableKind.GHOST:
             r.problem(FAIL, f"source {source}: your ddl is in pt/ghost online-ddl: ghost table "
                             f"`{schema}`.`{table}` of `{schema}`.`{shadow.real_name(table)}` "
                             "exists",
                       "Please wait the online-ddl over: start the task after the tool's "
                       "cut-over, or once the tool is stopped and its ghost table dropped.")
+        elif kind is TableKind.TRASH:
+            r.problem(WARN, f"source {source}: table `{schema}`.`{table}` matches "
+                            "trash-table-rules: the task leaves it out (neither dumped nor "
+                            "replicated)",
+                      "A tool's old table can go; a table of your own whose name matches "
+                      "needs trash-table-rules that leave it out, or another name.")
     return r
 
 

@@ -34,7 +34,8 @@ class ShadowTables:
         for rule in (*self._shadow, *self._trash):
             found = rule.match(table)
             if found is not None:
-                return found.group(1)
+                real: str | None = found.group(1)
+                return real or table  # an optional group that took no part: itself
         return table
 
     def real_only(self, allows: Callable[[str, str], bool]) -> Callable[[str, str], bool]:
@@ -44,6 +45,6 @@ class ShadowTables:
                                                                                   table)
 
     def by_real_name(self, allows: Callable[[str, str], bool]) -> Callable[[str, str], bool]:
-        """`allows` asked of the real table's name: the block-allow list and filters judge a
-        ghost or trash table's DDL as its real table's, as DM does."""
+        """`allows` asked of the real table's name: the block-allow list judges a ghost or
+        trash table's DDL as its real table's, as DM does."""
         return lambda schema, table: allows(schema, self.real_name(table))

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dm import errors
-from dm.binlog.location import Location
+from dm.binlog.location import Location, parse_location
 from dm.db import Connection, create_meta_table, qualified, query_all
 from dm.rules.onlineddl import ShadowTables, TableKind
 from dm.schema import ddl
@@ -39,14 +39,27 @@ _RECORDED = (ddl.AlterTable, ddl.CreateIndexStmt, ddl.DropIndexStmt)
 @dataclass
 class GhostRecord:
     """What a ghost table stands for, and its DDLs as the upstream ran them (names
-    qualified); DM's JSON `{"schema", "table", "ddls"}`."""
+    qualified); DM's JSON `{"schema", "table", "ddls"}`, with `at`, where the last one
+    was read (DM ignores it): a statement read again after a restart is not recorded
+    twice."""
 
     real: TableName
     ddls: list[str] = field(default_factory=list)
+    at: Location | None = None
 
     def to_json(self) -> str:
-        return json.dumps({"schema": self.real.schema, "table": self.real.table,
-                           "ddls": self.ddls})
+        doc: dict[str, object] = {"schema": self.real.schema, "table": self.real.table,
+                                  "ddls": self.ddls}
+        if self.at is not None:
+            doc["at"] = self.at.short()
+        return json.dumps(doc)
+
+    def holds(self, sqls: list[str], at: Location) -> bool:
+        """Whether the statement read at `at` (its pieces `sqls`) is recorded already:
+        read at or before the last one (a record of DM's, without `at`: the last ones)."""
+        if self.at is not None:
+            return not self.at < at
+        return bool(self.ddls) and self.ddls[-len(sqls):] == sqls
 
 
 class OnlineDDLRecords:
@@ -75,9 +88,11 @@ class OnlineDDLRecords:
             ghost = TableName(str(schema), str(table))
             try:
                 doc = json.loads(text)
-                records[ghost] = GhostRecord(TableName(str(doc["schema"]), str(doc["table"])),
-                                             [str(d) for d in doc.get("ddls") or () if d])
-            except (ValueError, TypeError, KeyError) as exc:
+                records[ghost] = GhostRecord(
+                    TableName(str(doc["schema"]), str(doc["table"])),
+                    [str(d) for d in doc.get("ddls") or () if d],
+                    parse_location(doc["at"]) if doc.get("at") else None)
+            except (ValueError, TypeError, KeyError, errors.DMError) as exc:
                 raise errors.SYNC_ONLINE_DDL_META(table=ghost.quoted(), meta=self.table,
                                                   detail=str(exc)) from None
         return records
@@ -164,7 +179,7 @@ class OnlineDDL:
                 cut_over = cut_over or rename_to is TableKind.REAL
                 out += self._ghost_piece(one, main, rename_to, conn, at, applied)
         for ghost, sqls in recorded.items():
-            self._record(conn, ghost, sqls)
+            self._record(conn, ghost, sqls, at)
         return out, cut_over
 
     def _ghost_piece(self, one: ddl.DDL, ghost: TableName, rename_to: TableKind | None,
@@ -181,20 +196,21 @@ class OnlineDDL:
             raise errors.SYNC_GHOST_RENAME_TO_OTHER(sql=one.sql, where=at.short())
         if isinstance(one.statement, CreateTable):  # a new change begins: nothing yet
             self._save(conn, ghost, GhostRecord(TableName(
-                ghost.schema, self.tables.real_name(ghost.table))))
+                ghost.schema, self.tables.real_name(ghost.table)), [], at))
         elif isinstance(one.statement, ddl.DropTables) or rename_to is TableKind.TRASH:
             self._forget(conn, self._key(ghost))
         return []
 
-    def _record(self, conn: Connection, ghost: TableName, sqls: list[str]) -> None:
-        """A ghost table's statement (its pieces), unless it is the last one recorded: a
-        statement read again after a restart."""
+    def _record(self, conn: Connection, ghost: TableName, sqls: list[str], at: Location
+                ) -> None:
+        """A ghost table's statement (its pieces) read at `at`, unless it is recorded
+        already (read again after a restart)."""
         known = self._ghosts.get(self._key(ghost))
         record = known[1] if known is not None else GhostRecord(
             TableName(ghost.schema, self.tables.real_name(ghost.table)))
-        if record.ddls[-len(sqls):] == sqls:
+        if record.holds(sqls, at):
             return
-        self._save(conn, ghost, GhostRecord(record.real, [*record.ddls, *sqls]))
+        self._save(conn, ghost, GhostRecord(record.real, [*record.ddls, *sqls], at))
         log.info("online DDL on %s recorded for %s: %s", ghost.quoted(), record.real.quoted(),
                  sqls)
 

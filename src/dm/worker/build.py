@@ -43,8 +43,8 @@ def _full_phase(sub: SubTaskConfig, source: SourceConfig, directory: Path,
                           target=target, meta_schema=sub.meta_schema,
                           directory=directory, dump=dump, load=load,
                           keep_metadata=sub.mode in SYNCS)
-    ba_list, tables = sub.ba_list(), sub.migrated_tables()
-    # a load alone applies the block-allow list as it is
+    ba_list, tables = sub.ba_list(), sub.migrated_tables()  # a load alone: the list as
+    # it is (with online-ddl, the tools' tables left out), not narrowed by dump arguments
     selection = Selection(args.dump_filter(tables), args.database_filter(
         ba_list.takes_database)) if dump else Selection(tables, ba_list.takes_database)
     return FullPhase(cfg, selection, sub.router(), sub.column_mapping())

@@ -4,6 +4,7 @@ runs them in the downstream's `<task>_onlineddl` table against real pt-osc runs.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -29,10 +30,10 @@ class MemoryRecords(OnlineDDLRecords):
         pass
 
     def load(self, conn: Any) -> dict[TableName, GhostRecord]:
-        return {k: GhostRecord(v.real, list(v.ddls)) for k, v in self.rows.items()}
+        return {k: GhostRecord(v.real, list(v.ddls), v.at) for k, v in self.rows.items()}
 
     def save(self, conn: Any, ghost: TableName, record: GhostRecord) -> None:
-        self.rows[ghost] = GhostRecord(record.real, list(record.ddls))
+        self.rows[ghost] = GhostRecord(record.real, list(record.ddls), record.at)
 
     def delete(self, conn: Any, ghost: TableName) -> None:
         self.rows.pop(ghost, None)
@@ -47,16 +48,19 @@ def _online(tables: ShadowTables = DEFAULT, *, taken: str = "d",
     return online, records
 
 
-def _rewrite(online: OnlineDDL, sql: str, pos: int = 100, held: str = "", applied: str = ""
+_POSITIONS = itertools.count(1000, 100)  # statements one after another in the binlog
+
+
+def _rewrite(online: OnlineDDL, sql: str, pos: int = 0, held: str = "", applied: str = ""
              ) -> tuple[list[str], bool]:
     parsed = ddl.parse(sql, "d")
-    pieces, cut_over = online.rewrite(parsed, ddl.split(parsed), NO_CONN,
-                                      Location("bin.000001", pos), lambda s, t: t == held,
-                                      lambda s, t: t == applied)
+    at = Location("bin.000001", pos or next(_POSITIONS))
+    pieces, cut_over = online.rewrite(parsed, ddl.split(parsed), NO_CONN, at,
+                                      lambda s, t: t == held, lambda s, t: t == applied)
     return [p.sql for p in pieces], cut_over
 
 
-def _run(online: OnlineDDL, sql: str, pos: int = 100, held: str = "") -> list[str]:
+def _run(online: OnlineDDL, sql: str, pos: int = 0, held: str = "") -> list[str]:
     return _rewrite(online, sql, pos, held)[0]
 
 
@@ -93,8 +97,9 @@ def test_pt_online_schema_change_runs_its_alter_on_the_real_table_at_cut_over() 
         == []
     assert _run(online, "ALTER TABLE `d`.`_t_new` ADD COLUMN c INT, ADD KEY k (c)") == []
     ghost = TableName("d", "_t_new")
-    assert records.rows[ghost] == GhostRecord(TableName("d", "t"), [
-        "ALTER TABLE `d`.`_t_new` ADD COLUMN c INT", "ALTER TABLE `d`.`_t_new` ADD KEY k (c)"])
+    assert records.rows[ghost].real == TableName("d", "t")
+    assert records.rows[ghost].ddls == [
+        "ALTER TABLE `d`.`_t_new` ADD COLUMN c INT", "ALTER TABLE `d`.`_t_new` ADD KEY k (c)"]
     assert _run(online, "RENAME TABLE `d`.`t` TO `d`.`_t_old`, `d`.`_t_new` TO `d`.`t`",
                 500) == ["ALTER TABLE `d`.`t` ADD COLUMN c INT",
                          "ALTER TABLE `d`.`t` ADD KEY k (c)"]
@@ -120,18 +125,31 @@ def test_gh_ost_changelog_and_sentry_are_ignored() -> None:
     assert list(records.rows) == [TableName("d", "_t_gho")]  # the changelog is no ghost
 
 
-def test_a_ddl_read_again_after_a_restart_is_recorded_once() -> None:
+def test_ddls_read_again_after_a_restart_are_recorded_once() -> None:
+    """The checkpoint was before both ALTERs: a restart reads them again, at the same
+    positions; each is recorded once, whatever came last."""
     online, records = _online()
-    _run(online, "CREATE TABLE d._t_new LIKE d.t")
-    _run(online, "ALTER TABLE d._t_new ADD COLUMN c INT, DROP COLUMN v")
+    _run(online, "CREATE TABLE d._t_new LIKE d.t", 100)
+    _run(online, "ALTER TABLE d._t_new ADD COLUMN c INT, DROP COLUMN v", 200)
+    _run(online, "ALTER TABLE d._t_new ADD COLUMN e INT", 300)
     again, _ = _online()
     again.records = records
     again.start(NO_CONN)  # the next run loads what the last one saved
-    _run(again, "ALTER TABLE d._t_new ADD COLUMN c INT, DROP COLUMN v")
-    assert records.rows[TableName("d", "_t_new")].ddls == [
-        "ALTER TABLE `d`.`_t_new` ADD COLUMN c INT", "ALTER TABLE `d`.`_t_new` DROP COLUMN v"]
-    assert _run(again, "RENAME TABLE d.t TO d._t_old, d._t_new TO d.t") == [
-        "ALTER TABLE `d`.`t` ADD COLUMN c INT", "ALTER TABLE `d`.`t` DROP COLUMN v"]
+    _run(again, "ALTER TABLE d._t_new ADD COLUMN c INT, DROP COLUMN v", 200)
+    _run(again, "ALTER TABLE d._t_new ADD COLUMN e INT", 300)
+    assert _run(again, "RENAME TABLE d.t TO d._t_old, d._t_new TO d.t", 400) == [
+        "ALTER TABLE `d`.`t` ADD COLUMN c INT", "ALTER TABLE `d`.`t` DROP COLUMN v",
+        "ALTER TABLE `d`.`t` ADD COLUMN e INT"]
+
+
+def test_a_record_of_dms_without_its_position_skips_its_last_statement_again() -> None:
+    online, records = _online()
+    records.rows[TableName("d", "_t_gho")] = GhostRecord(  # as DM writes it
+        TableName("d", "t"), ["ALTER TABLE `d`.`_t_gho` ADD COLUMN c INT"])
+    online.start(NO_CONN)
+    _run(online, "ALTER TABLE `d`.`_t_gho` ADD COLUMN c INT")
+    assert _run(online, "RENAME TABLE d.t TO d._t_del, d._t_gho TO d.t") == [
+        "ALTER TABLE `d`.`t` ADD COLUMN c INT"]
 
 
 def test_a_new_change_starts_a_new_record_and_a_dropped_ghost_forgets_it() -> None:
