@@ -3,9 +3,10 @@
 # then integration tests against real servers. Arguments go to a single pytest run instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-.venv/bin/ruff check src tests bench scripts
+bash scripts/setup.sh prometheus  # a real Prometheus and promtool for the metrics tests
+.venv/bin/ruff check src tests bench scripts monitoring
 .venv/bin/mypy
+.venv/bin/mypy --strict monitoring/dashboards.py
 if (($#)); then
     exec .venv/bin/pytest -q -p no:cacheprovider "$@"
 fi

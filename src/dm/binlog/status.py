@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pymysql
 
-from dm.db import Connection, is_mariadb, query_one
+from dm.db import Connection, is_mariadb, query_all, query_one
 
 _SYNTAX_ERROR = 1064
 
@@ -37,3 +37,8 @@ def binlog_status(conn: Connection) -> BinlogStatus | None:
     else:
         gtid = str(row[4]).replace("\n", "") if len(row) > 4 and row[4] else ""
     return BinlogStatus(str(row[0]), int(row[1]), gtid)
+
+
+def binlog_sizes(conn: Connection) -> dict[str, int]:
+    """Each binlog file the server still has, with its size (SHOW BINARY LOGS)."""
+    return {str(row[0]): int(row[1]) for row in query_all(conn, "SHOW BINARY LOGS")}

@@ -202,6 +202,12 @@ async def show_locks(state: ClusterState, task: str, sources: Iterable[str]
     return {"result": True, "msg": "" if locks else "no DDL lock exists", "locks": locks}
 
 
+def task_of(lock: str) -> str:
+    """The task of a pessimistic lock's ID (`<task>-`schema`.`table``), or ""."""
+    found = _LOCK_ID.match(lock)
+    return found[1] if found else ""
+
+
 async def unlock(state: ClusterState, lock: str, owner: str, force_remove: bool
                  ) -> dict[str, Any]:
     found = _LOCK_ID.match(lock)

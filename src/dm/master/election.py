@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from dm import errors
+from dm import errors, metrics
 from dm.fence import Fence
 from dm.store import keys
 from dm.store.client import Store, host_port
@@ -63,6 +63,7 @@ class Election:
         async with self.store.kept_lease(self.ttl, self._lease.renewed) as lease:
             if await self.store.create_if_absent(LEADER_KEY, me, lease):
                 log.info("%s became the leader", self.name)
+                metrics.START_LEADER.inc()
                 self._leading = True
                 task = asyncio.create_task(lead())
                 try:

@@ -22,12 +22,12 @@ async def list_member(state: ClusterState, election: Election, leader: bool, mas
         masters = [m for m in await election.members() if not names or m["name"] in names]
         members.append({"master": {"msg": "", "masters": masters}})
     if want_all or worker:
-        workers = [w for w in await _workers(state) if not names or w["name"] in names]
+        workers = [w for w in await worker_stages(state) if not names or w["name"] in names]
         members.append({"worker": {"msg": "", "workers": workers}})
     return {"result": True, "msg": "", "members": members}
 
 
-async def _workers(state: ClusterState) -> list[dict[str, str]]:
+async def worker_stages(state: ClusterState) -> list[dict[str, str]]:
     """Each worker's stage as DM shows it: offline, bound, relay (relaying a source it is
     not bound to) or free."""
     workers = await state.workers()

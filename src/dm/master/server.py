@@ -13,13 +13,14 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from dm import __version__, errors
+from dm import __version__, errors, metrics
 from dm.config.source import SourceConfig
 from dm.config.stored import from_doc
 from dm.master import binlogops, ddllocks, members, relay, schemas, sources, tasks, transfer
 from dm.master.election import Election
+from dm.master.metrics import MasterCollector
 from dm.master.state import ClusterState
 from dm.store import keys
 
@@ -47,6 +48,8 @@ class MasterAPI:
         self.state = state
         self.election = election
         self.name = name
+        self.collector = MasterCollector()
+        REGISTRY.register(self.collector)
         self.commands: dict[str, Handler] = {
             "operate-source": self.operate_source,
             "start-task": self.start_task,
@@ -80,6 +83,7 @@ class MasterAPI:
                                   "leader": self.election.is_leader})
 
     async def metrics(self, _: web.Request) -> web.Response:
+        await self.collector.refresh(self.state, self.election.is_leader)
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def etcd(self, _: web.Request) -> web.Response:
@@ -224,9 +228,15 @@ class MasterAPI:
                                          _strings(body, "sources"))
 
     async def unlock_ddl_lock(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await ddllocks.unlock(self.state, str(body.get("lock_id") or ""),
-                                     str(body.get("owner") or ""),
-                                     bool(body.get("force_remove")))
+        lock = str(body.get("lock_id") or "")
+        answer: dict[str, Any] = {"result": False}
+        try:
+            answer = await ddllocks.unlock(self.state, lock, str(body.get("owner") or ""),
+                                           bool(body.get("force_remove")))
+            return answer
+        finally:  # dm_master_shard_ddl_error: an unlock that failed
+            if not answer.get("result"):
+                metrics.SHARD_DDL_ERRORS.labels(ddllocks.task_of(lock), "unlock").inc()
 
     async def config_export(self, body: dict[str, Any]) -> dict[str, Any]:
         """Every source and task config, passwords encrypted (DM 2.0.5's config export)."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dm import errors
+from dm import errors, metrics
 from dm.binlog.location import FILE_HEADER_END, Flavor, Location, file_key, parse_gtid_set
 from dm.binlog.replica import ReplicaConfig, ReplicaConnection
 from dm.binlog.status import binlog_status
@@ -107,6 +107,7 @@ class RelayUnit:
                 return
             except errors.DMError as exc:
                 self.error = exc
+                _count(exc)
                 if exc.code in _FATAL:
                     log.error("relay of %s paused: %s", self.source.source_id, exc)
                     self.stage = PAUSED
@@ -116,6 +117,7 @@ class RelayUnit:
             except Exception as exc:  # shown in relayStatus, then retried
                 log.exception("relay of %s failed", self.source.source_id)
                 self.error = errors.wrap(exc)
+                _count(self.error)
             prepared = None
             self._stop.wait(wait)
             wait = min(wait * 2, _RETRY_MAX)
@@ -264,13 +266,18 @@ class RelayUnit:
         return upstream.now
 
     # --- status and purge --------------------------------------------------------------
-    def status(self) -> dict[str, Any]:
-        """DM's relayStatus."""
+    def locations(self) -> tuple[Location | None, Location | None]:
+        """(the upstream's, the relay's) binlog locations, as far as known."""
         writer, master = self._writer, self._master
         relay = None
         if writer is not None:  # a file started mid-way is empty until its first event
             written = Location(writer.file, writer.end, writer.committed.gtid_set)
             relay = writer.committed if written < writer.committed else written
+        return master, relay
+
+    def status(self) -> dict[str, Any]:
+        """DM's relayStatus."""
+        master, relay = self.locations()
         return {
             "masterBinlog": _pair(master), "masterBinlogGtid": _gtid(master),
             "relaySubDir": self._sub.name if self._sub is not None else "",
@@ -353,3 +360,13 @@ def _pair(at: Location | None) -> str:
 
 def _gtid(at: Location | None) -> str:
     return "" if at is None or at.gtid_set is None else str(at.gtid_set)
+
+
+def _count(exc: errors.DMError) -> None:
+    """An error the relay stopped on, for its metrics: reading the upstream, or else
+    writing the relay log."""
+    metrics.RELAY_EXITS.labels(str(exc.spec.retryable).lower()).inc()
+    if exc.spec.scope is errors.Scope.UPSTREAM:
+        metrics.RELAY_READ_ERRORS.inc()
+    else:
+        metrics.RELAY_WRITE_ERRORS.inc()

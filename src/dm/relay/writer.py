@@ -18,7 +18,7 @@ import zlib
 from pathlib import Path
 from typing import BinaryIO
 
-from dm import errors
+from dm import errors, metrics
 from dm.binlog.events import (
     EventDecoder,
     MariadbGtidListEvent,
@@ -215,6 +215,7 @@ def _last_whole_transaction(path: Path, meta: Location) -> Location:
             if last.file == meta.file and last.pos < size:
                 log.info("relay file %s: cutting a torn tail at %d (%d bytes)", path,
                          last.pos, size - last.pos)
+                metrics.RELAY_CORRUPTION.inc()
                 f.truncate(last.pos)
             return last
     except FileNotFoundError:

@@ -25,6 +25,7 @@ import logging
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,8 @@ from dm.sync.sizing import transaction_changes
 log = logging.getLogger(__name__)
 
 StatementBuilder = Callable[[Sequence[RowChange], bool], list[tuple[str, list[Any]]]]
+# a transaction applied: the applier's number, each target table's changes by kind, seconds
+Applied = Callable[[int, dict[tuple[str, str], Counter[str]], float], None]
 # lock conflicts (db.LOCK_CONFLICTS), and: refused, gone away, lost; TiDB's PD timeout,
 # TiKV busy, resolve-lock timeout, info schema expired/changed
 _RETRYABLE = LOCK_CONFLICTS | {2003, 2006, 2013, 9001, 9003, 9004, 8027, 8028}
@@ -87,8 +90,10 @@ class _Barrier:
 
 class Applier:
     def __init__(self, target: Endpoint, worker_count: int, batch: int, queue_size: int,
-                 build: StatementBuilder, marks: AppliedMarks | None = None) -> None:
+                 build: StatementBuilder, marks: AppliedMarks | None = None,
+                 applied: Applied | None = None) -> None:
         self.target = target
+        self.on_applied = applied
         self.marks = marks
         self.batch = max(1, batch)
         self.take = transaction_changes(self.batch)  # changes a transaction takes at most
@@ -114,7 +119,8 @@ class Applier:
 
     def start(self) -> None:
         for i, q in enumerate(self.queues):
-            t = threading.Thread(target=self._worker, args=(q,), name=f"apply-{i}", daemon=True)
+            t = threading.Thread(target=self._worker, args=(i, q), name=f"apply-{i}",
+                                 daemon=True)
             t.start()
             self._threads.append(t)
 
@@ -181,7 +187,7 @@ class Applier:
     def _session(self) -> Connection:
         return connect(self.target, what="downstream", autocommit=False)
 
-    def _worker(self, q: queue.Queue[Chunk | _Barrier | None]) -> None:
+    def _worker(self, index: int, q: queue.Queue[Chunk | _Barrier | None]) -> None:
         conn: Connection | None = None
         while True:
             item: Chunk | _Barrier | object | None = q.get()
@@ -202,7 +208,7 @@ class Applier:
             if changes and self.failure is None:
                 try:
                     conn = self._apply(conn, changes, safe, f"{read[0].short()} to "
-                                                                     f"{read[-1].short()}")
+                                                            f"{read[-1].short()}", index)
                 except Exception as exc:  # noqa: BLE001 - handed to the syncer via flush()
                     self.failure = errors.wrap(exc)
             if size:
@@ -215,11 +221,12 @@ class Applier:
             _close_quietly(conn)
 
     def _apply(self, conn: Connection | None, changes: list[RowChange], safe: bool,
-               read: str) -> Connection:
+               read: str, index: int = 0) -> Connection:
         by_table: dict[tuple[str, str], list[RowChange]] = {}
         for change in changes:
             by_table.setdefault(change.target, []).append(change)
         marks = last_marks(changes) if self.marks is not None else {}
+        began = time.monotonic()
         for attempt in range(_MAX_RETRIES):
             try:
                 conn = conn or self._session()
@@ -245,6 +252,9 @@ class Applier:
         assert conn is not None
         with self._count_lock:
             self.applied_rows += len(changes)
+        if self.on_applied is not None:
+            self.on_applied(index, {t: Counter(c.kind.value for c in cs)
+                                    for t, cs in by_table.items()}, time.monotonic() - began)
         return conn
 
     def _committed(self, conn: Connection, marks: dict[Table, Mark]) -> bool:

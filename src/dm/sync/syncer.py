@@ -32,11 +32,12 @@ from dm.binlog.location import (
 )
 from dm.binlog.replica import ReplicaConfig
 from dm.binlog.rows.schema import TableSchema
-from dm.binlog.status import binlog_status
+from dm.binlog.status import binlog_sizes, binlog_status
 from dm.db import Connection, Endpoint, connect, qualified, query_all, query_one, ssl_params
 from dm.dump.dumpdir import DumpDirectory, schema_statements
 from dm.dump.metadata import METADATA_FILE
 from dm.dump.snapshots import resumed, table_starts
+from dm.metrics import SyncRecorder
 from dm.relay.layout import RelayDir
 from dm.relay.stream import relay_end, relay_holds
 from dm.rules.column_mapping import ColumnMapping, ColumnRule, MappingError
@@ -51,6 +52,7 @@ from dm.schema.tracker import SchemaTracker
 from dm.sync import optimism
 from dm.sync.applied import AppliedMarks, Mark
 from dm.sync.applier import Applier
+from dm.sync.catchup import CatchUp
 from dm.sync.causality import CONFLICT, Causality
 from dm.sync.change import RowChange, identity_key, per_table
 from dm.sync.checkpoint import SyncerCheckpoint, SyncPoint
@@ -106,6 +108,7 @@ class SyncConfig:
     dump_dir: Path | None  # task-mode all, load&sync: where the dump's metadata is
     catch_up: bool = False  # task-mode full: only replay what reconciles a resumed dump
     shard_mode: str = ""  # "pessimistic": shard DDLs are coordinated (shardgroups.py)
+    worker: str = ""  # the dm-worker's name, a label of the unit's metrics
 
 
 class SyncUnit:
@@ -135,6 +138,11 @@ class SyncUnit:
         self.binlog_type = "remote"
         self.tracker = SchemaTracker(case_sensitive=case_sensitive)
         self.checkpoint = SyncerCheckpoint(cfg.meta_schema, cfg.task, cfg.source_id, cfg.flavor)
+        self.recorder = SyncRecorder(cfg.task, cfg.source_id, cfg.worker)
+        self.binlog_sizes: dict[str, int] = {}  # the upstream's files, refreshed with
+        # master_location
+        self._catch_up = CatchUp(time.monotonic)
+        self._flushed_at = time.monotonic()
         self.marks = AppliedMarks(cfg.meta_schema, cfg.task, cfg.source_id)
         self.position: BinlogPosition | None = None
         self.total_events = 0
@@ -175,13 +183,33 @@ class SyncUnit:
         self._flushed_commit: Location | None = None  # the commit the last save was at
 
     # --- status -----------------------------------------------------------------------
-    def status(self) -> dict[str, Any]:
+    def locations(self) -> tuple[Location | None, Location | None]:
+        """(the upstream's, the syncer's committed) binlog locations, as far as known."""
         pos = self.position
-        elapsed = max(time.monotonic() - self.started, 1e-6)
         syncer = pos.committed if pos else None
         master = self.master_location
         if master is not None and syncer is not None and master < syncer:
             master = syncer  # refreshed every few seconds: the upstream is at least here
+        return master, syncer
+
+    def lag(self) -> int:
+        """Seconds between the last event read and now; 0 once it caught up."""
+        master, syncer = self.locations()
+        if not self.last_event_time or (master and syncer and not syncer < master):
+            return 0
+        return max(0, int(time.time()) - self.last_event_time)
+
+    def remaining_time(self) -> float | None:
+        """Seconds to catch up with the upstream at the recent pace (DM's remaining_time;
+        asked at each metrics scrape), None while unknown."""
+        master, syncer = self.locations()
+        if master is None or syncer is None:
+            return None
+        return self._catch_up.remaining(syncer, master, self.binlog_sizes)
+
+    def status(self) -> dict[str, Any]:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        master, syncer = self.locations()
         synced = bool(master and syncer and not syncer < master)
         return {"sync": {
             "totalEvents": self.total_events,
@@ -195,8 +223,7 @@ class SyncUnit:
             "unresolvedGroups": self._shard_status[0],
             "synced": synced,
             "binlogType": self.binlog_type,
-            "secondsBehindMaster": "0" if synced or not self.last_event_time
-            else str(max(0, int(time.time()) - self.last_event_time)),
+            "secondsBehindMaster": str(self.lag()),
         }}
 
     def waiting_lock(self) -> str:
@@ -249,8 +276,10 @@ class SyncUnit:
         return Location(name, pos, parse_gtid_set(gtid, self.cfg.flavor) if gtid else None)
 
     def _master_now(self) -> Location | None:
+        """Where the upstream's binlog ends (and its files' sizes, for remaining_time)."""
         conn = connect(self.cfg.source, what=f"source {self.cfg.source_id}")
         try:
+            self.binlog_sizes = binlog_sizes(conn)
             status = binlog_status(conn)
             return None if status is None else \
                 self._snapshot_location(status.file, status.pos, status.gtid)
@@ -390,7 +419,8 @@ class SyncUnit:
                      self.cfg.source_id, appliers, self.cfg.worker_count, rtt * 1000,
                      os.cpu_count() or 1, transaction_changes(self.cfg.batch))
             applier = Applier(self.cfg.target, appliers, self.cfg.batch,
-                              self.cfg.queue_size, build_statements, self.marks)
+                              self.cfg.queue_size, build_statements, self.marks,
+                              self.recorder.applied)
             applier.start()
             cleanup.callback(applier.close)
             cleanup.callback(self._flush, applier, safe_until)
@@ -571,6 +601,7 @@ class SyncUnit:
             self.last_event_time = timestamp
             pos.commit(end, gtid)
             self._in_transaction = self._tracker_ahead = False
+            self.recorder.transactions.inc()
         elif tag == QUERY:
             (_, end, start, timestamp, gtid, schema, statement, sql_mode, ends, zone,
              server_charset) = record
@@ -758,7 +789,9 @@ class SyncUnit:
                     continue  # held, decided below, or never touching a merged table
                 try:
                     if run:
+                        began = time.monotonic()
                         cur.execute(downstream_sql)
+                        self.recorder.query_duration.observe(time.monotonic() - began)
                 except pymysql.err.MySQLError as exc:
                     if not ddl.is_tolerated(exc.args[0], one.event):
                         raise errors.SYNC_DDL_EXEC(exc, sql=downstream_sql, where=where) from exc
@@ -1115,6 +1148,10 @@ class SyncUnit:
                     conn.close()
                 self.saved = point.location
                 self._flushed_commit = committed
+                now = time.monotonic()
+                self.recorder.flush_interval.observe(now - self._flushed_at)
+                self.recorder.lag.observe(self.lag())
+                self._flushed_at = now
                 self._forget_passed_locks(point)
                 return
             except (errors.DMError, pymysql.err.OperationalError) as exc:

@@ -67,7 +67,7 @@ def replica_server_id(source_server_id: int, reader: str) -> int:
 
 
 def _sync_unit(sub: SubTaskConfig, source: SourceConfig, directory: Path,
-               target: Endpoint) -> SyncUnit:
+               target: Endpoint, worker: str) -> SyncUnit:
     """The sync unit; in task-mode full, the catch-up that reconciles a resumed dump."""
     syncer = sub.syncer.effective()
     flavor = Flavor(source.flavor or "mysql")
@@ -83,7 +83,7 @@ def _sync_unit(sub: SubTaskConfig, source: SourceConfig, directory: Path,
         meta=_meta_location(sub, flavor), dump_dir=directory if sub.mode in LOADS else None,
         catch_up=sub.mode == "full",
         # a full task's catch-up replays between its dump's snapshots: nothing to hold
-        shard_mode=sub.shard_mode if sub.mode != "full" else "")
+        shard_mode=sub.shard_mode if sub.mode != "full" else "", worker=worker)
     return SyncUnit(cfg, sub.ba_list().allows, sub.router(),
                     BinlogEventFilter(sub.filters, case_sensitive=sub.case_sensitive),
                     ExpressionFilters(sub.expression_filters, case_sensitive=sub.case_sensitive),
@@ -91,13 +91,14 @@ def _sync_unit(sub: SubTaskConfig, source: SourceConfig, directory: Path,
 
 
 def build_subtask(sub: SubTaskConfig, source: SourceConfig, base_dir: Path,
-                  fence: Fence | None = None) -> SubTask:
-    """The subtask; with a fence, every downstream write checks it first (dm.fence)."""
+                  fence: Fence | None = None, worker: str = "") -> SubTask:
+    """The subtask on dm-worker `worker`; with a fence, every downstream write checks it
+    first (dm.fence)."""
     sub = sub.with_source(source)  # source-level filters and case sensitivity join in
     directory = dump_dir(base_dir, sub.loader.dir)
     target = replace(endpoint(sub.to), fence=fence)
     full = _full_phase(sub, source, directory, target) if sub.mode != "incremental" else None
-    sync = _sync_unit(sub, source, directory, target) if sub.mode in (*SYNCS, "full") \
+    sync = _sync_unit(sub, source, directory, target, worker) if sub.mode in (*SYNCS, "full") \
         else None
     return SubTask(sub.name, sub.source_id, full, sync,
                    AutoResume.from_checker(source.checker))

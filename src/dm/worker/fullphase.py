@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dm import errors, metrics
+from dm import errors
 from dm.binlog.location import parse_dump_metadata
 from dm.core.schemas import Selection
 from dm.db import Endpoint, connect
@@ -57,14 +57,6 @@ class FullPhase:
         self._files_total = 0  # load alone: data files of the dump found
 
     def status(self) -> dict[str, Any]:
-        out = self._status()
-        progress = float(str(out.get("load", {}).get("progress", "0 %")).rstrip(" %") or 0)
-        metrics.LOADER_PROGRESS.labels(self.cfg.task, self.cfg.source_id).set(progress / 100)
-        metrics.LOADER_BYTES.labels(self.cfg.task, self.cfg.source_id).set(
-            out.get("load", {}).get("finishedBytes", 0))
-        return out
-
-    def _status(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if self._finished:
             if self._dumper is not None:

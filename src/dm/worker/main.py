@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from dm import __version__, errors
 from dm.program import run_program
@@ -19,6 +19,7 @@ from dm.store.client import Store
 from dm.store.discovery import etcd_endpoints
 from dm.tomlconfig import to_toml
 from dm.worker.config import WorkerConfig, load_worker_config
+from dm.worker.metrics import WorkerCollector
 from dm.worker.node import WorkerNode
 
 log = logging.getLogger("dm.worker")
@@ -79,6 +80,8 @@ async def serve(cfg: WorkerConfig) -> None:
     await store.put(keys.key(keys.WORKER_CONFIG, cfg.name), to_toml(cfg))
     node = WorkerNode(cfg.name, cfg.advertise_addr, store, Path.cwd(), cfg.keepalive_ttl,
                       cfg.relay_dir, cfg.relay_keepalive_ttl)
+    REGISTRY.register(WorkerCollector(cfg.name, lambda: node.subtasks,
+                                      lambda: node.relays.relay))
     runner = web.AppRunner(_app(node), access_log=None)
     await runner.setup()
     try:

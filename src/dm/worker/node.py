@@ -174,7 +174,7 @@ class WorkerNode:
         for task, doc in wanted.items():
             if task not in self.subtasks and (source, task) in stages:
                 built = build_subtask(from_doc(SubTaskConfig, doc), source_cfg,
-                                      self.base_dir, self.fence)
+                                      self.base_dir, self.fence, self.name)
                 if built.sync is not None:
                     built.sync.relay_dir = self.relays.to_read
                     loop = asyncio.get_running_loop()

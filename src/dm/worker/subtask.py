@@ -32,7 +32,7 @@ class SubTask:
         self.sync = sync
         self.name = name
         self.source_id = source_id
-        self._stage = NEW
+        self.stage = NEW
         self.unit = "Dump" if full is not None else "Sync"
         self.errors: list[errors.DMError] = []
         self._stop = threading.Event()
@@ -42,15 +42,6 @@ class SubTask:
         self._backoff = Backoff(auto_resume or AutoResume())
         self._started_at = 0.0
         self.files_released: Callable[[], None] = lambda: None  # the worker tells etcd
-
-    @property
-    def stage(self) -> str:
-        return self._stage
-
-    @stage.setter
-    def stage(self, value: str) -> None:
-        self._stage = value
-        metrics.TASK_STATE.labels(self.name, self.source_id).set(metrics.STAGE_VALUES[value])
 
     # --- lifecycle ---------------------------------------------------------------
     def start(self) -> None:
@@ -62,6 +53,9 @@ class SubTask:
             self.resume_at = None
             self._started_at = time.monotonic()
             self.stage = RUNNING
+            metrics.count_exits([*(("Dump", "Load") if self.full is not None else ()),
+                                 *(("Sync",) if self.sync is not None else ())],
+                                self.name, self.source_id)
             self._thread = threading.Thread(target=self._run, name=f"subtask-{self.name}",
                                             daemon=True)
             self._thread.start()
@@ -72,6 +66,8 @@ class SubTask:
     def stop(self) -> None:
         self._halt(STOPPED)
         metrics.forget_task(self.name, self.source_id)
+        if self.sync is not None:
+            self.sync.recorder.forget()
 
     def _halt(self, stage: str) -> None:
         self._stop.set()
@@ -105,6 +101,7 @@ class SubTask:
 
     def _fail(self, exc: errors.DMError) -> None:
         log.error("subtask %s/%s paused: %s", self.name, self.source_id, exc)
+        metrics.exited(self.unit, self.name, self.source_id, exc.spec.retryable)
         with self._lock:
             self.errors = [exc]
             self.stage = PAUSED
