@@ -253,7 +253,7 @@ class Applier:
         with self._count_lock:
             self.applied_rows += len(changes)
         if self.on_applied is not None:
-            self.on_applied(index, {t: Counter(c.kind.value for c in cs)
+            self.on_applied(index, {t: Counter(c.kind for c in cs)  # a StrEnum: its value
                                     for t, cs in by_table.items()}, time.monotonic() - began)
         return conn
 
