@@ -27,6 +27,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from dm.clustertls import ClusterTLS
+
 MARIADBD = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
 INSTALL_DB = shutil.which("mariadb-install-db") or "/usr/bin/mariadb-install-db"
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
@@ -302,6 +304,20 @@ class DMProcesses:
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     worker_ports: dict[str, int] = field(default_factory=dict)
     _master_args: dict[str, list[str]] = field(default_factory=dict)
+    # cluster TLS: every master, worker and dmctl call uses these files (and masters and
+    # workers the TOML `process_config`, e.g. `cert-allowed-cn`)
+    tls: ClusterTLS = field(default_factory=ClusterTLS)
+    process_config: str = ""
+
+    def _tls_args(self) -> list[str]:
+        tls = self.tls
+        args = ["--ssl-ca", tls.ca, "--ssl-cert", tls.cert, "--ssl-key", tls.key] \
+            if tls.enabled else []
+        if self.process_config:
+            path = self.base / "process.toml"
+            path.write_text(self.process_config)
+            args += ["--config", str(path)]
+        return args
 
     @property
     def master_addr(self) -> str:
@@ -323,7 +339,8 @@ class DMProcesses:
         names = [f"master{i}" for i in range(1, count + 1)]
         ports = iter(free_ports(3 * count))  # master, peer and client port of each
         peers = {n: next(ports) for n in names}
-        initial = ",".join(f"{n}=http://127.0.0.1:{peers[n]}" for n in names)
+        scheme = self.tls.scheme
+        initial = ",".join(f"{n}={scheme}://127.0.0.1:{peers[n]}" for n in names)
         for name in names:
             port = self.master_ports[name] = next(ports)
             if name == "master1":
@@ -333,9 +350,9 @@ class DMProcesses:
             mdir.mkdir(parents=True, exist_ok=True)
             self._master_args[name] = [
                 "--name", name, "--master-addr", f"127.0.0.1:{port}",
-                "--peer-urls", f"http://127.0.0.1:{peers[name]}",
-                "--etcd-client-urls", f"http://127.0.0.1:{next(ports)}",
-                "--initial-cluster", initial,
+                "--peer-urls", f"{scheme}://127.0.0.1:{peers[name]}",
+                "--etcd-client-urls", f"{scheme}://127.0.0.1:{next(ports)}",
+                "--initial-cluster", initial, *self._tls_args(),
                 "--data-dir", str(mdir / "data"), "--log-file", str(mdir / "master.log")]
             self.restart_master(name, wait=False)
         for name in names:
@@ -351,7 +368,7 @@ class DMProcesses:
 
     def _wait_master(self, name: str) -> None:
         proc, port = self.masters[name], self.master_ports[name]
-        wait_for(lambda: self._answers(port, "/status", proc), 60, f"dm-master {name}")
+        wait_for(lambda: self.answers(port, "/status", proc), 60, f"dm-master {name}")
 
     def kill_master(self, name: str) -> None:
         """kill -9 of master `name`; its etcd member must die with it."""
@@ -379,9 +396,9 @@ class DMProcesses:
                            "--join", join or self.master_addr,
                            "--keepalive-ttl", str(keepalive_ttl),
                            "--relay-keepalive-ttl", str(relay_keepalive_ttl or keepalive_ttl),
-                           "--log-file", str(wdir / "worker.log"))
+                           *self._tls_args(), "--log-file", str(wdir / "worker.log"))
         self.workers[name] = proc
-        wait_for(lambda: self._answers(port, "/status", proc), 60, f"dm-worker {name}")
+        wait_for(lambda: self.answers(port, "/status", proc), 60, f"dm-worker {name}")
         return proc
 
     def _spawn(self, cwd: Path, program: str, *args: str) -> subprocess.Popen[bytes]:
@@ -391,19 +408,21 @@ class DMProcesses:
         out.close()
         return proc
 
-    @staticmethod
-    def _answers(port: int, path: str, proc: subprocess.Popen[bytes]) -> bool:
+    def answers(self, port: int, path: str, proc: subprocess.Popen[bytes]) -> bool:
         if proc.poll() is not None:
             raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1):
+            with urllib.request.urlopen(self.tls.url(f"127.0.0.1:{port}", path), timeout=1,
+                                        context=self.tls.client_context()):
                 return True
         except OSError:
             return False
 
     def run_dmctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        tls = ["--ssl-ca", self.tls.ca, "--ssl-cert", self.tls.cert, "--ssl-key",
+               self.tls.key] if self.tls.enabled else []
         return subprocess.run([str(self.bin_dir / "dmctl"), "--master-addr", self.master_addrs,
-                               *args], capture_output=True, text=True, timeout=600)
+                               *tls, *args], capture_output=True, text=True, timeout=600)
 
     def dmctl(self, *args: str, check: bool = True) -> dict[str, Any]:
         """Run the real dmctl; return its JSON answer (and its exit status as `_exit`)."""
@@ -421,9 +440,11 @@ class DMProcesses:
     def api(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
         """The master's dmctl endpoint directly: fast enough to poll tightly."""
         request = urllib.request.Request(
-            f"http://{self.master_addr}/dmctl/{command}", data=json.dumps(body).encode(),
-            method="POST", headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as resp:
+            self.tls.url(self.master_addr, f"/dmctl/{command}"),
+            data=json.dumps(body).encode(), method="POST",
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60,
+                                    context=self.tls.client_context()) as resp:
             answer: dict[str, Any] = json.loads(resp.read())
         return answer
 

@@ -15,8 +15,6 @@ from dm import errors
 M = TypeVar("M", bound=BaseModel)
 
 
-CLUSTER_TLS = "TLS between dm-master, dm-worker and dmctl"
-TLS_KEYS = dict.fromkeys(("ssl-ca", "ssl-cert", "ssl-key", "cert-allowed-cn"), CLUSTER_TLS)
 LOG_ROTATION = {"log-rotate": "log rotation (log-rotate)"}
 
 

@@ -28,7 +28,7 @@ def two_masters(tmp_path: Path) -> Iterator[tuple[DMProcesses, str]]:
          "--data-dir", str(mdir / "data"), "--join", dm.master_addr,
          "--log-file", str(mdir / "master.log")], cwd=mdir)
     try:
-        wait_for(lambda: DMProcesses._answers(port, "/status", second), 60, "dm-master master2")
+        wait_for(lambda: dm.answers(port, "/status", second), 60, "dm-master master2")
         yield dm, f"127.0.0.1:{port}"
     finally:
         stop_pid(second)

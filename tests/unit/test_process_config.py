@@ -1,5 +1,6 @@
 """dm-master and dm-worker TOML keys and flags pydm does not act on yet are refused (20090),
-naming the file, line and key; the etcd keys reach the etcd member."""
+naming the file, line and key; the etcd keys reach the etcd member; the cluster TLS keys
+are checked (test_cluster_tls.py runs a cluster with them)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,7 @@ from dm.worker.config import load_worker_config
 
 
 @pytest.mark.parametrize(("text", "line", "key"), [
-    ('name = "m1"\nssl-ca = "/ca.pem"\n', 2, "ssl-ca"),
-    ('ssl-cert = "/c.pem"\n', 1, "ssl-cert"),
-    ('\nssl-key = "/k.pem"\n', 2, "ssl-key"),
-    ('cert-allowed-cn = ["dm"]\n', 1, "cert-allowed-cn"),
-    ('log-rotate = "daily"\n', 1, "log-rotate"),
+    ('name = "m1"\nlog-rotate = "daily"\n', 2, "log-rotate"),
     ('rpc-timeout = "10s"\n', 1, "rpc-timeout"),
     ('v1-sources-path = "/v1"\n', 1, "v1-sources-path"),
 ])
@@ -30,22 +27,25 @@ def test_master_key_is_refused(tmp_path: Path, text: str, line: int, key: str) -
     assert info.value.message.startswith(f"{path}:{line}: {key}: "), info.value.message
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    ('ssl-ca = "/ca.pem"\n', "ssl-ca"),
-])
-def test_worker_key_is_refused(tmp_path: Path, text: str, key: str) -> None:
-    path = tmp_path / "dm-worker.toml"
-    path.write_text('join = "127.0.0.1:8261"\n' + text)
-    with pytest.raises(errors.DMError) as info:
-        load_worker_config(str(path), {})
-    assert info.value.code == errors.CONFIG_NOT_SUPPORTED.code
-    assert info.value.message.startswith(f"{path}:2: {key}: "), info.value.message
-
-
 def test_a_refused_flag_is_named_as_a_flag() -> None:
     with pytest.raises(errors.DMError) as info:
-        load_worker_config(None, {"join": "127.0.0.1:8261", "ssl_ca": "/ca.pem"})
-    assert info.value.message.startswith("command line:-: --ssl-ca: ")
+        load_worker_config(None, {"join": "127.0.0.1:8261", "log_rotate": "daily"})
+    assert info.value.message.startswith("command line:-: --log-rotate: ")
+
+
+@pytest.mark.parametrize(("keys", "problem"), [
+    ({"ssl_ca": "/nowhere/ca.pem"}, "ssl-cert, ssl-key must be set with the other ssl-* keys"),
+    ({"ssl_ca": "/nowhere/ca.pem", "ssl_cert": "/c", "ssl_key": "/k"},
+     "ssl-ca: /nowhere/ca.pem is not a readable file"),
+    ({"cert_allowed_cn": ["dm"]}, "cert-allowed-cn needs ssl-ca, ssl-cert and ssl-key"),
+])
+def test_cluster_tls_keys_are_checked_at_start(keys: dict[str, object], problem: str) -> None:
+    with pytest.raises(errors.DMError) as info:
+        load_master_config(None, {"name": "m1", **keys})
+    assert info.value.code == errors.MASTER_START.code and problem in info.value.message
+    with pytest.raises(errors.DMError) as info:
+        load_worker_config(None, {"join": "127.0.0.1:8261", **keys})
+    assert info.value.code == errors.WORKER_START.code and problem in info.value.message
 
 
 def test_defaults_and_etcd_keys_are_accepted(tmp_path: Path) -> None:

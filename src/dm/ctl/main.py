@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tomllib
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -15,6 +16,7 @@ import click
 from click.decorators import FC
 
 from dm import __version__, errors
+from dm.clustertls import ClusterTLS
 from dm.config.duration import parse_go_duration
 
 TASK_FILE_SUFFIXES = (".yaml", ".yml")
@@ -44,21 +46,24 @@ def _task_name(arg: str) -> str:
 
 
 class Ctl:
-    def __init__(self, master_addr: str, output: str, timeout: float = 600.0) -> None:
+    def __init__(self, master_addr: str, output: str, timeout: float = 600.0,
+                 tls: ClusterTLS | None = None) -> None:
         self.master_addr = master_addr
         self.output = output
         self.timeout = timeout
+        self.tls = tls or ClusterTLS()
 
     def ask(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
         """Ask the masters of `--master-addr a,b,...` in turn; the first that answers."""
         data = json.dumps(body).encode()
         failure: BaseException | None = None
         for addr in [a.strip() for a in self.master_addr.split(",") if a.strip()]:
-            request = urllib.request.Request(f"http://{addr}/dmctl/{command}", data=data,
-                                             method="POST",
+            request = urllib.request.Request(self.tls.url(addr, f"/dmctl/{command}"),
+                                             data=data, method="POST",
                                              headers={"Content-Type": "application/json"})
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as resp:
+                with urllib.request.urlopen(request, timeout=self.timeout,
+                                            context=self.tls.client_context()) as resp:
                     answer: dict[str, Any] = json.loads(resp.read())
                 return answer
             except (urllib.error.URLError, OSError, ValueError) as exc:
@@ -81,14 +86,22 @@ source_option = click.option("-s", "--source", "sources", multiple=True,
                              help="limit to these source ids (repeatable)")
 
 
-def _refuse_global(ctx: click.Context, param: click.Parameter, value: Any) -> None:
-    if value:
-        _fail(errors.CTL_NOT_SUPPORTED(command=f"--{param.name.replace('_', '-')}",
-                                       feature=NOT_YET_OPTIONS[str(param.name)]))
+_CONFIG_KEYS = ("master-addr", "rpc-timeout", "ssl-ca", "ssl-cert", "ssl-key")
 
 
-NOT_YET_OPTIONS = {"ssl_ca": "TLS to dm-master", "ssl_cert": "TLS to dm-master",
-                   "ssl_key": "TLS to dm-master", "config": "a dmctl config file"}
+def _config_file(path: str) -> dict[str, str]:
+    """DM's dmctl `--config` TOML: the global flags' keys (a flag given wins)."""
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except OSError as exc:
+        _fail(errors.CONFIG_READ_FILE(exc, file=path))
+    except tomllib.TOMLDecodeError as exc:
+        _fail(errors.CONFIG_YAML(exc, file=path, line="?", detail="invalid TOML"))
+    unknown = sorted(set(data) - set(_CONFIG_KEYS))
+    if unknown:
+        _fail(errors.CTL_ARGS(detail=f"{path}: unknown keys {unknown}; dmctl's config file "
+                                     f"takes {list(_CONFIG_KEYS)}"))
+    return {k: str(v) for k, v in data.items()}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -96,23 +109,34 @@ NOT_YET_OPTIONS = {"ssl_ca": "TLS to dm-master", "ssl_cert": "TLS to dm-master",
               help="dm-master address(es), comma-separated (or DM_MASTER_ADDR)")
 @click.option("--output", "-o", type=click.Choice(["json", "table"]), default="json",
               show_default=True, help="json as DM prints it, or a human table")
-@click.option("--rpc-timeout", default="10m", show_default=True,
-              help="how long to wait for dm-master's answer (Go duration)")
+@click.option("--rpc-timeout", help="how long to wait for dm-master's answer (Go duration, "
+              "default 10m)")
 @click.version_option(__version__, "-V", "--version", prog_name="dmctl (pydm)")
-@click.option("--ssl-ca", expose_value=False, callback=_refuse_global, hidden=True)
-@click.option("--ssl-cert", expose_value=False, callback=_refuse_global, hidden=True)
-@click.option("--ssl-key", expose_value=False, callback=_refuse_global, hidden=True)
-@click.option("--config", expose_value=False, callback=_refuse_global, hidden=True)
+@click.option("--ssl-ca", help="CA of the cluster's TLS: talk to dm-master over TLS")
+@click.option("--ssl-cert", help="dmctl's certificate, signed by that CA")
+@click.option("--ssl-key", help="its private key")
+@click.option("--config", "config_path", help="a TOML file of these flags' keys "
+              "(master-addr, rpc-timeout, ssl-ca, ssl-cert, ssl-key)")
 @click.pass_context
-def cli(ctx: click.Context, master_addr: str | None, output: str, rpc_timeout: str) -> None:
+def cli(ctx: click.Context, master_addr: str | None, output: str, rpc_timeout: str | None,
+        ssl_ca: str | None, ssl_cert: str | None, ssl_key: str | None,
+        config_path: str | None) -> None:
     """Control a pydm (DM) cluster."""
-    if ctx.invoked_subcommand not in ("encrypt", "decrypt") and not master_addr:
+    given = {"master-addr": master_addr, "rpc-timeout": rpc_timeout, "ssl-ca": ssl_ca,
+             "ssl-cert": ssl_cert, "ssl-key": ssl_key}
+    keys = {**(_config_file(config_path) if config_path else {}),
+            **{k: v for k, v in given.items() if v}}
+    if ctx.invoked_subcommand not in ("encrypt", "decrypt") and not keys.get("master-addr"):
         _fail(errors.CTL_ARGS(detail="--master-addr (or DM_MASTER_ADDR) is required"))
     try:
-        timeout = parse_go_duration(rpc_timeout).total_seconds()
+        timeout = parse_go_duration(keys.get("rpc-timeout", "10m")).total_seconds()
     except ValueError as exc:
-        _fail(errors.CTL_ARGS(detail=f"--rpc-timeout {rpc_timeout!r}: {exc}"))
-    ctx.obj = Ctl(master_addr or "", output, timeout)
+        _fail(errors.CTL_ARGS(detail=f"--rpc-timeout {keys.get('rpc-timeout')!r}: {exc}"))
+    tls = ClusterTLS(keys.get("ssl-ca", ""), keys.get("ssl-cert", ""), keys.get("ssl-key", ""))
+    problem = tls.problem()
+    if problem is not None:
+        _fail(errors.CTL_ARGS(detail=problem))
+    ctx.obj = Ctl(keys.get("master-addr", ""), output, timeout, tls)
 
 
 @cli.command("operate-source")

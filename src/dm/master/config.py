@@ -7,9 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from dm import errors
+from dm.clustertls import ClusterTLS, with_scheme
 from dm.tomlconfig import (
     LOG_ROTATION,
-    TLS_KEYS,
     advertised,
     kebab,
     listen_address,
@@ -47,6 +48,9 @@ class MasterConfig(BaseModel):
     ssl_cert: str = ""
     ssl_key: str = ""
     cert_allowed_cn: list[str] = []
+
+    def tls(self) -> ClusterTLS:
+        return ClusterTLS(self.ssl_ca, self.ssl_cert, self.ssl_key, tuple(self.cert_allowed_cn))
     v1_sources_path: str = ""
 
     def adjusted(self) -> MasterConfig:
@@ -61,6 +65,12 @@ class MasterConfig(BaseModel):
             scheme, _, rest = cfg.peer_urls.split(",")[0].partition("://")
             host, _, port = rest.rpartition(":")
             cfg.etcd_client_urls = f"{scheme}://{host}:{int(port) + 1}"
+        tls = cfg.tls()
+        problem = tls.problem()
+        if problem is not None:
+            raise errors.MASTER_START(name=cfg.name, detail=problem)
+        for key in ("peer_urls", "advertise_peer_urls", "initial_cluster", "etcd_client_urls"):
+            setattr(cfg, key, with_scheme(getattr(cfg, key), tls))
         return cfg
 
     @property
@@ -69,7 +79,7 @@ class MasterConfig(BaseModel):
 
 
 # keys DM has that pydm does not act on yet: refused when set (dm.config.unsupported)
-_UNSUPPORTED = {**TLS_KEYS, **LOG_ROTATION,
+_UNSUPPORTED = {**LOG_ROTATION,
                 **dict.fromkeys(("rpc-timeout", "rpc-rate-limit", "rpc-rate-burst"),
                                 "limits on dm-master's calls to workers"),
                 "v1-sources-path": "importing DM v1.0 sources"}

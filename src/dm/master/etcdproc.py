@@ -39,6 +39,7 @@ class EtcdMember:
     quota_backend_bytes: int = 2 << 30
     max_txn_ops: int = 2048
     max_request_bytes: int = 1572864
+    tls_args: tuple[str, ...] = ()  # etcd's TLS flags (dm.clustertls)
 
 
 class EtcdProcess:
@@ -68,7 +69,7 @@ class EtcdProcess:
                 "--auto-compaction-retention", m.auto_compaction_retention,
                 "--quota-backend-bytes", str(m.quota_backend_bytes),
                 "--max-txn-ops", str(m.max_txn_ops),
-                "--max-request-bytes", str(m.max_request_bytes),
+                "--max-request-bytes", str(m.max_request_bytes), *m.tls_args,
                 stdout=out, stderr=out, start_new_session=True,
                 preexec_fn=_dies_with(os.getpid()))
         for _ in range(300):

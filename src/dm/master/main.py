@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from aiohttp import web
 
-from dm import errors
+from dm import clustertls, errors
 from dm.master.config import MasterConfig, load_master_config
 from dm.master.election import Election
 from dm.master.etcdproc import EtcdMember, EtcdProcess
@@ -47,13 +47,15 @@ async def _join(cfg: MasterConfig, etcd_dir: Path) -> tuple[str, str]:
 
 
 async def serve(cfg: MasterConfig) -> None:
+    tls = cfg.tls()
+    clustertls.configure(tls)  # etcd, the HTTP API and calls to workers and masters
     data_dir = Path(cfg.data_dir)
     initial_cluster, cluster_state = await _join(cfg, data_dir / "etcd")
     etcd = EtcdProcess(EtcdMember(
         cfg.name, data_dir / "etcd", cfg.etcd_client_urls, cfg.peer_urls,
         cfg.advertise_peer_urls, initial_cluster, cluster_state, cfg.auto_compaction_mode,
         cfg.auto_compaction_retention, cfg.quota_backend_bytes, cfg.max_txn_ops,
-        cfg.max_request_bytes), data_dir / "etcd.log")
+        cfg.max_request_bytes, tuple(tls.etcd_args())), data_dir / "etcd.log")
     await etcd.start()
     store = Store([etcd.endpoint])
     runner: web.AppRunner | None = None
@@ -66,7 +68,7 @@ async def serve(cfg: MasterConfig) -> None:
         runner = web.AppRunner(api.app(), access_log=None)
         await runner.setup()
         host, port = cfg.listen
-        await web.TCPSite(runner, host, port).start()
+        await web.TCPSite(runner, host, port, ssl_context=tls.server_context()).start()
         log.info("dm-master %s serving on %s (etcd %s)", cfg.name, cfg.master_addr,
                  etcd.endpoint)
         campaign = asyncio.create_task(election.campaign(
@@ -108,6 +110,9 @@ async def _until_signalled() -> None:
 @click.option("--join", help="client addresses of a running cluster to join")
 @click.option("--etcd-client-urls", help="etcd client URL (pydm; default peer port + 1)")
 @click.option("--data-dir", help="etcd data directory (default default.<name>)")
+@click.option("--ssl-ca", help="CA of the cluster's TLS (DM's ssl-ca)")
+@click.option("--ssl-cert", help="this master's certificate (ssl-cert)")
+@click.option("--ssl-key", help="its private key (ssl-key)")
 @click.option("--log-file", help="log file (default stderr)")
 @click.option("-L", "--log-level", help="debug|info|warn|error")
 @click.option("-V", "--version", "show_version", is_flag=True, help="print version")

@@ -15,7 +15,7 @@ import aiohttp
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from dm import __version__, errors, metrics
+from dm import __version__, clustertls, errors, metrics
 from dm.config.source import SourceConfig
 from dm.config.stored import from_doc
 from dm.master import binlogops, ddllocks, members, relay, schemas, sources, tasks, transfer
@@ -71,7 +71,8 @@ class MasterAPI:
         }
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=64 << 20)
+        app = web.Application(client_max_size=64 << 20,
+                              middlewares=[clustertls.current().middleware()])
         app.router.add_post("/dmctl/{command}", self.dispatch)
         app.router.add_get("/status", self.status)
         app.router.add_get("/metrics", self.metrics)
@@ -116,8 +117,9 @@ class MasterAPI:
         if leader is None:
             raise errors.MASTER_NOT_LEADER(name=self.name)
         try:
-            async with aiohttp.ClientSession() as http, \
-                    http.post(f"http://{leader['address']}/dmctl/{command}", json=body) as resp:
+            async with clustertls.session(600) as http, \
+                    http.post(clustertls.url(leader["address"], f"/dmctl/{command}"),
+                              json=body) as resp:
                 return dict(await resp.json())
         except aiohttp.ClientConnectorError as exc:  # never sent: the leader died, its key
             # lives until its lease ends and another master is elected

@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 
-from dm import errors
+from dm import clustertls, errors
 from dm.binlog.location import Flavor
 from dm.checker.run import run_precheck
 from dm.config.source import SourceConfig
@@ -167,9 +167,8 @@ def _stage_reached(subs: list[dict[str, Any]], expect: str) -> bool:
 
 
 async def worker_status(address: str, task: str | None) -> dict[str, Any]:
-    url = f"http://{address}/api/v1/subtasks" + (f"?task={task}" if task else "")
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http, \
-            http.get(url) as resp:
+    url = clustertls.url(address, "/api/v1/subtasks" + (f"?task={task}" if task else ""))
+    async with clustertls.session(10) as http, http.get(url) as resp:
         return dict(await resp.json())
 
 
@@ -187,9 +186,9 @@ async def worker_get(worker: str, address: str, path: str,
 
 async def _ask_worker(worker: str, address: str, path: str, body: dict[str, Any] | None,
                       timeout: float) -> dict[str, Any]:
-    url = f"http://{address}{path}"
+    url = clustertls.url(address, path)
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http, \
+        async with clustertls.session(timeout) as http, \
                 (http.get(url) if body is None else http.post(url, json=body)) as resp:
             return dict(await resp.json())
     except (aiohttp.ClientError, TimeoutError) as exc:
@@ -201,8 +200,8 @@ async def poke(address: str) -> None:
     """Tell a worker that etcd changed for it, so that it follows now; best effort (it
     follows on its next pass anyway)."""
     with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http, \
-                http.post(f"http://{address}/api/v1/poke") as resp:
+        async with clustertls.session(2) as http, \
+                http.post(clustertls.url(address, "/api/v1/poke")) as resp:
             await resp.read()
 
 

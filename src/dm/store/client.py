@@ -9,13 +9,17 @@ import logging
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import aetcd
 import aetcd.exceptions
+import aetcd.rpc
+import grpc
+import grpc.aio
 from aetcd.members import Member
 
-from dm import errors
+from dm import clustertls, errors
 from dm.store import keys
 
 log = logging.getLogger(__name__)
@@ -224,11 +228,41 @@ def host_port(url: str) -> str:
 
 def _dial(endpoints: list[str]) -> aetcd.Client:
     """A client whose one gRPC channel knows every endpoint (gRPC's `ipv4:` target with
-    several addresses, first reachable one used), so a dead member is passed over."""
+    several addresses, first reachable one used), so a dead member is passed over; over
+    TLS when the cluster's is on (dm.clustertls)."""
     addresses = []
     for endpoint in endpoints:
         host, _, port = host_port(endpoint).rpartition(":")
         addresses.append(f"{socket.gethostbyname(host or '127.0.0.1')}:{port}")
     # aetcd joins host and port with ':'; the multi-address target splits the same way
     target_host, _, target_port = ("ipv4:" + ",".join(addresses)).rpartition(":")
-    return aetcd.Client(host=target_host, port=int(target_port), timeout=10)
+    tls = clustertls.current()
+    if not tls.enabled:
+        return aetcd.Client(host=target_host, port=int(target_port), timeout=10)
+    first = host_port(endpoints[0]).rpartition(":")[0] or "127.0.0.1"
+    return _TLSClient(tls, first, host=target_host, port=int(target_port), timeout=10)
+
+
+class _TLSClient(aetcd.Client):  # type: ignore[misc]  # aetcd is untyped
+    """aetcd opens plain gRPC channels only: this client has its `connect` open a TLS one
+    instead. The server's certificate is checked for the first endpoint's host (a
+    cluster's certificate names every master's host, as DM's do)."""
+
+    def __init__(self, tls: clustertls.ClusterTLS, server_name: str, **kw: Any) -> None:
+        super().__init__(**kw)
+        self._credentials = grpc.ssl_channel_credentials(
+            Path(tls.ca).read_bytes(), Path(tls.key).read_bytes(),
+            Path(tls.cert).read_bytes())
+        self._server_name = server_name
+
+    async def connect(self) -> None:
+        plain = aetcd.rpc.insecure_channel
+
+        def secure(target: str, options: Any = ()) -> grpc.aio.Channel:
+            return grpc.aio.secure_channel(target, self._credentials, options=[
+                *options, ("grpc.ssl_target_name_override", self._server_name)])
+        aetcd.rpc.insecure_channel = secure  # for the call below only (no await before
+        try:  # it takes the channel)
+            await super().connect()
+        finally:
+            aetcd.rpc.insecure_channel = plain

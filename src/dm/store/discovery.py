@@ -6,7 +6,7 @@ import asyncio
 
 import aiohttp
 
-from dm import errors
+from dm import clustertls, errors
 
 
 async def etcd_endpoints(join: str, who: str, timeout: float = 60) -> list[str]:
@@ -14,11 +14,11 @@ async def etcd_endpoints(join: str, who: str, timeout: float = 60) -> list[str]:
     masters = [m.strip() for m in join.split(",") if m.strip()]
     deadline = asyncio.get_running_loop().time() + timeout
     last: Exception | None = None
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
+    async with clustertls.session(5) as http:
         while asyncio.get_running_loop().time() < deadline:
             for master in masters:
                 try:
-                    async with http.get(f"http://{master}/api/v1/cluster/etcd") as resp:
+                    async with http.get(clustertls.url(master, "/api/v1/cluster/etcd")) as resp:
                         return list((await resp.json())["endpoints"])
                 except (aiohttp.ClientError, TimeoutError, KeyError, ValueError) as exc:
                     last = exc

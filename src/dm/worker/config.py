@@ -8,9 +8,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from dm import errors
+from dm.clustertls import ClusterTLS
 from dm.tomlconfig import (
     LOG_ROTATION,
-    TLS_KEYS,
     advertised,
     kebab,
     listen_address,
@@ -37,6 +37,9 @@ class WorkerConfig(BaseModel):
     ssl_key: str = ""
     cert_allowed_cn: list[str] = []
 
+    def tls(self) -> ClusterTLS:
+        return ClusterTLS(self.ssl_ca, self.ssl_cert, self.ssl_key, tuple(self.cert_allowed_cn))
+
     def adjusted(self) -> WorkerConfig:
         cfg = self.model_copy()
         cfg.name = cfg.name or f"dm-worker-{socket.gethostname()}"
@@ -44,6 +47,9 @@ class WorkerConfig(BaseModel):
         if not cfg.join:
             raise errors.WORKER_START(name=cfg.name,
                                       detail="--join (the dm-master address) is required")
+        problem = cfg.tls().problem()
+        if problem is not None:
+            raise errors.WORKER_START(name=cfg.name, detail=problem)
         return cfg
 
     @property
@@ -52,7 +58,7 @@ class WorkerConfig(BaseModel):
 
 
 # keys DM has that pydm does not act on yet: refused when set (dm.config.unsupported)
-_UNSUPPORTED = {**TLS_KEYS, **LOG_ROTATION}
+_UNSUPPORTED = LOG_ROTATION
 
 
 def load_worker_config(path: str | None, flags: dict[str, Any]) -> WorkerConfig:

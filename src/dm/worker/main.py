@@ -12,7 +12,7 @@ import click
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from dm import __version__, errors
+from dm import __version__, clustertls, errors
 from dm.program import run_program
 from dm.store import keys
 from dm.store.client import Store
@@ -63,7 +63,7 @@ def _app(node: WorkerNode) -> web.Application:
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    app = web.Application()
+    app = web.Application(middlewares=[clustertls.current().middleware()])
     app.router.add_get("/api/v1/subtasks", subtasks)
     app.router.add_get("/status", status)
     app.router.add_post("/api/v1/relay/purge", purge_relay)
@@ -75,6 +75,8 @@ def _app(node: WorkerNode) -> web.Application:
 
 
 async def serve(cfg: WorkerConfig) -> None:
+    tls = cfg.tls()
+    clustertls.configure(tls)  # etcd, the HTTP API and calls to masters
     store = Store(await etcd_endpoints(cfg.join, cfg.name))
     await store.connect()
     await store.put(keys.key(keys.WORKER_CONFIG, cfg.name), to_toml(cfg))
@@ -86,7 +88,7 @@ async def serve(cfg: WorkerConfig) -> None:
     await runner.setup()
     try:
         host, port = cfg.listen
-        await web.TCPSite(runner, host, port).start()
+        await web.TCPSite(runner, host, port, ssl_context=tls.server_context()).start()
         log.info("dm-worker %s serving on %s", cfg.name, cfg.worker_addr)
         life = asyncio.create_task(node.run())
         stop = asyncio.Event()
@@ -115,6 +117,9 @@ async def serve(cfg: WorkerConfig) -> None:
 @click.option("--relay-keepalive-ttl", type=int,
               help="lease TTL in seconds while the worker relays its source (default 1800)")
 @click.option("--relay-dir", help="relay log directory (wins over the source's relay-dir)")
+@click.option("--ssl-ca", help="CA of the cluster's TLS (DM's ssl-ca)")
+@click.option("--ssl-cert", help="this worker's certificate (ssl-cert)")
+@click.option("--ssl-key", help="its private key (ssl-key)")
 @click.option("--log-file", help="log file (default stderr)")
 @click.option("-L", "--log-level", help="debug|info|warn|error")
 @click.option("-V", "--version", "show_version", is_flag=True, help="print version")
