@@ -102,7 +102,7 @@ RELAY: list[Panel] = [
 ]
 HA: list[Panel] = [
     ("Leader starts", "short", [("dm_master_start_leader_counter", "{{instance}}")]),
-    ("Worker state (0 offline, 1 free, 2 bound)", "short", [("dm_master_worker_state",
+    ("Worker state (0 offline, 1 free, 1.5 relay, 2 bound)", "short", [("dm_master_worker_state",
                                                               "{{worker}}")]),
     ("Shard DDL errors", "short", [("dm_master_shard_ddl_error", "{{task}} {{type}}")]),
     ("Pending shard DDL locks", "short", [("dm_master_ddl_state_number",

@@ -6,7 +6,7 @@ error, lag and execution times) lives in the objects below. What a unit *is* (st
 binlog positions, progress, relay space) is read from its state when Prometheus scrapes,
 by the collectors in dm.worker.metrics and dm.master.metrics, described in `STATE`: nothing
 on the hot path, and a stopped subtask's series are gone at once (DM 2.0.3); its recorded
-series are removed by `forget_task`.
+series are removed by `SyncRecorder.forget` and `forget_task` (its exit counts).
 
 DM's counters whose names do not end in `_total` (`dm_syncer_exit_with_error_count`,
 `dm_relay_read_error_count`, ...) keep those names: Prometheus' Python client would add
@@ -19,6 +19,7 @@ import contextlib
 from collections import Counter as Tally
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily
@@ -47,7 +48,7 @@ QUERY_DURATION = Histogram("dm_syncer_query_duration_time", "Bucketed histogram 
                            "time (s).", SYNC_LABELS, buckets=_exponential(0.000005, 2, 25))
 FLUSH_INTERVAL = Histogram("dm_syncer_flush_checkpoints_time_interval", "checkpoint flushed "
                            "time interval in seconds", SYNC_LABELS,
-                           buckets=_exponential(1, 2, 20))
+                           buckets=[1 + 50 * i for i in range(21)])  # DM's linear buckets
 _EXIT_LABELS = ["task", "source_id", "resumable_err"]
 EXITS = {  # by unit, as query-status names them
     "Dump": Gauge("dm_mydumper_exit_with_error_count",
@@ -72,8 +73,10 @@ SHARD_DDL_ERRORS = Gauge("dm_master_shard_ddl_error",
 
 for _resumable in ("true", "false"):  # there from 0: the first exit is a change
     RELAY_EXITS.labels(_resumable)
-_BY_SYNC = (FINISHED_TRANSACTIONS, REPLICATION_LAG, TXN_DURATION, QUERY_DURATION,
-            FLUSH_INTERVAL)
+_BY_SYNC: dict[str, Counter | Histogram] = {  # SyncRecorder's children, by attribute
+    "transactions": FINISHED_TRANSACTIONS, "lag": REPLICATION_LAG,
+    "txn_duration": TXN_DURATION, "query_duration": QUERY_DURATION,
+    "flush_interval": FLUSH_INTERVAL}
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ STATE = {s.name: s for s in (
 )}
 
 STAGE_VALUES = {"New": 1, "Running": 2, "Paused": 3, "Stopped": 4, "Finished": 5}
-WORKER_STATE_VALUES = {"offline": 0, "free": 1, "relay": 1, "bound": 2}
+WORKER_STATE_VALUES = {"offline": 0, "free": 1, "relay": 1.5, "bound": 2}
 
 
 def binlog_file_index(name: str) -> int:
@@ -130,16 +133,32 @@ def binlog_file_index(name: str) -> int:
 
 
 class SyncRecorder:
-    """One sync unit's recorded series, their label children looked up once."""
+    """One sync unit's recorded series, their label children looked up once, when first
+    used: a unit built and never run (a relay worker's standby) exports nothing."""
 
     def __init__(self, task: str, source_id: str, worker: str) -> None:
         self.labels = (task, source_id, worker)
-        self.transactions = FINISHED_TRANSACTIONS.labels(*self.labels)
-        self.lag = REPLICATION_LAG.labels(*self.labels)
-        self.txn_duration = TXN_DURATION.labels(*self.labels)
-        self.query_duration = QUERY_DURATION.labels(*self.labels)
-        self.flush_interval = FLUSH_INTERVAL.labels(*self.labels)
         self._jobs: dict[tuple[str, str, str, str], Counter] = {}  # by kind, queue, table
+
+    @cached_property
+    def transactions(self) -> Counter:
+        return FINISHED_TRANSACTIONS.labels(*self.labels)
+
+    @cached_property
+    def lag(self) -> Histogram:
+        return REPLICATION_LAG.labels(*self.labels)
+
+    @cached_property
+    def txn_duration(self) -> Histogram:
+        return TXN_DURATION.labels(*self.labels)
+
+    @cached_property
+    def query_duration(self) -> Histogram:
+        return QUERY_DURATION.labels(*self.labels)
+
+    @cached_property
+    def flush_interval(self) -> Histogram:
+        return FLUSH_INTERVAL.labels(*self.labels)
 
     def applied(self, queue: int, kinds: dict[tuple[str, str], Tally[str]],
                 seconds: float) -> None:
@@ -148,19 +167,20 @@ class SyncRecorder:
         self.txn_duration.observe(seconds)
         for (schema, table), tally in kinds.items():
             for kind, n in tally.items():
-                key = (kind, str(queue), schema, table)
+                key = (kind, f"q_{queue}", schema, table)  # DM's queue names
                 child = self._jobs.get(key)
                 if child is None:
                     task, source_id, worker = self.labels
                     child = self._jobs[key] = FINISHED_JOBS.labels(
-                        kind, task, str(queue), source_id, worker, schema, table)
+                        kind, task, key[1], source_id, worker, schema, table)
                 child.inc(n)
 
     def forget(self) -> None:
         """The unit's series go (its subtask stopped)."""
-        for metric in _BY_SYNC:
-            with contextlib.suppress(KeyError):
-                metric.remove(*self.labels)
+        for name, metric in _BY_SYNC.items():
+            if self.__dict__.pop(name, None) is not None:  # made: remove it
+                with contextlib.suppress(KeyError):
+                    metric.remove(*self.labels)
         task, source_id, worker = self.labels
         for kind, queue, schema, table in list(self._jobs):
             with contextlib.suppress(KeyError):

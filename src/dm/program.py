@@ -48,3 +48,8 @@ def run_program(program: str, show_version: bool, load: Callable[[], C],
     except OSError as exc:  # e.g. the address is already in use
         click.echo(str(start_error(exc, name=cfg.name, detail=str(exc))), err=True)
         sys.exit(1)
+
+
+def comma_list(_ctx: object, _param: object, value: str | None) -> list[str] | None:
+    """A click callback: a comma-separated flag as the list its TOML key holds."""
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None

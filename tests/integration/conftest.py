@@ -58,6 +58,34 @@ def rows_of(server: MariaDB, db: str, table: str) -> list[tuple[Any, ...]]:
         conn.close()
 
 
+def fetch(server: MariaDB, sql: str) -> list[tuple[Any, ...]]:
+    """The rows a query answers, on a connection of its own."""
+    conn = server.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return list(cur.fetchall())
+    finally:
+        conn.close()
+
+
+@contextmanager
+def sources_on_two_workers(cluster: DMProcesses, servers: list[MariaDB],
+                           source_ids: tuple[str, ...], conf: Path) -> Iterator[list[MariaDB]]:
+    """A source for each server (ids in order), with a second worker to bind them all;
+    the sources go on the way out."""
+    if "worker2" not in cluster.workers:
+        cluster.start_worker("worker2")
+    for sid, server in zip(source_ids, servers, strict=True):
+        assert cluster.dmctl("operate-source", "create",
+                             str(source_yaml(conf / f"{sid}.yaml", sid, server)))["result"]
+    try:
+        yield servers
+    finally:
+        for sid in source_ids:
+            cluster.dmctl("operate-source", "stop", sid, check=False)
+
+
 def wait_until(what: str, check: Callable[[], object], timeout: float = 60,
                shown: Callable[[], object] = lambda: None) -> None:
     """Poll `check` every 0.3 s (each poll may be a dmctl call); fail with `what` and

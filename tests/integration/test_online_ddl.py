@@ -23,9 +23,11 @@ import pytest
 from dm.sandbox import DMProcesses, MariaDB
 from tests.integration.conftest import (
     binlog_end,
+    fetch,
     removed_afterwards,
     rows_of,
     source_yaml,
+    sources_on_two_workers,
     wait_equal,
     wait_stage,
     wait_until,
@@ -65,33 +67,15 @@ def _create_source(cluster: DMProcesses, upstream: MariaDB, tmp_path: Path, name
 
 
 def _tables(server: MariaDB, db: str) -> set[str]:
-    conn = server.connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"SHOW TABLES FROM {db}")
-            return {str(r[0]) for r in cur.fetchall()}
-    finally:
-        conn.close()
+    return {str(r[0]) for r in fetch(server, f"SHOW TABLES FROM {db}")}
 
 
 def _create_table(server: MariaDB, db: str, table: str) -> str:
-    conn = server.connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"SHOW CREATE TABLE {db}.{table}")
-            return str(cur.fetchone()[1])
-    finally:
-        conn.close()
+    return str(fetch(server, f"SHOW CREATE TABLE {db}.{table}")[0][1])
 
 
 def _records(downstream: MariaDB, task: str) -> int:
-    conn = downstream.connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"SELECT COUNT(*) FROM dm_meta.{task}_onlineddl")
-            return int(cur.fetchone()[0])
-    finally:
-        conn.close()
+    return int(fetch(downstream, f"SELECT COUNT(*) FROM dm_meta.{task}_onlineddl")[0][0])
 
 
 def _writer(server: MariaDB, db: str, stop: threading.Event, seed: int) -> None:
@@ -298,17 +282,8 @@ OPTIONS = "COMMENT='string' CHARACTER SET='utf8mb4'"  # DM's second pt-osc run o
 @pytest.fixture
 def two_sources(cluster: DMProcesses, upstream: MariaDB, upstream2: MariaDB,
                 tmp_path: Path) -> Iterator[list[MariaDB]]:
-    if "worker2" not in cluster.workers:
-        cluster.start_worker("worker2")
-    ups = [upstream, upstream2]
-    for sid, server in zip(DM_SOURCES, ups, strict=True):
-        assert cluster.dmctl("operate-source", "create",
-                             str(source_yaml(tmp_path / f"{sid}.yaml", sid, server)))["result"]
-    try:
+    with sources_on_two_workers(cluster, [upstream, upstream2], DM_SOURCES, tmp_path) as ups:
         yield ups
-    finally:
-        for sid in DM_SOURCES:
-            cluster.dmctl("operate-source", "stop", sid, check=False)
 
 
 def _run_with_tool(server: MariaDB, path: Path, tool: str | None) -> None:

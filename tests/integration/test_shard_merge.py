@@ -27,7 +27,13 @@ import pymysql
 import pytest
 
 from dm.sandbox import DMProcesses, MariaDB
-from tests.integration.conftest import source_yaml, wait_equal, wait_stage, wait_until
+from tests.integration.conftest import (
+    fetch,
+    sources_on_two_workers,
+    wait_equal,
+    wait_stage,
+    wait_until,
+)
 from tests.shared import DM_TESTS
 
 pytestmark = pytest.mark.integration
@@ -60,18 +66,9 @@ routes:
 @pytest.fixture(scope="module")
 def two_sources(cluster: DMProcesses, upstream: MariaDB, upstream2: MariaDB,
                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[MariaDB]]:
-    if "worker2" not in cluster.workers:
-        cluster.start_worker("worker2")
-    ups = [upstream, upstream2]
-    conf = tmp_path_factory.mktemp("pess")
-    for sid, server in zip(SOURCES, ups, strict=True):
-        assert cluster.dmctl("operate-source", "create",
-                             str(source_yaml(conf / f"{sid}.yaml", sid, server)))["result"]
-    try:
+    with sources_on_two_workers(cluster, [upstream, upstream2], SOURCES,
+                                tmp_path_factory.mktemp("pess")) as ups:
         yield ups
-    finally:
-        for sid in SOURCES:
-            cluster.dmctl("operate-source", "stop", sid, check=False)
 
 
 def _shard_id(n: int) -> int:
@@ -419,13 +416,7 @@ def test_a_filtered_ddl_of_a_held_shard_is_tracked_after_its_lock(
 
 
 def _create_table(downstream: MariaDB) -> str:
-    conn = downstream.connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SHOW CREATE TABLE pess.t")
-            return str(cur.fetchone()[1])
-    finally:
-        conn.close()
+    return str(fetch(downstream, "SHOW CREATE TABLE pess.t")[0][1])
 
 
 def test_a_shard_dropped_while_its_group_waits_leaves_it_and_keeps_its_rows(

@@ -23,6 +23,9 @@ def _exported() -> set[str]:
     made here) and the ones read at scrape time."""
     recorder = metrics.SyncRecorder("t", "s", "w")
     recorder.applied(0, {("db", "t"): Counter(insert=1)}, 0.1)
+    recorder.transactions.inc()
+    for histogram in (recorder.lag, recorder.query_duration, recorder.flush_interval):
+        histogram.observe(1)
     metrics.exited("Sync", "t", "s", True)
     metrics.exited("Load", "t", "s", False)
     metrics.exited("Dump", "t", "s", False)
@@ -77,3 +80,19 @@ def test_the_dashboards_are_what_the_generator_writes(tmp_path: Path) -> None:
     assert set(boards) == {p.name for p in (MONITORING / "grafana").glob("*.json")}
     for name, board in boards.items():
         assert json.loads((MONITORING / "grafana" / name).read_text()) == board, name
+
+
+def test_a_sync_unit_never_run_exports_nothing_and_a_stopped_one_nothing_more() -> None:
+    """A relay worker's standby subtasks are built, never run: no series of theirs."""
+    def series() -> set[str]:
+        return {line for line in generate_latest().decode().splitlines()
+                if 'task="idle"' in line}
+    idle = metrics.SyncRecorder("idle", "s", "")
+    assert series() == set()
+    idle.transactions.inc()
+    idle.applied(1, {("db", "t"): Counter(update=2)}, 0.1)
+    shown = series()
+    assert any(line.startswith("dm_syncer_finished_transaction_total") for line in shown)
+    assert any('queueNo="q_1"' in line and 'type="update"' in line for line in shown)
+    idle.forget()
+    assert series() == set()

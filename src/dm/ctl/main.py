@@ -105,8 +105,9 @@ def _config_file(path: str) -> dict[str, str]:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--master-addr", "-master-addr", envvar="DM_MASTER_ADDR",
-              help="dm-master address(es), comma-separated (or DM_MASTER_ADDR)")
+@click.option("--master-addr", "-master-addr",
+              help="dm-master address(es), comma-separated (else --config's, else "
+              "DM_MASTER_ADDR)")
 @click.option("--output", "-o", type=click.Choice(["json", "table"]), default="json",
               show_default=True, help="json as DM prints it, or a human table")
 @click.option("--rpc-timeout", help="how long to wait for dm-master's answer (Go duration, "
@@ -124,7 +125,8 @@ def cli(ctx: click.Context, master_addr: str | None, output: str, rpc_timeout: s
     """Control a pydm (DM) cluster."""
     given = {"master-addr": master_addr, "rpc-timeout": rpc_timeout, "ssl-ca": ssl_ca,
              "ssl-cert": ssl_cert, "ssl-key": ssl_key}
-    keys = {**(_config_file(config_path) if config_path else {}),
+    keys = {"master-addr": os.environ.get("DM_MASTER_ADDR", ""),  # the last resort, as DM
+            **(_config_file(config_path) if config_path else {}),
             **{k: v for k, v in given.items() if v}}
     if ctx.invoked_subcommand not in ("encrypt", "decrypt") and not keys.get("master-addr"):
         _fail(errors.CTL_ARGS(detail="--master-addr (or DM_MASTER_ADDR) is required"))

@@ -18,7 +18,7 @@ from dm.master.etcdproc import EtcdMember, EtcdProcess
 from dm.master.scheduler import Scheduler
 from dm.master.server import MasterAPI
 from dm.master.state import ClusterState
-from dm.program import run_program
+from dm.program import comma_list, run_program
 from dm.store import keys
 from dm.store.client import Store
 from dm.store.discovery import etcd_endpoints
@@ -113,6 +113,8 @@ async def _until_signalled() -> None:
 @click.option("--ssl-ca", help="CA of the cluster's TLS (DM's ssl-ca)")
 @click.option("--ssl-cert", help="this master's certificate (ssl-cert)")
 @click.option("--ssl-key", help="its private key (ssl-key)")
+@click.option("--cert-allowed-cn", callback=comma_list,
+              help="common names a client certificate must have, comma separated")
 @click.option("--log-file", help="log file (default stderr)")
 @click.option("-L", "--log-level", help="debug|info|warn|error")
 @click.option("-V", "--version", "show_version", is_flag=True, help="print version")

@@ -12,7 +12,7 @@ from prometheus_client.registry import Collector
 from dm.master import ddllocks
 from dm.master.members import worker_stages
 from dm.master.state import ClusterState
-from dm.metrics import STATE, WORKER_STATE_VALUES
+from dm.metrics import SHARD_DDL_ERRORS, STATE, WORKER_STATE_VALUES
 
 _SERIES = ("dm_master_worker_state", "dm_master_ddl_state_number")
 
@@ -35,6 +35,9 @@ class MasterCollector(Collector):
                 kind = "Un-synced" if lock["unsynced"] else "Synced"
                 pending[(lock["task"], kind)] = pending.get((lock["task"], kind), 0) + 1
             samples["dm_master_ddl_state_number"] = [(k, n) for k, n in sorted(pending.items())]
+            for (_, task), doc in (await state.subtasks()).items():  # from 0: the first
+                if doc.get("shard_mode"):  # error is a change (DM_DDL_error looks for one)
+                    SHARD_DDL_ERRORS.labels(task, "unlock")
         self._samples = samples
 
     def collect(self) -> Iterator[GaugeMetricFamily]:

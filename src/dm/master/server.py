@@ -84,7 +84,10 @@ class MasterAPI:
                                   "leader": self.election.is_leader})
 
     async def metrics(self, _: web.Request) -> web.Response:
-        await self.collector.refresh(self.state, self.election.is_leader)
+        try:
+            await self.collector.refresh(self.state, self.election.is_leader)
+        except (errors.DMError, TimeoutError) as exc:  # the last samples stand
+            log.warning("metrics: cannot read the cluster from etcd now: %s", exc)
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def etcd(self, _: web.Request) -> web.Response:
@@ -236,8 +239,8 @@ class MasterAPI:
             answer = await ddllocks.unlock(self.state, lock, str(body.get("owner") or ""),
                                            bool(body.get("force_remove")))
             return answer
-        finally:  # dm_master_shard_ddl_error: an unlock that failed
-            if not answer.get("result"):
+        finally:  # dm_master_shard_ddl_error: an unlock of a lock of a task that failed
+            if not answer.get("result") and ddllocks.task_of(lock):
                 metrics.SHARD_DDL_ERRORS.labels(ddllocks.task_of(lock), "unlock").inc()
 
     async def config_export(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -117,7 +117,7 @@ class RelayUnit:
             except Exception as exc:  # shown in relayStatus, then retried
                 log.exception("relay of %s failed", self.source.source_id)
                 self.error = errors.wrap(exc)
-                _count(self.error)
+                _count(self.error, exc)
             prepared = None
             self._stop.wait(wait)
             wait = min(wait * 2, _RETRY_MAX)
@@ -362,11 +362,12 @@ def _gtid(at: Location | None) -> str:
     return "" if at is None or at.gtid_set is None else str(at.gtid_set)
 
 
-def _count(exc: errors.DMError) -> None:
-    """An error the relay stopped on, for its metrics: reading the upstream, or else
-    writing the relay log."""
-    metrics.RELAY_EXITS.labels(str(exc.spec.retryable).lower()).inc()
-    if exc.spec.scope is errors.Scope.UPSTREAM:
-        metrics.RELAY_READ_ERRORS.inc()
-    else:
+def _count(exc: errors.DMError, raw: BaseException | None = None) -> None:
+    """An error the relay stopped on, for its metrics: resumable unless it pauses the relay
+    (it retries every other); a write error when the relay log's files failed (an OSError
+    of the file system), else a read error (the upstream, its connection, its binlog)."""
+    metrics.RELAY_EXITS.labels(str(exc.code not in _FATAL).lower()).inc()
+    if isinstance(raw, OSError) and not isinstance(raw, ConnectionError | TimeoutError):
         metrics.RELAY_WRITE_ERRORS.inc()
+    else:
+        metrics.RELAY_READ_ERRORS.inc()

@@ -215,7 +215,6 @@ def _last_whole_transaction(path: Path, meta: Location) -> Location:
             if last.file == meta.file and last.pos < size:
                 log.info("relay file %s: cutting a torn tail at %d (%d bytes)", path,
                          last.pos, size - last.pos)
-                metrics.RELAY_CORRUPTION.inc()
                 f.truncate(last.pos)
             return last
     except FileNotFoundError:
@@ -237,8 +236,12 @@ def _scan(f: BinaryIO, name: str, fde: bytes, at: int, resume: Location) -> Loca
         f.seek(pos)
         header = f.read(HEADER_LEN)
         _, kind, _, size, _, _ = HEADER.unpack_from(header)
-        if size < HEADER_LEN or pos + size > end:
-            break  # a torn event
+        if size < HEADER_LEN:  # no event header at all: the file is damaged there
+            log.warning("relay file %s: no valid event at %d; cut there", name, pos)
+            metrics.RELAY_CORRUPTION.inc()
+            break
+        if pos + size > end:
+            break  # a torn event, written in part before a stop
         if kind in GROUP_EVENTS or kind in _FILE_EVENTS:
             event = decoder.decode(header + f.read(size - HEADER_LEN))
             if isinstance(event, RotateEvent):

@@ -8,6 +8,7 @@ committed every change before it, and only at a transaction boundary.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -279,7 +280,8 @@ class SyncUnit:
         """Where the upstream's binlog ends (and its files' sizes, for remaining_time)."""
         conn = connect(self.cfg.source, what=f"source {self.cfg.source_id}")
         try:
-            self.binlog_sizes = binlog_sizes(conn)
+            with contextlib.suppress(pymysql.err.MySQLError):  # only for remaining_time
+                self.binlog_sizes = binlog_sizes(conn)
             status = binlog_status(conn)
             return None if status is None else \
                 self._snapshot_location(status.file, status.pos, status.gtid)
@@ -376,6 +378,7 @@ class SyncUnit:
             self._publish_shards()
         self.cfg = replace(self.cfg, target=replace(self.cfg.target,
                                                     session=self._downstream_session()))
+        self._flushed_at = time.monotonic()  # checkpoint intervals count from this run
         conn = connect(self.cfg.target, what="downstream")
         try:
             self.checkpoint.create(conn)

@@ -4,6 +4,7 @@ groups waiting, load progress, and the relay's position and space."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -11,11 +12,13 @@ from typing import Any
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from dm import errors
 from dm.binlog.location import Location
 from dm.metrics import STAGE_VALUES, STATE, binlog_file_index
 from dm.relay.unit import RelayUnit
 from dm.worker.subtask import SubTask
 
+log = logging.getLogger(__name__)
 Samples = dict[str, list[tuple[tuple[str, ...], float]]]
 
 
@@ -31,10 +34,14 @@ class WorkerCollector(Collector):
         for sub in list(self.subtasks().values()):
             out["dm_worker_task_state"].append(((sub.name, sub.source_id, self.worker),
                                                 STAGE_VALUES.get(sub.stage, 0)))
-            if sub.full is not None and sub.unit in ("Dump", "Load"):
-                _load(out, sub.name, sub.source_id, sub.full.status())
-            if sub.sync is not None and sub.unit == "Sync":
-                self._sync(out, sub)
+            try:  # one unit's state read at a bad moment never fails the whole scrape
+                if sub.full is not None:
+                    _load(out, sub.name, sub.source_id, sub.full.status())
+                if sub.sync is not None and sub.unit == "Sync":
+                    self._sync(out, sub)
+            except (OSError, ValueError, errors.DMError) as exc:
+                log.warning("metrics of %s/%s skipped this scrape: %s", sub.name,
+                            sub.source_id, exc)
         relay = self.relay()
         if relay is not None:
             _relay(out, relay)
@@ -74,7 +81,8 @@ def _load(out: Samples, task: str, source: str, status: dict[str, Any]) -> None:
     labels = (task, source)
     progress = float(str(load.get("progress", "0 %")).rstrip(" %") or 0) / 100
     out["dm_loader_progress"].append((labels, progress))
-    out["dm_loader_data_size_gauge"].append((labels, load.get("totalBytes") or 0))
+    out["dm_loader_data_size_gauge"].append((labels, load.get("totalBytes") or
+                                             load.get("finishedBytes") or 0))
     out["dm_loader_table_gauge"].append((labels, dump.get("totalTables") or 0))
     out["dm_loader_data_file_gauge"].append((labels, dump.get("totalChunks") or 0))
 
