@@ -17,6 +17,7 @@ from dm.worker.config import load_worker_config
     ('name = "m1"\nlog-rotate = "daily"\n', 2, "log-rotate"),
     ('rpc-timeout = "10s"\n', 1, "rpc-timeout"),
     ('v1-sources-path = "/v1"\n', 1, "v1-sources-path"),
+    ('openapi = true\n', 1, "openapi"),
 ])
 def test_master_key_is_refused(tmp_path: Path, text: str, line: int, key: str) -> None:
     path = tmp_path / "dm-master.toml"

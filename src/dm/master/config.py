@@ -52,6 +52,7 @@ class MasterConfig(BaseModel):
     def tls(self) -> ClusterTLS:
         return ClusterTLS(self.ssl_ca, self.ssl_cert, self.ssl_key, tuple(self.cert_allowed_cn))
     v1_sources_path: str = ""
+    openapi: bool = False
 
     def adjusted(self) -> MasterConfig:
         """Fill DM's derived defaults and check what must hold."""
@@ -82,7 +83,8 @@ class MasterConfig(BaseModel):
 _UNSUPPORTED = {**LOG_ROTATION,
                 **dict.fromkeys(("rpc-timeout", "rpc-rate-limit", "rpc-rate-burst"),
                                 "limits on dm-master's calls to workers"),
-                "v1-sources-path": "importing DM v1.0 sources"}
+                "v1-sources-path": "importing DM v1.0 sources",
+                "openapi": "OpenAPI v1 (and the web page on it)"}
 
 
 def load_master_config(path: str | None, flags: dict[str, Any]) -> MasterConfig:
