@@ -89,6 +89,13 @@ class Prometheus:
         return {r["health"] for g in answer["data"]["groups"] for r in g["rules"]}
 
 
+def test_promtool_checks_the_shipped_alert_rules() -> None:
+    checked = subprocess.run(["promtool", "check", "rules", str(RULES)], capture_output=True,
+                             text=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "SUCCESS: 16 rules found" in checked.stdout
+
+
 @pytest.fixture
 def prometheus(cluster: DMProcesses, tmp_path: Path) -> Iterator[Prometheus]:
     server = Prometheus(tmp_path, cluster)
