@@ -3,7 +3,8 @@
 # then integration tests against real servers. Arguments go to a single pytest run instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh prometheus  # a real Prometheus and promtool for the metrics tests
+# a real Prometheus and promtool (metrics tests), openssl (the cluster TLS test's certificates)
+bash scripts/setup.sh prometheus openssl
 .venv/bin/ruff check src tests bench scripts monitoring
 .venv/bin/mypy
 .venv/bin/mypy --strict monitoring/dashboards.py

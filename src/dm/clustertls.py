@@ -108,16 +108,12 @@ class ClusterTLS:
 
 
 def peer_common_names(request: web.Request) -> list[str]:
-    from cryptography import x509
-    from cryptography.x509.oid import NameOID
+    from dm.dbtls import common_names
 
     transport = request.transport
     ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
     der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-    if not der:
-        return []
-    return [str(a.value) for a in x509.load_der_x509_certificate(der).subject
-            .get_attributes_for_oid(NameOID.COMMON_NAME)]
+    return common_names(der) if der else []
 
 
 def with_scheme(urls: str, tls: ClusterTLS) -> str:
@@ -128,14 +124,16 @@ def with_scheme(urls: str, tls: ClusterTLS) -> str:
     return ",".join(u.replace("http://", "https://", 1) for u in urls.split(","))
 
 
-# The process's own cluster TLS: set once at start by dm-master, dm-worker and dmctl, read
-# by every client they open (HTTP to masters and workers, gRPC to etcd).
+# The process's own cluster TLS: set once at start by dm-master and dm-worker, read by
+# every client they open (HTTP to masters and workers, gRPC to etcd); its client context
+# loaded once, not at every call.
 _process = ClusterTLS()
+_client: ssl.SSLContext | None = None
 
 
 def configure(tls: ClusterTLS) -> None:
-    global _process
-    _process = tls
+    global _process, _client
+    _process, _client = tls, tls.client_context()
 
 
 def current() -> ClusterTLS:
@@ -146,10 +144,9 @@ def session(timeout: float) -> aiohttp.ClientSession:
     """An HTTP client session to masters and workers, over TLS when the cluster's is on."""
     import aiohttp
 
-    context = _process.client_context()
     return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout),
-                                 connector=aiohttp.TCPConnector(ssl=context)
-                                 if context is not None else None)
+                                 connector=aiohttp.TCPConnector(ssl=_client)
+                                 if _client is not None else None)
 
 
 def url(address: str, path: str = "") -> str:

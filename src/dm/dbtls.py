@@ -44,8 +44,13 @@ def peer_cn_problem(conn: Any, allowed: tuple[str, ...]) -> str | None:
     der = sock.getpeercert(binary_form=True) if isinstance(sock, ssl.SSLSocket) else None
     if not der:
         return "the connection is not TLS, or the server showed no certificate"
-    names = [str(a.value) for a in x509.load_der_x509_certificate(der).subject
-             .get_attributes_for_oid(NameOID.COMMON_NAME)]
+    names = common_names(der)
     if any(n in allowed for n in names):
         return None
     return f"the server's certificate names {names or 'no common name'}, not one of {list(allowed)}"
+
+
+def common_names(der: bytes) -> list[str]:
+    """The subject common names of a DER certificate."""
+    return [str(a.value) for a in x509.load_der_x509_certificate(der).subject
+            .get_attributes_for_oid(NameOID.COMMON_NAME)]

@@ -117,15 +117,9 @@ def _columns(downstream: MariaDB) -> list[str]:
 
 
 def _columns_of(server: MariaDB, db: str, table: str) -> list[str]:
-    conn = server.connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE "
-                        "TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
-                        (db, table))
-            return [str(r[0]) for r in cur.fetchall()]
-    finally:
-        conn.close()
+    return [str(r[0]) for r in fetch(
+        server, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
+                f"'{db}' AND TABLE_NAME = '{table}' ORDER BY ORDINAL_POSITION")]
 
 
 def _writer(ups: list[MariaDB], stop: threading.Event) -> None:
@@ -457,14 +451,9 @@ def test_a_shard_dropped_while_its_group_waits_leaves_it_and_keeps_its_rows(
 
 
 def _indexes(downstream: MariaDB) -> set[str]:
-    conn = downstream.connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE "
-                        "TABLE_SCHEMA = 'pess' AND TABLE_NAME = 't'")
-            return {str(r[0]) for r in cur.fetchall()}
-    finally:
-        conn.close()
+    return {str(r[0]) for r in fetch(
+        downstream, "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE "
+                    "TABLE_SCHEMA = 'pess' AND TABLE_NAME = 't'")}
 
 
 def test_optimistic_shards_change_the_merged_table_without_holding_rows(
