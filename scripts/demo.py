@@ -191,7 +191,7 @@ def main() -> int:
     say(f"sandbox: {base}")
     up = MariaDB(base / "upstream", server_id=1)
     down = MariaDB(base / "downstream", server_id=2, log_bin=False)
-    dm = DMProcesses(base / "dm", ROOT / ".venv" / "bin")
+    dm = DMProcesses(base / "dm", ROOT / ".venv" / "bin", master_config="openapi = true\n")
     try:
         up.start(ROOT / "sandbox" / ".cache")
         down.start(ROOT / "sandbox" / ".cache")
@@ -205,7 +205,8 @@ def main() -> int:
         (base / "task.yaml").write_text(TASK_YAML.format(port=down.port))
         dm.start_master()
         dm.start_worker("worker1")
-        say(f"dm-master {dm.master_addr}, dm-worker worker1 started")
+        say(f"dm-master {dm.master_addr}, dm-worker worker1 started; the web page: "
+            f"http://{dm.master_addr}/dashboard/ (OpenAPI: /api/v1/docs)")
         say(f"$ dmctl --master-addr {dm.master_addr} operate-source create source.yaml")
         say("  " + str(dm.dmctl("operate-source", "create", str(base / "source.yaml"))["sources"]))
         say(f"$ dmctl --master-addr {dm.master_addr} start-task task.yaml")

@@ -3,8 +3,9 @@
 # then integration tests against real servers. Arguments go to a single pytest run instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# a real Prometheus and promtool (metrics tests), openssl (the cluster TLS test's certificates)
-bash scripts/setup.sh prometheus openssl
+# a real Prometheus and promtool (metrics tests), openssl (the cluster TLS test's
+# certificates), a real headless Chromium (the web page and Swagger UI tests)
+bash scripts/setup.sh prometheus openssl chromium
 .venv/bin/ruff check src tests bench scripts monitoring
 .venv/bin/mypy
 .venv/bin/mypy --strict monitoring/dashboards.py

@@ -28,6 +28,7 @@ class ErrClass(StrEnum):
     SCHEMA_TRACKER = "schema-tracker"
     SCHEDULER = "scheduler"
     DMCTL = "dmctl"
+    OPENAPI = "openapi"
     NOT_SET = "not-set"
 
 
@@ -754,6 +755,14 @@ SYNC_DDL_EXEC = _define(36013, ErrClass.SYNC_UNIT, _DOWN, _HIGH,
                         "Fix the downstream so the DDL can run, then resume-task; or "
                         "`dmctl binlog skip <task>` skips it, `dmctl binlog replace <task> "
                         "\"<statements>\"` runs those instead (the task resumes).")
+
+OPENAPI_COMMON = _define(49001, ErrClass.OPENAPI, _INT, _HIGH, "{detail}",
+                         "Fix the request as the message says; /api/v1/docs shows every "
+                         "path and body.")
+OPENAPI_SOURCE_NOT_FOUND = _define(49002, ErrClass.OPENAPI, _INT, _HIGH,
+                                   "data source {source} not found ({detail})",
+                                   "`GET /api/v1/sources` (or `dmctl operate-source show`) "
+                                   "lists the sources; create it first.")
 
 NOT_SET_ERROR = _define(50000, ErrClass.NOT_SET, _NS, _HIGH, "{detail}",
                         "This is a bug in pydm if it has no better description; please report it "

@@ -308,14 +308,16 @@ class DMProcesses:
     # workers the TOML `process_config`, e.g. `cert-allowed-cn`)
     tls: ClusterTLS = field(default_factory=ClusterTLS)
     process_config: str = ""
+    master_config: str = ""  # TOML for masters only, after `process_config`
 
-    def _tls_args(self) -> list[str]:
+    def _tls_args(self, program: str) -> list[str]:
         tls = self.tls
         args = ["--ssl-ca", tls.ca, "--ssl-cert", tls.cert, "--ssl-key", tls.key] \
             if tls.enabled else []
-        if self.process_config:
-            path = self.base / "process.toml"
-            path.write_text(self.process_config)
+        config = self.process_config + (self.master_config if program == "dm-master" else "")
+        if config:
+            path = self.base / f"{program}.toml"
+            path.write_text(config)
             args += ["--config", str(path)]
         return args
 
@@ -352,7 +354,7 @@ class DMProcesses:
                 "--name", name, "--master-addr", f"127.0.0.1:{port}",
                 "--peer-urls", f"{scheme}://127.0.0.1:{peers[name]}",
                 "--etcd-client-urls", f"{scheme}://127.0.0.1:{next(ports)}",
-                "--initial-cluster", initial, *self._tls_args(),
+                "--initial-cluster", initial, *self._tls_args("dm-master"),
                 "--data-dir", str(mdir / "data"), "--log-file", str(mdir / "master.log")]
             self.restart_master(name, wait=False)
         for name in names:
@@ -396,7 +398,8 @@ class DMProcesses:
                            "--join", join or self.master_addr,
                            "--keepalive-ttl", str(keepalive_ttl),
                            "--relay-keepalive-ttl", str(relay_keepalive_ttl or keepalive_ttl),
-                           *self._tls_args(), "--log-file", str(wdir / "worker.log"))
+                           *self._tls_args("dm-worker"),
+                           "--log-file", str(wdir / "worker.log"))
         self.workers[name] = proc
         wait_for(lambda: self.answers(port, "/status", proc), 60, f"dm-worker {name}")
         return proc

@@ -17,7 +17,6 @@ from dm.worker.config import load_worker_config
     ('name = "m1"\nlog-rotate = "daily"\n', 2, "log-rotate"),
     ('rpc-timeout = "10s"\n', 1, "rpc-timeout"),
     ('v1-sources-path = "/v1"\n', 1, "v1-sources-path"),
-    ('openapi = true\n', 1, "openapi"),
 ])
 def test_master_key_is_refused(tmp_path: Path, text: str, line: int, key: str) -> None:
     path = tmp_path / "dm-master.toml"
@@ -52,8 +51,9 @@ def test_cluster_tls_keys_are_checked_at_start(keys: dict[str, object], problem:
 def test_defaults_and_etcd_keys_are_accepted(tmp_path: Path) -> None:
     path = tmp_path / "dm-master.toml"
     path.write_text('quota-backend-bytes = 4294967296\nmax-txn-ops = 4096\n'
-                    'auto-compaction-retention = "2h"\nrpc-timeout = "30s"\n')
+                    'auto-compaction-retention = "2h"\nrpc-timeout = "30s"\nopenapi = true\n')
     cfg = load_master_config(str(path), {})
+    assert cfg.openapi  # the OpenAPI and the web page (test_openapi.py)
     assert (cfg.quota_backend_bytes, cfg.max_txn_ops, cfg.auto_compaction_retention) == (
         4294967296, 4096, "2h")
     worker = load_worker_config(None, {"join": "127.0.0.1:8261", "relay_dir": "/r",

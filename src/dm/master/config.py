@@ -83,8 +83,7 @@ class MasterConfig(BaseModel):
 _UNSUPPORTED = {**LOG_ROTATION,
                 **dict.fromkeys(("rpc-timeout", "rpc-rate-limit", "rpc-rate-burst"),
                                 "limits on dm-master's calls to workers"),
-                "v1-sources-path": "importing DM v1.0 sources",
-                "openapi": "OpenAPI v1 (and the web page on it)"}
+                "v1-sources-path": "importing DM v1.0 sources"}
 
 
 def load_master_config(path: str | None, flags: dict[str, Any]) -> MasterConfig:

@@ -64,7 +64,7 @@ async def serve(cfg: MasterConfig) -> None:
         await store.put(keys.key(keys.MASTER_CONFIG, cfg.name), to_toml(cfg))
         state = ClusterState(store)
         election = Election(store, cfg.name, cfg.advertise_addr)
-        api = MasterAPI(state, election, cfg.name)
+        api = MasterAPI(state, election, cfg.name, cfg.openapi)
         runner = web.AppRunner(api.app(), access_log=None)
         await runner.setup()
         host, port = cfg.listen

@@ -21,6 +21,7 @@ from dm.config.stored import from_doc
 from dm.master import binlogops, ddllocks, members, relay, schemas, sources, tasks, transfer
 from dm.master.election import Election
 from dm.master.metrics import MasterCollector
+from dm.master.openapi.routes import OpenAPI
 from dm.master.state import ClusterState
 from dm.store import keys
 
@@ -44,10 +45,12 @@ def _file(body: dict[str, Any]) -> dict[str, str]:
 
 
 class MasterAPI:
-    def __init__(self, state: ClusterState, election: Election, name: str) -> None:
+    def __init__(self, state: ClusterState, election: Election, name: str,
+                 openapi: bool = False) -> None:
         self.state = state
         self.election = election
         self.name = name
+        self.openapi = OpenAPI(state, election, name) if openapi else None
         self.collector = MasterCollector()
         REGISTRY.register(self.collector)
         self.commands: dict[str, Handler] = {
@@ -77,6 +80,8 @@ class MasterAPI:
         app.router.add_get("/status", self.status)
         app.router.add_get("/metrics", self.metrics)
         app.router.add_get("/api/v1/cluster/etcd", self.etcd)
+        if self.openapi is not None:
+            self.openapi.mount(app)
         return app
 
     async def status(self, _: web.Request) -> web.Response:

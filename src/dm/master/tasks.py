@@ -50,7 +50,9 @@ async def check_task(state: ClusterState, file: dict[str, str], max_errors: int 
 
 
 async def start_task(state: ClusterState, file: dict[str, str], remove_meta: bool,
-                     only_sources: list[str]) -> dict[str, Any]:
+                     only_sources: list[str], shown: dict[str, Any] | None = None
+                     ) -> dict[str, Any]:
+    """`shown`: the task as the OpenAPI posted it, which `GET /api/v1/tasks` shows back."""
     task = parse_task_config(file["text"], file["name"])
     if task.name in await state.tasks():
         raise errors.MASTER_TASK_EXISTS(task=task.name)
@@ -69,8 +71,11 @@ async def start_task(state: ClusterState, file: dict[str, str], remove_meta: boo
         await asyncio.to_thread(_remove_meta, task)
         await ddllocks.drop_task(state, task.name, list(subtasks), operations=True)
         await optlocks.drop_task(state, task.name, list(subtasks))
-    await state.put_task(task.name, {"name": task.name, "yaml": task.to_yaml(secrets="mask"),
-                                     "export": task.to_yaml(secrets="encrypt")},
+    doc: dict[str, Any] = {"name": task.name, "yaml": task.to_yaml(secrets="mask"),
+           "export": task.to_yaml(secrets="encrypt")}
+    if shown is not None:
+        doc["openapi"] = shown
+    await state.put_task(task.name, doc,
                          {sid: to_doc(sub) for sid, sub in subtasks.items()})
     return {"result": True, "msg": with_warnings("", task.warnings),
             "checkResult": report.pass_message(),

@@ -36,6 +36,15 @@ class TrackedSchemas:
                               downstream=True)
         return create_table_sql(info)
 
+    def databases(self) -> list[str]:
+        """The databases of the tables the checkpoint tracks."""
+        return sorted({db for db, _ in self._point().tables})
+
+    def tables(self, db: str) -> list[str]:
+        """The tracked tables of database `db`."""
+        key = self._key(db, "")[0]
+        return sorted(t for d, t in self._point().tables if d == key)
+
     def replace(self, db: str, table: str, statement: str, from_source: bool,
                 from_target: bool) -> str:
         if from_source:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -275,6 +276,10 @@ class WorkerNode:
         db, table = str(request.get("database") or ""), str(request.get("table") or "")
         if request.get("op") == "list":
             return tracked.show(db, table)
+        if request.get("op") == "databases":
+            return json.dumps(tracked.databases())
+        if request.get("op") == "tables":
+            return json.dumps(tracked.tables(db))
         if request.get("op") == "update":
             return tracked.replace(db, table, str(request.get("schema") or ""),
                                    bool(request.get("from_source")),
