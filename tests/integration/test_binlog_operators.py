@@ -1,5 +1,6 @@
 """binlog skip|replace|revert|list (DM 2.0's handle-error): DDLs the downstream rejects (a
-unique key over rows only the downstream has duplicated) pause the task; `binlog replace`
+unique key over rows only the downstream has duplicated, a DDL the task's user may not run)
+pause the task; `binlog replace`
 runs another statement instead and `binlog skip -b <pos>` skips one at a position, set
 while the worker is down (operators live in etcd); revert and list; used operators go."""
 
@@ -14,6 +15,7 @@ import pytest
 from dm.sandbox import DMProcesses, MariaDB
 from tests.integration.conftest import (
     binlog_end,
+    fetch,
     refused,
     removed_afterwards,
     rows_of,
@@ -137,3 +139,58 @@ def test_rejected_ddls_are_replaced_or_skipped(cluster: DMProcesses, upstream: M
         refused(cluster, "11118", "binlog", "skip", DB, "-b", "nonsense")
         refused(cluster, "11118", "binlog", "replace", DB, "NOT SQL AT ALL (")
     assert _rows(downstream) == sorted([*_rows(upstream), (100, "dup")])
+
+
+LIMITED = "binlogops_limited"
+
+
+def test_ddls_the_task_user_may_not_run_are_skipped_or_replaced(
+        cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path) -> None:
+    """The task's downstream user may write rows and create indexes but not ALTER: a
+    table comment change is rejected (1142) and skipped, an ADD INDEX rejected and
+    replaced by a CREATE INDEX it may run; the rows stay equal."""
+    db = "binlogops_priv"
+    create = f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(10))"
+    upstream.execute(f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}", create)
+    downstream.execute(
+        f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}", create,
+        f"DROP USER IF EXISTS '{LIMITED}'@'%'", f"CREATE USER '{LIMITED}'@'%'",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX ON {db}.* TO "
+        f"'{LIMITED}'@'%'", f"GRANT ALL ON dm_meta.* TO '{LIMITED}'@'%'")
+    name, pos = binlog_end(upstream)
+    task = tmp_path / "task.yaml"
+    task.write_text(TASK.replace("binlogops", db).replace("user: root", f"user: {LIMITED}")
+                    .format(port=downstream.port, name=name, pos=pos))
+    source = f"{db}-src"
+    with removed_afterwards(cluster, db, source):
+        assert cluster.dmctl("operate-source", "create",
+                             str(source_yaml(tmp_path / "s.yaml", source, upstream)))["result"]
+        assert cluster.dmctl("start-task", "--remove-meta", str(task))["result"]
+        wait_stage(cluster, db, "Running", unit="Sync")
+        upstream.execute(f"INSERT INTO {db}.t VALUES (1, 'one')",
+                         f"ALTER TABLE {db}.t COMMENT 'not for the downstream'",
+                         f"INSERT INTO {db}.t VALUES (2, 'two')")
+        error = wait_stage(cluster, db, "Paused")["sources"][0]["subTaskStatus"][0][
+            "result"]["errors"][0]
+        assert error["ErrCode"] == 36013 and "1142" in error["RawCause"], error
+        assert "binlog skip" in error["Workaround"], error
+        assert cluster.dmctl("binlog", "skip", db)["result"]
+        wait_until("the row after the skipped DDL", lambda: (2, "two") in rows_of(
+            downstream, db, "t"))
+
+        upstream.execute(f"ALTER TABLE {db}.t ADD INDEX iv (v)",
+                         f"INSERT INTO {db}.t VALUES (3, 'three')")
+        error = wait_stage(cluster, db, "Paused")["sources"][0]["subTaskStatus"][0][
+            "result"]["errors"][0]
+        assert error["ErrCode"] == 36013 and "ADD INDEX" in error["Message"], error
+        assert cluster.dmctl("binlog", "replace", db, f"CREATE INDEX iv ON {db}.t (v)")[
+            "result"]
+        wait_until("the row after the replaced DDL", lambda: (3, "three") in rows_of(
+            downstream, db, "t"))
+        assert rows_of(downstream, db, "t") == rows_of(upstream, db, "t")
+        indexes = fetch(downstream, f"SHOW INDEX FROM {db}.t")
+        assert {str(r[2]) for r in indexes} == {"PRIMARY", "iv"}
+        comment = fetch(downstream, "SELECT TABLE_COMMENT FROM information_schema.TABLES "
+                                    f"WHERE TABLE_SCHEMA = '{db}' AND TABLE_NAME = 't'")
+        assert comment == [("",)]
+    downstream.execute(f"DROP USER '{LIMITED}'@'%'")

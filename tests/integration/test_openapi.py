@@ -18,7 +18,7 @@ import pytest
 
 from dm.master.openapi.document import OPERATIONS
 from dm.sandbox import DMProcesses, MariaDB
-from tests.integration.conftest import BIN_DIR, fetch, rows_of, wait_until
+from tests.integration.conftest import BIN_DIR, binlog_end, fetch, rows_of, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -35,13 +35,17 @@ class Answer:
         return f"Answer({self.status}, {self.body!r}, {self.location!r})"
 
 
-def call(port: int, method: str, path: str, body: Any = None) -> Answer:
-    """One HTTP request, redirects not followed."""
+def call(port: int, method: str, path: str, body: Any = None, *,
+         content_type: str = "application/json", headers: dict[str, str] | None = None
+         ) -> Answer:
+    """One HTTP request (a str body as it is, anything else as JSON), redirects not
+    followed."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
-        payload = None if body is None else json.dumps(body)
-        conn.request(method, path, body=payload,
-                     headers={"Content-Type": "application/json"} if payload else {})
+        payload = body if isinstance(body, str) or body is None else json.dumps(body)
+        conn.request(method, path, body=payload, headers={
+            **({"Content-Type": content_type} if payload is not None else {}),
+            **(headers or {})})
         resp = conn.getresponse()
         raw = resp.read()
         shown = json.loads(raw) if raw and resp.getheader("Content-Type", "").startswith(
@@ -147,7 +151,15 @@ def test_sources_tasks_and_the_cluster_through_the_api(
     moved = call(follower, "GET", "/api/v1/cluster/masters")
     assert moved.status == 307 and moved.location == f"http://127.0.0.1:{leader}" \
         "/api/v1/cluster/masters", moved
-    assert call(follower, "GET", "/dashboard/").location.endswith(f":{leader}/dashboard/")
+    page = call(follower, "GET", "/dashboard/")
+    assert page.status == 307 and page.location.endswith(f":{leader}/dashboard/"), page
+    # a page of another site may not change the cluster; a body must be JSON
+    hostile = call(leader, "POST", f"/api/v1/tasks/{TASK}/pause",
+                   headers={"Origin": "http://evil.example"})
+    assert hostile.status == 403 and hostile.body["error_code"] == 49001, hostile
+    refused(call(leader, "POST", "/api/v1/sources", "{}", content_type="text/plain"), 49001,
+            "application/json")
+    refused(call(leader, "GET", "/api/v1/sources?with_stauts=true"), 49001, "with_stauts")
     masters = ok(call(leader, "GET", "/api/v1/cluster/masters"))
     assert masters["total"] == 2 and sum(m["leader"] for m in masters["data"]) == 1
     assert all(m["alive"] for m in masters["data"])
@@ -180,7 +192,7 @@ def test_sources_tasks_and_the_cluster_through_the_api(
         assert DB in ok(call(leader, "GET", f"/api/v1/sources/{SOURCE}/schemas"))
         assert ok(call(leader, "GET", f"/api/v1/sources/{SOURCE}/schemas/{DB}")) == [
             "other", "plain", "src"]
-        _relay_and_transfer(leader, bound)
+        _relay_and_transfer(api_cluster, leader, bound, binlog_end(upstream)[0])
         _a_task(api_cluster, leader, upstream, downstream)
         # a source with a task is kept unless forced; forced, its task stops on it first
         refused(call(leader, "DELETE", f"/api/v1/sources/{SOURCE}"), 46010, TASK)
@@ -196,9 +208,12 @@ def test_sources_tasks_and_the_cluster_through_the_api(
     refused(call(leader, "DELETE", "/api/v1/cluster/workers/worker1"), 46005, "worker1")
 
 
-def _relay_and_transfer(leader: int, bound: str) -> None:
+def _relay_and_transfer(dm: DMProcesses, leader: int, bound: str, first_binlog: str
+                        ) -> None:
     ok(call(leader, "POST", f"/api/v1/sources/{SOURCE}/start-relay",
-            {"worker_name_list": [bound]}))
+            {"worker_name_list": [bound], "relay_binlog_name": first_binlog}))
+    assert f"relay-binlog-name: {first_binlog}" in dm.dmctl(
+        "get-config", "source", SOURCE)["cfg"]
     wait_until("the relay runs", lambda: (ok(call(
         leader, "GET", f"/api/v1/sources/{SOURCE}/status"))["data"][0].get("relay_status")
         or {}).get("stage") == "Running")
@@ -247,8 +262,9 @@ def _a_task(dm: DMProcesses, leader: int, upstream: MariaDB, downstream: MariaDB
         listed = ok(call(leader, "GET", "/api/v1/tasks"))
         assert listed["data"] == [started]
         shown = _task_status(leader)[0]
-        assert shown["source_name"] == SOURCE and shown["sync_status"]["synced"] in (
-            True, False) and shown["sync_status"]["total_events"] > 0
+        assert (shown["source_name"], shown["worker_name"], shown["unit"]) == (
+            SOURCE, dm.bound()[SOURCE], "Sync")
+        assert shown["sync_status"]["total_events"] > 0 and shown["errors"] == []
 
         # pause; the tracked schemas of the paused subtask; resume
         ok(call(leader, "POST", f"/api/v1/tasks/{TASK}/pause"))
@@ -277,8 +293,12 @@ def _a_task(dm: DMProcesses, leader: int, upstream: MariaDB, downstream: MariaDB
         assert failure["error_code"] == 36013 and "binlog skip" in failure["workaround"]
         follower = next(p for p in dm.master_ports.values() if p != leader)
         dom = chromium(f"http://127.0.0.1:{follower}/dashboard/")
-        assert f'data-task="{TASK}"' in dom and SOURCE in dom
-        assert "36013" in dom and "binlog skip" in dom and "worker1" in dom
+        assert f'<div class="task" data-task="{TASK}">' in dom
+        assert f'<tr data-source="{SOURCE}"><td>{SOURCE}</td><td>{dm.bound()[SOURCE]}</td>' \
+            '<td><span class="stage Error">Error</span></td><td>Sync</td>' in dom, dom
+        card = dom[dom.index(f'<div class="error" data-source="{SOURCE}">'):]
+        assert "code 36013" in card[:2000] and "binlog skip" in card[:2000], card[:2000]
+        assert "Duplicate entry" in card[:2000]  # the server's words
         assert "cannot read the cluster" not in dom
         assert dm.dmctl("binlog", "skip", TASK)["result"]
         wait_until("resumed past it", lambda: _task_status(leader)[0]["stage"] == "Running")

@@ -481,7 +481,7 @@ for _op, _doc in (("list", "The tracked CREATE TABLE of a table (the task must b
 @click.argument("schema_file", required=False)
 @source_option
 @_bool_option("--flush", True, "always done: the checkpoint is the tracker")
-@_bool_option("--sync", True, "optimistic shard mode only: ignored, as DM")
+@_bool_option("--sync", True, "always: an optimistic lock gets the schema at resume")
 @_bool_option("--from-source", False, "take the upstream's CREATE TABLE")
 @_bool_option("--from-target", False, "take the downstream's CREATE TABLE")
 @pass_ctl

@@ -274,17 +274,20 @@ class WorkerNode:
             raise errors.WORKER_SYNC_UNIT_ONLY(unit=sub.unit, task=task)
         tracked = TrackedSchemas(sub.sync)
         db, table = str(request.get("database") or ""), str(request.get("table") or "")
-        if request.get("op") == "list":
+        op = request.get("op")
+        if op == "list":
             return tracked.show(db, table)
-        if request.get("op") == "databases":
+        if op == "databases":  # the OpenAPI's lists
             return json.dumps(tracked.databases())
-        if request.get("op") == "tables":
+        if op == "tables":
             return json.dumps(tracked.tables(db))
-        if request.get("op") == "update":
+        if op == "update":
             return tracked.replace(db, table, str(request.get("schema") or ""),
                                    bool(request.get("from_source")),
                                    bool(request.get("from_target")))
-        return tracked.remove(db, table)
+        if op == "delete":
+            return tracked.remove(db, table)
+        raise errors.MASTER_BAD_REQUEST(detail=f"unknown binlog-schema op {op!r}")
 
     def purge_relay(self, before: str, subdir: str) -> tuple[list[str], str]:
         return self.relays.purge(self.source or "", before, subdir)

@@ -15,6 +15,7 @@ import yaml
 from dm import errors
 from dm.config.base import MASK, DBConfig
 from dm.config.base import Security as DBSecurity
+from dm.config.extraargs import parse_extra_args
 from dm.config.source import SourceConfig
 from dm.config.task import TaskConfig
 from dm.master.openapi import models
@@ -155,6 +156,12 @@ def _shown_security(db: DBConfig) -> models.Security | None:
     return models.Security(cert_allowed_cn=list(sec.cert_allowed_cn) or None)
 
 
+def _dump_dir(loader_dir: str, task: str) -> str:
+    """`loaders.dir` as the user wrote it (the subtask's has `.<task>` appended, as DM)."""
+    suffix = f".{task}"
+    return loader_dir[:-len(suffix)] if loader_dir.endswith(suffix) else loader_dir
+
+
 def source_model(cfg: SourceConfig,
                  status: list[models.SourceStatus] | None = None) -> models.Source:
     return models.Source(
@@ -166,20 +173,53 @@ def source_model(cfg: SourceConfig,
         status_list=status)
 
 
+def _hidden(sec: models.Security | None) -> models.Security | None:
+    """Posted TLS material as the API shows it back: the allowed names only."""
+    return None if sec is None else models.Security(cert_allowed_cn=sec.cert_allowed_cn)
+
+
+def shown_source(source: models.Source) -> models.Source:
+    """A posted source as the API shows it back: no password, keys or certificates."""
+    return source.model_copy(update={"password": MASK, "security": _hidden(source.security),
+                                     "status_list": None})
+
+
 def shown_task(task: models.Task) -> models.Task:
-    """A posted task as the API shows it back: the target's password masked."""
-    target = task.target_config.model_copy(update={"password": MASK})
+    """A posted task as the API shows it back: no password, keys or certificates."""
+    target = task.target_config.model_copy(update={
+        "password": MASK, "security": _hidden(task.target_config.security)})
     return task.model_copy(update={"target_config": target})
 
 
-def task_model(task: TaskConfig) -> models.Task:
+def running_part(task: models.Task, sources: set[str]) -> models.Task:
+    """A posted task shown with only the sources it runs on now (`source_name_list` at
+    start, or a stop of some of them)."""
+    conf = task.source_config
+    return task.model_copy(update={
+        "table_migrate_rule": [r for r in task.table_migrate_rule
+                               if r.source.source_name in sources],
+        "source_config": conf.model_copy(update={"source_conf": [
+            c for c in conf.source_conf if c.source_name in sources]})})
+
+
+_CONSISTENCIES: dict[str, Literal["none", "flush", "lock"]] = {
+    "none": "none", "flush": "flush", "lock": "lock"}
+
+
+def _consistency(extra_args: str) -> Literal["none", "flush", "lock"] | None:
+    """The dump's `--consistency` when not DM's default `auto`."""
+    return _CONSISTENCIES.get(parse_extra_args(extra_args).consistency)
+
+
+def task_model(task: TaskConfig, sources: set[str]) -> models.Task:
     """A task started from task.yaml in the API's shape: each source's routes, then the
     tables and databases of its block-allow list that no route names, as table rules;
     its Ignore event filters as binlog_filter_rule entries on the rules with the same
     tables. Column mappings, expression filters, Do filters, ignore lists and the other
-    keys have no place in the shape (`get-config task` shows the whole task)."""
+    keys have no place in the shape (`get-config task` shows the whole task). Only the
+    `sources` the task runs on now are shown."""
     filters = {name: rule for name, rule in task.filters.items() if rule.action == "Ignore"}
-    subtasks = task.subtask_configs()
+    subtasks = [sub for sub in task.subtask_configs() if sub.source_id in sources]
     rules: list[models.TaskTableMigrateRule] = []
     confs: list[models.TaskSourceConf] = []
     for sub in subtasks:
@@ -224,7 +264,8 @@ def task_model(task: TaskConfig) -> models.Task:
         source_config=models.TaskSourceConfig(
             full_migrate_conf=models.TaskFullMigrateConf(
                 export_threads=first.mydumper.threads, import_threads=first.loader.pool_size,
-                data_dir=first.loader.dir),
+                data_dir=_dump_dir(first.loader.dir, task.name),
+                consistency=_consistency(first.mydumper.extra_args)),
             incr_migrate_conf=models.TaskIncrMigrateConf(
                 repl_threads=first.syncer.worker_count, repl_batch=first.syncer.batch),
             source_conf=confs))

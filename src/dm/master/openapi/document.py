@@ -7,7 +7,7 @@ OPERATIONS is the one list of the API: routes.py mounts a handler for each entry
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
@@ -40,7 +40,6 @@ class Operation:
     body_required: bool = True
     answer: type[BaseModel] | str | None = None
     status: int = 200
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 _SOURCE = Param("source-name")

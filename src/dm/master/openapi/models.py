@@ -12,7 +12,9 @@ from dm.config.task import TaskMode
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Strict as DM's request validator: no unknown field, no "3306" for a number."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ErrorWithMessage(Body):
@@ -144,7 +146,7 @@ class MigrateSource(Body):
     schema_: str = Field(alias="schema")
     table: str
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True,
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True,
                               serialize_by_alias=True)
 
 
@@ -152,7 +154,7 @@ class MigrateTarget(Body):
     schema_: str = Field(alias="schema")
     table: str
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True,
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True,
                               serialize_by_alias=True)
 
 
@@ -166,7 +168,8 @@ class TaskFullMigrateConf(Body):
     export_threads: int | None = Field(default=4, ge=0)
     import_threads: int | None = Field(default=16, ge=0)
     data_dir: str | None = None
-    consistency: Literal["auto", "none", "flush", "lock", "snapshot"] | None = None
+    consistency: Literal["auto", "none", "flush", "lock"] | None = Field(
+        default=None, description="`snapshot` (TiDB upstreams only) is not supported")
 
 
 class TaskIncrMigrateConf(Body):
@@ -223,8 +226,11 @@ class StopRelayRequest(Body):
 
 class OperateTaskTableStructureRequest(Body):
     sql_content: str = Field(description="the CREATE TABLE to track the table with")
-    flush: bool = Field(default=True, description="pydm always saves it in the checkpoint")
-    sync: bool = Field(default=False, description="push it into the task's optimistic lock")
+    flush: bool = Field(default=True, description=(
+        "pydm saves the schema in the checkpoint at once, whatever this says"))
+    sync: bool = Field(default=True, description=(
+        "optimistic shard mode: the schema reaches the task's lock when the task resumes "
+        "(pydm registers the checkpoint's schemas then), whatever this says"))
 
 
 class GetTaskTableStructureResponse(Body):

@@ -16,12 +16,12 @@ from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from dm import clustertls, errors
-from dm.config.base import MASK
 from dm.config.source import SourceConfig
 from dm.config.stored import endpoint, from_doc, to_doc
 from dm.config.task import parse_task_config
@@ -40,15 +40,11 @@ _AIOHTTP_VARIABLE = re.compile(r"\{([^}]+)\}")  # DM's {source-name} is {source_
 
 
 class Refused(Exception):
-    """A request the API answers 400: DM's error code and the whole message."""
+    """A dmctl-shaped answer that said no (its code read from its message)."""
 
     def __init__(self, code: int, message: str) -> None:
         super().__init__(message)
         self.code = code
-
-
-def _refused(exc: errors.DMError) -> Refused:
-    return Refused(exc.code, str(exc))
 
 
 def _answer_failed(answer: dict[str, Any]) -> None:
@@ -74,7 +70,25 @@ class Call:
         return str(self.params[name])
 
 
+def _bad(detail: str, cause: BaseException | None = None) -> errors.DMError:
+    return errors.OPENAPI_COMMON(cause, detail=detail)
+
+
+def _cross_site(request: web.Request) -> bool:
+    """A browser's request made by a page of another site (which a JSON body alone does not
+    rule out: a form or a text/plain POST needs no preflight)."""
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        return True
+    origin = request.headers.get("Origin")
+    return origin is not None and urlsplit(origin).netloc != request.host
+
+
 async def _parse(request: web.Request, op: Operation) -> Call:
+    known = {p.name for p in op.params if p.where == "query"}
+    unknown = sorted(set(request.query) - known)
+    if unknown:
+        raise _bad(f"{op.method} {op.path} takes no query parameter {', '.join(unknown)}"
+                   + (f" (it takes {', '.join(sorted(known))})" if known else ""))
     params: dict[str, Any] = {}
     for p in op.params:
         if p.where == "path":
@@ -84,38 +98,38 @@ async def _parse(request: web.Request, op: Operation) -> Call:
         elif p.kind == "boolean":
             raw = request.query.get(p.name, "false").lower()
             if raw not in ("true", "false", "1", "0"):
-                raise Refused(errors.OPENAPI_COMMON.code, str(errors.OPENAPI_COMMON(
-                    detail=f"query parameter {p.name}={raw!r} must be true or false")))
+                raise _bad(f"query parameter {p.name}={raw!r} must be true or false")
             params[p.name] = raw in ("true", "1")
-    body: Any = None
-    if op.body is not None:
+    return Call(request, params, await _body(request, op))
+
+
+async def _body(request: web.Request, op: Operation) -> Any:
+    if op.body is None:
+        return None
+    try:
         text = await request.text()
-        if not text.strip():
-            if op.body_required:
-                raise _refused(errors.OPENAPI_COMMON(detail="the request needs a JSON body"))
-        else:
-            try:
-                raw_body = json.loads(text)
-            except ValueError as exc:
-                raise _refused(errors.OPENAPI_COMMON(
-                    exc, detail="the body is not valid JSON")) from exc
-            body = _checked(op.body, raw_body)
-    return Call(request, params, body)
-
-
-def _checked(shape: type[BaseModel] | str, raw: Any) -> Any:
-    if isinstance(shape, str):
+    except UnicodeDecodeError as exc:
+        raise _bad("the body is not UTF-8 text", exc) from exc
+    if not text.strip():
+        if op.body_required:
+            raise _bad("the request needs a JSON body")
+        return None
+    if request.content_type != "application/json":
+        raise _bad(f"the body must be sent as application/json, not {request.content_type}")
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise _bad("the body is not valid JSON", exc) from exc
+    if isinstance(op.body, str):
         if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
-            raise _refused(errors.OPENAPI_COMMON(detail="the body must be a list of names"))
+            raise _bad("the body must be a list of names")
         return raw
     try:
-        return shape.model_validate(raw)
+        return op.body.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
-            for e in exc.errors())
-        raise _refused(errors.OPENAPI_COMMON(
-            detail=f"the {shape.__name__} in the body is invalid: {problems}")) from exc
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
+                             for e in exc.errors())
+        raise _bad(f"the {op.body.__name__} in the body is invalid: {problems}") from exc
 
 
 def _respond(op: Operation, answer: Answer) -> web.Response:
@@ -134,6 +148,7 @@ def _error(code: int, message: str, status: int = 400) -> web.Response:
 
 
 _WEB = resources.files("dm.master") / "web"
+_SWAGGER_FILES = ("swagger-ui.css", "swagger-ui-bundle.js")
 
 
 class OpenAPI:
@@ -176,7 +191,7 @@ class OpenAPI:
                 lambda m: "{" + m[1].replace("-", "_") + "}", op.path), self._endpoint(op))
         app.router.add_get("/api/v1/dm.json", self.doc_json)
         app.router.add_get("/api/v1/docs", self.doc_html)
-        app.router.add_static("/api/v1/docs/", _swagger_ui())
+        app.router.add_get("/api/v1/docs/{file}", self.doc_asset)
         app.router.add_get("/dashboard", self.dashboard_root)
         app.router.add_get("/dashboard/", self.dashboard)
         app.router.add_get("/dashboard/{file}", self.dashboard)
@@ -187,16 +202,22 @@ class OpenAPI:
 
         async def serve(request: web.Request) -> web.Response:
             try:
+                if op.method != "GET" and _cross_site(request):
+                    return _error(errors.OPENAPI_COMMON.code, str(_bad(
+                        "a page of another site may not change the cluster")), status=403)
                 if not self.election.is_leader:
                     return await self._to_leader(request)
                 return _respond(op, await handler(await _parse(request, op)))
             except Refused as exc:
                 return _error(exc.code, str(exc))
-            except errors.DMError as exc:
-                return _error(exc.code, str(exc))
+            except web.HTTPRequestEntityTooLarge as exc:
+                return _error(errors.OPENAPI_COMMON.code, str(_bad(exc.text or "too large")),
+                              status=413)
             except Exception as exc:
-                log.exception("OpenAPI %s failed", op.operation_id)
-                return _error(errors.wrap(exc).code, str(errors.wrap(exc)))
+                failure = errors.wrap(exc)
+                if not isinstance(exc, errors.DMError):
+                    log.exception("OpenAPI %s failed", op.operation_id)
+                return _error(failure.code, str(failure))
 
         return serve
 
@@ -218,6 +239,13 @@ class OpenAPI:
     async def doc_html(self, _: web.Request) -> web.Response:
         return web.Response(text=(_WEB / "swagger.html").read_text(), content_type="text/html")
 
+    async def doc_asset(self, request: web.Request) -> web.StreamResponse:
+        """Swagger UI's script and style sheet (package swagger-ui-bundle)."""
+        name = request.match_info["file"]
+        if name not in _SWAGGER_FILES:
+            return _error(errors.OPENAPI_COMMON.code, f"no file {name}", status=404)
+        return web.FileResponse(_swagger_ui() / name)
+
     async def dashboard_root(self, _: web.Request) -> web.Response:
         return web.Response(status=301, headers={"Location": "/dashboard/"})
 
@@ -227,8 +255,9 @@ class OpenAPI:
         if not self.election.is_leader:
             try:
                 return await self._to_leader(request)
-            except errors.DMError as exc:
-                return _error(exc.code, str(exc))
+            except (errors.DMError, TimeoutError) as exc:  # no leader, or etcd unreachable
+                failure = errors.wrap(exc)
+                return _error(failure.code, str(failure))
         name = request.match_info.get("file") or "index.html"
         page = _WEB / "dashboard" / name
         if not re.fullmatch(r"[a-z]+\.(html|js|css)", name) or not page.is_file():
@@ -237,12 +266,18 @@ class OpenAPI:
         return web.Response(text=page.read_text(), content_type=kinds[name.rsplit(".")[1]])
 
     # --- sources --------------------------------------------------------------------
+    async def _source(self, name: str) -> SourceConfig:
+        doc = await self.state.source(name)
+        if doc is None:
+            raise errors.MASTER_SOURCE_NOT_FOUND(source=name)
+        return from_doc(SourceConfig, doc)
+
     async def create_source(self, call: Call) -> Answer:
         source: models.Source = call.body
         file = {"name": f"the source of POST /api/v1/sources ({source.source_name})",
                 "text": convert.source_yaml(source)}
         _answer_failed(await sources.create_sources(self.state, [file]))
-        return source.model_copy(update={"password": MASK, "status_list": None})
+        return convert.shown_source(source)
 
     async def source_list(self, call: Call) -> Answer:
         docs = await self.state.sources()
@@ -255,8 +290,7 @@ class OpenAPI:
 
     async def delete_source(self, call: Call) -> Answer:
         name = call.path("source-name")
-        if name not in await self.state.sources():
-            raise errors.MASTER_SOURCE_NOT_FOUND(source=name)
+        await self._source(name)
         if call.params["force"]:  # its tasks stopped on it and its relay stopped first
             for task in sorted(t for s, t in await self.state.subtasks() if s == name):
                 _answer_failed(await tasks.operate_task(self.state, "stop", task, [name]))
@@ -269,8 +303,7 @@ class OpenAPI:
 
     async def source_status(self, call: Call) -> Answer:
         name = call.path("source-name")
-        if name not in await self.state.sources():
-            raise errors.MASTER_SOURCE_NOT_FOUND(source=name)
+        await self._source(name)
         shown = await status.source_statuses(self.state, name)
         return models.GetSourceStatusResponse(total=len(shown), data=shown)
 
@@ -285,10 +318,7 @@ class OpenAPI:
     async def _relay_start_point(self, name: str, body: models.StartRelayRequest) -> None:
         """relay_binlog_name/_gtid/relay_dir of the request go into the source's config
         (as DM's), which a relay not started yet begins from."""
-        doc = await self.state.source(name)
-        if doc is None:
-            raise errors.MASTER_SOURCE_NOT_FOUND(source=name)
-        cfg = from_doc(SourceConfig, doc)
+        cfg = await self._source(name)
         wanted = {key: value for key, value in (
             ("relay_binlog_name", body.relay_binlog_name),
             ("relay_binlog_gtid", body.relay_binlog_gtid), ("relay_dir", body.relay_dir))
@@ -296,15 +326,13 @@ class OpenAPI:
         if not wanted:
             return
         if await self.state.relay_stage(name) is not None:
-            raise _refused(errors.OPENAPI_COMMON(detail=(
-                f"the relay of source {name} is already started, so {', '.join(wanted)} "
-                f"cannot change now; stop-relay it first")))
+            raise _bad(f"the relay of source {name} is already started, so "
+                       f"{', '.join(wanted)} cannot change now; stop-relay it first")
         try:
             updated = SourceConfig.model_validate({**cfg.model_dump(by_alias=False),
                                                    **wanted})
         except ValidationError as exc:
-            raise _refused(errors.OPENAPI_COMMON(exc, detail=f"{', '.join(wanted)} of the "
-                                                             "request is invalid")) from exc
+            raise _bad(f"{', '.join(wanted)} of the request is invalid", exc) from exc
         await self.state.put_source(name, to_doc(updated))
 
     async def stop_relay(self, call: Call) -> Answer:
@@ -329,18 +357,12 @@ class OpenAPI:
                                                       body.worker_name))
         return None
 
-    async def _upstream(self, name: str) -> SourceConfig:
-        doc = await self.state.source(name)
-        if doc is None:
-            raise errors.MASTER_SOURCE_NOT_FOUND(source=name)
-        return from_doc(SourceConfig, doc)
-
     async def upstream_databases(self, call: Call) -> Answer:
-        cfg = await self._upstream(call.path("source-name"))
+        cfg = await self._source(call.path("source-name"))
         return await asyncio.to_thread(_upstream_names, cfg, None)
 
     async def upstream_tables(self, call: Call) -> Answer:
-        cfg = await self._upstream(call.path("source-name"))
+        cfg = await self._source(call.path("source-name"))
         return await asyncio.to_thread(_upstream_names, cfg, call.path("schema-name"))
 
     # --- tasks ----------------------------------------------------------------------
@@ -362,13 +384,20 @@ class OpenAPI:
         return shown
 
     async def task_list(self, _: Call) -> Answer:
+        running: dict[str, set[str]] = {}
+        for source, task in await self.state.subtasks():
+            running.setdefault(task, set()).add(source)
         out = []
         for name, doc in sorted((await self.state.tasks()).items()):
+            if name not in running:
+                continue
             if "openapi" in doc:
-                out.append(models.Task.model_validate(doc["openapi"]))
-            else:
+                out.append(convert.running_part(models.Task.model_validate(doc["openapi"]),
+                                                running[name]))
+            else:  # started from task.yaml (checked then; read back without refusals)
                 out.append(convert.task_model(parse_task_config(
-                    doc["yaml"], f"the stored config of task {name}")))
+                    doc["yaml"], f"the stored config of task {name}", accept_unsupported=True),
+                    running[name]))
         return models.GetTaskListResponse(total=len(out), data=out)
 
     async def delete_task(self, call: Call) -> Answer:
