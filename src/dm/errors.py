@@ -319,6 +319,12 @@ DUMP_SNAPSHOT = _define(32004, ErrClass.DUMP_UNIT, _UP, _HIGH,
                         "The user needs RELOAD (FLUSH TABLES WITH READ LOCK) or, on MariaDB, "
                         "BACKUP STAGE rights; or set mydumpers.<name>.extra-args "
                         "`--consistency none`.")
+DUMP_SCHEMA_MOVING = _define(32006, ErrClass.DUMP_UNIT, _UP, _HIGH,
+                             "the tables to dump changed after each of {attempts} snapshots "
+                             "on {target}: {detail}",
+                             "DDLs ran upstream between each snapshot and the reading of the "
+                             "table definitions; resume-task takes a new snapshot, best when "
+                             "no DDL runs upstream.", retryable=True)
 DUMP_DIR_IN_USE = _define(32005, ErrClass.DUMP_UNIT, _INT, _HIGH,
                           "loader.dir {path} holds {file}, which is not a dump file",
                           "Give the dump task an empty or new loader.dir: a dump empties its "

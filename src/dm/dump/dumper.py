@@ -21,10 +21,11 @@ from dm import errors
 from dm.core.schemas import Selection
 from dm.db import Connection, Endpoint, connect, qualified, query_one, quote
 from dm.dump import plan as planning
+from dm.dump import schemaguard
 from dm.dump.files import DONE_FILE, DataFile, DumpedTable
 from dm.dump.metadata import write_metadata
 from dm.dump.plan import Chunk, DumpPlan, TablePlan
-from dm.dump.snapshot import take_snapshot
+from dm.dump.snapshot import SnapshotPosition, take_snapshot
 from dm.dump.snapshots import record_snapshot, used
 from dm.dump.tsv import row_expr
 from dm.schema import catalog
@@ -32,6 +33,7 @@ from dm.schema import catalog
 log = logging.getLogger(__name__)
 
 _ANNOUNCED_TABLES = 32  # tables planned per word to the loader
+_SNAPSHOT_ATTEMPTS = 5  # snapshots taken while DDLs keep slipping in before the plan
 
 
 @dataclass(frozen=True)
@@ -89,11 +91,12 @@ class Dumper:
         conns = [connect(self.source, what="upstream", raw=True)
                  for _ in range(max(1, self.settings.threads))]
         ctl = connect(self.source, what="upstream")
+        planner = connect(self.source, what="upstream")
         locker = self._lock_tables() if self.settings.consistency == "lock" else None
         try:
-            self._dump(ctl, conns)
+            self._dump(ctl, planner, conns)
         finally:
-            for c in [ctl, *conns, *([locker] if locker else [])]:
+            for c in [ctl, planner, *conns, *([locker] if locker else [])]:
                 c.close()  # a closed session's LOCK TABLES are released
 
     def _lock_tables(self) -> Connection:
@@ -112,26 +115,24 @@ class Dumper:
                 raise errors.DUMP_SNAPSHOT(exc, target=self.source.target) from exc
         return conn
 
-    def _dump(self, ctl: Connection, conns: list[Connection]) -> None:
+    def _dump(self, ctl: Connection, planner: Connection, conns: list[Connection]) -> None:
+        """`ctl` takes the snapshot's locks; `planner` plans inside the snapshot."""
         max_packet = int(query_one(ctl, "SELECT @@max_allowed_packet")[0])  # type: ignore[index]
-        for c in [ctl, *conns]:
+        for c in [ctl, planner, *conns]:
             with c.cursor() as cur:
                 # Our SQL relies on backslash escapes in literals: neutralise the upstream's
                 # sql_mode (NO_BACKSLASH_ESCAPES, ANSI_QUOTES, PAD_CHAR_TO_FULL_LENGTH...).
                 cur.execute("SET SESSION sql_mode = ''")
                 cur.execute(f"SET SESSION group_concat_max_len = {max_packet}")
-        consistency = "auto" if self.settings.consistency == "lock" else \
-            self.settings.consistency
-        snapshot = take_snapshot(ctl, conns, consistency, self.source.target)
-        log.info("snapshot at %s:%s gtid=%s (commits blocked %.1f ms)", snapshot.binlog_name,
-                 snapshot.binlog_pos, snapshot.binlog_gtid, snapshot.lock_seconds * 1000)
         plan = DumpPlan.load(self.dir)
-        if plan is None:
+        snapshot, names = self._snapshot(ctl, planner, conns, to_plan=plan is None)
+        if plan is None:  # inside the snapshot, holding the tables' metadata locks
             target = min(self.settings.chunk_bytes, max_packet // 4, 16 << 20)
-            plan = self._make_plan(ctl, target)
+            plan = self._make_plan(planner, names, target)
             self._adopt(plan, tables_told=True)
         else:
             self._adopt(plan)
+        planner.rollback()  # the definitions are written: DDL upstream may go on
         todo: queue.SimpleQueue[tuple[TablePlan, Chunk]] = queue.SimpleQueue()
         pending = self._pending(plan)
         record_snapshot(self.dir, snapshot, [c.file_name(t.schema, t.table) for t, c in pending])
@@ -151,6 +152,31 @@ class Dumper:
         write_metadata(self.dir, used(self.dir))
         (self.dir / DONE_FILE).write_text("")
 
+    def _snapshot(self, ctl: Connection, planner: Connection, conns: list[Connection],
+                  to_plan: bool) -> tuple[SnapshotPosition, list[tuple[str, str]]]:
+        """A snapshot for every connection and `planner`; `to_plan`: and the tables to
+        dump, whose definitions, from now until `planner`'s transaction ends, are the
+        snapshot's (schemaguard.py), a new snapshot while a DDL slipped in between."""
+        consistency = "auto" if self.settings.consistency == "lock" else \
+            self.settings.consistency
+        moved = ""
+        for _ in range(_SNAPSHOT_ATTEMPTS):
+            snapshot = take_snapshot(ctl, [*conns, planner], consistency, self.source.target)
+            log.info("snapshot at %s:%s gtid=%s (commits blocked %.1f ms)",
+                     snapshot.binlog_name, snapshot.binlog_pos, snapshot.binlog_gtid,
+                     snapshot.lock_seconds * 1000)
+            if not to_plan:  # resumed: planned by an earlier run
+                return snapshot, []
+            names = [(s, t) for s, t, _ in catalog.list_tables(planner, self.allows)]
+            moved = schemaguard.hold(planner, names, snapshot, self.allows) or ""
+            if not moved:
+                return snapshot, names
+            log.warning("dump: %s; taking a new snapshot", moved)
+            for conn in [*conns, planner]:
+                conn.rollback()
+        raise errors.DUMP_SCHEMA_MOVING(attempts=_SNAPSHOT_ATTEMPTS, target=self.source.target,
+                                        detail=moved)
+
     def _pending(self, plan: DumpPlan) -> list[tuple[TablePlan, Chunk]]:
         """Hand chunk files already on disk to the loader; return the chunks still to dump."""
         missing = []
@@ -166,12 +192,12 @@ class Dumper:
                     missing.append((table, chunk))
         return missing
 
-    def _make_plan(self, conn: Connection, target_bytes: int) -> DumpPlan:
-        """Plan every table and write its CREATE TABLE; the loader hears of tables in
-        batches as they are planned, so it creates them while the rest are planned. A
-        table's CREATE DATABASE is written before the loader hears of the table: it
-        creates the database with the charset that file names."""
-        names = [(s, t) for s, t, _ in catalog.list_tables(conn, self.allows)]
+    def _make_plan(self, conn: Connection, names: list[tuple[str, str]],
+                   target_bytes: int) -> DumpPlan:
+        """Plan every table of `names` and write its CREATE TABLE; the loader hears of
+        tables in batches as they are planned, so it creates them while the rest are
+        planned. A table's CREATE DATABASE is written before the loader hears of the
+        table: it creates the database with the charset that file names."""
         tables: list[TablePlan] = []
         written: set[str] = set()
         told = 0

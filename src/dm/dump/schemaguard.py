@@ -1,0 +1,114 @@
+"""The dump's table definitions as of its snapshot.
+
+SHOW CREATE TABLE (and information_schema) read a definition as it is now, not as of the
+snapshot, and MariaDB's instant ALTERs (ADD/DROP COLUMN ...) do not make the snapshot's
+reads fail the way copying ones do (1412): a definition changed after the snapshot would
+be dumped with rows of the snapshot and a binlog start before the change, which sync
+then meets again (36027, the tracked schema out of step).
+
+So, right after the snapshot and before anything is planned, one connection inside the
+snapshot opens every table to dump. That holds each table's metadata lock, so no DDL can
+change them until the plan and its CREATE TABLE files are written (then it lets go);
+and the binlog between the snapshot and that moment is read for DDLs on them. A DDL
+there, or a table the snapshot cannot read (1412: changed by a copying ALTER, or created
+after it), means the dump takes a new snapshot.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pymysql
+
+from dm import errors
+from dm.binlog.status import binlog_status
+from dm.core.schemas import Allows
+from dm.core.transactions import Role, role_of
+from dm.db import Connection, qualified, query_all
+from dm.dump.snapshot import SnapshotPosition
+from dm.schema import ddl
+
+log = logging.getLogger(__name__)
+
+_TABLE_DEF_CHANGED = 1412
+_NO_PRIVILEGE = frozenset({1227, 1142})
+_OPENED_PER_QUERY = 200
+_EVENTS_PER_PAGE = 1000
+Table = tuple[str, str]
+
+
+def hold(guard: Connection, tables: list[Table], snapshot: SnapshotPosition,
+         allows: Allows) -> str | None:
+    """Take the metadata locks of `tables` in `guard` (a connection inside the snapshot;
+    they last until its transaction ends) and check the binlog since the snapshot: None
+    when the definitions read from now on are the snapshot's, else why they may not be."""
+    try:
+        for start in range(0, len(tables), _OPENED_PER_QUERY):
+            query_all(guard, " UNION ALL ".join(
+                f"(SELECT 1 FROM {qualified(s, t)} LIMIT 1)"
+                for s, t in tables[start:start + _OPENED_PER_QUERY]))
+    except pymysql.err.MySQLError as exc:
+        if exc.args[0] == _TABLE_DEF_CHANGED:
+            return f"a table to dump changed after the snapshot ({exc.args[1]})"
+        raise
+    now = binlog_status(guard)
+    if now is None or (now.file, now.pos) == (snapshot.binlog_name, snapshot.binlog_pos):
+        return None
+    try:
+        for db, sql in _statements(guard, (snapshot.binlog_name, snapshot.binlog_pos),
+                                   (now.file, now.pos)):
+            changed = _changed_table(sql, db, allows)
+            if changed:
+                return f"{changed} changed after the snapshot: {sql[:200]!r}"
+    except pymysql.err.MySQLError as exc:
+        if exc.args[0] not in _NO_PRIVILEGE:
+            raise
+        log.warning("dump: cannot read the binlog since the snapshot (%s); a DDL run in "
+                    "the moment between the snapshot and the plan would not be seen "
+                    "(grant REPLICATION SLAVE, or BINLOG MONITOR on MariaDB)", exc.args[1])
+    return None
+
+
+def _changed_table(sql: str, db: str, allows: Allows) -> str:
+    """The table (or database) a statement changes that the dump takes, or ""."""
+    if role_of(sql) is not Role.STATEMENT:
+        return ""
+    try:
+        parsed = ddl.parse(sql, db)
+    except errors.DMError:  # not understood: it may have changed anything
+        return "a table"
+    if parsed.kind is ddl.Kind.NOT_DDL:
+        return ""
+    return next((name.quoted() for name in parsed.tables
+                 if allows(name.schema, name.table)), "")
+
+
+def _statements(conn: Connection, start: tuple[str, int], end: tuple[str, int]
+                ) -> Iterator[tuple[str, str]]:
+    """(default database, statement) of each query event from `start` to `end`."""
+    files = [str(r[0]) for r in query_all(conn, "SHOW BINARY LOGS")]
+    for name in files[files.index(start[0]) if start[0] in files else 0:]:
+        pos = start[1] if name == start[0] else 4
+        while True:
+            rows = query_all(conn, f"SHOW BINLOG EVENTS IN %s FROM {pos} "
+                                   f"LIMIT {_EVENTS_PER_PAGE}", (name,))
+            for _, at, kind, _, next_pos, info in rows:
+                if name == end[0] and int(at) >= end[1]:
+                    return
+                if kind == "Query":
+                    yield _default_db(str(info))
+                pos = int(next_pos)
+            if len(rows) < _EVENTS_PER_PAGE:
+                break
+        if name == end[0]:
+            return
+
+
+def _default_db(info: str) -> tuple[str, str]:
+    """SHOW BINLOG EVENTS shows a query event as "use `db`; <statement>"."""
+    if info.startswith("use `"):
+        quoted, sep, statement = info[5:].partition("`; ")
+        if sep:
+            return quoted.replace("``", "`"), statement
+    return "", info
