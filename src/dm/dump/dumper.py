@@ -11,6 +11,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,8 +169,11 @@ class Dumper:
             if not to_plan:  # resumed: planned by an earlier run
                 return snapshot, []
             names = [(s, t) for s, t, _ in catalog.list_tables(planner, self.allows)]
+            started = time.monotonic()
             moved = schemaguard.hold(planner, names, snapshot, self.allows) or ""
             if not moved:
+                log.info("the definitions of %d tables held for the plan in %.1f ms",
+                         len(names), (time.monotonic() - started) * 1000)
                 return snapshot, names
             log.warning("dump: %s; taking a new snapshot", moved)
             for conn in [*conns, planner]:
