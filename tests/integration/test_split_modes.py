@@ -204,7 +204,7 @@ def test_kill_9_inside_a_sql_file_resumes_after_its_last_commit(
                 for _ in range(2000):
                     try:
                         cur.execute("SELECT `offset`, end_pos FROM dm_meta."
-                                    "split_kill_loader_checkpoint")
+                                    "split_kill_loader_checkpoint WHERE filename <> '+'")
                         row = cur.fetchone()
                     except Exception:  # noqa: BLE001 - the table is not there yet
                         row = None

@@ -2,8 +2,8 @@
 
 A chunk's row is written in the same transaction as the chunk's rows, so after any
 crash a chunk is either loaded and recorded, or neither. A SQL file is loaded in several
-transactions: its `offset` says up to which byte it is in. The row with filename `*`
-says the whole load finished.
+transactions: its `offset` says up to which byte it is in. The row with filename `+`
+says the source's full phase began, the row `*` that its load finished.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from dm.db import Connection, create_meta_table, qualified, query_all
 
 FINISHED = "*"
+BEGUN = "+"
 
 
 class LoaderCheckpoint:
@@ -25,10 +26,9 @@ class LoaderCheckpoint:
                         "`offset` = VALUES(`offset`), `end_pos` = VALUES(`end_pos`)")
 
     def create(self, conn: Connection) -> bool:
-        """Create the table if needed; False when it had to be created (a fresh task)."""
-        existed = bool(query_all(conn, "SELECT 1 FROM information_schema.TABLES WHERE "
-                                       "TABLE_SCHEMA = %s AND TABLE_NAME = %s",
-                                 (self.meta_schema, self.name)))
+        """Create the table if needed and mark this source's full phase begun; False when
+        it had not begun (fresh for this source, whatever another source's subtask of the
+        task did to the shared table already)."""
         create_meta_table(conn, self.meta_schema, self.table, """
                 `id` CHAR(32) NOT NULL,
                 `filename` VARCHAR(255) NOT NULL,
@@ -39,7 +39,12 @@ class LoaderCheckpoint:
                 `create_time` TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
                 `update_time` TIMESTAMP DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
                 UNIQUE KEY `uk_id_f` (`id`, `filename`)""")
-        return existed
+        begun = bool(query_all(conn, f"SELECT 1 FROM {self.table} WHERE `id` = %s LIMIT 1",
+                               (self.source_id,)))  # its mark, or rows of an older pydm
+        if not begun:
+            self.record(conn, BEGUN, "", "", 0)
+            conn.commit()
+        return begun
 
     def loaded(self, conn: Connection) -> set[str]:
         return {name for name, (offset, end) in self.progress(conn).items() if offset == end}
@@ -47,7 +52,7 @@ class LoaderCheckpoint:
     def progress(self, conn: Connection) -> dict[str, tuple[int, int]]:
         """(offset, end_pos) of every file begun: loaded when they are equal."""
         rows = query_all(conn, f"SELECT `filename`, `offset`, `end_pos` FROM {self.table} "
-                               "WHERE `id` = %s", (self.source_id,))
+                               "WHERE `id` = %s AND `filename` <> %s", (self.source_id, BEGUN))
         return {str(r[0]): (int(r[1]), int(r[2])) for r in rows}
 
     def record(self, conn: Connection, filename: str, schema: str, table: str, size: int,

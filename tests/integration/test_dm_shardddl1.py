@@ -1,0 +1,237 @@
+"""DM's shardddl1 cases replayed (their SQL and what DM checks, written anew for pydm):
+two sources, shards `shardddl{1,2}.tb{1..4}` routed into `shardddl.tb`, the merged
+table compared row for row with the union of the shards after each case.
+
+Where pydm answers otherwise than DM it says so in the case: a `RENAME TABLE` of a shard
+is 36068 in both modes (DM's pessimistic mode renames a shard to an unused name), and
+pessimistic shards that ran different DDLs are shown waiting with both DDLs, as DM shows
+them, by pydm's lock and query-status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dm.sandbox import DMProcesses, MariaDB
+from tests.integration.conftest import (
+    fetch,
+    sources_on_two_workers,
+    wait_stage,
+    wait_until,
+)
+
+pytestmark = pytest.mark.integration
+
+SOURCES = ("ddl1-src1", "ddl1-src2")
+TASK = "shardddl1"
+INSTANCE = """\
+  - source-id: {source}
+    block-allow-list: instance
+    route-rules: [{routes}]
+    syncer: {{checkpoint-flush-interval: 1}}
+"""
+HEAD = """\
+name: shardddl1
+task-mode: all
+{shard}target-database: {{host: 127.0.0.1, port: {port}, user: root, password: ""}}
+block-allow-list:
+  instance: {{do-dbs: [shardddl1, shardddl2]}}
+routes:
+  tables: {{schema-pattern: "shardddl*", table-pattern: "tb*", target-schema: shardddl,
+           target-table: tb}}
+  schemas: {{schema-pattern: "shardddl*", target-schema: shardddl}}
+mysql-instances:
+"""
+
+
+@pytest.fixture(scope="module")
+def ups(cluster: DMProcesses, upstream: MariaDB, upstream2: MariaDB,
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[MariaDB]]:
+    with sources_on_two_workers(cluster, [upstream, upstream2], SOURCES,
+                                tmp_path_factory.mktemp("shardddl1")) as servers:
+        yield servers
+
+
+def _task(mode: str, sources: int, port: int) -> str:
+    shard = f"shard-mode: {mode}\n" if mode else ""
+    return HEAD.format(shard=shard, port=port) + "".join(
+        INSTANCE.format(source=s, routes="tables, schemas") for s in SOURCES[:sources])
+
+
+@contextmanager
+def _case(cluster: DMProcesses, ups: list[MariaDB], downstream: MariaDB, tmp_path: Path,
+          mode: str, sources: int, tables: dict[str, str]) -> Iterator[None]:
+    """DM's run_case: both sources' databases afresh, `tables` ("111": source 1,
+    shardddl1, tb1 → its columns) created, the task started and syncing; stopped after."""
+    for server in ups:
+        server.execute("DROP DATABASE IF EXISTS shardddl1", "DROP DATABASE IF EXISTS shardddl2",
+                       "CREATE DATABASE shardddl1", "CREATE DATABASE shardddl2")
+    downstream.execute("DROP DATABASE IF EXISTS shardddl", "DROP DATABASE IF EXISTS dm_meta")
+    for spec, columns in tables.items():
+        ups[int(spec[0]) - 1].execute(f"CREATE TABLE shardddl{spec[1]}.tb{spec[2]} ({columns})")
+    task = tmp_path / "task.yaml"
+    task.write_text(_task(mode, sources, downstream.port))
+    assert cluster.dmctl("start-task", "--remove-meta", str(task))["result"]
+    try:
+        wait_stage(cluster, TASK, "Running", unit="Sync")
+        yield
+    finally:
+        cluster.dmctl("stop-task", TASK, check=False)
+
+
+def _shards(ups: list[MariaDB]) -> list[tuple[int, str, str]]:
+    return [(i, str(db), str(t)) for i, server in enumerate(ups)
+            for db, t in fetch(server, "SELECT TABLE_SCHEMA, TABLE_NAME FROM "
+                                       "information_schema.TABLES WHERE TABLE_SCHEMA IN "
+                                       "('shardddl1', 'shardddl2') AND TABLE_NAME LIKE 'tb%'")]
+
+
+def _columns(server: MariaDB, db: str, table: str) -> list[str]:
+    return [str(r[0]) for r in fetch(
+        server, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
+                f"'{db}' AND TABLE_NAME = '{table}' ORDER BY ORDINAL_POSITION")]
+
+
+def _merged_equal(ups: list[MariaDB], downstream: MariaDB, sources: int = 2) -> bool:
+    """DM's sync_diff: the merged table holds the union of the shards (of the first
+    `sources` sources), on every column of the merged table."""
+    columns = _columns(downstream, "shardddl", "tb")
+    if not columns:
+        return False
+    union: list[tuple[Any, ...]] = []
+    for i, db, table in _shards(ups[:sources]):
+        if set(columns) - set(_columns(ups[i], db, table)):
+            return False
+        union += fetch(ups[i], f"SELECT {', '.join(columns)} FROM {db}.{table}")
+    return sorted(union) == sorted(fetch(downstream, f"SELECT {', '.join(columns)} "
+                                                     "FROM shardddl.tb"))
+
+
+def _equal(ups: list[MariaDB], downstream: MariaDB, sources: int = 2) -> None:
+    wait_until("the merged table equals the shards' union",
+               lambda: _merged_equal(ups, downstream, sources))
+
+
+def _errors(cluster: DMProcesses) -> list[dict[str, Any]]:
+    return [e for s in cluster.dmctl("query-status", TASK)["sources"]
+            for sub in s["subTaskStatus"] for e in (sub.get("result") or {}).get("errors", [])]
+
+
+def _groups(cluster: DMProcesses) -> list[tuple[str, list[str], list[str]]]:
+    """query-status's unresolvedGroups: (target, synced, unsynced) of every source."""
+    return [(g["target"], g["synced"], g["unsynced"])
+            for s in cluster.dmctl("query-status", TASK)["sources"]
+            for sub in s["subTaskStatus"]
+            for g in (sub.get("sync") or {}).get("unresolvedGroups", [])]
+
+
+def _count(downstream: MariaDB) -> int:
+    return int(fetch(downstream, "SELECT COUNT(*) FROM shardddl.tb")[0][0])
+
+
+def test_dm_001_two_tables_without_shard_mode_add_the_same_column_twice(
+        cluster: DMProcesses, ups: list[MariaDB], downstream: MariaDB, tmp_path: Path) -> None:
+    """No shard mode: each table's ALTER runs on the merged table. DM pauses on the
+    second ("Duplicate column name 'new_col1'"): its tracker starts tb2 from the merged
+    table, which has the column already. pydm tracks tb2 from its dump and, as DM does
+    for a DDL run downstream, takes 1060 for done: the rows go on, equal."""
+    with _case(cluster, ups, downstream, tmp_path, "", 1,
+               {"111": "id INT PRIMARY KEY", "112": "id INT PRIMARY KEY"}):
+        ups[0].execute("ALTER TABLE shardddl1.tb1 ADD COLUMN new_col1 INT",
+                       "ALTER TABLE shardddl1.tb2 ADD COLUMN new_col1 INT",
+                       "INSERT INTO shardddl1.tb1 VALUES (1, 1)",
+                       "INSERT INTO shardddl1.tb2 VALUES (2, 2)")
+        _equal(ups, downstream, 1)
+        assert not _errors(cluster)
+
+
+@pytest.mark.parametrize("mode", ["pessimistic", "optimistic"])
+def test_dm_002_to_005_one_source_adds_a_column_to_both_shards(
+        cluster: DMProcesses, ups: list[MariaDB], downstream: MariaDB, tmp_path: Path,
+        mode: str) -> None:
+    """DM_002/005 (both ALTERs, then rows), DM_003 (pessimistic: a row of the first shard
+    waits for the second shard's ALTER) and DM_004 (optimistic: it does not)."""
+    with _case(cluster, ups, downstream, tmp_path, mode, 1,
+               {"111": "id INT PRIMARY KEY", "112": "id INT PRIMARY KEY"}):
+        ups[0].execute("ALTER TABLE shardddl1.tb1 ADD COLUMN new_col1 INT",
+                       "INSERT INTO shardddl1.tb1 VALUES (1, 1)")
+        if mode == "optimistic":
+            wait_until("the row arrives at once", lambda: _count(downstream) == 1)
+        else:
+            wait_until("tb1 waits for tb2", lambda: _groups(cluster) == [
+                ("`shardddl`.`tb`", ["`shardddl1`.`tb1`"], ["`shardddl1`.`tb2`"])],
+                shown=lambda: _groups(cluster))
+            assert _count(downstream) == 0 and _columns(downstream, "shardddl", "tb") == ["id"]
+        ups[0].execute("ALTER TABLE shardddl1.tb2 ADD COLUMN new_col1 INT",
+                       "INSERT INTO shardddl1.tb2 VALUES (2, 2)")
+        _equal(ups, downstream, 1)
+        assert _columns(downstream, "shardddl", "tb") == ["id", "new_col1"]
+        assert not cluster.dmctl("shard-ddl-lock", TASK)["locks"]
+
+
+@pytest.mark.parametrize("mode", ["pessimistic", "optimistic"])
+def test_dm_rename_table_of_a_shard_is_not_supported(
+        cluster: DMProcesses, ups: list[MariaDB], downstream: MariaDB, tmp_path: Path,
+        mode: str) -> None:
+    """DM_RENAME_TABLE: after an ADD COLUMN on every shard, each shard is renamed. DM's
+    optimistic mode answers 36068 ("`RENAME TABLE` statement not supported"); pydm does
+    in both modes (docs/sharding.md), and the rows before the rename are all there."""
+    tables = {"111": "id INT PRIMARY KEY", "211": "id INT PRIMARY KEY",
+              "212": "id INT PRIMARY KEY"}
+    with _case(cluster, ups, downstream, tmp_path, mode, 2, tables):
+        ups[0].execute("INSERT INTO shardddl1.tb1 VALUES (1)")
+        ups[1].execute("INSERT INTO shardddl1.tb1 VALUES (2)",
+                       "INSERT INTO shardddl1.tb2 VALUES (3)")
+        ups[0].execute("ALTER TABLE shardddl1.tb1 ADD COLUMN a INT")
+        ups[1].execute("ALTER TABLE shardddl1.tb1 ADD COLUMN a INT",
+                       "ALTER TABLE shardddl1.tb2 ADD COLUMN a INT")
+        ups[0].execute("INSERT INTO shardddl1.tb1 VALUES (4, 4)")
+        ups[1].execute("INSERT INTO shardddl1.tb1 VALUES (5, 5)",
+                       "INSERT INTO shardddl1.tb2 VALUES (6, 6)")
+        _equal(ups, downstream)
+        ups[0].execute("RENAME TABLE shardddl1.tb1 TO shardddl1.tb3")
+        wait_until("the rename refused", lambda: any(
+            e["ErrCode"] == 36068 and "RENAME TABLE" in e["Message"]
+            for e in _errors(cluster)), shown=lambda: _errors(cluster))
+        assert sorted(r[0] for r in fetch(downstream, "SELECT id FROM shardddl.tb")) == [
+            1, 2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize("mode", ["pessimistic", "optimistic"])
+def test_dm_restart_master_keeps_a_conflicting_lock(
+        cluster: DMProcesses, ups: list[MariaDB], downstream: MariaDB, tmp_path: Path,
+        mode: str) -> None:
+    """DM_RestartMaster: the two sources' shards add `c` as DOUBLE and as TEXT. DM shows
+    the lock (pessimistic: with both DDLs; optimistic: a conflict naming the shards); a
+    restarted master shows the same. pydm shows each source's DDL blocking and pauses
+    the second source with 38016 (pessimistic), or with 36062 (optimistic)."""
+    tables = {"111": "a INT PRIMARY KEY, b VARCHAR(10)", "211": "a INT PRIMARY KEY, b VARCHAR(10)"}
+    with _case(cluster, ups, downstream, tmp_path, mode, 2, tables):
+        ups[0].execute("INSERT INTO shardddl1.tb1 VALUES (1, 'aaa')")
+        ups[1].execute("INSERT INTO shardddl1.tb1 VALUES (2, 'bbb')")
+        _equal(ups, downstream)
+        ups[0].execute("ALTER TABLE shardddl1.tb1 ADD COLUMN c DOUBLE")
+        ups[1].execute("ALTER TABLE shardddl1.tb1 ADD COLUMN c TEXT")
+
+        def shown() -> str:  # (a master just restarted answers once it leads)
+            return str(cluster.dmctl("query-status", TASK, check=False)) + str(
+                cluster.dmctl("shard-ddl-lock", TASK, check=False))
+
+        if mode == "pessimistic":  # each source's DDL blocking; the second one's 38016
+            expected = ["'blockingDDLs': ['ALTER TABLE `shardddl`.`tb` ADD COLUMN c DOUBLE']",
+                        "'blockingDDLs': ['ALTER TABLE `shardddl`.`tb` ADD COLUMN c TEXT']",
+                        "'ErrCode': 38016", "'ID': 'shardddl1-`shardddl`.`tb`'"]
+        else:  # the conflict, and the lock with its shards
+            expected = ["'ErrCode': 36062", f"'synced': ['{SOURCES[0]}:shardddl1.tb1']",
+                        f"'unsynced': ['{SOURCES[1]}:shardddl1.tb1']"]
+        wait_until("the conflict shown", lambda: all(e in shown() for e in expected),
+                   shown=shown)
+        cluster.kill_master("master1")
+        cluster.restart_master("master1")
+        wait_until("shown again by the restarted master", lambda: all(
+            e in shown() for e in expected), shown=shown)
