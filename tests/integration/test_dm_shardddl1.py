@@ -235,3 +235,111 @@ def test_dm_restart_master_keeps_a_conflicting_lock(
         cluster.restart_master("master1")
         wait_until("shown again by the restarted master", lambda: all(
             e in shown() for e in expected), shown=shown)
+
+
+# DM's shardddl1_1 cases: (case, shard mode, sources, tables, statements by source, what
+# DM checks: "equal" (sync_diff), "count N" (rows merged), or "code N" (a source paused
+# with that code; DM's "is different with" of pessimistic mode is pydm's 38016))
+ONE_ONE = [
+    ("006", "pessimistic", 2, ("111", "211"),
+     [(0, "ALTER TABLE shardddl1.tb1 ADD COLUMN new_col1 INT"),
+      (0, "INSERT INTO shardddl1.tb1 VALUES (1, 1)"),
+      (1, "ALTER TABLE shardddl1.tb1 ADD COLUMN new_col1 INT"),
+      (1, "INSERT INTO shardddl1.tb1 VALUES (2, 2)")], "equal"),
+    ("007", "pessimistic", 2, ("111", "212"),
+     [(0, "ALTER TABLE shardddl1.tb1 ADD COLUMN new_col1 INT"),
+      (0, "INSERT INTO shardddl1.tb1 VALUES (1, 1)"),
+      (1, "ALTER TABLE shardddl1.tb2 ADD COLUMN new_col1 INT"),
+      (1, "INSERT INTO shardddl1.tb2 VALUES (2, 2)")], "equal"),
+    ("009", "pessimistic", 2, ("111", "222"),
+     [(0, "ALTER TABLE shardddl1.tb1 ADD COLUMN new_col1 INT"),
+      (0, "INSERT INTO shardddl1.tb1 VALUES (1, 1)"),
+      (1, "ALTER TABLE shardddl2.tb2 ADD COLUMN new_col1 INT"),
+      (1, "INSERT INTO shardddl2.tb2 VALUES (2, 2)")], "equal"),
+    ("010", "pessimistic", 1, ("111", "112"),
+     [(0, "ALTER TABLE shardddl1.tb1 ADD COLUMN new_col1 INT"),
+      (0, "INSERT INTO shardddl1.tb1 VALUES (1, 1)"),
+      (0, "ALTER TABLE shardddl1.tb1 ADD COLUMN new_col2 INT"),
+      (0, "INSERT INTO shardddl1.tb1 VALUES (2, 2, 2)"),
+      (0, "ALTER TABLE shardddl1.tb2 ADD COLUMN new_col1 INT"),
+      (0, "INSERT INTO shardddl1.tb2 VALUES (3, 3)"),
+      (0, "ALTER TABLE shardddl1.tb2 ADD COLUMN new_col2 INT"),
+      (0, "INSERT INTO shardddl1.tb2 VALUES (4, 4, 4)")], "equal"),
+    ("011", "pessimistic", 2, ("111", "211"),
+     [(0, "ALTER TABLE shardddl1.tb1 ADD COLUMN new_col1 INT"),
+      (0, "INSERT INTO shardddl1.tb1 VALUES (1, 1)"),
+      (1, "ALTER TABLE shardddl1.tb1 ADD COLUMN new_col1 FLOAT"),
+      (1, "INSERT INTO shardddl1.tb1 VALUES (3, 3.0)")], "code 38016"),
+    ("012", "pessimistic", 2, ("111", "211"),
+     [(0, "ALTER TABLE shardddl1.tb1 ADD COLUMN new_col1 INT"),
+      (0, "ALTER TABLE shardddl1.tb1 ADD COLUMN new_col2 INT"),
+      (1, "ALTER TABLE shardddl1.tb1 ADD COLUMN new_col2 INT"),
+      (1, "ALTER TABLE shardddl1.tb1 ADD COLUMN new_col1 INT")], "code 38016"),
+    ("013", "optimistic", 1, ("111", "112"),
+     [(0, "ALTER TABLE shardddl1.tb1 ADD COLUMN new_col1 INT"),
+      (0, "INSERT INTO shardddl1.tb1 VALUES (1, 1)"),
+      (0, "ALTER TABLE shardddl1.tb1 ADD COLUMN new_col2 INT"),
+      (0, "INSERT INTO shardddl1.tb1 VALUES (2, 2, 2)"),
+      (0, "ALTER TABLE shardddl1.tb2 ADD COLUMN new_col1 INT"),
+      (0, "INSERT INTO shardddl1.tb2 VALUES (3, 3)"),
+      (0, "ALTER TABLE shardddl1.tb2 ADD COLUMN new_col2 INT"),
+      (0, "INSERT INTO shardddl1.tb2 VALUES (4, 4, 4)")], "equal"),
+    ("014", "optimistic", 1, ("111", "112"),
+     [(0, "ALTER TABLE shardddl1.tb1 ADD COLUMN new_col1 INT"),
+      (0, "INSERT INTO shardddl1.tb1 VALUES (1, 1)"),
+      (0, "ALTER TABLE shardddl1.tb1 ADD COLUMN new_col2 INT"),
+      (0, "INSERT INTO shardddl1.tb1 VALUES (2, 2, 2)"),
+      (0, "ALTER TABLE shardddl1.tb2 ADD COLUMN new_col2 INT"),
+      (0, "INSERT INTO shardddl1.tb2 VALUES (3, 3)"),
+      (0, "ALTER TABLE shardddl1.tb2 ADD COLUMN new_col1 INT"),
+      (0, "INSERT INTO shardddl1.tb2 VALUES (4, 4, 4)")], "count 4"),
+]
+
+
+@pytest.mark.parametrize(("case", "mode", "sources", "tables", "statements", "expect"),
+                         ONE_ONE, ids=[c[0] for c in ONE_ONE])
+def test_dm_shardddl1_1_cases(cluster: DMProcesses, ups: list[MariaDB], downstream: MariaDB,
+                              tmp_path: Path, case: str, mode: str, sources: int,
+                              tables: tuple[str, ...], statements: list[tuple[int, str]],
+                              expect: str) -> None:
+    with _case(cluster, ups, downstream, tmp_path, mode, sources,
+               dict.fromkeys(tables, "id INT PRIMARY KEY")):
+        for i, sql in statements:
+            ups[i].execute(sql)
+        if expect == "equal":
+            _equal(ups, downstream, sources)
+            assert not _errors(cluster)
+        elif expect.startswith("count "):
+            wait_until("every row merged", lambda: _count(downstream) == int(expect[6:]))
+            assert not _errors(cluster)
+        else:
+            wait_until(f"a source paused with {expect}", lambda: any(
+                e["ErrCode"] == int(expect[5:]) for e in _errors(cluster)),
+                shown=lambda: _errors(cluster))
+
+
+@pytest.mark.parametrize("mode", ["pessimistic", "optimistic"])
+def test_dm_015_to_019_drop_create_truncate_of_a_shard(
+        cluster: DMProcesses, ups: list[MariaDB], downstream: MariaDB, tmp_path: Path,
+        mode: str) -> None:
+    """DM_015-019: a shard's TRUNCATE, DROP TABLE and DROP DATABASE never touch the merged
+    table (its rows stay); CREATE DATABASE / TABLE [IF NOT EXISTS] of a shard again go on
+    and its new rows arrive."""
+    with _case(cluster, ups, downstream, tmp_path, mode, 1,
+               {"111": "id INT PRIMARY KEY", "112": "id INT PRIMARY KEY"}):
+        ups[0].execute("INSERT INTO shardddl1.tb1 VALUES (1), (2)",
+                       "INSERT INTO shardddl1.tb2 VALUES (3)")
+        _equal(ups, downstream, 1)
+        ups[0].execute("TRUNCATE TABLE shardddl1.tb1", "INSERT INTO shardddl1.tb2 VALUES (4)")
+        wait_until("tb2's row after the TRUNCATE", lambda: _count(downstream) == 4)
+        ups[0].execute("DROP TABLE shardddl1.tb1",
+                       "CREATE TABLE IF NOT EXISTS shardddl1.tb1 (id INT PRIMARY KEY)",
+                       "INSERT INTO shardddl1.tb1 VALUES (5)")
+        wait_until("the new tb1's row", lambda: _count(downstream) == 5)
+        ups[0].execute("DROP DATABASE shardddl1", "CREATE DATABASE shardddl1",
+                       "CREATE TABLE shardddl1.tb1 (id INT PRIMARY KEY)",
+                       "INSERT INTO shardddl1.tb1 VALUES (6)")
+        wait_until("the row of the database made again", lambda: _count(downstream) == 6)
+        assert sorted(r[0] for r in fetch(downstream, "SELECT id FROM shardddl.tb")) == [
+            1, 2, 3, 4, 5, 6]
+        assert not _errors(cluster)
