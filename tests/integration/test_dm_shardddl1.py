@@ -114,7 +114,8 @@ def _merged_equal(ups: list[MariaDB], downstream: MariaDB, sources: int = 2) -> 
 
 def _equal(ups: list[MariaDB], downstream: MariaDB, sources: int = 2) -> None:
     wait_until("the merged table equals the shards' union",
-               lambda: _merged_equal(ups, downstream, sources))
+               lambda: _merged_equal(ups, downstream, sources),
+               shown=lambda: fetch(downstream, "SELECT * FROM shardddl.tb"))
 
 
 def _errors(cluster: DMProcesses) -> list[dict[str, Any]]:
@@ -398,3 +399,82 @@ def test_dm_015_to_019_drop_create_truncate_of_a_shard(
         assert sorted(r[0] for r in fetch(downstream, "SELECT id FROM shardddl.tb")) == [
             1, 2, 3, 4, 5, 6]
         assert not _errors(cluster)
+
+
+def _paused_sources(cluster: DMProcesses) -> dict[str, str]:
+    """source → the first error's code and raw cause, of each paused source."""
+    out = {}
+    for s in cluster.dmctl("query-status", TASK)["sources"]:
+        for sub in s["subTaskStatus"]:
+            errs = (sub.get("result") or {}).get("errors", [])
+            if sub["stage"] == "Paused" and errs:
+                out[s["sourceStatus"]["source"]] = f"{errs[0]['ErrCode']} {errs[0]['RawCause']}"
+    return out
+
+
+def test_dm_rename_column_optimistic_workaround(
+        cluster: DMProcesses, ups: list[MariaDB], downstream: MariaDB, tmp_path: Path) -> None:
+    """DM_RENAME_COLUMN_OPTIMISTIC, DM's documented way through a column rename in
+    optimistic mode: every shard's `CHANGE a c` is a conflict (36062); the operator
+    renames the merged column by hand, skips the DDLs (`binlog skip`), fixes the tracked
+    schemas (`binlog-schema update`) and resumes; the rows then merge again, and a later
+    ADD COLUMN on every shard goes through as usual."""
+    create = "a INT PRIMARY KEY, b VARCHAR(10)"
+    with _case(cluster, ups, downstream, tmp_path, "optimistic", 2,
+               {"111": create, "211": create, "212": create}):
+        ups[0].execute("INSERT INTO shardddl1.tb1 VALUES (1, 'aaa')")
+        ups[1].execute("INSERT INTO shardddl1.tb1 VALUES (2, 'bbb')",
+                       "INSERT INTO shardddl1.tb2 VALUES (3, 'ccc')")
+        ups[0].execute("ALTER TABLE shardddl1.tb1 CHANGE a c INT",
+                       "INSERT INTO shardddl1.tb1 VALUES (4, 'ddd')")
+        ups[1].execute("ALTER TABLE shardddl1.tb1 CHANGE a c INT",
+                       "INSERT INTO shardddl1.tb1 VALUES (5, 'eee')",
+                       "ALTER TABLE shardddl1.tb2 CHANGE a c INT",
+                       "INSERT INTO shardddl1.tb2 VALUES (6, 'fff')")
+        wait_until("both sources paused on the conflict", lambda: {
+            s: v.split()[0] for s, v in _paused_sources(cluster).items()} == dict.fromkeys(
+            SOURCES, "36062"), shown=lambda: _paused_sources(cluster))
+        downstream.execute("ALTER TABLE shardddl.tb CHANGE a c INT")
+        schema = tmp_path / "schema.sql"
+        schema.write_text("CREATE TABLE tb1 (c INT NOT NULL, b VARCHAR(10), PRIMARY KEY (c))")
+
+        def next_pause(source: str, codes: tuple[str, ...], after: str = "") -> str:
+            wait_until(f"{source} paused with {codes}", lambda: _paused_sources(
+                cluster).get(source, "")[:5] in codes and _paused_sources(cluster)[
+                source] != after, shown=lambda: _paused_sources(cluster))
+            return _paused_sources(cluster)[source]
+
+        for source in SOURCES:
+            # the CHANGE skipped (the merged column is renamed by hand), the shard's next
+            # row still names `a` (1054): its tracked schema gets `c`, and it resumes
+            skipped = next_pause(source, ("36062",))
+            assert cluster.dmctl("binlog", "skip", TASK, "-s", source)["result"]
+            assert "Unknown column 'a'" in next_pause(source, ("10006",), skipped)
+            assert cluster.dmctl("binlog-schema", "update", TASK, "shardddl1", "tb1",
+                                 str(schema), "-s", source)["result"]
+            assert cluster.dmctl("resume-task", TASK, "-s", source)["result"]
+        # tb2 of the second source meets its CHANGE with the merged table's schema (its
+        # first event; DM's tracker says "Unknown column 'a'"): a conflict, skipped
+        skipped = next_pause(SOURCES[1], ("36062", "44006"))
+        assert cluster.dmctl("binlog", "skip", TASK, "-s", SOURCES[1])["result"]
+        # its row then names `a` when tb2's tracked schema still has it (as DM's
+        # source2.table2): tb2 gets `c` too, and the source resumes
+        wait_until("tb2's row merged, or refused", lambda: _merged_equal(ups, downstream) or
+                   _paused_sources(cluster).get(SOURCES[1], skipped) != skipped)
+        if SOURCES[1] in _paused_sources(cluster):
+            assert "Unknown column 'a'" in _paused_sources(cluster)[SOURCES[1]]
+            schema.write_text("CREATE TABLE tb2 (c INT NOT NULL, b VARCHAR(10), "
+                              "PRIMARY KEY (c))")
+            assert cluster.dmctl("binlog-schema", "update", TASK, "shardddl1", "tb2",
+                                 str(schema), "-s", SOURCES[1])["result"]
+            assert cluster.dmctl("resume-task", TASK, "-s", SOURCES[1])["result"]
+        wait_until("the renamed shards merge again", lambda: _merged_equal(ups, downstream),
+                   shown=lambda: (_paused_sources(cluster), cluster.dmctl(
+                       "query-status", TASK)))
+        ups[0].execute("ALTER TABLE shardddl1.tb1 ADD COLUMN d INT",
+                       "INSERT INTO shardddl1.tb1 VALUES (13, 'mmm', 13)")
+        ups[1].execute("ALTER TABLE shardddl1.tb1 ADD COLUMN d INT",
+                       "ALTER TABLE shardddl1.tb2 ADD COLUMN d INT",
+                       "INSERT INTO shardddl1.tb2 VALUES (14, 'nnn', 14)")
+        _equal(ups, downstream)
+        assert not _errors(cluster) and not cluster.dmctl("shard-ddl-lock", TASK)["locks"]
