@@ -478,3 +478,32 @@ def test_dm_rename_column_optimistic_workaround(
                        "INSERT INTO shardddl1.tb2 VALUES (14, 'nnn', 14)")
         _equal(ups, downstream)
         assert not _errors(cluster) and not cluster.dmctl("shard-ddl-lock", TASK)["locks"]
+
+
+@pytest.mark.parametrize("mode", ["pessimistic", "optimistic"])
+def test_dm_add_drop_columns_several_at_once(
+        cluster: DMProcesses, ups: list[MariaDB], downstream: MariaDB, tmp_path: Path,
+        mode: str) -> None:
+    """DM_ADD_DROP_COLUMNS: ALTERs of several columns at once (add three; drop two; add
+    one and drop one) run shard after shard, each shard writing a row of its shape after
+    every step; equal at the end, in both modes."""
+    create = "a INT PRIMARY KEY, id DATETIME"
+    shards = [(0, "tb1"), (1, "tb1"), (1, "tb2")]
+    width = dict.fromkeys(shards, 0)  # columns beyond (a, id)
+    steps = [("ADD COLUMN col1 INT, ADD COLUMN col2 INT, ADD COLUMN col3 INT", 3),
+             ("DROP COLUMN col1, DROP COLUMN col2", -2),
+             ("ADD COLUMN col4 INT, DROP COLUMN col3", 0)]
+    key = 0
+    with _case(cluster, ups, downstream, tmp_path, mode, 2,
+               {"111": create, "211": create, "212": create}):
+        for alter, change in steps:
+            for shard in shards:
+                ups[shard[0]].execute(f"ALTER TABLE shardddl1.{shard[1]} {alter}")
+                width[shard] += change
+                for i, table in shards:
+                    key += 1
+                    values = ", ".join([str(key), "NOW()", *[str(key)] * width[(i, table)]])
+                    ups[i].execute(f"INSERT INTO shardddl1.{table} VALUES ({values})")
+        _equal(ups, downstream)
+        assert _columns(downstream, "shardddl", "tb") == ["a", "id", "col4"]
+        assert not _errors(cluster)
