@@ -480,19 +480,32 @@ def test_dm_rename_column_optimistic_workaround(
         assert not _errors(cluster) and not cluster.dmctl("shard-ddl-lock", TASK)["locks"]
 
 
+# DM_ADD_DROP_COLUMNS and DM_COLUMN_INDEX: (table, leading values of a row, columns
+# after them at first, ALTERs with how many columns each adds, the merged table's end)
+SEVERAL = {
+    "ADD_DROP_COLUMNS": ("a INT PRIMARY KEY, id DATETIME", "NOW()", 0, [
+        ("ADD COLUMN col1 INT, ADD COLUMN col2 INT, ADD COLUMN col3 INT", 3),
+        ("DROP COLUMN col1, DROP COLUMN col2", -2),
+        ("ADD COLUMN col4 INT, DROP COLUMN col3", 0)], ["a", "id", "col4"]),
+    "COLUMN_INDEX": ("a INT PRIMARY KEY, col1 INT, col2 INT", "", 2, [
+        ("ADD COLUMN col3 INT, ADD INDEX idx_col1(col1)", 1),
+        ("DROP COLUMN col2, DROP INDEX idx_col1", -1),
+        ("DROP COLUMN col1, ADD INDEX idx_col3(col3)", -1),
+        ("ADD COLUMN col4 INT, DROP INDEX idx_col3", 1)], ["a", "col3", "col4"]),
+}
+
+
 @pytest.mark.parametrize("mode", ["pessimistic", "optimistic"])
-def test_dm_add_drop_columns_several_at_once(
+@pytest.mark.parametrize("case", list(SEVERAL))
+def test_dm_alters_of_several_clauses(
         cluster: DMProcesses, ups: list[MariaDB], downstream: MariaDB, tmp_path: Path,
-        mode: str) -> None:
-    """DM_ADD_DROP_COLUMNS: ALTERs of several columns at once (add three; drop two; add
-    one and drop one) run shard after shard, each shard writing a row of its shape after
-    every step; equal at the end, in both modes."""
-    create = "a INT PRIMARY KEY, id DATETIME"
+        mode: str, case: str) -> None:
+    """DM_ADD_DROP_COLUMNS and DM_COLUMN_INDEX: ALTERs of several clauses (columns and
+    indexes added and dropped together) run shard after shard, each shard writing a row
+    of its shape after every step; equal at the end, the indexes gone, in both modes."""
+    create, lead, first, steps, end = SEVERAL[case]
     shards = [(0, "tb1"), (1, "tb1"), (1, "tb2")]
-    width = dict.fromkeys(shards, 0)  # columns beyond (a, id)
-    steps = [("ADD COLUMN col1 INT, ADD COLUMN col2 INT, ADD COLUMN col3 INT", 3),
-             ("DROP COLUMN col1, DROP COLUMN col2", -2),
-             ("ADD COLUMN col4 INT, DROP COLUMN col3", 0)]
+    width = dict.fromkeys(shards, first)  # columns after the key and `lead`
     key = 0
     with _case(cluster, ups, downstream, tmp_path, mode, 2,
                {"111": create, "211": create, "212": create}):
@@ -502,8 +515,27 @@ def test_dm_add_drop_columns_several_at_once(
                 width[shard] += change
                 for i, table in shards:
                     key += 1
-                    values = ", ".join([str(key), "NOW()", *[str(key)] * width[(i, table)]])
-                    ups[i].execute(f"INSERT INTO shardddl1.{table} VALUES ({values})")
+                    values = [str(key), *([lead] if lead else []), *[str(key)] * width[
+                        (i, table)]]
+                    ups[i].execute(f"INSERT INTO shardddl1.{table} VALUES "
+                                   f"({', '.join(values)})")
         _equal(ups, downstream)
-        assert _columns(downstream, "shardddl", "tb") == ["a", "id", "col4"]
+        assert _columns(downstream, "shardddl", "tb") == end
+        assert [r[2] for r in fetch(downstream, "SHOW INDEX FROM shardddl.tb")] == ["PRIMARY"]
+        assert not _errors(cluster)
+
+
+def test_dm_causality_of_a_unique_key_moving_between_rows(
+        cluster: DMProcesses, ups: list[MariaDB], downstream: MariaDB, tmp_path: Path) -> None:
+    """DM_CAUSALITY (no shard mode): a row's primary and unique keys change, a row is
+    deleted and its key and another row's old unique value come back, in one burst;
+    applied in an order that keeps every key unique downstream, equal."""
+    with _case(cluster, ups, downstream, tmp_path, "", 1,
+               {"111": "a INT PRIMARY KEY, b INT UNIQUE"}):
+        ups[0].execute("INSERT INTO shardddl1.tb1 VALUES (1, 2)",
+                       "INSERT INTO shardddl1.tb1 VALUES (2, 3)",
+                       "UPDATE shardddl1.tb1 SET a = 3, b = 4 WHERE b = 3",
+                       "DELETE FROM shardddl1.tb1 WHERE a = 1",
+                       "INSERT INTO shardddl1.tb1 VALUES (1, 3)")
+        _equal(ups, downstream, 1)
         assert not _errors(cluster)
