@@ -539,3 +539,56 @@ def test_dm_causality_of_a_unique_key_moving_between_rows(
                        "INSERT INTO shardddl1.tb1 VALUES (1, 3)")
         _equal(ups, downstream, 1)
         assert not _errors(cluster)
+
+
+def test_dm_update_ba_rule_leaves_a_conflicting_database_out(
+        cluster: DMProcesses, ups: list[MariaDB], downstream: MariaDB, tmp_path: Path) -> None:
+    """DM_UpdateBARule (optimistic): four shards in two databases change columns in their
+    own ways; one renames its key column (a conflict, 36062). The task is stopped and
+    started again (checkpoints kept) with that database left out of its block-allow list:
+    rows go on, the lock with the remaining shards survives a master restart, and once
+    they agree it is gone."""
+    tables = dict.fromkeys(("111", "121", "211", "221"), "id INT PRIMARY KEY")
+    with _case(cluster, ups, downstream, tmp_path, "optimistic", 2, tables):
+        for i, db, key in ((0, 1, 1), (0, 2, 2), (1, 1, 3), (1, 2, 4)):
+            ups[i].execute(f"INSERT INTO shardddl{db}.tb1 VALUES ({key})")
+        for i, db in ((0, 1), (0, 2), (1, 1), (1, 2)):
+            ups[i].execute(f"ALTER TABLE shardddl{db}.tb1 ADD COLUMN new_col1 INT")
+        for i, db, key in ((0, 1, 5), (0, 2, 6), (1, 1, 7), (1, 2, 8)):
+            ups[i].execute(f"INSERT INTO shardddl{db}.tb1 VALUES ({key}, {key})")
+        ups[0].execute("ALTER TABLE shardddl2.tb1 ADD COLUMN new_col2 INT",
+                       "INSERT INTO shardddl2.tb1 VALUES (9, 9, 9)",
+                       "ALTER TABLE shardddl2.tb1 DROP COLUMN new_col2",
+                       "INSERT INTO shardddl2.tb1 VALUES (10, 10)",
+                       "ALTER TABLE shardddl1.tb1 ADD COLUMN new_col3 INT",
+                       "INSERT INTO shardddl1.tb1 VALUES (11, 11, 11)")
+        ups[1].execute("ALTER TABLE shardddl1.tb1 DROP COLUMN new_col1",
+                       "INSERT INTO shardddl1.tb1 VALUES (12)",
+                       "ALTER TABLE shardddl2.tb1 RENAME COLUMN id TO new_id")
+        wait_until("the rename is a conflict", lambda: _paused_sources(cluster).get(
+            SOURCES[1], "").startswith("36062"), shown=lambda: _paused_sources(cluster))
+        assert cluster.dmctl("stop-task", TASK)["result"]
+        task = tmp_path / "task.yaml"  # shardddl2 left out; its shards differ, as DM's
+        task.write_text(_task("optimistic", 2, downstream.port).replace(
+            "do-dbs: [shardddl1, shardddl2]", "do-dbs: [shardddl1]")
+            + 'ignore-checking-items: ["schema_of_shard_tables"]\n')
+        assert cluster.dmctl("start-task", str(task))["result"]
+        wait_stage(cluster, TASK, "Running", unit="Sync")
+        ups[0].execute("INSERT INTO shardddl1.tb1 VALUES (13, 13, 13)")
+        ups[1].execute("INSERT INTO shardddl1.tb1 VALUES (14)")
+        wait_until("14 rows merged", lambda: _count(downstream) == 14)
+        cluster.kill_master("master1")
+        cluster.restart_master("master1")
+        wait_until("the lock shown by the restarted master", lambda: [
+            lock["ID"] for lock in cluster.dmctl("shard-ddl-lock", TASK, check=False).get(
+                "locks", [])] == ["shardddl1-`shardddl`.`tb`"])
+        ups[0].execute("ALTER TABLE shardddl1.tb1 DROP COLUMN new_col1",
+                       "INSERT INTO shardddl1.tb1 VALUES (15, 15)")
+        ups[1].execute("ALTER TABLE shardddl1.tb1 ADD COLUMN new_col3 INT",
+                       "INSERT INTO shardddl1.tb1 VALUES (16, 16)")
+        wait_until("16 rows merged", lambda: _count(downstream) == 16)
+        assert sorted(r[0] for r in fetch(downstream, "SELECT id FROM shardddl.tb")) == list(
+            range(1, 17))
+        assert _columns(downstream, "shardddl", "tb") == ["id", "new_col3"]
+        wait_until("no lock left", lambda: not cluster.dmctl("shard-ddl-lock", TASK)["locks"])
+        assert not _errors(cluster)

@@ -37,16 +37,26 @@ class OptimisticLocks:
 
     async def register(self, shards: dict[Table, tuple[str, TableInfo]]) -> None:
         """The source's shards' schemas as its checkpoint has them, each lock's in one turn
-        (a restart makes etcd agree with what the source will read again)."""
+        (a restart makes etcd agree with what the source will read again). A table of
+        the source that is no shard of the task any more (left out of its block-allow
+        list while the task was stopped) leaves its lock in that lock's turn."""
         by_lock: dict[str, dict[str, Any]] = {}
         for table, (lock, info) in shards.items():
             by_lock.setdefault(lock, {})[self._info_key(table)] = self._doc(lock, table, info)
-        for lock, infos in by_lock.items():
+        wanted = {key for infos in by_lock.values() for key in infos}
+        stale: dict[str, list[str]] = {}
+        mine = keys.key(INFO, self.task, self.source) + "/"
+        for doc in (await self.store.get_prefix(mine)).values():
+            key = self._info_key(tuple(doc["table"]))
+            if key not in wanted:
+                stale.setdefault(doc["lock"], []).append(key)
+        for lock in sorted(by_lock.keys() | stale.keys()):
+            turn = keys.key(VERSION, self.task, lock)
             while True:
                 version = await self.version(lock)
-                if await self.store.swap(keys.key(VERSION, self.task, lock), version,
-                                         {**infos, keys.key(VERSION, self.task, lock):
-                                          _next(version)}):
+                if await self.store.swap(turn, version, {**by_lock.get(lock, {}),
+                                                         turn: _next(version)},
+                                         tuple(stale.get(lock, ()))):
                     break
 
     def _doc(self, lock: str, table: Table, info: TableInfo) -> dict[str, Any]:

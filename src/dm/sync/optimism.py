@@ -161,7 +161,9 @@ def _index(info: TableInfo, name: str) -> Index | None:
 class Optimism(Protocol):
     """The optimistic locks across sources (the worker gives etcd's: dm.master.optlocks)."""
 
-    def register(self, shards: dict[Table, tuple[str, TableInfo]]) -> None: ...
+    def register(self, shards: dict[Table, tuple[str, TableInfo]]) -> None:
+        """Every shard the source has now, with its lock and schema; the source's other
+        tables leave their locks."""
 
     def others(self, lock: str, me: Table) -> tuple[Any, list[TableInfo]]: ...
 
@@ -183,7 +185,7 @@ class SoleOptimism:
         self._pending: dict[str, Any] | None = None
 
     def register(self, shards: dict[Table, tuple[str, TableInfo]]) -> None:
-        self._shards.update(shards)
+        self._shards = dict(shards)
 
     def version(self, lock: str) -> Any:
         return None

@@ -412,9 +412,11 @@ class SyncUnit:
             cleanup.callback(ddl_conn.close)
             if self.cfg.shard_mode == "optimistic":
                 self._run_pending(ddl_conn)  # then every shard's schema joins its lock,
-                # as the checkpoint has it (what this run reads again is decided again)
+                # as the checkpoint has it (what this run reads again is decided again);
+                # a table the task no longer takes leaves its lock
                 self.optimism.register({k: (self._lock_of(k), info)
-                                        for k, info in self._tracked_tables().items()})
+                                        for k, info in self._tracked_tables().items()
+                                        if self.allows(*k)})
             rtt = round_trip(ddl_conn)
             appliers = applier_count(self.cfg.worker_count, rtt, os.cpu_count() or 1)
             log.info("%s/%s applies with %d of worker-count %d appliers (downstream round "
