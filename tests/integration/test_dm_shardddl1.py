@@ -592,3 +592,84 @@ def test_dm_update_ba_rule_leaves_a_conflicting_database_out(
         assert _columns(downstream, "shardddl", "tb") == ["id", "new_col3"]
         wait_until("no lock left", lambda: not cluster.dmctl("shard-ddl-lock", TASK)["locks"])
         assert not _errors(cluster)
+
+
+def _shardddl2(case: str, mode: str, alters: tuple[str, str, str], rows: tuple[str, ...],
+               expect: str, create: str = "id INT PRIMARY KEY"
+               ) -> tuple[str, str, str, list[tuple[int, str]], str]:
+    """One of DM's shardddl2 cases on shards src1.tb1, src2.tb1, src2.tb2: each shard's
+    ALTER in turn (`alters`), every shard writing a row after each (`rows`: the INSERT's
+    column list and values, by how many ALTERs ran, 0 to 3)."""
+    shards = [(0, "tb1"), (1, "tb1"), (1, "tb2")]
+    statements: list[tuple[int, str]] = []
+    key = 0
+    for step, alter in enumerate(alters):
+        i, table = shards[step]
+        statements.append((i, f"ALTER TABLE shardddl1.{table} {alter}"))
+        for n, (j, other) in enumerate(shards):
+            key += 1
+            statements.append((j, f"INSERT INTO shardddl1.{other} "
+                                  + rows[step + 1 if n <= step else 0].format(key=key)))
+    return f"{case}-{mode[:3]}", mode, create, statements, expect
+
+
+BOTH = ("pessimistic", "optimistic")
+SHARDDDL2 = [
+    _shardddl2("036", "optimistic", ("ADD COLUMN new_col1 INT FIRST",
+                                     "ADD COLUMN new_col1 INT AFTER a",
+                                     "ADD COLUMN new_col1 INT AFTER b"),
+               ("(a, b) VALUES ({key}, 'x')", *["(a, b, new_col1) VALUES ({key}, 'x', {key})"] * 3),
+               "count 9", "a INT PRIMARY KEY, b VARCHAR(10)"),
+    *(_shardddl2("037", mode, ("ADD new_col1 INT DEFAULT 0", "ADD new_col1 INT DEFAULT -1",
+                               "ADD new_col1 INT DEFAULT -1"),
+                 ("(id) VALUES ({key})",) * 4, code)
+      for mode, code in zip(BOTH, ("code 38016", "code 36062"), strict=True)),
+    *(_shardddl2("039", mode, ("ADD COLUMN col1 VARCHAR(10) CHARACTER SET utf8 COLLATE "
+                               "utf8_bin",) * 3,
+                 ("(id) VALUES ({key})", *["(id, col1) VALUES ({key}, 'v{key}')"] * 3),
+                 "equal") for mode in BOTH),
+    *(_shardddl2("040", mode, ("ADD COLUMN col1 VARCHAR(10) CHARACTER SET utf8 COLLATE "
+                               "utf8_bin",
+                               *["ADD COLUMN col1 VARCHAR(10) CHARACTER SET utf8mb4 COLLATE "
+                                 "utf8mb4_bin"] * 2),
+                 ("(id) VALUES ({key})", *["(id, col1) VALUES ({key}, 'v{key}')"] * 3), code)
+      for mode, code in zip(BOTH, ("code 38016", "code 36062"), strict=True)),
+    *(_shardddl2("041", mode, ("ADD COLUMN new_col1 INT AS (id + 1)",) * 3,
+                 ("(id) VALUES ({key})",) * 4, "equal") for mode in BOTH),
+    *(_shardddl2("043", mode, ("ADD COLUMN new_col1 INT AS (id + 1)",
+                               *["ADD COLUMN new_col1 INT AS (id + 2)"] * 2),
+                 ("(id) VALUES ({key})",) * 4, code)
+      for mode, code in zip(BOTH, ("code 38016", "code 36062"), strict=True)),
+]
+
+
+# Not yet as DM: the optimistic decision compares columns without their DEFAULT or their
+# generation expression (pydm's tracked schema keeps neither), so a shard adding the
+# column with another default or expression is not a conflict (issue 12; docs/sharding.md)
+_NOT_YET = pytest.mark.xfail(strict=True, reason="optimistic mode does not compare "
+                             "defaults or generation expressions yet")
+SHARDDDL2_CASES = [pytest.param(*c, id=c[0], marks=[_NOT_YET] if c[0] in (
+    "037-opt", "043-opt") else []) for c in SHARDDDL2]
+
+
+@pytest.mark.parametrize(("case", "mode", "create", "statements", "expect"), SHARDDDL2_CASES)
+def test_dm_shardddl2_cases(cluster: DMProcesses, ups: list[MariaDB], downstream: MariaDB,
+                            tmp_path: Path, case: str, mode: str, create: str,
+                            statements: list[tuple[int, str]], expect: str) -> None:
+    """DM's shardddl2 036-043: a column added at other positions (optimistic: rows never
+    wait), with other defaults, charsets, or generation expressions (conflicts: 38016 /
+    36062), and alike (equal)."""
+    with _case(cluster, ups, downstream, tmp_path, mode, 2,
+               dict.fromkeys(("111", "211", "212"), create)):
+        for i, sql in statements:
+            ups[i].execute(sql)
+        if expect == "equal":
+            _equal(ups, downstream)
+            assert not _errors(cluster)
+        elif expect.startswith("count "):
+            wait_until("every row merged", lambda: _count(downstream) == int(expect[6:]))
+            assert not _errors(cluster)
+        else:
+            wait_until(f"a source paused with {expect}", lambda: any(
+                e["ErrCode"] == int(expect[5:]) for e in _errors(cluster)),
+                shown=lambda: _errors(cluster))

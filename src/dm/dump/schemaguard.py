@@ -31,8 +31,11 @@ from dm.schema import ddl
 
 log = logging.getLogger(__name__)
 
-_TABLE_DEF_CHANGED = 1412
+# a table changed after the snapshot (1412), dropped or renamed since it was listed
+# (1146), or a metadata lock lost to a DDL (1213, 1205): a new snapshot
+_MOVED = frozenset({1412, 1146, 1213, 1205})
 _NO_PRIVILEGE = frozenset({1227, 1142})
+_QUERY_EVENTS = frozenset({"Query", "Query_compressed"})  # MariaDB's log_bin_compress
 _OPENED_PER_QUERY = 200
 _EVENTS_PER_PAGE = 1000
 Table = tuple[str, str]
@@ -49,14 +52,19 @@ def hold(guard: Connection, tables: list[Table], snapshot: SnapshotPosition,
                 f"(SELECT 1 FROM {qualified(s, t)} LIMIT 1)"
                 for s, t in tables[start:start + _OPENED_PER_QUERY]))
     except pymysql.err.MySQLError as exc:
-        if exc.args[0] == _TABLE_DEF_CHANGED:
+        if exc.args[0] in _MOVED:
             return f"a table to dump changed after the snapshot ({exc.args[1]})"
         raise
     now = binlog_status(guard)
     if now is None or (now.file, now.pos) == (snapshot.binlog_name, snapshot.binlog_pos):
         return None
+    files = _binlog_files(guard)
+    if files is None:
+        return None
+    if snapshot.binlog_name not in files:  # purged meanwhile: nothing to read
+        return f"the snapshot's binlog file {snapshot.binlog_name} is gone"
     try:
-        for db, sql in _statements(guard, (snapshot.binlog_name, snapshot.binlog_pos),
+        for db, sql in _statements(guard, files, (snapshot.binlog_name, snapshot.binlog_pos),
                                    (now.file, now.pos)):
             changed = _changed_table(sql, db, allows)
             if changed:
@@ -64,10 +72,14 @@ def hold(guard: Connection, tables: list[Table], snapshot: SnapshotPosition,
     except pymysql.err.MySQLError as exc:
         if exc.args[0] not in _NO_PRIVILEGE:
             raise
-        log.warning("dump: cannot read the binlog since the snapshot (%s); a DDL run in "
-                    "the moment between the snapshot and the plan would not be seen "
-                    "(grant REPLICATION SLAVE, or BINLOG MONITOR on MariaDB)", exc.args[1])
+        _unchecked(exc)
     return None
+
+
+def _unchecked(exc: pymysql.err.MySQLError) -> None:
+    log.warning("dump: cannot read the binlog since the snapshot (%s); a DDL run in the "
+                "moment between the snapshot and the plan would not be seen (grant "
+                "REPLICATION SLAVE, or BINLOG MONITOR on MariaDB)", exc.args[1])
 
 
 def _changed_table(sql: str, db: str, allows: Allows) -> str:
@@ -84,11 +96,22 @@ def _changed_table(sql: str, db: str, allows: Allows) -> str:
                  if allows(name.schema, name.table)), "")
 
 
-def _statements(conn: Connection, start: tuple[str, int], end: tuple[str, int]
-                ) -> Iterator[tuple[str, str]]:
-    """(default database, statement) of each query event from `start` to `end`."""
-    files = [str(r[0]) for r in query_all(conn, "SHOW BINARY LOGS")]
-    for name in files[files.index(start[0]) if start[0] in files else 0:]:
+def _binlog_files(conn: Connection) -> list[str] | None:
+    """The server's binlog files; None when the user may not list them (unchecked)."""
+    try:
+        return [str(r[0]) for r in query_all(conn, "SHOW BINARY LOGS")]
+    except pymysql.err.MySQLError as exc:
+        if exc.args[0] not in _NO_PRIVILEGE:
+            raise
+        _unchecked(exc)
+        return None
+
+
+def _statements(conn: Connection, files: list[str], start: tuple[str, int],
+                end: tuple[str, int]) -> Iterator[tuple[str, str]]:
+    """(default database, statement) of each query event from `start` to `end`, in
+    `files` (the server's binlog files, `start`'s among them)."""
+    for name in files[files.index(start[0]):]:
         pos = start[1] if name == start[0] else 4
         while True:
             rows = query_all(conn, f"SHOW BINLOG EVENTS IN %s FROM {pos} "
@@ -96,7 +119,7 @@ def _statements(conn: Connection, start: tuple[str, int], end: tuple[str, int]
             for _, at, kind, _, next_pos, info in rows:
                 if name == end[0] and int(at) >= end[1]:
                     return
-                if kind == "Query":
+                if kind in _QUERY_EVENTS:
                     yield _default_db(str(info))
                 pos = int(next_pos)
             if len(rows) < _EVENTS_PER_PAGE:

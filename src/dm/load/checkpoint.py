@@ -26,9 +26,9 @@ class LoaderCheckpoint:
                         "`offset` = VALUES(`offset`), `end_pos` = VALUES(`end_pos`)")
 
     def create(self, conn: Connection) -> bool:
-        """Create the table if needed and mark this source's full phase begun; False when
-        it had not begun (fresh for this source, whatever another source's subtask of the
-        task did to the shared table already)."""
+        """Create the table if needed; False when this source's full phase has not begun
+        (fresh for this source, whatever another source's subtask of the task did to the
+        shared table already): `mark_begun` once what an earlier run left is cleared."""
         create_meta_table(conn, self.meta_schema, self.table, """
                 `id` CHAR(32) NOT NULL,
                 `filename` VARCHAR(255) NOT NULL,
@@ -39,12 +39,12 @@ class LoaderCheckpoint:
                 `create_time` TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
                 `update_time` TIMESTAMP DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
                 UNIQUE KEY `uk_id_f` (`id`, `filename`)""")
-        begun = bool(query_all(conn, f"SELECT 1 FROM {self.table} WHERE `id` = %s LIMIT 1",
-                               (self.source_id,)))  # its mark, or rows of an older pydm
-        if not begun:
-            self.record(conn, BEGUN, "", "", 0)
-            conn.commit()
-        return begun
+        return bool(query_all(conn, f"SELECT 1 FROM {self.table} WHERE `id` = %s LIMIT 1",
+                              (self.source_id,)))  # its mark, or rows of an older pydm
+
+    def mark_begun(self, conn: Connection) -> None:
+        self.record(conn, BEGUN, "", "", 0)
+        conn.commit()
 
     def loaded(self, conn: Connection) -> set[str]:
         return {name for name, (offset, end) in self.progress(conn).items() if offset == end}

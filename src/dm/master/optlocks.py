@@ -11,6 +11,7 @@ believe they are the last to drop a column: one of them decides again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dm.master.state import ClusterState
@@ -35,11 +36,13 @@ class OptimisticLocks:
     def _info_key(self, table: Table) -> str:
         return keys.key(INFO, self.task, self.source, *table)
 
-    async def register(self, shards: dict[Table, tuple[str, TableInfo]]) -> None:
+    async def register(self, shards: dict[Table, tuple[str, TableInfo]],
+                       takes: Callable[[Table], bool]) -> None:
         """The source's shards' schemas as its checkpoint has them, each lock's in one turn
         (a restart makes etcd agree with what the source will read again). A table of
-        the source that is no shard of the task any more (left out of its block-allow
-        list while the task was stopped) leaves its lock in that lock's turn."""
+        the source the task no longer `takes` (left out of its block-allow list while the
+        task was stopped) leaves its lock in that lock's turn; one it takes but has not
+        checkpointed yet (created since) keeps its schema there."""
         by_lock: dict[str, dict[str, Any]] = {}
         for table, (lock, info) in shards.items():
             by_lock.setdefault(lock, {})[self._info_key(table)] = self._doc(lock, table, info)
@@ -47,8 +50,9 @@ class OptimisticLocks:
         stale: dict[str, list[str]] = {}
         mine = keys.key(INFO, self.task, self.source) + "/"
         for doc in (await self.store.get_prefix(mine)).values():
-            key = self._info_key(tuple(doc["table"]))
-            if key not in wanted:
+            table = (str(doc["table"][0]), str(doc["table"][1]))
+            key = self._info_key(table)
+            if key not in wanted and not takes(table):
                 stale.setdefault(doc["lock"], []).append(key)
         for lock in sorted(by_lock.keys() | stale.keys()):
             turn = keys.key(VERSION, self.task, lock)

@@ -19,7 +19,7 @@ always has the union of the shards' columns and indexes.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -161,9 +161,10 @@ def _index(info: TableInfo, name: str) -> Index | None:
 class Optimism(Protocol):
     """The optimistic locks across sources (the worker gives etcd's: dm.master.optlocks)."""
 
-    def register(self, shards: dict[Table, tuple[str, TableInfo]]) -> None:
-        """Every shard the source has now, with its lock and schema; the source's other
-        tables leave their locks."""
+    def register(self, shards: dict[Table, tuple[str, TableInfo]],
+                 takes: Callable[[Table], bool]) -> None:
+        """The shards of the source's checkpoint, with their locks and schemas; the
+        source's tables the task no longer `takes` leave their locks."""
 
     def others(self, lock: str, me: Table) -> tuple[Any, list[TableInfo]]: ...
 
@@ -184,8 +185,9 @@ class SoleOptimism:
         self._shards: dict[Table, tuple[str, TableInfo]] = {}
         self._pending: dict[str, Any] | None = None
 
-    def register(self, shards: dict[Table, tuple[str, TableInfo]]) -> None:
-        self._shards = dict(shards)
+    def register(self, shards: dict[Table, tuple[str, TableInfo]],
+                 takes: Callable[[Table], bool]) -> None:
+        self._shards = {t: v for t, v in self._shards.items() if takes(t)} | shards
 
     def version(self, lock: str) -> Any:
         return None

@@ -416,7 +416,8 @@ class SyncUnit:
                 # a table the task no longer takes leaves its lock
                 self.optimism.register({k: (self._lock_of(k), info)
                                         for k, info in self._tracked_tables().items()
-                                        if self.allows(*k)})
+                                        if self.allows(*k)},
+                                       lambda t: self.allows(*t))
             rtt = round_trip(ddl_conn)
             appliers = applier_count(self.cfg.worker_count, rtt, os.cpu_count() or 1)
             log.info("%s/%s applies with %d of worker-count %d appliers (downstream round "

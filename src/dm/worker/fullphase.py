@@ -91,10 +91,13 @@ class FullPhase:
         try:
             fresh = not self.checkpoint.create(conn)
             progress = self.checkpoint.progress(conn)
+            if fresh:  # what an earlier run left goes before the mark (a kill in between
+                # clears it again)
+                if self.cfg.dump is not None:
+                    shutil.rmtree(self.directory, ignore_errors=True)  # no stale chunks
+                self.checkpoint.mark_begun(conn)
         finally:
             conn.close()
-        if fresh and self.cfg.dump is not None:
-            shutil.rmtree(self.directory, ignore_errors=True)  # fresh task: no stale chunks
         loaded = {name for name, (offset, end) in progress.items() if offset == end}
         if FINISHED in loaded:
             self._finished = True

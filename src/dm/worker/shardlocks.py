@@ -4,7 +4,7 @@ them: each call runs on the worker's event loop, which holds the etcd client."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from dm import errors
@@ -67,8 +67,9 @@ class ClusterOptimism(_OnLoop):
         super().__init__(loop)
         self._locks = OptimisticLocks(state, task, source)
 
-    def register(self, shards: dict[Table, tuple[str, TableInfo]]) -> None:
-        self._run(self._locks.register(shards))
+    def register(self, shards: dict[Table, tuple[str, TableInfo]],
+                 takes: Callable[[Table], bool]) -> None:
+        self._run(self._locks.register(shards, takes))
 
     def others(self, lock: str, me: Table) -> tuple[Any, list[TableInfo]]:
         return self._run(self._locks.others(lock, me))
