@@ -131,6 +131,24 @@ def _groups(cluster: DMProcesses) -> list[tuple[str, list[str], list[str]]]:
             for g in (sub.get("sync") or {}).get("unresolvedGroups", [])]
 
 
+def _run_and_check(cluster: DMProcesses, ups: list[MariaDB], downstream: MariaDB,
+                   statements: list[tuple[int, str]], expect: str, sources: int) -> None:
+    """Run each (source, statement), then check what DM checks: "equal" (sync_diff),
+    "count N" (rows merged) or "code N" (a source paused with that code)."""
+    for i, sql in statements:
+        ups[i].execute(sql)
+    if expect == "equal":
+        _equal(ups, downstream, sources)
+        assert not _errors(cluster)
+    elif expect.startswith("count "):
+        wait_until("every row merged", lambda: _count(downstream) == int(expect[6:]))
+        assert not _errors(cluster)
+    else:
+        wait_until(f"a source paused with {expect}", lambda: any(
+            e["ErrCode"] == int(expect[5:]) for e in _errors(cluster)),
+            shown=lambda: _errors(cluster))
+
+
 def _count(downstream: MariaDB) -> int:
     return int(fetch(downstream, "SELECT COUNT(*) FROM shardddl.tb")[0][0])
 
@@ -360,18 +378,7 @@ def test_dm_shardddl1_1_cases(cluster: DMProcesses, ups: list[MariaDB], downstre
                               expect: str) -> None:
     with _case(cluster, ups, downstream, tmp_path, mode, sources,
                dict.fromkeys(tables, "id INT PRIMARY KEY")):
-        for i, sql in statements:
-            ups[i].execute(sql)
-        if expect == "equal":
-            _equal(ups, downstream, sources)
-            assert not _errors(cluster)
-        elif expect.startswith("count "):
-            wait_until("every row merged", lambda: _count(downstream) == int(expect[6:]))
-            assert not _errors(cluster)
-        else:
-            wait_until(f"a source paused with {expect}", lambda: any(
-                e["ErrCode"] == int(expect[5:]) for e in _errors(cluster)),
-                shown=lambda: _errors(cluster))
+        _run_and_check(cluster, ups, downstream, statements, expect, sources)
 
 
 @pytest.mark.parametrize("mode", ["pessimistic", "optimistic"])
@@ -661,15 +668,4 @@ def test_dm_shardddl2_cases(cluster: DMProcesses, ups: list[MariaDB], downstream
     36062), and alike (equal)."""
     with _case(cluster, ups, downstream, tmp_path, mode, 2,
                dict.fromkeys(("111", "211", "212"), create)):
-        for i, sql in statements:
-            ups[i].execute(sql)
-        if expect == "equal":
-            _equal(ups, downstream)
-            assert not _errors(cluster)
-        elif expect.startswith("count "):
-            wait_until("every row merged", lambda: _count(downstream) == int(expect[6:]))
-            assert not _errors(cluster)
-        else:
-            wait_until(f"a source paused with {expect}", lambda: any(
-                e["ErrCode"] == int(expect[5:]) for e in _errors(cluster)),
-                shown=lambda: _errors(cluster))
+        _run_and_check(cluster, ups, downstream, statements, expect, 2)
