@@ -74,12 +74,14 @@ class ClusterState:
 
     async def rebind(self, source: str, old: str | None, new: str) -> bool:
         """Move `source` from worker `old` (None: unbound) to `new`, if `new` is alive and
-        free and `old` still holds it at that moment, in one transaction."""
+        free, `old` still holds it and the source still exists at that moment (a
+        scheduler pass that read it before operate-source stop never binds it after), in
+        one transaction."""
         value = {"source": source, "worker": new}
         moved = {keys.key(keys.BOUND_WORKER, new): value,
                  keys.key(keys.LAST_BOUND_WORKER, new): value}
         return await self.store.write_if(
-            present=(keys.key(keys.WORKER_KEEPALIVE, new),
+            present=(keys.key(keys.WORKER_KEEPALIVE, new), keys.key(keys.SOURCE_CONFIG, source),
                      *([keys.key(keys.BOUND_WORKER, old)] if old else [])),
             absent=(keys.key(keys.BOUND_WORKER, new),), put=moved,
             delete=(keys.key(keys.BOUND_WORKER, old),) if old else ())
