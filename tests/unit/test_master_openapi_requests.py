@@ -55,6 +55,9 @@ async def test_bad_requests_are_refused_naming_what_is_wrong(
     await _refused(await client.post("/api/v1/sources/s/transfer"), 400, "needs a JSON body")
     await _refused(await client.post("/api/v1/tasks/t/pause", json={"s1": 1}), 400,
                    "list of names")
+    await _refused(await client.put("/api/v1/tasks/t/sources/s/schemas/d/t",
+                                    json={"sql_content": "CREATE TABLE t (a INT)",
+                                          "sync": False}), 400, "sync: false")
 
 
 async def test_a_page_of_another_site_may_not_change_the_cluster(

@@ -230,7 +230,7 @@ class OperateTaskTableStructureRequest(Body):
         "pydm saves the schema in the checkpoint at once, whatever this says"))
     sync: bool = Field(default=True, description=(
         "optimistic shard mode: the schema reaches the task's lock when the task resumes "
-        "(pydm registers the checkpoint's schemas then), whatever this says"))
+        "(pydm registers the checkpoint's schemas then); false is refused (49001)"))
 
 
 class GetTaskTableStructureResponse(Body):

@@ -61,8 +61,7 @@ def _answer_failed(answer: dict[str, Any]) -> None:
 class Call:
     """One request's path and query parameters and its checked body."""
 
-    def __init__(self, request: web.Request, params: dict[str, Any], body: Any) -> None:
-        self.request = request
+    def __init__(self, params: dict[str, Any], body: Any) -> None:
         self.params = params
         self.body = body
 
@@ -100,7 +99,7 @@ async def _parse(request: web.Request, op: Operation) -> Call:
             if raw not in ("true", "false", "1", "0"):
                 raise _bad(f"query parameter {p.name}={raw!r} must be true or false")
             params[p.name] = raw in ("true", "1")
-    return Call(request, params, await _body(request, op))
+    return Call(params, await _body(request, op))
 
 
 async def _body(request: web.Request, op: Operation) -> Any:
@@ -441,6 +440,9 @@ class OpenAPI:
 
     async def update_tracked_table(self, call: Call) -> Answer:
         body: models.OperateTaskTableStructureRequest = call.body
+        if not body.sync:  # pydm always gives an optimistic lock the schema at resume
+            raise _bad("sync: false is not supported: the task's optimistic lock gets the "
+                       "updated schema when the task resumes; leave sync out or true")
         await self._tracked(call, "update", database=call.path("schema-name"),
                             table=call.path("table-name"), schema=body.sql_content)
         return None
