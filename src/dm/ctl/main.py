@@ -481,7 +481,8 @@ for _op, _doc in (("list", "The tracked CREATE TABLE of a table (the task must b
 @click.argument("schema_file", required=False)
 @source_option
 @_bool_option("--flush", True, "always done: the checkpoint is the tracker")
-@_bool_option("--sync", True, "always: an optimistic lock gets the schema at resume")
+@_bool_option("--sync", True, "an optimistic lock gets the schema at resume; false is "
+              "refused (48010)")
 @_bool_option("--from-source", False, "take the upstream's CREATE TABLE")
 @_bool_option("--from-target", False, "take the downstream's CREATE TABLE")
 @pass_ctl
@@ -489,7 +490,10 @@ def binlog_schema_update(ctl: Ctl, task: str, database: str, table: str,
                          schema_file: str | None, sources: tuple[str, ...], flush: bool,
                          sync: bool, from_source: bool, from_target: bool) -> None:
     """Replace a table's tracked schema (the task must be paused; resume-task uses it)."""
-    del flush, sync
+    del flush
+    if not sync:  # an optimistic lock always gets the schema at resume
+        _fail(errors.CTL_NOT_SUPPORTED(command="binlog-schema update",
+                                       feature="--sync false"))
     text = _schema_text(schema_file, from_source, from_target)
     _schema_call(ctl, "update", task, sources, database, table, schema=text,
                  from_source=from_source, from_target=from_target)
@@ -509,7 +513,9 @@ def operate_schema(ctl: Ctl, op: str, task: str, schema_file: str | None,
                    sources: tuple[str, ...], database: str, table: str, flush: bool,
                    sync: bool) -> None:
     """DM 2.0's name for binlog-schema: get (list), set (update), remove (delete)."""
-    del flush, sync
+    del flush
+    if op == "set" and not sync:  # as binlog-schema update
+        _fail(errors.CTL_NOT_SUPPORTED(command="operate-schema set", feature="--sync false"))
     if op == "set":
         _schema_call(ctl, "update", task, sources, database, table,
                      schema=_schema_text(schema_file, False, False))
