@@ -650,13 +650,7 @@ SHARDDDL2 = [
 ]
 
 
-# Not yet as DM: the optimistic decision compares columns without their DEFAULT or their
-# generation expression (pydm's tracked schema keeps neither), so a shard adding the
-# column with another default or expression is not a conflict (issue 12; docs/sharding.md)
-_NOT_YET = pytest.mark.xfail(strict=True, reason="optimistic mode does not compare "
-                             "defaults or generation expressions yet")
-SHARDDDL2_CASES = [pytest.param(*c, id=c[0], marks=[_NOT_YET] if c[0] in (
-    "037-opt", "043-opt") else []) for c in SHARDDDL2]
+SHARDDDL2_CASES = [pytest.param(*c, id=c[0]) for c in SHARDDDL2]
 
 
 @pytest.mark.parametrize(("case", "mode", "create", "statements", "expect"), SHARDDDL2_CASES)

@@ -26,12 +26,26 @@ def test_the_rendered_statement_reads_back_to_the_same_table(sql: str) -> None:
     assert parse_create_table(create_table_sql(info), current_db="other") == info
 
 
-def test_what_the_tracker_does_not_keep_is_shown_as_such() -> None:
+def test_what_the_tracker_keeps_is_shown_as_such() -> None:
     info = parse_create_table(TABLES[0], current_db="d")
     shown = create_table_sql(info)
-    assert "`g` int(11) GENERATED ALWAYS AS (NULL) VIRTUAL" in shown  # no expression
+    assert "`g` int(11) GENERATED ALWAYS AS (id + 1) VIRTUAL" in shown
     assert "UNIQUE KEY `uv` (`v`(1))" in shown  # a prefix key, its length not kept
     assert "DEFAULT NULL" not in shown and "ENGINE" not in shown
+
+
+def test_defaults_are_shown_and_read_back() -> None:
+    info = parse_create_table(
+        "CREATE TABLE t (a int DEFAULT '7', b varchar(5) DEFAULT 'it''s', c datetime(3) "
+        "DEFAULT now(3), d decimal(6,2) DEFAULT (1 + 2), e bit(2) DEFAULT b'01')",
+        current_db="d")
+    shown = create_table_sql(info)
+    for text in ("`a` int(11) DEFAULT 7", "`b` varchar(5) CHARACTER SET utf8mb4 COLLATE "
+                 "utf8mb4_general_ci DEFAULT 'it''s'", "`c` datetime(3) DEFAULT "
+                 "(current_timestamp(3))", "`d` decimal(6,2) DEFAULT (1 + 2)",
+                 "`e` bit(2) DEFAULT (b'01')"):
+        assert text in shown
+    assert parse_create_table(shown, current_db="d") == info
 
 
 def test_extract_columns_join_column_keys_only() -> None:

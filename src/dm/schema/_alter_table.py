@@ -7,6 +7,7 @@ from dataclasses import replace
 from dm.schema import alter, charsets
 from dm.schema.ddl import AlterTable, CreateIndexStmt, DropIndexStmt
 from dm.schema.definitions import STRING_TYPES, ColumnDef, unique_index_name
+from dm.schema.expressions import canonical_default
 from dm.schema.table import Column, Index, TableInfo
 
 _TEXT_SIZES = (("tinytext", 255), ("text", 65535), ("mediumtext", 16777215),
@@ -52,6 +53,11 @@ class TableChange:
             self._change_column(action)
         elif isinstance(action, alter.RenameColumn):
             self._rename_column(action.old, action.new)
+        elif isinstance(action, alter.SetDefault):
+            i = self._column_at(action.column)
+            col = self.columns[i]
+            self.columns[i] = replace(col, default=None if action.default is None else
+                                      canonical_default(action.default, col.type_name))
         elif isinstance(action, alter.AddIndex):
             if action.index.index is not None:
                 self._add_index(action.index.index, action.index.if_not_exists)

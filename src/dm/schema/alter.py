@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dm.schema._cursor import Cursor, NameRef
-from dm.schema.definitions import ColumnDef, IndexDef, parse_column, parse_index
-from dm.schema.lexer import T
+from dm.schema.definitions import ColumnDef, IndexDef, default_tokens, parse_column, parse_index
+from dm.schema.lexer import T, Token
 
 _INDEX_WORDS = ("INDEX", "KEY", "UNIQUE", "PRIMARY", "FULLTEXT", "SPATIAL", "CONSTRAINT",
                 "FOREIGN", "CHECK")
@@ -74,6 +74,14 @@ class RenameColumn:
 
 
 @dataclass(frozen=True)
+class SetDefault:
+    """ALTER [COLUMN] c SET DEFAULT v (`default`: its tokens) or DROP DEFAULT (None)."""
+
+    column: str
+    default: tuple[Token, ...] | None
+
+
+@dataclass(frozen=True)
 class AddIndex:
     index: IndexDef
 
@@ -109,8 +117,8 @@ class NoChange:
     """A change that does not alter columns, keys or charsets (ENGINE, COMMENT, ...)."""
 
 
-Action = (AddColumns | DropColumn | ChangeColumn | RenameColumn | AddIndex | DropIndex
-          | RenameIndex | RenameTable | SetCharset | NoChange)
+Action = (AddColumns | DropColumn | ChangeColumn | RenameColumn | SetDefault | AddIndex
+          | DropIndex | RenameIndex | RenameTable | SetCharset | NoChange)
 
 
 @dataclass(frozen=True)
@@ -191,8 +199,14 @@ def _dispatch(cur: Cursor, flavor: str) -> tuple[str, Action, bool]:
         if cur.accept_any("INDEX", "KEY"):
             cur.pos = cur.end
             return "alter index visibility", NoChange(), False
-        cur.pos = cur.end
-        return "modify default value", NoChange(), False
+        cur.accept("COLUMN")
+        column = cur.name()
+        if cur.accept("SET", "DEFAULT"):
+            return "modify default value", SetDefault(column, tuple(default_tokens(cur))), False
+        if cur.accept("DROP", "DEFAULT"):
+            return "modify default value", SetDefault(column, None), False
+        cur.pos = cur.end  # SET VISIBLE / INVISIBLE
+        return "alter table", NoChange(), False
     if cur.accept("CONVERT", "TO"):
         if not cur.accept("CHARSET"):
             cur.expect("CHARACTER", "SET")

@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 
 from dm.schema import charsets
 from dm.schema._cursor import Cursor, NameRef, ParseError
-from dm.schema.lexer import T
+from dm.schema.expressions import canonical_default, canonical_expression
+from dm.schema.lexer import T, Token
 from dm.schema.table import Column, Index
 
 _SYNONYMS = {
@@ -102,7 +103,11 @@ def parse_column(cur: Cursor, flavor: str) -> ColumnDef:
                  charset=attrs.charset, collation=attrs.collation,
                  generated=attrs.generated,
                  enum_values=members if type_name == "enum" else (),
-                 set_values=members if type_name == "set" else ())
+                 set_values=members if type_name == "set" else (),
+                 default=None if attrs.default is None else canonical_default(
+                     attrs.default, type_name),
+                 expression=None if attrs.expression is None else canonical_expression(
+                     attrs.expression))
     return ColumnDef(col, attrs.binary, attrs.primary, attrs.unique, attrs.references,
                      text_length)
 
@@ -164,6 +169,8 @@ class _Attrs:
         self.charset: str | None = None
         self.collation: str | None = None
         self.references: NameRef | None = None
+        self.default: list[Token] | None = None
+        self.expression: list[Token] | None = None
 
     def read(self, cur: Cursor) -> None:
         while not cur.done() and not cur.at_any("FIRST", "AFTER"):
@@ -192,8 +199,10 @@ class _Attrs:
             self.collation = cur.charset_name()
         elif cur.accept("BINARY"):
             self.binary = True
-        elif cur.accept("DEFAULT") or cur.accept("ON", "UPDATE"):
-            _skip_expression(cur)
+        elif cur.accept("DEFAULT"):
+            self.default = default_tokens(cur)
+        elif cur.accept("ON", "UPDATE"):
+            default_tokens(cur)
         elif cur.accept("PRIMARY", "KEY") or cur.accept("KEY"):
             self.primary = self.not_null = True
         elif cur.accept("UNIQUE"):
@@ -233,17 +242,22 @@ class _Attrs:
         if cur.accept("ROW"):  # MariaDB system-versioning ROW START / ROW END
             cur.next()
             return
+        start = cur.pos
         cur.skip_group()
+        self.expression = cur.tokens[start + 1:cur.pos - 1]
         self.generated = True
 
 
-def _skip_expression(cur: Cursor) -> None:
-    """A DEFAULT / ON UPDATE value: literal, signed number, (expr), f(args), _cs'str', NOW()."""
+def default_tokens(cur: Cursor) -> list[Token]:
+    """A DEFAULT / ON UPDATE value: literal, signed number, (expr), f(args), _cs'str', NOW();
+    an expression in parentheses without them."""
+    start = cur.pos
     while cur.accept("-") or cur.accept("+"):
         pass
     if cur.at("("):
+        group = cur.pos
         cur.skip_group()
-        return
+        return cur.tokens[start + 1:cur.pos - 1] if group == start else cur.tokens[start:cur.pos]
     tok = cur.next()
     nxt = cur.peek()
     if tok.kind is T.WORD and nxt is not None and nxt.kind is T.STRING:
@@ -252,6 +266,7 @@ def _skip_expression(cur: Cursor) -> None:
         cur.skip_group()
     while (nxt := cur.peek()) is not None and nxt.kind is T.STRING and tok.kind is T.STRING:
         cur.next()  # 'a' 'b' concatenation
+    return cur.tokens[start:cur.pos]
 
 
 def _skip_reference_tail(cur: Cursor) -> None:

@@ -2,17 +2,20 @@
 table, and what `binlog-schema update` reads back (createtable.py parses it to the same
 TableInfo).
 
-The tracker keeps what the sync path needs: column types, nullability, charsets,
-generated-ness and keys, not defaults, comments or expressions. So a generated column's
-expression shows as NULL, a key on a prefix shows its columns with a prefix length of 1,
-and a key on expressions only shows the expression `(NULL)`: each only says what the
-tracker knows.
+The tracker keeps what the sync path and shard merging need: column types, nullability,
+charsets, defaults, generation expressions and keys, not comments, ON UPDATE or key
+expressions. So a key on a prefix shows its columns with a prefix length of 1, and a key
+on expressions only shows the expression `(NULL)`: each only says what the tracker knows.
 """
 
 from __future__ import annotations
 
+import re
+
 from dm.core.names import qualified, quote
 from dm.schema.table import Column, Index, TableInfo
+
+_NUMBER = re.compile(r"-?\d+(\.\d+)?(E[-+]\d+)?")
 
 
 def create_table_sql(info: TableInfo) -> str:
@@ -33,9 +36,12 @@ def _column(column: Column) -> str:
         if column.collation:
             text += f" COLLATE {column.collation}"
     if column.generated:
-        text += " GENERATED ALWAYS AS (NULL) VIRTUAL"
+        text += f" GENERATED ALWAYS AS ({column.expression or 'NULL'}) VIRTUAL"
     if not column.nullable:
         text += " NOT NULL"
+    if column.default is not None:
+        literal = column.default.startswith("'") or _NUMBER.fullmatch(column.default)
+        text += f" DEFAULT {column.default}" if literal else f" DEFAULT ({column.default})"
     return text
 
 

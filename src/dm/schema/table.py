@@ -26,6 +26,8 @@ class Column:
     generated: bool = False
     enum_values: tuple[str, ...] = ()
     set_values: tuple[str, ...] = ()
+    default: str | None = None  # DEFAULT as canonical SQL (dm.schema.expressions); None: none
+    expression: str | None = None  # a generated column's expression, canonical SQL
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,14 @@ always has the union of the shards' columns and indexes.
   definition, nothing;
 - a column or index dropped goes downstream only when no shard has it any more;
 - a column's type widened (an integer to a wider one, a longer string, more decimal
-  digits, enum or set values appended; collation, charset, nullability and generation
-  unchanged) by the first shard widens the merged column, once;
+  digits, enum or set values appended; collation, charset, nullability, default and
+  generation unchanged) by the first shard widens the merged column, once;
 - anything else on a table merged with others is a conflict (36062), as DM's
   strict-optimistic-shard-mode makes it: a narrowed or other type, a rename, an added
   NOT NULL column without a default, a unique or primary key (one shard's uniqueness is
-  not the merged table's), a same-named column or index of another definition, a change
-  of the table's options. A table alone in its lock runs everything.
+  not the merged table's), a same-named column (another type, DEFAULT or generation
+  expression) or index of another definition, a changed DEFAULT, a change of the
+  table's options. A table alone in its lock runs everything.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from dm.schema.lexer import LexError, tokenize
 from dm.schema.table import Column, Index, TableInfo
 
 Table = tuple[str, str]
@@ -41,8 +41,7 @@ def conflict(why: str) -> Decision:
     return Decision("conflict", why)
 
 
-def decide(before: TableInfo, after: TableInfo, others: Sequence[TableInfo],
-           sql: str) -> Decision:
+def decide(before: TableInfo, after: TableInfo, others: Sequence[TableInfo]) -> Decision:
     """What to do downstream with one change (a split DDL piece) of a shard."""
     if not others:  # a table alone in its lock: merged with nothing
         return Decision(RUN)
@@ -55,7 +54,7 @@ def decide(before: TableInfo, after: TableInfo, others: Sequence[TableInfo],
     if len(added) + len(dropped) + len(changed) > 1:
         return conflict("a change of several columns at once (a rename, or a conversion)")
     if added:
-        return _add_column(added[0], others, sql)
+        return _add_column(added[0], others)
     if dropped:
         return _drop_column(dropped[0], others)
     if changed:
@@ -65,30 +64,34 @@ def decide(before: TableInfo, after: TableInfo, others: Sequence[TableInfo],
 
 def _shape(c: Column) -> tuple[object, ...]:
     return (c.column_type.lower() or c.type_name, c.unsigned, c.nullable, c.charset,
-            c.collation, c.generated, c.enum_values, c.set_values)
+            c.collation, c.generated, c.enum_values, c.set_values, c.default, c.expression)
+
+
+def _definition(c: Column) -> str:
+    """A column as a conflict names it: its type, default and generation expression."""
+    text = c.column_type or c.type_name
+    if c.expression is not None:
+        text += f" AS ({c.expression})"
+    if c.default is not None:
+        text += f" DEFAULT {c.default}"
+    return text
 
 
 def _column(info: TableInfo, name: str) -> Column | None:
     return next((c for c in info.columns if c.name.lower() == name.lower()), None)
 
 
-def _add_column(col: Column, others: Sequence[TableInfo], sql: str) -> Decision:
+def _add_column(col: Column, others: Sequence[TableInfo]) -> Decision:
     theirs = [c for o in others if (c := _column(o, col.name)) is not None]
-    if any(_shape(c) != _shape(col) for c in theirs):
-        return conflict(f"column {col.name} is added as {col.column_type or col.type_name}, "
-                        "another shard has it otherwise")
+    other = next((c for c in theirs if _shape(c) != _shape(col)), None)
+    if other is not None:
+        return conflict(f"column {col.name} is added as {_definition(col)}, another shard "
+                        f"has it as {_definition(other)}")
     if theirs:
         return Decision(SKIP, f"column {col.name} is there already")
-    if not col.nullable and not _has_default(sql):
+    if not col.nullable and col.default is None and not col.generated:
         return conflict(f"column {col.name} is added NOT NULL without a default")
     return Decision(RUN)
-
-
-def _has_default(sql: str) -> bool:
-    try:
-        return any(tok.is_word("DEFAULT") for tok in tokenize(sql))
-    except LexError:
-        return False
 
 
 def _drop_column(name: str, others: Sequence[TableInfo]) -> Decision:
@@ -104,8 +107,9 @@ _LENGTH = re.compile(r"\((\d+)(?:\s*,\s*(\d+))?\)")
 
 def _wider_or_same(old: Column, new: Column) -> bool:
     """`new` holds every value of `old`, compares and sorts them alike."""
-    if (old.nullable, old.charset, old.collation, old.unsigned, old.generated) != \
-            (new.nullable, new.charset, new.collation, new.unsigned, new.generated):
+    if (old.nullable, old.charset, old.collation, old.unsigned, old.generated, old.default,
+            old.expression) != (new.nullable, new.charset, new.collation, new.unsigned,
+                                new.generated, new.default, new.expression):
         return False
     if old.type_name in _INT_WIDTH and new.type_name in _INT_WIDTH:
         return _INT_WIDTH[new.type_name] >= _INT_WIDTH[old.type_name]
@@ -126,8 +130,8 @@ def _change_column(old: Column, new: Column, others: Sequence[TableInfo]) -> Dec
     if _wider_or_same(old, new) and all(_wider_or_same(c, new) for c in theirs):
         # widened: the merged column takes the widest type, once
         return Decision(SKIP if any(_shape(c) == _shape(new) for c in theirs) else RUN)
-    return conflict(f"column {new.name} changed to {new.column_type or new.type_name} "
-                    "(not a widening) on a merged table")
+    return conflict(f"column {new.name} changed from {_definition(old)} to "
+                    f"{_definition(new)} (not a widening) on a merged table")
 
 
 def _indexes(before: TableInfo, after: TableInfo, others: Sequence[TableInfo]) -> Decision:

@@ -942,7 +942,7 @@ class SyncUnit:
             version, others = self.optimism.others(lock, table)
             runs = []
             for change in pieces:
-                decision = optimism.decide(change.before, change.after, others, change.sql)
+                decision = optimism.decide(change.before, change.after, others)
                 if decision.verdict == optimism.RUN:
                     runs.append(change)
                 elif decision.verdict != optimism.SKIP:

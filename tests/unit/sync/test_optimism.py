@@ -25,7 +25,7 @@ def _after(sql: str, create: str = BASE) -> TableInfo:
 
 
 def _decide(sql: str, others: list[TableInfo], create: str = BASE) -> str:
-    return decide(_info(create), _after(sql, create), others, sql).verdict
+    return decide(_info(create), _after(sql, create), others).verdict
 
 
 def test_the_first_shard_adds_a_column_the_others_skip_it() -> None:
@@ -96,3 +96,36 @@ def test_a_table_alone_in_its_lock_runs_everything() -> None:
 
 def test_a_change_of_options_on_a_merged_table_is_a_conflict() -> None:
     assert _decide("ALTER TABLE s.t CONVERT TO CHARACTER SET latin1", [_info()]) == "conflict"
+
+
+@pytest.mark.parametrize(("mine", "theirs", "verdict"), [
+    ("c INT DEFAULT 0", "c INT DEFAULT 0", SKIP),
+    ("c INT DEFAULT 0", "c INT DEFAULT '0'", SKIP),  # the same default, written otherwise
+    ("c INT", "c INT DEFAULT NULL", SKIP),
+    ("c INT DEFAULT 0", "c INT DEFAULT -1", "conflict"),  # DM's shardddl2 037
+    ("c INT DEFAULT 0", "c INT", "conflict"),
+    ("c INT AS (id + 1)", "c INT AS (`id`+1)", SKIP),
+    ("c INT AS (id + 1)", "c INT AS (id + 2)", "conflict"),  # DM's shardddl2 043
+    ("c DATETIME DEFAULT '2020-01-01'", "c DATETIME DEFAULT '2020-01-01 00:00:00'", SKIP),
+])
+def test_a_column_added_again_compares_its_default_and_expression(
+        mine: str, theirs: str, verdict: str) -> None:
+    assert _decide(f"ALTER TABLE s.t ADD COLUMN {mine}",
+                   [_after(f"ALTER TABLE s.t ADD COLUMN {theirs}")]) == verdict
+
+
+def test_a_changed_default_on_a_merged_table_is_a_conflict() -> None:
+    """Other shards' rows that leave the column out would take the new default."""
+    create = "CREATE TABLE s.t (id INT PRIMARY KEY, d INT DEFAULT 1)"
+    for change in ("ALTER d SET DEFAULT 2", "ALTER COLUMN d DROP DEFAULT",
+                   "MODIFY d BIGINT"):  # a MODIFY restates the whole definition
+        assert _decide(f"ALTER TABLE s.t {change}", [_info(create)], create) == "conflict"
+    assert _decide("ALTER TABLE s.t MODIFY d BIGINT DEFAULT 1", [_info(create)], create) == RUN
+    assert _decide("ALTER TABLE s.t ALTER d SET DEFAULT 2", [], create) == RUN
+
+
+def test_a_conflict_names_both_definitions() -> None:
+    decision = decide(_info(), _after("ALTER TABLE s.t ADD COLUMN c INT DEFAULT 0"),
+                      [_after("ALTER TABLE s.t ADD COLUMN c INT DEFAULT -1")])
+    assert decision.why == ("column c is added as int(11) DEFAULT 0, another shard has it "
+                            "as int(11) DEFAULT -1")
