@@ -2,10 +2,9 @@
 two sources, shards `shardddl{1,2}.tb{1..4}` routed into `shardddl.tb`, the merged
 table compared row for row with the union of the shards after each case.
 
-Where pydm answers otherwise than DM it says so in the case: a `RENAME TABLE` of a shard
-is 36068 in both modes (DM's pessimistic mode renames a shard to an unused name), and
-pessimistic shards that ran different DDLs are shown waiting with both DDLs, as DM shows
-them, by pydm's lock and query-status.
+Where pydm answers otherwise than DM it says so in the case: pessimistic shards that ran
+different DDLs are shown waiting with both DDLs, as DM shows them, by pydm's lock and
+query-status.
 """
 
 from __future__ import annotations
@@ -194,12 +193,15 @@ def test_dm_002_to_005_one_source_adds_a_column_to_both_shards(
 
 
 @pytest.mark.parametrize("mode", ["pessimistic", "optimistic"])
-def test_dm_rename_table_of_a_shard_is_not_supported(
+def test_dm_rename_table_of_a_shard(
         cluster: DMProcesses, ups: list[MariaDB], downstream: MariaDB, tmp_path: Path,
         mode: str) -> None:
-    """DM_RENAME_TABLE: after an ADD COLUMN on every shard, each shard is renamed. DM's
-    optimistic mode answers 36068 ("`RENAME TABLE` statement not supported"); pydm does
-    in both modes (docs/sharding.md), and the rows before the rename are all there."""
+    """DM_RENAME_TABLE: after an ADD COLUMN on every shard, each shard is renamed to a
+    name the route still merges, writes, and adds another column. Pessimistic: each shard
+    keeps its group under its new name, the merged table is not renamed, and the next
+    ADD COLUMN waits for the renamed shards as it would have for the old names: equal,
+    as in DM. Optimistic: 36068 ("`RENAME TABLE` statement not supported"), as DM's, with
+    the rows before the rename all there."""
     tables = {"111": "id INT PRIMARY KEY", "211": "id INT PRIMARY KEY",
               "212": "id INT PRIMARY KEY"}
     with _case(cluster, ups, downstream, tmp_path, mode, 2, tables):
@@ -214,11 +216,33 @@ def test_dm_rename_table_of_a_shard_is_not_supported(
                        "INSERT INTO shardddl1.tb2 VALUES (6, 6)")
         _equal(ups, downstream)
         ups[0].execute("RENAME TABLE shardddl1.tb1 TO shardddl1.tb3")
-        wait_until("the rename refused", lambda: any(
-            e["ErrCode"] == 36068 and "RENAME TABLE" in e["Message"]
-            for e in _errors(cluster)), shown=lambda: _errors(cluster))
-        assert sorted(r[0] for r in fetch(downstream, "SELECT id FROM shardddl.tb")) == [
-            1, 2, 3, 4, 5, 6]
+        if mode == "optimistic":
+            wait_until("the rename refused", lambda: any(
+                e["ErrCode"] == 36068 and "RENAME TABLE" in e["Message"]
+                for e in _errors(cluster)), shown=lambda: _errors(cluster))
+            assert sorted(r[0] for r in fetch(downstream, "SELECT id FROM shardddl.tb")) == [
+                1, 2, 3, 4, 5, 6]
+            return
+        ups[1].execute("RENAME TABLE shardddl1.tb1 TO shardddl1.tb3",
+                       "ALTER TABLE shardddl1.tb2 RENAME TO shardddl1.tb4")
+        ups[0].execute("INSERT INTO shardddl1.tb3 VALUES (7, 7)")
+        ups[1].execute("INSERT INTO shardddl1.tb3 VALUES (8, 8)",
+                       "INSERT INTO shardddl1.tb4 VALUES (9, 9)")
+        ups[0].execute("ALTER TABLE shardddl1.tb3 ADD COLUMN b INT")
+        ups[1].execute("ALTER TABLE shardddl1.tb3 ADD COLUMN b INT")
+        ups[0].execute("INSERT INTO shardddl1.tb3 VALUES (10, 10, 10)")
+        wait_until("the renamed shards of the first source wait for tb4's ADD", lambda: any(
+            g[2] for g in _groups(cluster)), shown=lambda: _groups(cluster))
+        assert _columns(downstream, "shardddl", "tb") == ["id", "a"]
+        ups[1].execute("ALTER TABLE shardddl1.tb4 ADD COLUMN b INT",
+                       "INSERT INTO shardddl1.tb3 VALUES (11, 11, 11)",
+                       "INSERT INTO shardddl1.tb4 VALUES (12, 12, 12)")
+        _equal(ups, downstream)
+        assert _columns(downstream, "shardddl", "tb") == ["id", "a", "b"]
+        assert sorted(r[0] for r in fetch(downstream, "SELECT id FROM shardddl.tb")) == list(
+            range(1, 13))
+        assert not _errors(cluster)
+        wait_until("no lock left", lambda: not cluster.dmctl("shard-ddl-lock", TASK)["locks"])
 
 
 @pytest.mark.parametrize("mode", ["pessimistic", "optimistic"])
@@ -262,6 +286,7 @@ def test_dm_restart_master_keeps_a_conflicting_lock(
 # "because schema conflict detected" of optimistic mode 36062)). Left out: 008 (like
 # 009), 027 and 028 (DM's answers come from TiDB's table handling), 034 (TiDB refuses
 # ADD COLUMN ... UNIQUE AUTO_INCREMENT, MariaDB does not).
+BOTH = ("pessimistic", "optimistic")
 ONE_ONE = [
     ("006", "pessimistic", 2, ("111", "211"),
      [(0, "ALTER TABLE shardddl1.tb1 ADD COLUMN new_col1 INT"),
@@ -315,9 +340,16 @@ ONE_ONE = [
       (0, "INSERT INTO shardddl1.tb2 VALUES (3, 3)"),
       (0, "ALTER TABLE shardddl1.tb2 ADD COLUMN new_col1 INT"),
       (0, "INSERT INTO shardddl1.tb2 VALUES (4, 4, 4)")], "count 4"),
+    # DM: "rename table ... not supported" (one DDL per event in its sharding group);
+    # pydm: both shards keep their group under their new names
     ("023", "pessimistic", 1, ("111", "112"),
-     [(0, "RENAME TABLE shardddl1.tb1 TO shardddl1.tb3, shardddl1.tb2 TO shardddl1.tb4")],
-     "code 36068"),  # DM: "rename table ... not supported"
+     [(0, "INSERT INTO shardddl1.tb1 VALUES (1)"), (0, "INSERT INTO shardddl1.tb2 VALUES (2)"),
+      (0, "RENAME TABLE shardddl1.tb1 TO shardddl1.tb3, shardddl1.tb2 TO shardddl1.tb4"),
+      (0, "INSERT INTO shardddl1.tb3 VALUES (3)"), (0, "INSERT INTO shardddl1.tb4 VALUES (4)")],
+     "equal"),
+    # a shard renamed out of its group (routed to shardddl.other): 36068 in both
+    *((f"023-out-{mode[:3]}", mode, 1, ("111", "112"),
+       [(0, "RENAME TABLE shardddl1.tb1 TO shardddl1.other")], "code 36068") for mode in BOTH),
     ("026", "pessimistic", 1, ("111", "112"),
      [(0, "INSERT INTO shardddl1.tb1 VALUES (1)"), (0, "INSERT INTO shardddl1.tb2 VALUES (2)"),
       (0, "CREATE TABLE shardddl1.tb3 (id INT PRIMARY KEY)"),
@@ -619,8 +651,6 @@ def _shardddl2(case: str, mode: str, alters: tuple[str, str, str], rows: tuple[s
                                   + rows[step + 1 if n <= step else 0].format(key=key)))
     return f"{case}-{mode[:3]}", mode, create, statements, expect
 
-
-BOTH = ("pessimistic", "optimistic")
 SHARDDDL2 = [
     _shardddl2("036", "optimistic", ("ADD COLUMN new_col1 INT FIRST",
                                      "ADD COLUMN new_col1 INT AFTER a",

@@ -775,7 +775,9 @@ class SyncUnit:
         with conn.cursor() as cur, _quoting_as_upstream(cur, session.ansi_quotes), \
                 _time_zone(cur, self._offset(session.time_zone)):
             for one in wanted:
-                for t in one.tables:  # a table never seen yet: its schema before the DDL
+                before = one.tables[0::2] if "rename table" in one.events else one.tables
+                for t in before:  # a table never seen yet: its schema before the DDL (a
+                    # RENAME's new names have none)
                     if t.table and self.tracker.get(t.schema, t.table) is None:
                         self._fetch_downstream_schema(t.schema, t.table)
                 main = one.tables[0] if one.tables else None
@@ -845,8 +847,10 @@ class SyncUnit:
         if any(self.shards.is_held(t) for t in tables):
             return None  # read again once its lock is resolved
         if "rename table" in (one.events or (one.event,)):
-            raise errors.SYNC_SHARD_UNSUPPORTED(statement="RENAME TABLE", mode="pessimistic",
-                                                where=at.short())
+            if not self._renamed_within_group(one):
+                raise errors.SYNC_SHARD_UNSUPPORTED(statement="RENAME TABLE",
+                                                    mode="pessimistic", where=at.short())
+            return False  # the shard stays in its group under its new name
         if one.event == "create table":
             return True  # a new shard joins its group (with the group's current schema)
         if len(tables) > 1:
@@ -860,6 +864,15 @@ class SyncUnit:
             return False  # its lock ran it downstream: only tracked now
         holds.setdefault(table, []).append((sql, one))
         return None
+
+    def _renamed_within_group(self, one: ddl.DDL) -> bool:
+        """A RENAME of one shard to a name its route still merges into the same table (as
+        DM's pessimistic mode takes it): the merged table does not change."""
+        if one.events != ("rename table",) or len(one.tables) != 2:
+            return False
+        old, new = (self.tracker.key(t.schema, t.table) for t in one.tables)
+        return self.tracker.get(*old) is not None and self.tracker.get(*new) is None and \
+            self._router_route(*old) == self._router_route(*new)
 
     def _shards_after_ddl(self, wanted: list[ddl.DDL],
                           holds: dict[Table, list[tuple[str, ddl.DDL]]], at: Location,
@@ -881,7 +894,7 @@ class SyncUnit:
             self._arrived.add(self.shards.hold(table, held))
             log.info("%s/%s: shard %s holds its DDL %s at %s", self.cfg.task,
                      self.cfg.source_id, qualified(*table), list(held.statements), at.short())
-        if any(one.event in _MEMBERSHIP for one in wanted):
+        if any(one.event in _MEMBERSHIP or "rename table" in one.events for one in wanted):
             for gone in [t for t in self.shards.held_tables() if self.tracker.get(*t) is None]:
                 self.shards.leave(gone)
             self._declare_shards()
