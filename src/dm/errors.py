@@ -325,6 +325,15 @@ DUMP_SCHEMA_MOVING = _define(32006, ErrClass.DUMP_UNIT, _UP, _HIGH,
                              "DDLs ran upstream between each snapshot and the reading of the "
                              "table definitions; resume-task takes a new snapshot, best when "
                              "no DDL runs upstream.", retryable=True)
+DUMP_TABLE_CHANGED = _define(32007, ErrClass.DUMP_UNIT, _UP, _HIGH,
+                             "the definition of {table} changed while its dump was "
+                             "interrupted ({detail}): its rows dumped before and after "
+                             "cannot be made one consistent copy",
+                             "Stop the task, drop or empty the downstream tables it has "
+                             "loaded, and start it again with `dmctl start-task "
+                             "--remove-meta <task.yaml>`: the dump starts over under one "
+                             "snapshot. Only columns added to a table with a chunk key "
+                             "are reconciled by themselves.")
 DUMP_DIR_IN_USE = _define(32005, ErrClass.DUMP_UNIT, _INT, _HIGH,
                           "loader.dir {path} holds {file}, which is not a dump file",
                           "Give the dump task an empty or new loader.dir: a dump empties its "

@@ -126,7 +126,7 @@ class Dumper:
                 cur.execute("SET SESSION sql_mode = ''")
                 cur.execute(f"SET SESSION group_concat_max_len = {max_packet}")
         plan = DumpPlan.load(self.dir)
-        snapshot, names = self._snapshot(ctl, planner, conns, to_plan=plan is None)
+        snapshot, names = self._snapshot(ctl, planner, conns, plan)
         if plan is None:  # inside the snapshot, holding the tables' metadata locks
             target = min(self.settings.chunk_bytes, max_packet // 4, 16 << 20)
             plan = self._make_plan(planner, names, target)
@@ -154,10 +154,11 @@ class Dumper:
         (self.dir / DONE_FILE).write_text("")
 
     def _snapshot(self, ctl: Connection, planner: Connection, conns: list[Connection],
-                  to_plan: bool) -> tuple[SnapshotPosition, list[tuple[str, str]]]:
-        """A snapshot for every connection and `planner`; `to_plan`: and the tables to
-        dump, whose definitions, from now until `planner`'s transaction ends, are the
-        snapshot's (schemaguard.py), a new snapshot while a DDL slipped in between."""
+                  plan: DumpPlan | None) -> tuple[SnapshotPosition, list[tuple[str, str]]]:
+        """A snapshot for every connection and `planner`, and the tables to dump, whose
+        definitions, from now until `planner`'s transaction ends, are the snapshot's
+        (schemaguard.py), a new snapshot while a DDL slipped in between. Resuming `plan`:
+        its unfinished tables, which must still have their planned definitions."""
         consistency = "auto" if self.settings.consistency == "lock" else \
             self.settings.consistency
         moved = ""
@@ -166,11 +167,14 @@ class Dumper:
             log.info("snapshot at %s:%s gtid=%s (commits blocked %.1f ms)",
                      snapshot.binlog_name, snapshot.binlog_pos, snapshot.binlog_gtid,
                      snapshot.lock_seconds * 1000)
-            if not to_plan:  # resumed: planned by an earlier run
-                return snapshot, []
-            names = [(s, t) for s, t, _ in catalog.list_tables(planner, self.allows)]
+            unfinished = [] if plan is None else self._unfinished(plan)
+            names = [(s, t) for s, t, _ in catalog.list_tables(planner, self.allows)] \
+                if plan is None else [(t.schema, t.table) for t in unfinished]
             started = time.monotonic()
             moved = schemaguard.hold(planner, names, snapshot, self.allows) or ""
+            if not moved and plan is not None:
+                schemaguard.unchanged_since_planned(planner, unfinished, self.dir)
+                return snapshot, []
             if not moved:
                 log.info("the definitions of %d tables held for the plan in %.1f ms",
                          len(names), (time.monotonic() - started) * 1000)
@@ -180,6 +184,12 @@ class Dumper:
                 conn.rollback()
         raise errors.DUMP_SCHEMA_MOVING(attempts=_SNAPSHOT_ATTEMPTS, target=self.source.target,
                                         detail=moved)
+
+    def _unfinished(self, plan: DumpPlan) -> list[TablePlan]:
+        """The tables of a resumed plan with chunks neither on disk nor loaded."""
+        return [t for t in plan.tables if any(
+            not self.skip(name) and not (self.dir / name).exists()
+            for name in (c.file_name(t.schema, t.table) for c in t.chunks))]
 
     def _pending(self, plan: DumpPlan) -> list[tuple[TablePlan, Chunk]]:
         """Hand chunk files already on disk to the loader; return the chunks still to dump."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pymysql
 
@@ -26,8 +27,10 @@ from dm.binlog.status import binlog_status
 from dm.core.schemas import Allows
 from dm.core.transactions import Role, role_of
 from dm.db import Connection, qualified, query_all
+from dm.dump.plan import TablePlan, schema_file
 from dm.dump.snapshot import SnapshotPosition
 from dm.schema import ddl
+from dm.schema.createtable import parse_create_table
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,36 @@ def hold(guard: Connection, tables: list[Table], snapshot: SnapshotPosition,
             raise
         _unchecked(exc)
     return None
+
+
+def unchanged_since_planned(guard: Connection, tables: list[TablePlan],
+                            directory: Path) -> None:
+    """A resumed dump, `guard` holding `tables`' metadata locks (`hold`): each table with
+    chunks still to dump must have the definition its CREATE TABLE file was written with,
+    since its downstream table and its chunks dumped earlier have it. Only columns added
+    to a table cut on a key reconcile: the old columns are still dumped, and sync, from
+    the earliest snapshot in safe mode, replays the ADD and every row changed since. Any
+    other change (or one on a keyless table, whose row events before its later copy are
+    skipped, DDL and all) raises 32007."""
+    for table in tables:
+        name = qualified(table.schema, table.table)
+        planned = parse_create_table((directory / schema_file(table.schema, table.table))
+                                     .read_text(), current_db=table.schema)
+        row = query_all(guard, f"SHOW CREATE TABLE {name}")[0]
+        now = parse_create_table(str(row[1]), current_db=table.schema)
+        if now.columns == planned.columns:
+            continue
+        columns = {c.name.lower(): c for c in now.columns}
+        lost = [c.name for c in planned.columns if columns.get(c.name.lower()) != c]
+        if lost:
+            detail = f"column {', '.join(lost)} dropped, renamed or changed"
+        elif table.chunk_key is None:
+            detail = "columns added to a table without a chunk key"
+        else:
+            log.info("dump: columns added to %s while its dump was interrupted; the rest of "
+                     "its chunks are dumped with the planned columns", name)
+            continue
+        raise errors.DUMP_TABLE_CHANGED(table=name, detail=detail)
 
 
 def _unchecked(exc: pymysql.err.MySQLError) -> None:

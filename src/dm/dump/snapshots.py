@@ -6,11 +6,12 @@ before it dumps any: a chunk was taken under the last snapshot that lists it. Fr
 
 - `used`: the snapshots that hold at least one chunk, in order. The first is where a
   replay of the binlog must start, the last where the copy is consistent again.
-- `table_starts`: a table whose chunks all come from one later snapshot is exactly that
-  snapshot's copy, so its row events before that snapshot are already in it and must
-  not be applied again (a keyless table would get them twice). Tables with chunks of
-  several snapshots always have a NOT NULL integer key (plan.py cuts only those), so
-  replaying their events in safe mode from the first snapshot converges them.
+- `table_starts`: a table without a chunk key (one chunk) taken under a later snapshot
+  is exactly that snapshot's copy, so its row events before that snapshot are already
+  in it and must not be applied again (a keyless table would get them twice). Tables
+  cut on a NOT NULL integer key (plan.py cuts only those) converge by replaying their
+  events in safe mode from the first snapshot, whichever snapshots their chunks come
+  from; so do their DDLs, a column added while the dump was interrupted among them.
 """
 
 from __future__ import annotations
@@ -69,14 +70,15 @@ def resumed(directory: Path) -> bool:
 
 
 def table_starts(directory: Path) -> dict[tuple[str, str], SnapshotPosition]:
-    """Tables copied whole under one snapshot later than the dump's first one -> it."""
+    """Tables without a chunk key taken under a snapshot later than the dump's first
+    one -> it."""
     plan = DumpPlan.load(directory)
     taken = chunk_snapshots(directory)
     snapshots = used(directory)
     if plan is None or len(snapshots) < 2 or any(c is None for _, c in _entries(directory)):
         return {}
     starts = {}
-    for table in plan.tables:
+    for table in (t for t in plan.tables if t.chunk_key is None):
         under = {taken.get(c.file_name(table.schema, table.table)) for c in table.chunks}
         if len(under) == 1 and (only := under.pop()) is not None and only != snapshots[0]:
             starts[(table.schema, table.table)] = only
