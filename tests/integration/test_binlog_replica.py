@@ -143,17 +143,17 @@ def _schema_from_information_schema(server: MariaDB, db: str, table: str) -> Tab
     """What a schema tracker would supply (here read from the server itself)."""
     conn = server.connect()
     with conn.cursor() as cur:
-        cur.execute("SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_SET_NAME "
-                    "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA=%s AND TABLE_NAME=%s "
-                    "ORDER BY ORDINAL_POSITION", (db, table))
+        cur.execute("SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_SET_NAME, "
+                    "DATETIME_PRECISION FROM information_schema.COLUMNS WHERE TABLE_SCHEMA=%s "
+                    "AND TABLE_NAME=%s ORDER BY ORDINAL_POSITION", (db, table))
         rows = cur.fetchall()
     conn.close()
     cols = []
-    for name, dtype, ctype, charset in rows:
+    for name, dtype, ctype, charset, digits in rows:
         members = tuple(re.findall(r"'((?:[^']|'')*)'", ctype)) if dtype in ("enum", "set") else ()
         cols.append(ColumnInfo(name, dtype, "unsigned" in ctype, charset,
                                members if dtype == "enum" else (),
-                               members if dtype == "set" else ()))
+                               members if dtype == "set" else (), int(digits or 0)))
     return TableSchema(db, table, cols)
 
 
@@ -388,3 +388,45 @@ def test_compressed_binlog_events(server: MariaDB) -> None:
     assert rows == [("insert", [(1, text.encode()), (2, None)]),
                     ("update", [((1, text.encode()), (1, text[::-1].encode()))]),
                     ("delete", [(2, None)])]
+
+
+OLD_TEMPORALS = [("t0", "TIME"), ("t3", "TIME(3)"), ("t6", "TIME(6)"), ("d0", "DATETIME"),
+                 ("d2", "DATETIME(2)"), ("d6", "DATETIME(6)"), ("s0", "TIMESTAMP NULL"),
+                 ("s4", "TIMESTAMP(4) NULL"), ("s6", "TIMESTAMP(6) NULL")]
+OLD_ROWS = [
+    ("-00:00:01", "00:00:00.001", "-00:00:00.000001", "1000-01-01 00:00:00",
+     "2024-02-29 23:59:59.99", "9999-12-31 23:59:59.999999", "1970-01-01 00:00:01",
+     "2038-01-19 03:14:07.9999", "2001-02-03 04:05:06.000007"),
+    ("838:59:59", "-838:59:59.999", "-12:34:56.789012", "2024-05-06 07:08:09",
+     "1999-12-31 23:59:59.01", "2000-01-01 00:00:00.000001", "2024-05-06 07:08:09",
+     "2000-01-01 00:00:00.0001", "2038-01-19 03:14:07.999999"),
+    (None, None, None, None, None, None, None, None, None),
+]
+
+
+@pytest.mark.parametrize("metadata", ["MINIMAL", "FULL"])
+def test_mariadb_53_temporal_format(server: MariaDB, metadata: str) -> None:
+    """TIME, DATETIME and TIMESTAMP of MariaDB 5.3's format (created under
+    `mysql56_temporal_format=OFF`, as tables of servers upgraded from 5.3-10.0 are), with
+    every fractional precision the format stores in other widths, negative TIMEs near zero
+    among them, decode as SELECT shows them."""
+    table = f"old_{metadata.lower()}"
+    server.execute("SET GLOBAL mysql56_temporal_format = OFF",
+                   f"CREATE TABLE codec.{table} (id INT PRIMARY KEY, "
+                   + ", ".join(f"{n} {t}" for n, t in OLD_TEMPORALS) + ")",
+                   "SET GLOBAL mysql56_temporal_format = ON",
+                   f"SET GLOBAL binlog_row_metadata = '{metadata}'")
+    names = [n for n, _ in OLD_TEMPORALS]
+    start, _ = _master_status(server)
+    conn = _connect(server)
+    with conn.cursor() as cur:
+        for i, row in enumerate(OLD_ROWS):
+            cur.execute(f"INSERT INTO codec.{table} VALUES (%s, {', '.join(['%s'] * len(row))})",
+                        (i, *row))
+        cur.execute(f"SELECT id, {', '.join(names)} FROM codec.{table} ORDER BY id")
+        want = [tuple(r) for r in cur.fetchall()]
+    conn.close()
+    schema = _schema_from_information_schema(server, "codec", table)
+    events = _read_rows(server, start, lambda db, t: schema if t == table else None)
+    got = [tuple(r) for e in events for r in e.rows]
+    assert got == want

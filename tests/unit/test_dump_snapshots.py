@@ -52,3 +52,20 @@ def test_snapshots_recorded_without_their_chunks_keep_every_snapshot(tmp_path: P
     record_snapshot(tmp_path, _snapshot(300), [log])
     assert [s.binlog_pos for s in used(tmp_path)] == [100, 200, 300]
     assert table_starts(tmp_path) == {}
+
+
+def test_a_keyed_table_taken_wholly_later_replays_from_the_first_snapshot(
+        tmp_path: Path) -> None:
+    """Its events before the later snapshot are replayed in safe mode (idempotent by key),
+    so a column added while the dump was interrupted reaches it; a keyless one skips them
+    (it would get rows twice)."""
+    big, log = _dump(tmp_path)
+    other = TablePlan("db", "other", [("id", "int")], "id", [Chunk(0, None, None)])
+    plan = DumpPlan.load(tmp_path)
+    assert plan is not None
+    DumpPlan([*plan.tables, other], plan.databases).save(tmp_path)
+    record_snapshot(tmp_path, _snapshot(100), [*big, log, other.chunks[0].file_name("db",
+                                                                                    "other")])
+    record_snapshot(tmp_path, _snapshot(200), [*big[1:], log, other.chunks[0].file_name(
+        "db", "other")])
+    assert {k: s.binlog_pos for k, s in table_starts(tmp_path).items()} == {("db", "log"): 200}

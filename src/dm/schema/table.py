@@ -8,10 +8,13 @@ causality (which need keys and nullability).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from dm.binlog.rows.schema import ColumnInfo, TableSchema
+
+_TEMPORAL_DIGITS = re.compile(r"(?:time|datetime|timestamp)\((\d)\)")
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ class TableInfo:
         return TableSchema(
             self.schema, self.table,
             [ColumnInfo(c.name, c.type_name, c.unsigned, c.charset, c.enum_values,
-                        c.set_values) for c in self.columns],
+                        c.set_values, _decimals(c)) for c in self.columns],
             version, tuple(self.position(c) for c in pk.columns) if pk else ())
 
     def to_json(self) -> str:
@@ -127,3 +130,9 @@ class TableInfo:
         indexes = tuple(Index(i["name"], tuple(i["columns"]), i["unique"], i["primary"],
                               i.get("partial", False)) for i in doc.pop("indexes"))
         return cls(columns=columns, indexes=indexes, **doc)
+
+
+def _decimals(column: Column) -> int:
+    """The fractional second digits of a TIME, DATETIME or TIMESTAMP column."""
+    found = _TEMPORAL_DIGITS.match(column.column_type.lower())
+    return int(found[1]) if found else 0

@@ -212,3 +212,13 @@ def test_charsets_and_collations_may_be_written_as_strings(tr: SchemaTracker) ->
     assert t is not None and u is not None
     assert t.charset == "utf8mb4" and t.columns[-1].collation == "latin1_bin"
     assert u.collation == "utf8mb4_bin"
+
+
+def test_the_decoder_knows_the_fractional_digits_of_temporal_columns() -> None:
+    """MariaDB 5.3's TIME/DATETIME/TIMESTAMP format carries them in no table map."""
+    tr = SchemaTracker()
+    tr.apply("create table db.t (a time(3), b datetime(6), c timestamp null, d datetime, "
+             "e decimal(5,2), f timestamp(2) null)", "")
+    info = tr.get("db", "t")
+    assert info is not None
+    assert [c.decimals for c in info.decoder_schema(1).columns] == [3, 6, 0, 0, 0, 2]

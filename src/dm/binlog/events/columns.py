@@ -51,6 +51,9 @@ def _check(tm: TableMapEvent, schema: TableSchema) -> None:
                                             schema=col.name)
 
 
+_OLD_TEMPORALS = frozenset({ColumnType.TIME, ColumnType.DATETIME, ColumnType.TIMESTAMP})
+
+
 def resolve_columns(tm: TableMapEvent, schema: TableSchema | None) -> list[ColumnSpec]:
     if schema is not None:
         _check(tm, schema)
@@ -69,6 +72,8 @@ def resolve_columns(tm: TableMapEvent, schema: TableSchema | None) -> list[Colum
         if rtype in (ColumnType.ENUM, ColumnType.SET):
             given = (col.enum_values if rtype == ColumnType.ENUM else col.set_values) if col else ()
             members = tuple(given) if given else _meta_members(om, i, charset)
+        if rtype in _OLD_TEMPORALS and col is not None:
+            rmeta = col.decimals  # MariaDB 5.3's format: the digits only the schema has
         unsigned = col.unsigned if col else bool(om.unsigned and om.unsigned[i])
         specs.append(ColumnSpec(name, rtype, rmeta, unsigned, charset, members,
                                 col.type_name.lower() if col else ""))

@@ -64,8 +64,7 @@ _STRUCT: dict[int, tuple[str, str, int]] = {  # signed code, unsigned code, size
     T.TINY: ("b", "B", 1), T.SHORT: ("h", "H", 2), T.LONG: ("i", "I", 4),
     T.LONGLONG: ("q", "Q", 8), T.FLOAT: ("f", "f", 4), T.DOUBLE: ("d", "d", 8)}
 _FIXED_HELPERS: dict[int, tuple[int, Callable[[bytes, int], Any]]] = {
-    T.DATE: (3, v.read_date), T.TIME: (3, v.read_time_v1), T.DATETIME: (8, v.read_datetime_v1),
-    T.TIMESTAMP: (4, v.read_timestamp_v1), T.YEAR: (1, v.read_year),
+    T.DATE: (3, v.read_date), T.YEAR: (1, v.read_year),
 }
 _U32 = struct.Struct("<I").unpack_from
 
@@ -129,6 +128,12 @@ def _fixed_reader(spec: ColumnSpec) -> tuple[int, Callable[[bytes, int], Any]] |
         return _FIXED_HELPERS[t]
     if t == T.NEWDECIMAL:
         return v.decimal_reader(meta >> 8, meta & 0xFF)
+    if t == T.TIME:  # meta: fractional digits of MariaDB 5.3's format, from the schema
+        return v.time_hires_reader(meta) if meta else (3, v.read_time_v1)
+    if t == T.DATETIME:
+        return v.datetime_hires_reader(meta) if meta else (8, v.read_datetime_v1)
+    if t == T.TIMESTAMP:
+        return v.timestamp_hires_reader(meta) if meta else (4, v.read_timestamp_v1)
     if t == T.DATETIME2:
         return v.datetime2_reader(meta)
     if t == T.TIMESTAMP2:

@@ -20,6 +20,8 @@ class ColumnInfo:
     charset: str | None = None
     enum_values: tuple[str, ...] = ()
     set_values: tuple[str, ...] = ()
+    decimals: int = 0  # fractional second digits of TIME/DATETIME/TIMESTAMP (MariaDB 5.3's
+    # format, whose table map does not carry them)
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,56 @@ def time2_reader(fsp: int) -> ValueReader:
     return 3 + nfrac, read
 
 
+# MariaDB 5.3's fractional TIME/DATETIME/TIMESTAMP (`mysql56_temporal_format=OFF`): one
+# big-endian integer of the value in units of 10^-digits s (TIME offset by 838:59:59 + 1 s
+# so that it is never negative); TIMESTAMP: seconds, then the fraction in its own bytes.
+_TIME_HIRES_BYTES = (3, 4, 4, 5, 5, 5, 6)
+_DATETIME_HIRES_BYTES = (5, 6, 6, 7, 7, 7, 8)
+_TIME_HIRES_ZERO = (838 * 3600 + 59 * 60 + 59 + 1) * 1_000_000
+
+
+@cache
+def time_hires_reader(digits: int) -> ValueReader:
+    size, unit = _TIME_HIRES_BYTES[digits], 10 ** (6 - digits)
+
+    def read(buf: bytes, pos: int) -> timedelta:
+        packed = int.from_bytes(buf[pos:pos + size], "big")
+        return timedelta(microseconds=packed * unit - _TIME_HIRES_ZERO)
+
+    return size, read
+
+
+@cache
+def datetime_hires_reader(digits: int) -> ValueReader:
+    size, unit = _DATETIME_HIRES_BYTES[digits], 10 ** (6 - digits)
+
+    def read(buf: bytes, pos: int) -> datetime | str:
+        packed, usec = divmod(int.from_bytes(buf[pos:pos + size], "big") * unit, 1_000_000)
+        packed, second = divmod(packed, 60)
+        packed, minute = divmod(packed, 60)
+        packed, hour = divmod(packed, 24)
+        packed, day = divmod(packed, 32)
+        year, month = divmod(packed, 13)
+        return _datetime_value(year, month, day, hour, minute, second, usec, digits)
+
+    return size, read
+
+
+@cache
+def timestamp_hires_reader(digits: int) -> ValueReader:
+    frac_size, unit = _FRAC_BYTES[digits], 10 ** (6 - digits)
+    zero = "0000-00-00 00:00:00" + _frac_text(0, digits)
+
+    def read(buf: bytes, pos: int) -> datetime | str:
+        secs = int.from_bytes(buf[pos:pos + 4], "big")
+        usec = int.from_bytes(buf[pos + 4:pos + 4 + frac_size], "big") * unit
+        if not secs and not usec:
+            return zero
+        return _EPOCH + timedelta(seconds=secs, microseconds=usec)
+
+    return 4 + frac_size, read
+
+
 def read_year(buf: bytes, pos: int) -> int:
     v = buf[pos]
     return 1900 + v if v else 0
