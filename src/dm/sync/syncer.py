@@ -744,6 +744,10 @@ class SyncUnit:
             parsed = ddl.parse(statement, current_db, ansi_quotes=session.ansi_quotes)
         except errors.DMError as exc:
             if self.event_filter.skip_sql(statement):  # DM's global sql-pattern escape hatch
+                log.warning("%s/%s: skipped by a filter's sql-pattern at %s, unparsed: %s; "
+                            "if it changed a replicated table, its tracked schema is not "
+                            "changed: `dmctl binlog-schema update` it", self.cfg.task,
+                            self.cfg.source_id, where, statement)
                 return False
             raise errors.SYNC_PARSE_DDL(exc.message, sql=f"{statement} (at {where})") from exc
         if parsed.kind is not ddl.Kind.DDL:
