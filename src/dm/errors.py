@@ -639,6 +639,14 @@ _SCHEMA_WAYOUT = ("The tracked schema is out of step with the upstream (a DDL py
                   "see or could not follow): restart the task from a full dump (stop-task, "
                   "then `start-task --remove-meta`), or from a `meta` position after the "
                   "upstream's change.")
+SYNC_TABLE_FROM_UNTAKEN = _define(36105, _SY, _INT, _HIGH,
+                                  "{table}, which the task replicates, comes from {origin}, "
+                                  "which it does not, by `{sql}` at binlog {where}: its rows "
+                                  "or definition were never replicated",
+                                  "Take both tables into the task's block-allow list and "
+                                  "filters and migrate them again (`start-task "
+                                  "--remove-meta`), or create and fill the downstream table "
+                                  "by hand and `dmctl binlog skip <task>` the statement.")
 SYNC_ROW_IMAGE_INCOMPLETE = _define(36104, _SY, _UP, _HIGH,
                                     "table {table}: the row image at binlog {where} lacks "
                                     "column(s) {columns} (binlog_row_image is not FULL for "

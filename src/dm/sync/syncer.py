@@ -757,9 +757,7 @@ class SyncUnit:
             pieces, cut_over = self.online.rewrite(
                 parsed, pieces, conn, at, self._held,
                 lambda schema, table: self._table_passed(schema, table, at))
-        wanted = [one for one in pieces
-                  if all(self.allows(t.schema, t.table) for t in one.tables)
-                  and not self._passed(one, at)]
+        wanted = [one for one in pieces if self._wanted(one, at) and not self._passed(one, at)]
         if not wanted:
             return cut_over  # a cut-over with nothing to run is checkpointed all the same
         applier.flush()  # barrier: every change before the DDL is committed
@@ -816,6 +814,30 @@ class SyncUnit:
             self._optimistic_after_ddl(changes, tracked, session, conn, at)
         self._tracker_ahead = ahead
         return True
+
+    def _wanted(self, one: ddl.DDL, at: Location) -> bool:
+        """A DDL piece the task replicates: one on its tables only; or a RENAME of one of
+        them to a name it does not take (run: its rows stay downstream under the new
+        name, so a `CREATE TABLE ... LIKE` it finds it there); or a CREATE TABLE of one
+        LIKE a table it does not take but knows. A table it takes that would come from
+        one it never replicated is 36105."""
+        taken = [self.allows(t.schema, t.table) for t in one.tables]
+        if all(taken) or not any(taken) or len(taken) != 2:
+            return all(taken)
+        if one.events == ("rename table",):
+            old, new = one.tables
+            if taken[0]:
+                return True
+        elif one.event == "create table":
+            new, old = one.tables
+            if not taken[0] or self.tracker.get(old.schema, old.table) is not None or \
+                    self._fetch_downstream_schema(old.schema, old.table) is not None:
+                return taken[0]
+        else:
+            return False
+        raise errors.SYNC_TABLE_FROM_UNTAKEN(table=qualified(new.schema, new.table),
+                                             origin=qualified(old.schema, old.table),
+                                             sql=one.sql, where=at.short())
 
     def _held(self, schema: str, table: str) -> bool:
         return self.shards is not None and self.shards.is_held(self.tracker.key(schema, table))
@@ -1198,7 +1220,7 @@ _DDL_OWN_ERRORS = frozenset(e.code for e in (
     errors.SYNC_SHARD_MULTIPLE_TABLES, errors.SYNC_SHARD_UNSUPPORTED,
     errors.MASTER_SHARD_DDL_DIFF, errors.SYNC_SHARD_CONFLICT, errors.SYNC_GHOST_NOT_RECORDED,
     errors.SYNC_GHOST_RENAME_TO_GHOST, errors.SYNC_GHOST_RENAME_TO_OTHER,
-    errors.CONFIG_ONLINE_DDL_MISTAKE_REGEX))
+    errors.CONFIG_ONLINE_DDL_MISTAKE_REGEX, errors.SYNC_TABLE_FROM_UNTAKEN))
 
 
 def _with_values(row: Any, kind: str, values: tuple[str, ...]) -> Any:
