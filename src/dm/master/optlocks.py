@@ -43,13 +43,16 @@ class OptimisticLocks:
         the source the task no longer `takes` (left out of its block-allow list while the
         task was stopped) leaves its lock in that lock's turn; one it takes but has not
         checkpointed yet (created since) keeps its schema there."""
+        mine = keys.key(INFO, self.task, self.source) + "/"
+        known = await self.store.get_prefix(mine)
         by_lock: dict[str, dict[str, Any]] = {}
         for table, (lock, info) in shards.items():
-            by_lock.setdefault(lock, {})[self._info_key(table)] = self._doc(lock, table, info)
+            key = self._info_key(table)
+            by_lock.setdefault(lock, {})[key] = self._doc(lock, table, info, frozenset(
+                known.get(key, {}).get("dropped", ())))
         wanted = {key for infos in by_lock.values() for key in infos}
         stale: dict[str, list[str]] = {}
-        mine = keys.key(INFO, self.task, self.source) + "/"
-        for doc in (await self.store.get_prefix(mine)).values():
+        for doc in known.values():
             table = (str(doc["table"][0]), str(doc["table"][1]))
             key = self._info_key(table)
             if key not in wanted and not takes(table):
@@ -63,28 +66,36 @@ class OptimisticLocks:
                                          tuple(stale.get(lock, ()))):
                     break
 
-    def _doc(self, lock: str, table: Table, info: TableInfo) -> dict[str, Any]:
+    def _doc(self, lock: str, table: Table, info: TableInfo,
+             dropped: frozenset[str]) -> dict[str, Any]:
         return {"lock": lock, "source": self.source, "table": list(table),
-                "info": info.to_json()}
+                "info": info.to_json(), "dropped": sorted(dropped)}
 
     async def version(self, lock: str) -> Any:
         return await self.store.get(keys.key(VERSION, self.task, lock))
 
-    async def others(self, lock: str, me: Table) -> tuple[Any, list[TableInfo]]:
-        """The lock's version and every other shard's schema."""
+    async def others(self, lock: str, me: Table
+                     ) -> tuple[Any, list[TableInfo], frozenset[str]]:
+        """The lock's version, every other shard's schema, and the columns `me` dropped
+        while the merged table kept them."""
         version = await self.store.get(keys.key(VERSION, self.task, lock))
         docs = (await self.store.get_prefix(keys.key(INFO, self.task) + "/")).values()
-        return version, [TableInfo.from_json(d["info"]) for d in docs if d["lock"] == lock
-                         and not (d["source"] == self.source and tuple(d["table"]) == me)]
+        others, dropped = [], frozenset[str]()
+        for doc in docs:
+            if doc["source"] == self.source and tuple(doc["table"]) == me:
+                dropped = frozenset(doc.get("dropped", ()))
+            elif doc["lock"] == lock:
+                others.append(TableInfo.from_json(doc["info"]))
+        return version, others, dropped
 
     async def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
-                     pending: dict[str, Any] | None) -> bool:
+                     pending: dict[str, Any] | None, dropped: frozenset[str]) -> bool:
         """The shard's new schema (None: it left) and the statements about to run, if
         the lock is still at `version`."""
         turn = _next(version)
         put: dict[str, Any] = {keys.key(VERSION, self.task, lock): turn}
         if after is not None:
-            put[self._info_key(me)] = self._doc(lock, me, after)
+            put[self._info_key(me)] = self._doc(lock, me, after, dropped)
         if pending is not None:  # run again after a crash while the lock is at `turn`
             put[keys.key(PENDING, self.task, self.source)] = {**pending, "lock": lock,
                                                               "version": turn}

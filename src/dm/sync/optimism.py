@@ -5,7 +5,9 @@ always has the union of the shards' columns and indexes.
 - a column or (non-unique) index added by the first shard is added downstream at once
   (the others' rows leave the column to its default); by a later shard, with the same
   definition, nothing;
-- a column or index dropped goes downstream only when no shard has it any more;
+- a column or index dropped goes downstream only when no shard has it any more; until
+  then a column stays dropped by that shard (`still_dropped`), and the shard adding it
+  back is a conflict: the merged table holds its old values there;
 - a column's type widened (an integer to a wider one, a longer string, more decimal
   digits, enum or set values appended; collation, charset, nullability, default and
   generation unchanged) by the first shard widens the merged column, once;
@@ -41,22 +43,24 @@ def conflict(why: str) -> Decision:
     return Decision("conflict", why)
 
 
-def decide(before: TableInfo, after: TableInfo, others: Sequence[TableInfo]) -> Decision:
-    """What to do downstream with one change (a split DDL piece) of a shard."""
+def decide(before: TableInfo, after: TableInfo, others: Sequence[TableInfo],
+           dropped: frozenset[str] = frozenset()) -> Decision:
+    """What to do downstream with one change (a split DDL piece) of a shard; `dropped`:
+    the columns it dropped that the merged table keeps for others (`still_dropped`)."""
     if not others:  # a table alone in its lock: merged with nothing
         return Decision(RUN)
     old = {c.name.lower(): c for c in before.columns}
     new = {c.name.lower(): c for c in after.columns}
     added = [c for n, c in new.items() if n not in old]
-    dropped = [n for n in old if n not in new]
+    removed = [n for n in old if n not in new]
     changed = [(old[n], new[n]) for n in old.keys() & new.keys()
                if _shape(old[n]) != _shape(new[n])]
-    if len(added) + len(dropped) + len(changed) > 1:
+    if len(added) + len(removed) + len(changed) > 1:
         return conflict("a change of several columns at once (a rename, or a conversion)")
     if added:
-        return _add_column(added[0], others)
-    if dropped:
-        return _drop_column(dropped[0], others)
+        return _add_column(added[0], others, dropped)
+    if removed:
+        return _drop_column(removed[0], others)
     if changed:
         return _change_column(*changed[0], others)
     return _indexes(before, after, others)
@@ -81,8 +85,13 @@ def _column(info: TableInfo, name: str) -> Column | None:
     return next((c for c in info.columns if c.name.lower() == name.lower()), None)
 
 
-def _add_column(col: Column, others: Sequence[TableInfo]) -> Decision:
+def _add_column(col: Column, others: Sequence[TableInfo], dropped: frozenset[str]) -> Decision:
     theirs = [c for o in others if (c := _column(o, col.name)) is not None]
+    if theirs and col.name.lower() in dropped:
+        return conflict(f"column {col.name} was dropped by this shard and the merged table "
+                        "keeps it for the other shards: added again, this shard's earlier "
+                        "rows would keep their old values there (a column not fully "
+                        "dropped downstream)")
     other = next((c for c in theirs if _shape(c) != _shape(col)), None)
     if other is not None:
         return conflict(f"column {col.name} is added as {_definition(col)}, another shard "
@@ -92,6 +101,17 @@ def _add_column(col: Column, others: Sequence[TableInfo]) -> Decision:
     if not col.nullable and col.default is None and not col.generated:
         return conflict(f"column {col.name} is added NOT NULL without a default")
     return Decision(RUN)
+
+
+def still_dropped(before: TableInfo, after: TableInfo, decision: Decision,
+                  dropped: frozenset[str]) -> frozenset[str]:
+    """The columns a shard has dropped while the merged table kept them (DM's partially
+    dropped columns), after one change: a drop the merged table skips adds one, adding
+    a column back takes it out (as a conflict, while the others still have it)."""
+    old = {c.name.lower() for c in before.columns}
+    new = {c.name.lower() for c in after.columns}
+    kept = dropped - new
+    return kept | (old - new) if decision.verdict == SKIP else kept
 
 
 def _drop_column(name: str, others: Sequence[TableInfo]) -> Decision:
@@ -170,12 +190,14 @@ class Optimism(Protocol):
         """The shards of the source's checkpoint, with their locks and schemas; the
         source's tables the task no longer `takes` leave their locks."""
 
-    def others(self, lock: str, me: Table) -> tuple[Any, list[TableInfo]]: ...
+    def others(self, lock: str, me: Table) -> tuple[Any, list[TableInfo], frozenset[str]]:
+        """The lock's version, the other shards' schemas, and the columns `me` dropped
+        while the merged table kept them."""
 
     def version(self, lock: str) -> Any: ...
 
     def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
-               pending: dict[str, Any] | None) -> bool: ...
+               pending: dict[str, Any] | None, dropped: frozenset[str]) -> bool: ...
 
     def pending(self) -> dict[str, Any] | None: ...
 
@@ -187,6 +209,7 @@ class SoleOptimism:
 
     def __init__(self) -> None:
         self._shards: dict[Table, tuple[str, TableInfo]] = {}
+        self._dropped: dict[Table, frozenset[str]] = {}
         self._pending: dict[str, Any] | None = None
 
     def register(self, shards: dict[Table, tuple[str, TableInfo]],
@@ -196,15 +219,18 @@ class SoleOptimism:
     def version(self, lock: str) -> Any:
         return None
 
-    def others(self, lock: str, me: Table) -> tuple[Any, list[TableInfo]]:
-        return None, [info for t, (lk, info) in self._shards.items() if lk == lock and t != me]
+    def others(self, lock: str, me: Table) -> tuple[Any, list[TableInfo], frozenset[str]]:
+        return None, [info for t, (lk, info) in self._shards.items() if lk == lock
+                      and t != me], self._dropped.get(me, frozenset())
 
     def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
-               pending: dict[str, Any] | None) -> bool:
+               pending: dict[str, Any] | None, dropped: frozenset[str]) -> bool:
         if after is None:
             self._shards.pop(me, None)
+            self._dropped.pop(me, None)
         else:
             self._shards[me] = (lock, after)
+            self._dropped[me] = dropped
         self._pending = None if pending is None else {**pending, "version": None}
         return True
 

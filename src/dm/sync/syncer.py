@@ -978,10 +978,12 @@ class SyncUnit:
         the lock (decided again if another source took the turn meanwhile)."""
         lock = self._lock_of(table)
         while True:
-            version, others = self.optimism.others(lock, table)
+            version, others, dropped = self.optimism.others(lock, table)
             runs = []
             for change in pieces:
-                decision = optimism.decide(change.before, change.after, others)
+                decision = optimism.decide(change.before, change.after, others, dropped)
+                dropped = optimism.still_dropped(change.before, change.after, decision,
+                                                 dropped)
                 if decision.verdict == optimism.RUN:
                     runs.append(change)
                 elif decision.verdict != optimism.SKIP:
@@ -991,7 +993,7 @@ class SyncUnit:
             pending = None if not runs or session is None else {
                 "ddls": [c.sql for c in runs], "at": at.short(), "session": [
                     session.ansi_quotes, session.time_zone, session.server_charset]}
-            if self.optimism.commit(lock, version, table, after, pending):
+            if self.optimism.commit(lock, version, table, after, pending, dropped):
                 return runs
 
     def _run_pending(self, conn: Connection) -> None:

@@ -71,15 +71,15 @@ class ClusterOptimism(_OnLoop):
                  takes: Callable[[Table], bool]) -> None:
         self._run(self._locks.register(shards, takes))
 
-    def others(self, lock: str, me: Table) -> tuple[Any, list[TableInfo]]:
+    def others(self, lock: str, me: Table) -> tuple[Any, list[TableInfo], frozenset[str]]:
         return self._run(self._locks.others(lock, me))
 
     def version(self, lock: str) -> Any:
         return self._run(self._locks.version(lock))
 
     def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
-               pending: dict[str, Any] | None) -> bool:
-        return self._run(self._locks.commit(lock, version, me, after, pending))
+               pending: dict[str, Any] | None, dropped: frozenset[str]) -> bool:
+        return self._run(self._locks.commit(lock, version, me, after, pending, dropped))
 
     def pending(self) -> dict[str, Any] | None:
         return self._run(self._locks.pending())

@@ -6,7 +6,7 @@ from dm.schema import ddl
 from dm.schema.createtable import parse_create_table
 from dm.schema.table import TableInfo
 from dm.schema.tracker import SchemaTracker
-from dm.sync.optimism import RUN, SKIP, decide
+from dm.sync.optimism import RUN, SKIP, Decision, decide, still_dropped
 
 BASE = "CREATE TABLE s.t (id INT PRIMARY KEY, v VARCHAR(10), d INT, KEY kd (d))"
 
@@ -129,3 +129,21 @@ def test_a_conflict_names_both_definitions() -> None:
                       [_after("ALTER TABLE s.t ADD COLUMN c INT DEFAULT -1")])
     assert decision.why == ("column c is added as int(11) DEFAULT 0, another shard has it "
                             "as int(11) DEFAULT -1")
+
+
+def test_a_column_dropped_and_added_back_while_others_kept_it_is_a_conflict() -> None:
+    """DM_117: the merged table still holds the shard's old values of the column; added
+    back upstream they are the default, so merging on would keep stale values."""
+    create = "CREATE TABLE s.t (id INT PRIMARY KEY, b INT)"
+    drop = "ALTER TABLE s.t DROP COLUMN b"
+    dropped_info = _after(drop, create)
+    decision = decide(_info(create), dropped_info, [_info(create)])
+    assert decision.verdict == SKIP  # the other shard keeps b
+    gone = still_dropped(_info(create), dropped_info, decision, frozenset())
+    assert gone == {"b"}
+    assert decide(dropped_info, _info(create), [_info(create)], gone).verdict == "conflict"
+    # once no other shard has it (dropped downstream), adding it again is a new column
+    assert decide(dropped_info, _info(create), [dropped_info], gone).verdict == RUN
+    assert still_dropped(dropped_info, _info(create), Decision(RUN), gone) == frozenset()
+    # a shard that never had it adds it as any other
+    assert decide(dropped_info, _info(create), [_info(create)]).verdict == SKIP
