@@ -99,7 +99,7 @@ def main() -> None:
     rate(f"Causality.assign ({args.workers} workers)", len(changes), dispatch)
     print(f"  conflicts: {conflicts}")
 
-    batches = []
+    batches: list[list[RowChange]] = []
     for queue in queues:
         for start in range(0, len(queue), args.batch):
             by_table: dict[tuple[str, str], list[RowChange]] = {}

@@ -167,9 +167,9 @@ def main() -> None:
     print("\n| catch-up (DM defaults, flush 2) | seconds | vs. from the upstream |")
     print("|---|---|---|")
     for name in ("from the upstream", "relay on, cold", "relay on, warm"):
-        seconds = results[name]
-        assert isinstance(seconds, float)
-        print(f"| {name} | {seconds} s | {seconds / base:.3f} |")
+        took = results[name]
+        assert isinstance(took, float)
+        print(f"| {name} | {took} s | {took / base:.3f} |")
 
 
 if __name__ == "__main__":

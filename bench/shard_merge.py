@@ -214,9 +214,9 @@ def main() -> None:
         for server in (up, down):
             server.start(ROOT / "sandbox" / ".cache")
         down.execute("SET GLOBAL innodb_flush_log_at_trx_commit = 2")
-        for merged in (False, True):
-            name = "merged" if merged else "unsharded"
-            results[name] = variant(up, down, work, merged, args)
+        for merge in (False, True):
+            name = "merged" if merge else "unsharded"
+            results[name] = variant(up, down, work, merge, args)
             print(json.dumps({name: results[name]}), flush=True)
     finally:
         for server in (up, down):

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # certificates), a real headless Chromium (the web page and Swagger UI tests)
 bash scripts/setup.sh prometheus openssl chromium
 .venv/bin/ruff check src tests bench scripts monitoring
-.venv/bin/mypy
+.venv/bin/mypy src tests bench  # strict (pyproject.toml), tests and benchmarks too
 .venv/bin/mypy --strict monitoring/dashboards.py
 if (($#)); then
     exec .venv/bin/pytest -q -p no:cacheprovider "$@"

@@ -205,6 +205,7 @@ def test_commands_pydm_lacks_answer_dm_json_with_result_false(cluster: DMProcess
 
 def test_ddl_locks_as_dm_shows_them_when_no_task_shards(cluster: DMProcesses) -> None:
     """No task shards, so no DDL lock exists: DM's answers for that case."""
+    args: tuple[str, ...]
     for args in (("shard-ddl-lock",), ("shard-ddl-lock", "some-task"), ("show-ddl-locks",)):
         shown = cluster.dmctl(*args)
         assert shown["result"] is True and shown["locks"] == [], (args, shown)

@@ -114,7 +114,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
         db.stop()
 
 
-def _connect(server: MariaDB) -> pymysql.Connection:  # type: ignore[type-arg]
+def _connect(server: MariaDB) -> pymysql.Connection:
     conn = server.connect()
     with conn.cursor() as cur:
         cur.execute("SET time_zone = '+00:00'")

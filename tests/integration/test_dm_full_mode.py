@@ -4,6 +4,7 @@ source files (encrypted password, deprecated keys), two sources, two workers."""
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ def replay(server: MariaDB, sql_file: Path, sql_mode: str = DM_SQL_MODE) -> None
                    check=True, capture_output=True)
 
 
-def dm_config(name: str, **overrides: dict[str, object]) -> str:
+def dm_config(name: str, **overrides: Mapping[str, object]) -> str:
     doc = yaml.safe_load((SCENARIO / "conf" / name).read_text())  # source2 relays
     for key, values in overrides.items():
         doc[key].update(values)

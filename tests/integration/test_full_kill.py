@@ -86,7 +86,9 @@ def test_kill_worker_during_dump_and_load(cluster: DMProcesses, upstream: MariaD
     # during the dump (few chunks dumped yet), then at growing load progress
     seen = [_kill_when(cluster, lambda st: st.get("unit") == "Dump" and _dumped(st) >= 2)]
     for share in (0.05, 0.3, 0.55, 0.8):
-        seen.append(_kill_when(cluster, lambda st, f=share: _loaded(st) >= f * _total(st) > 0))
+        def loaded(st: dict[str, Any], f: float = share) -> bool:
+            return _loaded(st) >= f * _total(st) > 0
+        seen.append(_kill_when(cluster, loaded))
     assert seen[0]["unit"] == "Dump"
 
     wait_stage(cluster, "killme", "Finished", timeout=600)

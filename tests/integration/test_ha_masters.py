@@ -99,7 +99,8 @@ def _replicates(dm: DMProcesses, upstream: MariaDB, downstream: MariaDB, key: in
         down.commit()  # a fresh snapshot each time
         with down.cursor() as cur:
             cur.execute(f"SELECT v FROM {DB}.kv WHERE k = {key}")
-            return cur.fetchone() == (7,)
+            row: object = cur.fetchone()
+            return row == (7,)
 
     try:
         wait_for(arrived, 60, "a row written after the kills to arrive downstream")

@@ -41,7 +41,10 @@ def test_a_chunk_that_loses_a_lock_is_loaded_again(cluster: DMProcesses, upstrea
         cur.execute("SELECT * FROM lockload.t WHERE id = 250 FOR UPDATE")
     downstream.execute("SET GLOBAL innodb_lock_wait_timeout = 1")
     try:
-        threading.Timer(3, lambda: (holder.commit(), released.set())).start()
+        def release() -> None:
+            holder.commit()
+            released.set()
+        threading.Timer(3, release).start()
         assert cluster.dmctl("operate-source", "create", str(
             source_yaml(tmp_path / "s.yaml", "lockload-src", upstream)))["result"]
         with removed_afterwards(cluster, "lockload", "lockload-src"):

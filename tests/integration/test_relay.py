@@ -71,8 +71,11 @@ def _binary_logs(server: MariaDB) -> list[str]:
 def _purge_past(server: MariaDB, needed: str) -> None:
     """PURGE BINARY LOGS up to the current file, until `needed` is gone (MariaDB keeps a
     file a binlog dump thread still reads: a killed worker's lingers a moment)."""
-    wait_until(f"{needed} purged", lambda: server.execute(
-        f"PURGE BINARY LOGS TO '{binlog_end(server)[0]}'") or needed not in _binary_logs(server))
+    def purged() -> bool:
+        server.execute(f"PURGE BINARY LOGS TO '{binlog_end(server)[0]}'")
+        return needed not in _binary_logs(server)
+
+    wait_until(f"{needed} purged", purged)
 
 
 def _checkpoint_file(downstream: MariaDB, task: str = DB) -> str:

@@ -140,7 +140,9 @@ def test_a_warm_relay_worker_takes_the_source_over_past_an_upstream_purge(
     wait_until("worker1 relays again", lambda: _members(dm).get("worker1") == ("relay", SRC))
     wait_until("worker1's relay catches up", lambda: (_relay_status(dm, "worker1") or {}).get(
         "relayCatchUpMaster"), shown=lambda: _relay_status(dm, "worker1"))
-    assert _relay_status(dm, "worker1")["result"] is None
+    status = _relay_status(dm, "worker1")
+    assert status is not None
+    assert status["result"] is None
     assert dm.dmctl("operate-source", "create",
                     str(source_yaml(tmp_path / "o.yaml", OTHER, up)))["result"]
     time.sleep(2)

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -271,6 +272,7 @@ def test_a_mismatched_ddl_pauses_and_binlog_replace_gets_past_it(
         _on_shard(ups, 1, "ALTER TABLE {t} ADD COLUMN y INT")  # not the group's DDL
         wait_until("source a pauses", lambda: _error(cluster, "pessmm", "pess-a"))
         error = _error(cluster, "pessmm", "pess-a")
+        assert error is not None
         assert error["ErrCode"] == 36008, error
         where = re.search(r"at (\S+:\d+), right", error["Message"])
         assert where is not None and "`pessa`.`t_2`" in error["Message"], error
@@ -375,8 +377,7 @@ def test_dms_sequence_sharding_workload_merges_six_shards_of_two_sources(
         for i, server in enumerate(two_sources):
             _run_file(server, data / f"db{i + 1}.increment2.sql")
         for source in SOURCES:
-            wait_until(f"{source} pauses", lambda s=source: _error(cluster, "sequence_sharding",
-                                                                    s))
+            wait_until(f"{source} pauses", partial(_error, cluster, "sequence_sharding", source))
             error = _error(cluster, "sequence_sharding", source)
             assert error is not None and error["ErrCode"] == 36008, error
             assert "new_col3" in error["Message"], error

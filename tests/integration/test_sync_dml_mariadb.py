@@ -65,6 +65,7 @@ def histories(draw: st.DrawFn, kind: str) -> History:
                        else st.integers(0, 1), st.sampled_from([None, "a", "b"]))
 
     def make(i: int) -> Row:
+        k: float | None
         k, c = draw(values)
         k = 0.1 * k if kind == "keyless" and k is not None else k
         return (i, k, c, i + 1) if kind == "keyless" else (i, k, c)
@@ -170,7 +171,8 @@ def test_safe_mode_replays_over_a_table_that_is_ahead(conn: pymysql.Connection,
 
 
 
-UK_SHUFFLES = {  # review finding 13: a unique key other than the PK moves between rows
+# review finding 13: a unique key other than the PK moves between rows
+UK_SHUFFLES: dict[str, list[tuple[str, Row | None, Row | None]]] = {
     "freed then taken, the first row changed again": [
         ("upd", (1, 10, "a"), (1, 11, "a")), ("upd", (2, 20, "b"), (2, 10, "b")),
         ("upd", (1, 11, "a"), (1, 11, "z"))],

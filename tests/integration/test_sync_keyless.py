@@ -122,7 +122,7 @@ class _LosesCommitAnswer(Applier):
                 else:
                     conn.rollback()
                 raise pymysql.err.OperationalError(2013, "Lost connection to server at COMMIT")
-            conn.commit = commit  # type: ignore[method-assign]
+            conn.commit = commit
         return conn
 
 

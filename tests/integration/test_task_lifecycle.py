@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,7 +49,7 @@ def test_pause_resume_restart_and_members(cluster: DMProcesses, upstream: MariaD
 
     while True:  # pause once some chunks are loaded
         subs = cluster.api("query-status", {"task": "life"})["sources"][0]["subTaskStatus"]
-        st = subs[0] if subs else {"stage": "New"}
+        st: dict[str, Any] = subs[0] if subs else {"stage": "New"}
         if st["stage"] == "Finished":
             pytest.fail("finished before it could be paused")
         if int(st.get("load", {}).get("loadedChunks", 0)) >= 20:

@@ -2,8 +2,9 @@
 
 from datetime import timedelta
 
-from dm.config import SubTaskConfig, parse_source_config, parse_task_config
-from dm.config.subtask import build_subtask
+from dm.config import parse_source_config
+from dm.config.subtask import SubTaskConfig, build_subtask
+from dm.config.task import parse_task_config
 
 TASK = """\
 name: shop

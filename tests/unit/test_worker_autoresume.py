@@ -15,6 +15,13 @@ def _policy(**kw: object) -> AutoResume:
     return AutoResume(**{**base, **kw})  # type: ignore[arg-type]
 
 
+def _wait(backoff: Backoff, ran_for: float) -> float:
+    """`backoff.next_wait(ran_for)`, which must not be None (the subtask resumes)."""
+    wait = backoff.next_wait(ran_for)
+    assert wait is not None
+    return wait
+
+
 def test_backoff_doubles_up_to_the_maximum() -> None:
     backoff = Backoff(_policy())
     assert [backoff.next_wait(0.5) for _ in range(6)] == [1, 2, 4, 8, 8, 8]
@@ -34,7 +41,7 @@ def test_waits_end_on_a_check_interval_tick() -> None:
 def test_jitter_draws_between_the_minimum_and_the_current_backoff() -> None:
     backoff = Backoff(_policy(jitter=True, check_interval=0.001, maximum=64.0),
                       random.Random(1))
-    waits = [backoff.next_wait(0) for _ in range(8)]
+    waits = [_wait(backoff, 0) for _ in range(8)]
     ceilings = [1, 2, 4, 8, 16, 32, 64, 64]
     assert all(1 <= w <= c + 0.001 for w, c in zip(waits, ceilings, strict=True))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import struct
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -189,7 +190,7 @@ def _event(kind: int, body: bytes) -> bytes:
     return struct.pack("<IBIIIH", 1700000000, kind, 1, 19 + len(body), 0, 0) + body
 
 
-def _table_map(columns: list[tuple[str, int, bytes]] = COLUMNS) -> bytes:
+def _table_map(columns: Sequence[tuple[str, int, bytes]] = COLUMNS) -> bytes:
     metas = b"".join(m for _, _, m in columns)
     body = (TABLE_ID.to_bytes(6, "little") + b"\x01\x00" + b"\x02db\x00" + b"\x01t\x00"
             + bytes([len(columns)]) + bytes(t for _, t, _ in columns)
@@ -202,7 +203,7 @@ def _value(v: Any) -> bytes:
         return v
     if isinstance(v, int):
         return struct.pack("<i", v)
-    doc = jsonb(v)
+    doc: bytes = jsonb(v)  # `jsonb` (tests/unit/binlog/jsonb.py) is untyped to mypy
     return struct.pack("<I", len(doc)) + doc
 
 

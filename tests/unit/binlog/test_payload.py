@@ -58,7 +58,7 @@ def _expand(raw: bytes) -> list[object]:
     dec = EventDecoder(checksum=True, verify_checksum=True, file_name="binlog.000001")
     event = dec.decode(raw)
     assert isinstance(event, TransactionPayloadEvent)
-    out = list(dec.expand(event))
+    out: list[object] = list(dec.expand(event))
     assert dec._crc  # checksums are back on for the events after the payload
     return out
 

@@ -88,6 +88,7 @@ def test_a_statement_makes_the_reader_ask_again() -> None:
     ends = [e for e in read_binlog_file(SAKILA) if isinstance(e, XidEvent)
             or (isinstance(e, QueryEvent) and role_of(e.query) is Role.END)]
     assert [r[1] for r in records if r[0] == XID] == [e.header.log_pos for e in ends]
+    epoch_tables: set[tuple[str, str]]
     asked, epoch_tables = 0, set()
     for event in read_binlog_file(SAKILA):
         if isinstance(event, QueryEvent) and role_of(event.query) is Role.STATEMENT:

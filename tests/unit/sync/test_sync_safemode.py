@@ -9,7 +9,7 @@ from dm.sync.safemode import DEFAULT_DURATION, SafeMode
 
 def test_permanent() -> None:
     clock = Clock()
-    safe = SafeMode(permanent=True, exit_at=None, clock=clock, duration=0)
+    safe: SafeMode[int] = SafeMode(permanent=True, exit_at=None, clock=clock, duration=0)
     clock.now += 1e6
     assert safe.active(10**9)
 
