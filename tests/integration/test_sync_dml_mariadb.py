@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -221,3 +222,31 @@ def test_a_keyless_change_takes_the_exact_float_row_of_near_equal_ones(
             cur.execute("SELECT `id`, CAST(`k` AS DOUBLE), `c` FROM `dml test`.`t%%1`", [])
             rows = [tuple(r) for r in cur.fetchall()]
         assert survivor in rows and (1, near, "a") in rows, rows
+
+
+NEGATIVE_TIMES = [timedelta(seconds=-1), timedelta(microseconds=-1),
+                  timedelta(minutes=-1, microseconds=-500000),
+                  -timedelta(hours=838, minutes=59, seconds=59), timedelta(hours=-25)]
+
+
+@pytest.mark.parametrize("safe", [False, True])
+def test_negative_times_near_zero_are_written_as_they_are(conn: pymysql.Connection,
+                                                          safe: bool) -> None:
+    """Review finding 15: a TIME of -00:00:01 is written as such (PyMySQL before 1.2.4
+    wrote '-1:59:59'; pyproject pins the version that does not), inserted and as the
+    value an update moves to and a delete finds."""
+    info = table([col("id", null=False), col("t", "time")], [pk("id")])
+    with conn.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS `dml test`.`t%%1`", [])
+        cur.execute("CREATE TABLE `dml test`.`t%%1` (id INT PRIMARY KEY, t TIME(6))", [])
+    rows = list(enumerate(NEGATIVE_TIMES))
+    run(conn, [ins(info, row, TARGET) for row in rows], safe)
+    with conn.cursor() as cur:
+        cur.execute("SELECT id, t FROM `dml test`.`t%%1` ORDER BY id", [])
+        assert [tuple(r) for r in cur.fetchall()] == rows
+    run(conn, [upd(info, rows[0], (0, NEGATIVE_TIMES[1]), TARGET),
+               dele(info, rows[2], TARGET)], safe)
+    with conn.cursor() as cur:
+        cur.execute("SELECT id, t FROM `dml test`.`t%%1` ORDER BY id", [])
+        assert [tuple(r) for r in cur.fetchall()] == [(0, NEGATIVE_TIMES[1]), rows[1],
+                                                      *rows[3:]]
