@@ -7,6 +7,8 @@ snapshots) and in task-mode all (each table's row events start at its own snapsh
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,30 +42,39 @@ def _dumped_chunks(cluster: DMProcesses, name: str) -> int:
     return int(subs[0].get("dump", {}).get("finishedChunks", 0)) if subs else 0
 
 
-@pytest.mark.parametrize("mode", ["full", "all"])
-def test_a_dump_resumed_under_a_new_snapshot_is_one_consistent_copy(
-        cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path,
-        mode: str) -> None:
-    name = f"resnap_{mode}"
+@contextmanager
+def _killed_midway(cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB,
+                   tmp_path: Path, name: str, mode: str, *setup: str) -> Iterator[None]:
+    """Database `name` made upstream by `setup`, and a task of `mode` dumping it whose
+    worker is killed once chunk 0 is taken and the last chunks not yet; the caller
+    changes the upstream and starts the worker again."""
     for server in (upstream, downstream):
         server.execute(f"DROP DATABASE IF EXISTS {name}")
-    upstream.execute(
-        f"CREATE DATABASE {name}", f"USE {name}",
-        "CREATE TABLE a_big (id INT PRIMARY KEY, v CHAR(200) NOT NULL)",
-        f"INSERT INTO a_big SELECT seq, REPEAT(CHAR(65 + seq % 26), 200) "
-        f"FROM seq_1_to_{ROWS}",
-        "CREATE TABLE z_log (a INT, b INT)",  # keyless, one chunk, dumped last
-        "INSERT INTO z_log SELECT seq, seq FROM seq_1_to_10")
+    upstream.execute(f"CREATE DATABASE {name}", f"USE {name}", *setup)
     assert cluster.dmctl("operate-source", "create", str(
         source_yaml(tmp_path / "s.yaml", f"{name}-src", upstream)))["result"]
     (tmp_path / "t.yaml").write_text(TASK.format(name=name, mode=mode, port=downstream.port))
     with removed_afterwards(cluster, name, f"{name}-src"):
         assert cluster.dmctl("start-task", str(tmp_path / "t.yaml"))["result"]
         deadline = time.monotonic() + 120
-        while _dumped_chunks(cluster, name) < 2:  # chunk 0 taken, the last chunks not yet
+        while _dumped_chunks(cluster, name) < 2:
             assert time.monotonic() < deadline, "the dump never got going"
             time.sleep(0.02)
         cluster.kill_worker("worker1")
+        yield
+
+
+@pytest.mark.parametrize("mode", ["full", "all"])
+def test_a_dump_resumed_under_a_new_snapshot_is_one_consistent_copy(
+        cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path,
+        mode: str) -> None:
+    name = f"resnap_{mode}"
+    with _killed_midway(cluster, upstream, downstream, tmp_path, name, mode,
+                        "CREATE TABLE a_big (id INT PRIMARY KEY, v CHAR(200) NOT NULL)",
+                        f"INSERT INTO a_big SELECT seq, REPEAT(CHAR(65 + seq % 26), 200) "
+                        f"FROM seq_1_to_{ROWS}",
+                        "CREATE TABLE z_log (a INT, b INT)",  # keyless, one chunk, dumped last
+                        "INSERT INTO z_log SELECT seq, seq FROM seq_1_to_10"):
         upstream.execute(
             f"USE {name}",
             f"UPDATE a_big SET id = -5 WHERE id = {ROWS}",  # from the last chunk into chunk 0
@@ -80,7 +91,6 @@ def test_a_dump_resumed_under_a_new_snapshot_is_one_consistent_copy(
         else:
             wait_stage(cluster, name, "Running", timeout=300)
             wait_equal(upstream, downstream, name, ("a_big", "z_log"), timeout=120)
-
 
 
 @pytest.mark.parametrize(("mode", "change", "keyless", "refused"), [
@@ -104,25 +114,13 @@ def test_a_table_changed_while_its_dump_is_interrupted(
     unknown column at every resume)."""
     name = f"resddl_{mode}_{change.split()[0].lower()}_{int(keyless)}"
     changed = "z_log" if keyless else "a_big"
-    for server in (upstream, downstream):
-        server.execute(f"DROP DATABASE IF EXISTS {name}")
-    upstream.execute(
-        f"CREATE DATABASE {name}", f"USE {name}",
-        "CREATE TABLE a_big (id INT PRIMARY KEY, v CHAR(200) NOT NULL, w INT NOT NULL)",
-        f"INSERT INTO a_big SELECT seq, REPEAT(CHAR(65 + seq % 26), 200), seq "
-        f"FROM seq_1_to_{ROWS}",
-        "CREATE TABLE z_log (a INT, b INT, w INT NOT NULL)",  # keyless, dumped last
-        "INSERT INTO z_log SELECT seq, seq, seq FROM seq_1_to_10")
-    assert cluster.dmctl("operate-source", "create", str(
-        source_yaml(tmp_path / "s.yaml", f"{name}-src", upstream)))["result"]
-    (tmp_path / "t.yaml").write_text(TASK.format(name=name, mode=mode, port=downstream.port))
-    with removed_afterwards(cluster, name, f"{name}-src"):
-        assert cluster.dmctl("start-task", str(tmp_path / "t.yaml"))["result"]
-        deadline = time.monotonic() + 120
-        while _dumped_chunks(cluster, name) < 2:
-            assert time.monotonic() < deadline, "the dump never got going"
-            time.sleep(0.02)
-        cluster.kill_worker("worker1")
+    with _killed_midway(
+            cluster, upstream, downstream, tmp_path, name, mode,
+            "CREATE TABLE a_big (id INT PRIMARY KEY, v CHAR(200) NOT NULL, w INT NOT NULL)",
+            f"INSERT INTO a_big SELECT seq, REPEAT(CHAR(65 + seq % 26), 200), seq "
+            f"FROM seq_1_to_{ROWS}",
+            "CREATE TABLE z_log (a INT, b INT, w INT NOT NULL)",  # keyless, dumped last
+            "INSERT INTO z_log SELECT seq, seq, seq FROM seq_1_to_10"):
         upstream.execute(
             f"USE {name}",
             f"UPDATE a_big SET id = -5 WHERE id = {ROWS}",  # from the last chunk into chunk 0
