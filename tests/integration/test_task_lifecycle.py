@@ -62,6 +62,14 @@ def test_pause_resume_restart_and_members(cluster: DMProcesses, upstream: MariaD
     still = cluster.dmctl("query-status", "life")["sources"][0]["subTaskStatus"][0]
     assert still["stage"] == "Paused" and still["load"]["loadedChunks"] == loaded_at_pause
     assert cluster.dmctl("query-status")["tasks"][0]["taskStatus"] == "Paused"
+    # without a task, --more or -s give each source's subtasks in full, as DM's
+    for flags in (["--more"], ["-s", "life-src"]):
+        full = cluster.dmctl("query-status", *flags)
+        assert "tasks" not in full, flags
+        (source,) = full["sources"]
+        assert source["sourceStatus"]["source"] == "life-src"
+        assert [(st["name"], st["stage"]) for st in source["subTaskStatus"]] == [
+            ("life", "Paused")]
 
     assert cluster.dmctl("resume-task", "life")["result"]
     wait_stage(cluster, "life", "Finished")

@@ -206,15 +206,16 @@ for _op in ("stop", "pause", "resume"):
 @cli.command("query-status")
 @click.argument("task", required=False)
 @source_option
-@click.option("--more", is_flag=True, help="accepted for DM compatibility")
+@click.option("--more", is_flag=True, help="without a task: every subtask's status per "
+                                           "source, not the list of tasks")
 @click.option("--watch", is_flag=True, help="redraw a live table with progress bars until "
                                             "every subtask is Finished, Paused or Stopped")
 @pass_ctl
 def query_status(ctl: Ctl, task: str | None, sources: tuple[str, ...], more: bool,
                  watch: bool) -> None:
     """Status of all tasks, or of one task per source."""
-    del more
-    body = {"task": _task_name(task) if task else None, "sources": list(sources)}
+    body = {"task": _task_name(task) if task else None, "sources": list(sources),
+            "more": more}
     if watch and task:
         from dm.ctl.view import watch_status
         watch_status(lambda: ctl.ask("query-status", body))

@@ -170,7 +170,7 @@ class MasterAPI:
     async def query_status(self, body: dict[str, Any]) -> dict[str, Any]:
         task = body.get("task")
         return await tasks.query_status(self.state, task if isinstance(task, str) else None,
-                                        _strings(body, "sources"))
+                                        _strings(body, "sources"), bool(body.get("more")))
 
     async def list_member(self, body: dict[str, Any]) -> dict[str, Any]:
         return await members.list_member(

@@ -220,13 +220,17 @@ async def poke_sources(state: ClusterState, sources: list[str],
                            if w in workers))
 
 
-async def query_status(state: ClusterState, task: str | None, only: list[str]
-                       ) -> dict[str, Any]:
+async def query_status(state: ClusterState, task: str | None, only: list[str],
+                       more: bool = False) -> dict[str, Any]:
+    """One task's status per source; without a task, DM's short list of tasks, or (with
+    sources named, or `more`) every subtask's status per source, as DM gives them."""
     subtasks = await state.subtasks()
+    if task is None and not (only or more):
+        return await _task_list(state, subtasks)
     if task is None:
-        return await _task_list(state, {k: v for k, v in subtasks.items()
-                                        if not only or k[0] in only})
-    sources = await task_sources(state, task, only)
+        sources = only or sorted({s for s, _ in subtasks})
+    else:
+        sources = await task_sources(state, task, only)
     workers = await state.workers()
     bounds = {s: w for w, s in (await state.bounds()).items()}
     out = []
