@@ -446,6 +446,7 @@ _BEFORE_COLUMN = frozenset({"ADD", "DROP", "CHANGE", "MODIFY", "ALTER"})
 ER_DB_CREATE_EXISTS, ER_DB_DROP_EXISTS = 1007, 1008
 ER_TABLE_EXISTS, ER_BAD_TABLE = 1050, 1051
 ER_DUP_FIELDNAME, ER_DUP_KEYNAME, ER_CANT_DROP_FIELD_OR_KEY = 1060, 1061, 1091
+ER_SAME_NAME_PARTITION = 1517
 
 _TOLERATED: dict[int, frozenset[str]] = {
     ER_DB_CREATE_EXISTS: frozenset({"create database"}),
@@ -456,6 +457,7 @@ _TOLERATED: dict[int, frozenset[str]] = {
     ER_DUP_KEYNAME: frozenset({"alter table", "create index", "add primary key"}),
     ER_CANT_DROP_FIELD_OR_KEY: frozenset({"alter table", "drop column", "drop index",
                                           "drop primary key"}),
+    ER_SAME_NAME_PARTITION: frozenset({"alter table"}),  # ADD PARTITION
 }
 
 

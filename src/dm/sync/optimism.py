@@ -16,7 +16,10 @@ always has the union of the shards' columns and indexes.
   NOT NULL column without a default, a unique or primary key (one shard's uniqueness is
   not the merged table's), a same-named column (another type, DEFAULT or generation
   expression) or index of another definition, a changed DEFAULT, a change of the
-  table's options. A table alone in its lock runs everything.
+  table's options, partition maintenance that moves or removes rows (DROP, TRUNCATE,
+  EXCHANGE, COALESCE, REORGANIZE PARTITION). ADD PARTITION runs: the shard's rows may
+  need it. Other changes of nothing the merged table's rows depend on (ENGINE, COMMENT,
+  an index's visibility) are skipped. A table alone in its lock runs everything.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from typing import Any, Protocol
 from dm.schema.table import Column, Index, TableInfo
 
 Table = tuple[str, str]
+_PARTITION_ROWS = frozenset({"drop table partition", "truncate table partition",
+                             "exchange table partition", "coalesce table partition",
+                             "reorganize table partition"})
 
 RUN, SKIP = "run", "skip"
 
@@ -44,11 +50,18 @@ def conflict(why: str) -> Decision:
 
 
 def decide(before: TableInfo, after: TableInfo, others: Sequence[TableInfo],
-           dropped: frozenset[str] = frozenset()) -> Decision:
-    """What to do downstream with one change (a split DDL piece) of a shard; `dropped`:
-    the columns it dropped that the merged table keeps for others (`still_dropped`)."""
+           dropped: frozenset[str] = frozenset(), events: tuple[str, ...] = ()) -> Decision:
+    """What to do downstream with one change (a split DDL piece, of DM filter `events`)
+    of a shard; `dropped`: the columns it dropped that the merged table keeps for others
+    (`still_dropped`)."""
     if not others:  # a table alone in its lock: merged with nothing
         return Decision(RUN)
+    if _PARTITION_ROWS.intersection(events):
+        return conflict("partition maintenance on a merged table would touch every "
+                        "shard's rows")
+    if "add table partition" in events:
+        return Decision(RUN)  # the merged table needs it for the shard's rows (a second
+        # shard's: the partition is there, 1517 tolerated)
     old = {c.name.lower(): c for c in before.columns}
     new = {c.name.lower(): c for c in after.columns}
     added = [c for n, c in new.items() if n not in old]

@@ -981,7 +981,8 @@ class SyncUnit:
             version, others, dropped = self.optimism.others(lock, table)
             runs = []
             for change in pieces:
-                decision = optimism.decide(change.before, change.after, others, dropped)
+                decision = optimism.decide(change.before, change.after, others, dropped,
+                                           change.piece.events)
                 dropped = optimism.still_dropped(change.before, change.after, decision,
                                                  dropped)
                 if decision.verdict == optimism.RUN:

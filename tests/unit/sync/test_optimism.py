@@ -147,3 +147,18 @@ def test_a_column_dropped_and_added_back_while_others_kept_it_is_a_conflict() ->
     assert still_dropped(dropped_info, _info(create), Decision(RUN), gone) == frozenset()
     # a shard that never had it adds it as any other
     assert decide(dropped_info, _info(create), [_info(create)]).verdict == SKIP
+
+
+def test_partitions_added_run_partition_maintenance_that_moves_rows_is_a_conflict() -> None:
+    """DM_142: the merged table needs a partition a shard added for the shard's rows;
+    dropping or truncating one on a merged table would remove every shard's rows."""
+    create = ("CREATE TABLE s.t (id INT PRIMARY KEY) PARTITION BY RANGE (id) "
+              "(PARTITION p0 VALUES LESS THAN (100))")
+    for sql, verdict in (
+            ("ALTER TABLE s.t ADD PARTITION (PARTITION p1 VALUES LESS THAN (200))", RUN),
+            ("ALTER TABLE s.t DROP PARTITION p0", "conflict"),
+            ("ALTER TABLE s.t TRUNCATE PARTITION p0", "conflict"),
+            ("ALTER TABLE s.t COMMENT 'x'", SKIP)):
+        one = ddl.parse(sql, "s")
+        assert decide(_info(create), _after(sql, create), [_info(create)],
+                      events=one.events).verdict == verdict, sql
