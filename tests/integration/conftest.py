@@ -3,6 +3,7 @@ and a real dm-master + dm-worker pair, all on free ports in temp dirs, stopped b
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -18,6 +19,9 @@ from pymysql.cursors import Cursor
 from dm.sandbox import DMProcesses, MariaDB, table_rows
 
 BIN_DIR = Path(sys.executable).parent
+# the long forms of the fault tests and replays (README): PYDM_LONG=1 runs them
+LONG_FORM = pytest.mark.skipif(not os.environ.get("PYDM_LONG"),
+                               reason="a long form: PYDM_LONG=1 runs it")
 
 
 @pytest.fixture(scope="session")
