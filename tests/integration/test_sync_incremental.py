@@ -113,8 +113,13 @@ def test_purged_binlog_is_a_clear_error(cluster: DMProcesses, upstream: MariaDB,
         assert time.monotonic() < deadline, f"{name} could not be purged"
         upstream.execute(f"PURGE BINARY LOGS TO '{_master(upstream)[0]}'")
         time.sleep(0.2)
-    assert _start(cluster, tmp_path, "incpurged", "inc-purged", "inc_purged", downstream.port,
-                  f'{{binlog-name: "{name}", binlog-pos: 4}}')["result"]
+    refused = _start(cluster, tmp_path, "incpurged", "inc-purged", "inc_purged",
+                     downstream.port, f'{{binlog-name: "{name}", binlog-pos: 4}}')
+    assert "code=26005" in refused["msg"] and "meta_position" in refused["msg"] and \
+        f"meta binlog-name {name} is not among" in refused["msg"], refused  # the precheck
+    task = tmp_path / "incpurged.yaml"  # past the precheck, sync itself says so
+    task.write_text(task.read_text() + "ignore-checking-items: [meta_position]\n")
+    assert cluster.dmctl("start-task", str(task))["result"]
     answer = wait_stage(cluster, "incpurged", "Paused", timeout=60)
     error = answer["sources"][0]["subTaskStatus"][0]["result"]["errors"][0]
     assert name in error["Message"] and error["ErrCode"] == 36101, error

@@ -19,6 +19,8 @@ class BinlogStatus:
     file: str
     pos: int
     gtid: str  # "" without GTIDs
+    do_db: str = ""  # the server's binlog-do-db (comma-separated), "" for every database
+    ignore_db: str = ""  # its binlog-ignore-db
 
 
 def binlog_status(conn: Connection) -> BinlogStatus | None:
@@ -36,7 +38,7 @@ def binlog_status(conn: Connection) -> BinlogStatus | None:
         gtid = str(gtid_row[0]) if gtid_row and gtid_row[0] else ""
     else:
         gtid = str(row[4]).replace("\n", "") if len(row) > 4 and row[4] else ""
-    return BinlogStatus(str(row[0]), int(row[1]), gtid)
+    return BinlogStatus(str(row[0]), int(row[1]), gtid, str(row[2] or ""), str(row[3] or ""))
 
 
 def binlog_sizes(conn: Connection) -> dict[str, int]:

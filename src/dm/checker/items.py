@@ -40,11 +40,11 @@ class CheckResult:
                 "extra": self.extra}
 
 
-def _grants(conn: Connection) -> list[str]:
+def grants(conn: Connection) -> list[str]:
     return [str(r[0]) for r in query_all(conn, "SHOW GRANTS FOR CURRENT_USER()")]
 
 
-def _global_privileges(grants: list[str]) -> set[str]:
+def global_privileges(grants: list[str]) -> set[str]:
     privs: set[str] = set()
     for g in grants:
         m = re.match(r"GRANT (.+?) ON \*\.\* TO", g)
@@ -55,7 +55,7 @@ def _global_privileges(grants: list[str]) -> set[str]:
 
 def dump_privilege(conn: Connection, source: str, rid: int) -> CheckResult:
     r = CheckResult(rid, "dump_privilege", f"check dump privileges of source {source}")
-    privs = _global_privileges(_grants(conn))
+    privs = global_privileges(grants(conn))
     if "ALL PRIVILEGES" in privs:
         return r
     missing = sorted({"RELOAD", "SELECT"} - privs)
@@ -69,7 +69,7 @@ def dump_privilege(conn: Connection, source: str, rid: int) -> CheckResult:
 def replication_privilege(conn: Connection, source: str, rid: int) -> CheckResult:
     r = CheckResult(rid, "replication_privilege",
                     f"check replication privileges of source {source}")
-    privs = _global_privileges(_grants(conn))
+    privs = global_privileges(grants(conn))
     if "ALL PRIVILEGES" in privs:
         return r
     missing = sorted({"REPLICATION SLAVE", "REPLICATION CLIENT"} - privs - {"BINLOG MONITOR"})

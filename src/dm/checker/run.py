@@ -6,13 +6,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from dm.checker import items, shards
+from dm.checker import items, shards, task_items
 from dm.checker.items import FAIL, WARN, CheckResult
 from dm.checker.shards import ShardTables
 from dm.config.source import SourceConfig
 from dm.config.stored import endpoint
+from dm.config.subtask import SubTaskConfig
 from dm.config.task import TaskConfig
-from dm.db import connect
+from dm.db import Connection, connect
+from dm.schema import catalog
 
 
 @dataclass
@@ -48,18 +50,50 @@ _SHARD_ITEMS = {"schema_of_shard_tables", "auto_increment_ID"}  # in a shard mod
 
 
 def _wanted(task: TaskConfig) -> set[str]:
-    names = set(items.SOURCE_ITEMS) | {"table_schema"}
+    names = set(items.SOURCE_ITEMS) | {"table_schema", "conn_number", "target_privilege",
+                                        "binlog_db", "meta_position"}
     if task.shard_mode:
         names |= _SHARD_ITEMS
     if task.online_ddl:
         names.add("online_ddl")
     mode = task.task_mode
     if mode in ("full", "dump", "load"):  # no binlog replication
-        names -= items.INCREMENTAL_ONLY
+        names -= items.INCREMENTAL_ONLY | {"binlog_db", "meta_position"}
+    if mode != "incremental":  # a dump's or load's metadata decides where sync starts
+        names.discard("meta_position")
     if mode in ("incremental", "load", "load&sync"):  # no dump of the upstream
         names -= items.FULL_ONLY | {"table_schema"}
     ignored = set(task.ignore_checking_items)
     return set() if "all" in ignored else names - ignored
+
+
+def _target_items(target: Connection, task: TaskConfig, wanted: set[str],
+                  sources: dict[str, SourceConfig]) -> list[CheckResult]:
+    out: list[CheckResult] = []
+    if "target_privilege" in wanted:
+        out.append(task_items.target_privilege(target, len(out)))
+    loads = [s for s in task.subtask_configs() if s.source_id in sources
+             and s.mode in ("all", "full", "load", "load&sync")]
+    if "conn_number" in wanted and loads:  # DM's: a connection per loader thread and one
+        out.append(task_items.conn_number(target, "the target's load", sum(
+            s.loader.pool_size + 1 for s in loads), len(out)))
+    return out
+
+
+def _source_items(conn: Connection, sub: SubTaskConfig, source: SourceConfig,
+                  wanted: set[str], rid: int) -> list[CheckResult]:
+    out: list[CheckResult] = []
+    if "conn_number" in wanted and sub.mode in ("all", "full", "dump"):  # threads, the
+        # snapshot's and the planner's connections
+        out.append(task_items.conn_number(conn, f"source {sub.source_id}'s dump",
+                                          sub.mydumper.threads + 2, rid + len(out)))
+    if "binlog_db" in wanted:
+        allows = sub.ba_list().allows
+        out.append(task_items.binlog_db(conn, sub.source_id, rid + len(out), set(
+            catalog.list_databases(conn, allows)), sub.case_sensitive))
+    if "meta_position" in wanted and sub.meta is not None and not source.enable_relay:
+        out.append(task_items.meta_position(conn, sub.source_id, rid + len(out), sub.meta))
+    return out
 
 
 def run_precheck(task: TaskConfig, sources: dict[str, SourceConfig], max_errors: int,
@@ -68,7 +102,10 @@ def run_precheck(task: TaskConfig, sources: dict[str, SourceConfig], max_errors:
     results: list[CheckResult] = []
     target = connect(endpoint(task.target_database), what="downstream (target-database)",
                      file="the task's target-database")
-    target.close()
+    try:
+        results += _target_items(target, task, wanted, sources)
+    finally:
+        target.close()
     shard_tables = ShardTables()
     for sub in task.subtask_configs():
         if not wanted:
@@ -80,6 +117,7 @@ def run_precheck(task: TaskConfig, sources: dict[str, SourceConfig], max_errors:
         try:
             for name in sorted(wanted & set(items.SOURCE_ITEMS)):
                 results.append(items.SOURCE_ITEMS[name](conn, sub.source_id, len(results)))
+            results += _source_items(conn, sub, source, wanted, len(results))
             if "table_schema" in wanted:
                 results.append(items.table_schema(conn, sub.source_id, len(results),
                                                   sub.migrated_tables()))
