@@ -65,6 +65,7 @@ from dm.sync.optimism import Optimism, SoleOptimism
 from dm.sync.position import BinlogPosition
 from dm.sync.rate import RecentRate
 from dm.sync.records import HEARTBEAT, QUERY, ROTATE, ROWS, SKIP_ALL, XID, Record, TableAnswer
+from dm.sync.replayed import rename_done
 from dm.sync.safemode import SafeMode
 from dm.sync.shardgroups import (
     EXECUTE,
@@ -803,7 +804,8 @@ class SyncUnit:
                         cur.execute(downstream_sql)
                         self.recorder.query_duration.observe(time.monotonic() - began)
                 except pymysql.err.MySQLError as exc:
-                    if not ddl.is_tolerated(exc.args[0], one.event):
+                    if not ddl.is_tolerated(exc.args[0], one.event) and \
+                            not rename_done(cur, one, exc.args[0], self.route):
                         raise errors.SYNC_DDL_EXEC(exc, sql=downstream_sql, where=where) from exc
                 self.tracker.apply_ddl(one)
         if self.shards is not None:
