@@ -130,3 +130,26 @@ def test_binlog_db(cluster: DMProcesses, ignoring: MariaDB, downstream: MariaDB,
                                          db="pc_kept")["items"]
     finally:
         cluster.dmctl("operate-source", "stop", "pc-ignoring", check=False)
+
+
+def test_a_source_user_without_binlog_rights_gets_answers_not_a_trace(
+        cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path) -> None:
+    upstream.execute("DROP USER IF EXISTS 'pc_plain'@'%'",
+                     "CREATE USER 'pc_plain'@'%' IDENTIFIED BY 'pw'",
+                     "GRANT SELECT, RELOAD ON *.* TO 'pc_plain'@'%'")
+    path = tmp_path / "s.yaml"
+    path.write_text(f"source-id: pc-plain\nfrom:\n  host: 127.0.0.1\n  port: {upstream.port}\n"
+                    "  user: pc_plain\n  password: pw\n")
+    assert cluster.dmctl("operate-source", "create", str(path))["result"]
+    try:
+        name, pos = binlog_end(upstream)
+        answer = _check(cluster, tmp_path, downstream, "pc-plain", "incremental",
+                        f'binlog-name: "{name}", binlog-pos: {pos}')
+        assert answer["result"] is False and "Traceback" not in str(answer["msg"])
+        assert answer["items"]["replication_privilege"][0] == "fail"
+        assert answer["items"]["binlog_db"][0] == "warn"
+        assert "cannot read the binlog status" in answer["items"]["binlog_db"][1]
+        assert answer["items"]["meta_position"][0] == "fail"
+        assert "cannot list the binlog files" in answer["items"]["meta_position"][1]
+    finally:
+        cluster.dmctl("operate-source", "stop", "pc-plain", check=False)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pymysql
+
 from dm.binlog.status import binlog_sizes, binlog_status
 from dm.checker.items import FAIL, WARN, CheckResult, global_privileges, grants
 from dm.config.task import Meta
@@ -10,6 +12,7 @@ from dm.db import Connection, query_all, query_one
 
 _CONNECTIONS_HINT = ("Set a larger max_connections, or lower the task's threads "
                      "(mydumpers.threads, loaders.pool-size).")
+_NO_PRIVILEGE = frozenset({1227, 1142, 1044})  # lacks the right for the statement
 TARGET_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER",
                      "INDEX")
 
@@ -53,7 +56,14 @@ def binlog_db(conn: Connection, source: str, rid: int, databases: set[str],
     binlog_ignore_db (the upstream's `--binlog-do-db` / `--binlog-ignore-db`)."""
     r = CheckResult(rid, "binlog_db", "check whether migrated dbs are in "
                                       f"binlog_do_db/binlog_ignore_db of source {source}")
-    status = binlog_status(conn)
+    try:
+        status = binlog_status(conn)
+    except pymysql.err.MySQLError as exc:
+        if exc.args[0] not in _NO_PRIVILEGE:
+            raise
+        r.problem(WARN, f"source {source}: cannot read the binlog status ({exc.args[1]})",
+                  "replication_privilege names the rights the source user lacks.")
+        return r
     if status is None:  # no binlog: binlog_enable says so
         return r
     do_db, ignore_db = status.do_db, status.ignore_db
@@ -82,7 +92,15 @@ def meta_position(conn: Connection, source: str, rid: int, meta: Meta) -> CheckR
                                           f"source {source}")
     if not meta.binlog_name:
         return r
-    files = binlog_sizes(conn)
+    try:
+        files = binlog_sizes(conn)
+    except pymysql.err.MySQLError as exc:
+        if exc.args[0] not in _NO_PRIVILEGE:
+            raise
+        r.problem(FAIL, f"source {source}: cannot list the binlog files ({exc.args[1]})",
+                  "GRANT REPLICATION CLIENT (BINLOG MONITOR on MariaDB 10.5+) ON *.* TO "
+                  "the source user.")
+        return r
     size = files.get(meta.binlog_name)
     if size is None:
         r.problem(FAIL, f"source {source}: meta binlog-name {meta.binlog_name} is not among "
