@@ -13,6 +13,7 @@ from dm.db import Connection, query_all, query_one
 _CONNECTIONS_HINT = ("Set a larger max_connections, or lower the task's threads "
                      "(mydumpers.threads, loaders.pool-size).")
 _NO_PRIVILEGE = frozenset({1227, 1142, 1044})  # lacks the right for the statement
+_NO_BINLOG = 1381  # "You are not using binary logging"
 TARGET_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER",
                      "INDEX")
 
@@ -95,6 +96,8 @@ def meta_position(conn: Connection, source: str, rid: int, meta: Meta) -> CheckR
     try:
         files = binlog_sizes(conn)
     except pymysql.err.MySQLError as exc:
+        if exc.args[0] == _NO_BINLOG:  # binlog_enable says so
+            return r
         if exc.args[0] not in _NO_PRIVILEGE:
             raise
         r.problem(FAIL, f"source {source}: cannot list the binlog files ({exc.args[1]})",

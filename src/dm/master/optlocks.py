@@ -89,11 +89,18 @@ class OptimisticLocks:
         return version, others, dropped
 
     async def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
-                     pending: dict[str, Any] | None, dropped: frozenset[str]) -> bool:
+                     pending: dict[str, Any] | None, dropped: frozenset[str],
+                     gone: frozenset[str] = frozenset()) -> bool:
         """The shard's new schema (None: it left) and the statements about to run, if
-        the lock is still at `version`."""
+        the lock is still at `version`; the columns `gone` from the merged table leave
+        every shard's dropped columns (in the same transaction)."""
         turn = _next(version)
         put: dict[str, Any] = {keys.key(VERSION, self.task, lock): turn}
+        if gone:
+            for doc in (await self.store.get_prefix(keys.key(INFO, self.task) + "/")).values():
+                if doc["lock"] == lock and gone & set(doc.get("dropped", ())):
+                    put[keys.key(INFO, self.task, doc["source"], *doc["table"])] = {
+                        **doc, "dropped": sorted(set(doc["dropped"]) - gone)}
         if after is not None:
             put[self._info_key(me)] = self._doc(lock, me, after, dropped)
         if pending is not None:  # run again after a crash while the lock is at `turn`

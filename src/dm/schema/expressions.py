@@ -18,6 +18,9 @@ from dm.schema.lexer import T, Token
 NUMERIC_TYPES = frozenset({"tinyint", "smallint", "mediumint", "int", "bigint", "decimal",
                            "float", "double", "year"})
 _TEMPORAL_TYPES = frozenset({"datetime", "timestamp", "time"})
+_ZERO = {"datetime": "0000-00-00 00:00:00", "timestamp": "0000-00-00 00:00:00",
+         "time": "00:00:00", "date": "0000-00-00"}
+_INTEGER = re.compile(r"\d+")
 _NOW = frozenset({"CURRENT_TIMESTAMP", "NOW", "LOCALTIME", "LOCALTIMESTAMP"})
 _BARE_NAME = re.compile(r"[a-z_$][a-z0-9_$]*")
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -27,14 +30,22 @@ _SPELLING = {"lower": "lcase", "upper": "ucase"}  # as MariaDB prints them back
 
 def canonical_default(tokens: Sequence[Token], type_name: str) -> str | None:
     """The DEFAULT of a column of `type_name`; None for `DEFAULT NULL`, as for none."""
-    tokens = [t for i, t in enumerate(tokens)  # no charset introducers: `_utf8mb4'x'`
-              if not (t.kind is T.WORD and t.value.startswith("_") and i + 1 < len(tokens)
-                      and tokens[i + 1].kind is T.STRING)]
+    tokens = _without_introducers(tokens)
     if len(tokens) == 1 and tokens[0].is_word("NULL"):
         return None
     literal = _literal(tokens)
     if literal is None:
-        return _now(tokens) or canonical_expression(tokens)
+        return _now(tokens) or _bits(tokens, type_name) or canonical_expression(tokens)
+    if type_name == "bit" and _INTEGER.fullmatch(literal):  # printed as b'101'
+        return f"b'{int(literal):b}'"
+    if literal.startswith("0x"):  # a hex literal: a number, or the bytes of a string
+        if type_name in NUMERIC_TYPES:
+            return str(int(literal, 16))
+        digits = literal[2:]
+        return sql_string(bytes.fromhex("0" * (len(digits) % 2) + digits).decode(
+            "utf-8", "replace"))
+    if type_name in _TEMPORAL_TYPES | {"date"} and literal == "0":
+        return sql_string(_ZERO[type_name])
     if type_name in NUMERIC_TYPES:
         try:
             number = Decimal(literal)
@@ -48,8 +59,11 @@ def canonical_default(tokens: Sequence[Token], type_name: str) -> str | None:
 
 
 def canonical_expression(tokens: Sequence[Token]) -> str:
-    """An expression's tokens as canonical text: `` `id`+1 `` and `ID + 1` both give
-    `id + 1`."""
+    """An expression's tokens as canonical text: `` `id`+1 ``, `ID + 1` and MySQL's
+    `` (`id` + 1) `` all give `id + 1`."""
+    tokens = _without_introducers(tokens)
+    while len(tokens) > 2 and tokens[0].value == "(" and _closes_at_end(tokens):
+        tokens = tokens[1:-1]
     out: list[str] = []
     prev: Token | None = None
     for i, tok in enumerate(tokens):
@@ -69,12 +83,41 @@ def canonical_expression(tokens: Sequence[Token]) -> str:
     return "".join(out)
 
 
+def _without_introducers(tokens: Sequence[Token]) -> list[Token]:
+    """No charset introducers: `_utf8mb4'x'` is `'x'`."""
+    return [t for i, t in enumerate(tokens)
+            if not (t.kind is T.WORD and t.value.startswith("_") and i + 1 < len(tokens)
+                    and tokens[i + 1].kind is T.STRING)]
+
+
+def _closes_at_end(tokens: Sequence[Token]) -> bool:
+    """The `(` that opens `tokens` is closed by its last token."""
+    depth = 0
+    for i, tok in enumerate(tokens):
+        if tok.kind is T.PUNCT and tok.value in "()":
+            depth += 1 if tok.value == "(" else -1
+            if depth == 0:
+                return i == len(tokens) - 1
+    return False
+
+
 def sql_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+def _bits(tokens: Sequence[Token], type_name: str) -> str | None:
+    """A BIT column's `b'0101'` as MariaDB prints it (`b'101'`)."""
+    if type_name == "bit" and len(tokens) == 2 and tokens[0].is_word("B") and \
+            tokens[1].kind is T.STRING and set(tokens[1].value) <= {"0", "1"} and \
+            tokens[1].value:
+        return f"b'{int(tokens[1].value, 2):b}'"
+    return None
+
+
 def _literal(tokens: Sequence[Token]) -> str | None:
-    """A string or a signed number's text; None for anything else."""
+    """A string, TRUE/FALSE or a signed number's text; None for anything else."""
+    if len(tokens) == 1 and tokens[0].is_word("TRUE", "FALSE"):
+        return "1" if tokens[0].value == "TRUE" else "0"
     if len(tokens) == 1 and tokens[0].kind is T.STRING:
         return tokens[0].value
     if tokens and all(t.kind is T.STRING for t in tokens):  # 'a' 'b' concatenation
@@ -84,9 +127,9 @@ def _literal(tokens: Sequence[Token]) -> str | None:
     while rest and rest[0].kind is T.PUNCT and rest[0].value in "+-":
         sign = "-" if (rest[0].value == "-") != (sign == "-") else ""
         rest.pop(0)
-    if len(rest) == 1 and rest[0].kind is T.NUMBER and not rest[0].value.startswith("0x") \
-            and not rest[0].value.startswith("0b"):
-        return sign + rest[0].value
+    if len(rest) == 1 and rest[0].kind is T.NUMBER and not rest[0].value.startswith("0b"):
+        return sign + rest[0].value if not sign or not rest[0].value.startswith("0x") \
+            else None
     return None
 
 

@@ -40,7 +40,7 @@ def _column(column: Column) -> str:
     if not column.nullable:
         text += " NOT NULL"
     if column.default is not None:
-        literal = column.default.startswith("'") or _NUMBER.fullmatch(column.default)
+        literal = column.default.startswith(("'", "b'")) or _NUMBER.fullmatch(column.default)
         text += f" DEFAULT {column.default}" if literal else f" DEFAULT ({column.default})"
     return text
 

@@ -16,8 +16,9 @@ always has the union of the shards' columns and indexes.
   NOT NULL column without a default, a unique or primary key (one shard's uniqueness is
   not the merged table's), a same-named column (another type, DEFAULT or generation
   expression) or index of another definition, a changed DEFAULT, a change of the
-  table's options, partition maintenance that moves or removes rows (DROP, TRUNCATE,
-  EXCHANGE, COALESCE, REORGANIZE PARTITION). ADD PARTITION runs: the shard's rows may
+  table's options, partitioning changed or partitions that move or remove rows
+  (PARTITION BY, REMOVE PARTITIONING, DROP, TRUNCATE, EXCHANGE, COALESCE, REORGANIZE
+  PARTITION). ADD PARTITION runs: the shard's rows may
   need it. Other changes of nothing the merged table's rows depend on (ENGINE, COMMENT,
   an index's visibility) are skipped. A table alone in its lock runs everything.
 """
@@ -34,7 +35,8 @@ from dm.schema.table import Column, Index, TableInfo
 Table = tuple[str, str]
 _PARTITION_ROWS = frozenset({"drop table partition", "truncate table partition",
                              "exchange table partition", "coalesce table partition",
-                             "reorganize table partition"})
+                             "reorganize table partition", "alter table partitioning",
+                             "remove table partitioning"})
 
 RUN, SKIP = "run", "skip"
 
@@ -57,8 +59,8 @@ def decide(before: TableInfo, after: TableInfo, others: Sequence[TableInfo],
     if not others:  # a table alone in its lock: merged with nothing
         return Decision(RUN)
     if _PARTITION_ROWS.intersection(events):
-        return conflict("partition maintenance on a merged table would touch every "
-                        "shard's rows")
+        return conflict("partitioning changed on a merged table: it would move or remove "
+                        "every shard's rows")
     if "add table partition" in events:
         return Decision(RUN)  # the merged table needs it for the shard's rows (a second
         # shard's: the partition is there, 1517 tolerated)
@@ -114,6 +116,15 @@ def _add_column(col: Column, others: Sequence[TableInfo], dropped: frozenset[str
     if not col.nullable and col.default is None and not col.generated:
         return conflict(f"column {col.name} is added NOT NULL without a default")
     return Decision(RUN)
+
+
+def dropped_downstream(before: TableInfo, after: TableInfo, decision: Decision
+                       ) -> frozenset[str]:
+    """The columns a change drops from the merged table (the last shard's drop)."""
+    if decision.verdict != RUN:
+        return frozenset()
+    return frozenset(c.name.lower() for c in before.columns) - {
+        c.name.lower() for c in after.columns}
 
 
 def still_dropped(before: TableInfo, after: TableInfo, decision: Decision,
@@ -210,7 +221,10 @@ class Optimism(Protocol):
     def version(self, lock: str) -> Any: ...
 
     def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
-               pending: dict[str, Any] | None, dropped: frozenset[str]) -> bool: ...
+               pending: dict[str, Any] | None, dropped: frozenset[str],
+               gone: frozenset[str] = frozenset()) -> bool:
+        """`me`'s new schema and dropped columns; `gone`: columns dropped downstream now,
+        which no shard keeps as dropped any more."""
 
     def pending(self) -> dict[str, Any] | None: ...
 
@@ -237,7 +251,9 @@ class SoleOptimism:
                       and t != me], self._dropped.get(me, frozenset())
 
     def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
-               pending: dict[str, Any] | None, dropped: frozenset[str]) -> bool:
+               pending: dict[str, Any] | None, dropped: frozenset[str],
+               gone: frozenset[str] = frozenset()) -> bool:
+        self._dropped = {t: d - gone for t, d in self._dropped.items()}
         if after is None:
             self._shards.pop(me, None)
             self._dropped.pop(me, None)

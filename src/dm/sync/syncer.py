@@ -981,12 +981,13 @@ class SyncUnit:
         lock = self._lock_of(table)
         while True:
             version, others, dropped = self.optimism.others(lock, table)
-            runs = []
+            runs, gone = [], frozenset[str]()
             for change in pieces:
                 decision = optimism.decide(change.before, change.after, others, dropped,
                                            change.piece.events)
                 dropped = optimism.still_dropped(change.before, change.after, decision,
                                                  dropped)
+                gone |= optimism.dropped_downstream(change.before, change.after, decision)
                 if decision.verdict == optimism.RUN:
                     runs.append(change)
                 elif decision.verdict != optimism.SKIP:
@@ -996,7 +997,8 @@ class SyncUnit:
             pending = None if not runs or session is None else {
                 "ddls": [c.sql for c in runs], "at": at.short(), "session": [
                     session.ansi_quotes, session.time_zone, session.server_charset]}
-            if self.optimism.commit(lock, version, table, after, pending, dropped):
+            if self.optimism.commit(lock, version, table, after, pending, dropped - gone,
+                                    gone):
                 return runs
 
     def _run_pending(self, conn: Connection) -> None:

@@ -78,8 +78,10 @@ class ClusterOptimism(_OnLoop):
         return self._run(self._locks.version(lock))
 
     def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
-               pending: dict[str, Any] | None, dropped: frozenset[str]) -> bool:
-        return self._run(self._locks.commit(lock, version, me, after, pending, dropped))
+               pending: dict[str, Any] | None, dropped: frozenset[str],
+               gone: frozenset[str] = frozenset()) -> bool:
+        return self._run(self._locks.commit(lock, version, me, after, pending, dropped,
+                                            gone))
 
     def pending(self) -> dict[str, Any] | None:
         return self._run(self._locks.pending())

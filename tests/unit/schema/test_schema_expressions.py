@@ -50,6 +50,20 @@ def _column(definition: str) -> Column:
      "lcase(concat('A', id))"),
     ("a INT AS (id MOD 3)", "`a` int(11) GENERATED ALWAYS AS (`id` MOD 3) VIRTUAL", None,
      "id mod 3"),
+    ("a TINYINT(1) DEFAULT FALSE", "`a` tinyint(1) DEFAULT 0", "0", None),
+    ("a BOOL DEFAULT TRUE", "`a` tinyint(1) DEFAULT 1", "1", None),
+    ("a BIT(1) DEFAULT 1", "`a` bit(1) DEFAULT b'1'", "b'1'", None),
+    ("a BIT(4) DEFAULT b'0101'", "`a` bit(4) DEFAULT b'101'", "b'101'", None),
+    ("a VARCHAR(5) DEFAULT 0x4142", "`a` varchar(5) DEFAULT 'AB'", "'AB'", None),
+    ("a INT DEFAULT 0x10", "`a` int(11) DEFAULT 16", "16", None),
+    ("a DATETIME DEFAULT 0", "`a` datetime DEFAULT '0000-00-00 00:00:00'",
+     "'0000-00-00 00:00:00'", None),
+    # MySQL's SHOW CREATE: one more pair of parentheses, and charset introducers
+    ("a INT AS (id + 1)", "`a` int GENERATED ALWAYS AS ((`id` + 1)) VIRTUAL", None,
+     "id + 1"),
+    ("a VARCHAR(9) AS (concat('x', id))",
+     "`a` varchar(9) GENERATED ALWAYS AS (concat(_utf8mb4'x',`id`)) VIRTUAL", None,
+     "concat('x', id)"),
 ])
 def test_written_and_shown_definitions_are_the_same_column(
         written: str, shown: str, default: str | None, expression: str | None) -> None:

@@ -162,3 +162,30 @@ def test_partitions_added_run_partition_maintenance_that_moves_rows_is_a_conflic
         one = ddl.parse(sql, "s")
         assert decide(_info(create), _after(sql, create), [_info(create)],
                       events=one.events).verdict == verdict, sql
+
+
+def test_a_column_dropped_downstream_is_no_shards_dropped_column_any_more() -> None:
+    """A drops c (kept for B), B drops c (gone downstream) and adds it again, then A adds
+    it: the merged table holds none of A's old values, so no conflict (SoleOptimism,
+    the same bookkeeping as etcd's)."""
+    from dm.sync.optimism import SoleOptimism, dropped_downstream
+    create = "CREATE TABLE s.t (id INT PRIMARY KEY, c INT)"
+    drop, add = "ALTER TABLE s.t DROP COLUMN c", "ALTER TABLE s.t ADD COLUMN c INT"
+    locks, a, b = SoleOptimism(), ("s", "a"), ("s", "b")
+    locks.register({a: ("L", _info(create)), b: ("L", _info(create))}, lambda t: True)
+
+    def turn(me: tuple[str, str], sql: str, before: TableInfo) -> str:
+        _, others, dropped = locks.others("L", me)
+        after = _after(sql, "CREATE TABLE s.t (id INT PRIMARY KEY)" if "ADD" in sql
+                       else create)
+        decision = decide(before, after, others, dropped)
+        gone = dropped_downstream(before, after, decision)
+        locks.commit("L", None, me, after, None,
+                     still_dropped(before, after, decision, dropped) - gone, gone)
+        return decision.verdict
+
+    dropped_info = _after(drop, create)
+    assert turn(a, drop, _info(create)) == SKIP
+    assert turn(b, drop, _info(create)) == RUN
+    assert turn(b, add, dropped_info) == RUN
+    assert turn(a, add, dropped_info) == SKIP  # B has it, alike: nothing to do
