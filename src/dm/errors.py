@@ -334,6 +334,14 @@ DUMP_TABLE_CHANGED = _define(32007, ErrClass.DUMP_UNIT, _UP, _HIGH,
                              "--remove-meta <task.yaml>`: the dump starts over under one "
                              "snapshot. Only columns added to a table with a chunk key "
                              "are reconciled by themselves.")
+DUMP_XA_PREPARED = _define(32008, ErrClass.DUMP_UNIT, _UP, _HIGH,
+                           "XA transactions were prepared upstream at each of {attempts} "
+                           "snapshots on {target}: {xids}. Their rows are in no snapshot, "
+                           "and their XA PREPARE, which logged them, lies before its binlog "
+                           "position, so sync would never read them",
+                           "End them upstream (`XA COMMIT` or `XA ROLLBACK` with the xid "
+                           "`XA RECOVER` shows); the dump is retried by itself, or at "
+                           "`resume-task`.", retryable=True)
 DUMP_DIR_IN_USE = _define(32005, ErrClass.DUMP_UNIT, _INT, _HIGH,
                           "loader.dir {path} holds {file}, which is not a dump file",
                           "Give the dump task an empty or new loader.dir: a dump empties its "
@@ -647,6 +655,15 @@ SYNC_TABLE_FROM_UNTAKEN = _define(36105, _SY, _INT, _HIGH,
                                   "filters and migrate them again (`start-task "
                                   "--remove-meta`), or create and fill the downstream table "
                                   "by hand and `dmctl binlog skip <task>` the statement.")
+SYNC_XA_PREPARED_BEFORE_START = _define(
+    36106, _SY, _INT, _HIGH,
+    "XA COMMIT {xid} at binlog {where}: its XA PREPARE, which logged its rows, lies before "
+    "where this sync started reading (a dump's snapshot or the task's meta position, taken "
+    "while the transaction was prepared), so its rows were never read",
+    "If its rows are downstream already (or should not be), `dmctl binlog skip <task>` "
+    "the statement. Otherwise stop the task and start it again from a position before the "
+    "XA PREPARE (`meta` in task.yaml with `start-task --remove-meta`), or from a new dump "
+    "taken while no XA transaction is prepared upstream (XA RECOVER lists them).")
 SYNC_ROW_IMAGE_INCOMPLETE = _define(36104, _SY, _UP, _HIGH,
                                     "table {table}: the row image at binlog {where} lacks "
                                     "column(s) {columns} (binlog_row_image is not FULL for "

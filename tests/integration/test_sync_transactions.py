@@ -15,6 +15,7 @@ import pytest
 from dm.sandbox import DMProcesses, MariaDB
 from tests.integration.conftest import (
     binlog_end,
+    fetch,
     removed_afterwards,
     source_yaml,
     wait_equal,
@@ -38,10 +39,12 @@ block-allow-list:
 
 
 def _start(cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path,
-           db: str, *tables: str) -> None:
-    """`db` with `tables` on both servers, and a GTID-mode incremental task from here."""
+           db: str, *tables: str, before: tuple[str, ...] = ()) -> None:
+    """`db` with `tables` on both servers, then `before` upstream, and a GTID-mode
+    incremental task from there."""
     for server in (upstream, downstream):
         server.execute(f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}", *tables)
+    upstream.execute(*before)
     downstream.execute("DROP DATABASE IF EXISTS dm_meta")
     name, pos = binlog_end(upstream)
     conn = upstream.connect()
@@ -190,3 +193,65 @@ def test_xa_transactions_end_at_prepare_and_commit(cluster: DMProcesses, upstrea
         wait_equal(upstream, downstream, db, ("t",), timeout=60)
         status = cluster.dmctl("query-status", db)["sources"][0]["subTaskStatus"][0]
         assert status["stage"] == "Running" and not status["result"], status
+
+
+def _xa_prepare(server: MariaDB, xid: str, *statements: str) -> None:
+    """An XA transaction of `statements` prepared on a session that then goes away (MariaDB
+    keeps it prepared, for any session to commit or roll back)."""
+    server.execute(f"XA START {xid}", *statements, f"XA END {xid}", f"XA PREPARE {xid}")
+
+
+def test_xa_rows_wait_for_their_commit(cluster: DMProcesses, upstream: MariaDB,
+                                       downstream: MariaDB, tmp_path: Path) -> None:
+    """The rows of a prepared XA transaction reach the downstream at its XA COMMIT and
+    never after an XA ROLLBACK, through a pause and a kill -9 while it is prepared; keyless
+    tables included (their exactly-once marks follow the commit's place)."""
+    db = "trx_xa_hold"
+    _start(cluster, upstream, downstream, tmp_path, db,
+           f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT)", f"CREATE TABLE {db}.k (v INT)")
+    with removed_afterwards(cluster, db, f"{db}-src"):
+        _xa_prepare(upstream, "'undone'", f"INSERT INTO {db}.t VALUES (1, 1), (2, 2)",
+                    f"INSERT INTO {db}.k VALUES (1), (1)", f"UPDATE {db}.t SET v = 5")
+        _xa_prepare(upstream, "'done', 'b', 7", f"INSERT INTO {db}.t VALUES (10, 10)",
+                    f"INSERT INTO {db}.k VALUES (10)", f"INSERT INTO {db}.k VALUES (10)")
+        upstream.execute(f"INSERT INTO {db}.t VALUES (20, 20)", f"INSERT INTO {db}.k VALUES (20)")
+        wait_equal(upstream, downstream, db, ("t", "k"))  # the prepared rows are not there
+        assert cluster.dmctl("pause-task", db)["result"]
+        wait_stage(cluster, db, "Paused")
+        assert cluster.dmctl("resume-task", db)["result"]
+        upstream.execute(f"INSERT INTO {db}.k VALUES (30)", f"DELETE FROM {db}.t WHERE id = 20")
+        wait_equal(upstream, downstream, db, ("t", "k"))
+        cluster.kill_worker("worker1")
+        upstream.execute(f"INSERT INTO {db}.k VALUES (40)")
+        cluster.start_worker("worker1")
+        wait_stage(cluster, db, "Running")
+        wait_equal(upstream, downstream, db, ("t", "k"))
+        upstream.execute("XA ROLLBACK 'undone'", "XA COMMIT 'done', 'b', 7",
+                         f"INSERT INTO {db}.k VALUES (50)")
+        wait_equal(upstream, downstream, db, ("t", "k"))
+        cluster.kill_worker("worker1")  # after the commit: its rows are applied once
+        cluster.start_worker("worker1")
+        wait_stage(cluster, db, "Running")
+        upstream.execute(f"INSERT INTO {db}.t VALUES (60, 60)")
+        wait_equal(upstream, downstream, db, ("t", "k"))
+        assert sorted(r[0] for r in fetch(downstream, f"SELECT id FROM {db}.t")) == [10, 60]
+
+
+def test_an_xa_commit_whose_prepare_was_not_read_pauses(
+        cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path) -> None:
+    """A task started after an XA PREPARE meets its XA COMMIT without its rows: paused with
+    36106 rather than losing them; `binlog skip` goes on once they are downstream."""
+    db = "trx_xa_unread"
+    _start(cluster, upstream, downstream, tmp_path, db,
+           f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT)",
+           before=("XA START 'early'", f"INSERT INTO {db}.t VALUES (1, 1), (2, 2)",
+                   "XA END 'early'", "XA PREPARE 'early'"))
+    with removed_afterwards(cluster, db, f"{db}-src"):
+        upstream.execute(f"INSERT INTO {db}.t VALUES (3, 3)", "XA COMMIT 'early'")
+        paused = wait_stage(cluster, db, "Paused")
+        error = paused["sources"][0]["subTaskStatus"][0]["result"]["errors"][0]
+        assert error["ErrCode"] == 36106 and "X'6561726c79'" in error["Message"], error
+        downstream.execute(f"INSERT INTO {db}.t VALUES (1, 1), (2, 2)")  # by hand
+        assert cluster.dmctl("binlog", "skip", db)["result"]
+        upstream.execute(f"INSERT INTO {db}.t VALUES (4, 4)")
+        wait_equal(upstream, downstream, db, ("t",))

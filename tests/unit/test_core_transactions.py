@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from dm.core.transactions import Role, role_of, split_atomic_create_select
+from dm.core.transactions import (
+    Role,
+    XaStatement,
+    Xid,
+    role_of,
+    split_atomic_create_select,
+    xa_statement,
+)
 
 CASES = [
     ("BEGIN", Role.BEGIN), ("begin", Role.BEGIN), ("BEGIN WORK", Role.BEGIN),
@@ -40,3 +47,22 @@ def test_mysql8_atomic_create_select_opens_a_transaction() -> None:
     assert split_atomic_create_select("CREATE TABLE t (id INT)") == ("CREATE TABLE t (id INT)",
                                                                      False)
     assert split_atomic_create_select("START TRANSACTION") == ("START TRANSACTION", False)
+
+
+@pytest.mark.parametrize(("sql", "expected"), [
+    ("XA COMMIT X'6131',X'62',7", XaStatement("COMMIT", Xid(b"a1", b"b", 7), False)),
+    ("XA ROLLBACK X'00ff',X'',1", XaStatement("ROLLBACK", Xid(b"\x00\xff"), False)),
+    ("xa commit 'q''x' one phase", XaStatement("COMMIT", Xid(b"q'x"), True)),
+    ("/* hint */ XA START 0xAB, 'b'", XaStatement("START", Xid(b"\xab", b"b"), False)),
+    ("XA END X'',X'',0", XaStatement("END", Xid(b"", b"", 0), False)),
+    ("XA RECOVER", None), ("COMMIT", None), ("SELECT 'XA COMMIT x'", None),
+])
+def test_xa_statements_name_their_transaction(sql: str, expected: XaStatement | None) -> None:
+    assert xa_statement(sql) == expected
+
+
+def test_an_xid_prints_as_the_binlog_spells_it() -> None:
+    xid = Xid(b"a1", b"b", 7)
+    assert str(xid) == "X'6131',X'62',7"
+    statement = xa_statement(f"XA COMMIT {xid}")
+    assert statement is not None and statement.xid == xid

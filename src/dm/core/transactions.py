@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
+from typing import NamedTuple
 
 
 class Role(Enum):
@@ -51,3 +52,46 @@ def split_atomic_create_select(sql: str) -> tuple[str, bool]:
     if match is None or role_of(sql) is not Role.STATEMENT:
         return sql, False
     return sql[:match.start()], True
+
+
+class Xid(NamedTuple):
+    """An XA transaction's id, as the server keeps it (its XA_PREPARE event carries it)."""
+
+    gtrid: bytes
+    bqual: bytes = b""
+    format_id: int = 1
+
+    def __str__(self) -> str:  # as the binlog spells it
+        return f"X'{self.gtrid.hex()}',X'{self.bqual.hex()}',{self.format_id}"
+
+
+class XaStatement(NamedTuple):
+    verb: str  # START, BEGIN, END, PREPARE, COMMIT or ROLLBACK
+    xid: Xid
+    one_phase: bool  # XA COMMIT ... ONE PHASE
+
+
+_LITERAL = r"(?:[xX]'[0-9a-fA-F]*'|0[xX][0-9a-fA-F]+|'(?:[^'\\]|''|\\.)*')"
+_XA = re.compile(rf"XA\s+(START|BEGIN|END|PREPARE|COMMIT|ROLLBACK)\s+({_LITERAL})"
+                 rf"(?:\s*,\s*({_LITERAL})(?:\s*,\s*(\d+))?)?(\s+ONE\s+PHASE\b)?", re.I)
+
+
+def xa_statement(sql: str) -> XaStatement | None:
+    """An XA statement's verb and xid (the binlog writes them `X'..',X'..',n`); None for
+    any other statement."""
+    text = sql[_COMMENTS.match(sql).end():]  # type: ignore[union-attr]  # always matches
+    match = _XA.match(text)
+    if match is None:
+        return None
+    verb, gtrid, bqual, format_id, one_phase = match.groups()
+    xid = Xid(_literal_bytes(gtrid), _literal_bytes(bqual) if bqual else b"",
+              int(format_id) if format_id else 1)
+    return XaStatement(verb.upper(), xid, one_phase is not None)
+
+
+def _literal_bytes(literal: str) -> bytes:
+    if literal[0] in "xX" or literal[:2] in ("0x", "0X"):
+        digits = literal[2:-1] if literal[1] == "'" else literal[2:]
+        return bytes.fromhex(digits)
+    body = literal[1:-1].replace("''", "'")
+    return re.sub(r"\\(.)", r"\1", body).encode()

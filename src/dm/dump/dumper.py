@@ -34,7 +34,8 @@ from dm.schema import catalog
 log = logging.getLogger(__name__)
 
 _ANNOUNCED_TABLES = 32  # tables planned per word to the loader
-_SNAPSHOT_ATTEMPTS = 5  # snapshots taken while DDLs keep slipping in before the plan
+_SNAPSHOT_ATTEMPTS = 5  # snapshots taken while DDLs keep slipping in before the plan, or
+# while XA transactions are prepared
 
 
 @dataclass(frozen=True)
@@ -161,12 +162,20 @@ class Dumper:
         its unfinished tables, which must still have their planned definitions."""
         consistency = "auto" if self.settings.consistency == "lock" else \
             self.settings.consistency
-        moved = ""
-        for _ in range(_SNAPSHOT_ATTEMPTS):
-            snapshot = take_snapshot(ctl, [*conns, planner], consistency, self.source.target)
+        moved, prepared = "", tuple[str, ...]()
+        for attempt in range(_SNAPSHOT_ATTEMPTS):
+            snapshot, prepared = take_snapshot(ctl, [*conns, planner], consistency,
+                                               self.source.target)
             log.info("snapshot at %s:%s gtid=%s (commits blocked %.1f ms)",
                      snapshot.binlog_name, snapshot.binlog_pos, snapshot.binlog_gtid,
                      snapshot.lock_seconds * 1000)
+            if prepared:  # their rows would come at an XA COMMIT whose prepare sync never reads
+                log.warning("dump: XA transactions prepared at the snapshot: %s; taking a "
+                            "new snapshot", ", ".join(prepared))
+                for conn in [*conns, planner]:
+                    conn.rollback()
+                time.sleep(0.2 * (attempt + 1))
+                continue
             unfinished = [] if plan is None else self._unfinished(plan)
             names = [(s, t) for s, t, _ in catalog.list_tables(planner, self.allows)] \
                 if plan is None else [(t.schema, t.table) for t in unfinished]
@@ -182,6 +191,9 @@ class Dumper:
             log.warning("dump: %s; taking a new snapshot", moved)
             for conn in [*conns, planner]:
                 conn.rollback()
+        if prepared:
+            raise errors.DUMP_XA_PREPARED(attempts=_SNAPSHOT_ATTEMPTS,
+                                          target=self.source.target, xids=", ".join(prepared))
         raise errors.DUMP_SCHEMA_MOVING(attempts=_SNAPSHOT_ATTEMPTS, target=self.source.target,
                                         detail=moved)
 

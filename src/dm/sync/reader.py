@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from dm.binlog.events.base import LOG_EVENT_ARTIFICIAL_F, Event
-from dm.binlog.events.codes import EventType
-from dm.binlog.events.control import HeartbeatEvent, RotateEvent, XidEvent
+from dm.binlog.events.control import HeartbeatEvent, RotateEvent, XaPrepareEvent, XidEvent
 from dm.binlog.events.gtid import GtidEvent, MariadbGtidEvent
 from dm.binlog.events.query import QueryEvent
 from dm.binlog.events.rows_event import RowsEvent
@@ -33,7 +32,14 @@ from dm.binlog.location import Location, file_key
 from dm.binlog.replica import ReplicaConfig, ReplicaConnection
 from dm.binlog.rows.charsets import charset_of_collation
 from dm.binlog.rows.schema import TableSchema
-from dm.core.transactions import Role, role_of, split_atomic_create_select
+from dm.core.transactions import (
+    Role,
+    XaStatement,
+    Xid,
+    role_of,
+    split_atomic_create_select,
+    xa_statement,
+)
 from dm.errors import SYNC_ROW_IMAGE_INCOMPLETE, DMError, wrap
 from dm.gctune import tune_gc
 from dm.relay.layout import RelayDir
@@ -46,17 +52,20 @@ from dm.sync.records import (
     ROTATE,
     ROWS,
     SCHEMA,
+    XA_ENDED,
+    XA_PREPARED,
+    XA_ROWS,
     XID,
     Record,
     TableAnswer,
 )
+from dm.sync.xa import HeldRecords, XaTransactions
 
 MAX_RECORDS = 2000  # per batch: bounded memory, and the syncer starts early
 MAX_ROWS = 4000
 MAX_BYTES = 32 << 20  # of rows events per batch: bounded memory whatever the row size
 MAX_DELAY = 0.005  # seconds a record may wait for its batch to fill
 _PR_SET_PDEATHSIG = 1
-_XA_PREPARE = EventType.XA_PREPARE  # ends an XA transaction's group (its rows are applied)
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,7 @@ class Reader:
         # at the payload's start + k, inside its span (no boundary is; marks stay apart)
         self._inner = 0
         self._file = setup.start.file  # the binlog file being read, for errors
+        self._xa = XaTransactions()  # prepared XA transactions' rows, held to their end
         self._clock = time.monotonic
         self._due = self._clock() + MAX_DELAY  # a stream that never pauses still sends
 
@@ -124,9 +134,11 @@ class Reader:
     def schema(self, schema: str, table: str) -> TableSchema | None:
         """The decoder's schema provider (asked at each TABLE_MAP): the syncer's answer;
         None before the table's `until` (its rows are skipped, and the binlog may hold
-        them under an older schema than the tracked one)."""
+        them under an older schema than the tracked one), except in an XA transaction:
+        its rows are sent at its commit, and the syncer weighs them there."""
         answer = self._answer(schema, table)
-        if answer.until is not None and _before((self._file, self._start), answer.until):
+        if answer.until is not None and self._xa.open is None and _before(
+                (self._file, self._start), answer.until):
             return None
         return answer.schema
 
@@ -136,11 +148,14 @@ class Reader:
         for event in events:
             self._events += 1
             self._translate(event)
-            if (len(self._records) >= MAX_RECORDS or self._rows >= MAX_ROWS or not ready()
-                    or self._bytes >= MAX_BYTES
+            if (self._full() or not ready()
                     or (self._events & 63 == 0 and self._clock() >= self._due)):
                 self._send()
         self._send()
+
+    def _full(self) -> bool:
+        return (len(self._records) >= MAX_RECORDS or self._rows >= MAX_ROWS
+                or self._bytes >= MAX_BYTES)
 
     def _send(self) -> None:
         if self._events or self._records:
@@ -164,17 +179,19 @@ class Reader:
             else:
                 self._inner += 1
                 start = self._start + self._inner
-            if kind in answer.skip or (answer.until is not None and _before(
+            held = self._xa.open
+            if kind in answer.skip or (held is None and answer.until is not None and _before(
                     (self._file, start), answer.until)):
                 return
             if False in event.columns_present or (event.columns_present_after is not None
                                                   and False in event.columns_present_after):
                 raise self._incomplete_image(event)
-            rows = event.rows
-            self._rows += len(rows)
-            self._bytes += h.event_size
-            self._records.append((ROWS, start, h.timestamp, table.schema, table.table, kind,
-                                  rows, h.event_size))
+            record = (ROWS, start, h.timestamp, table.schema, table.table, kind, event.rows,
+                      h.event_size)
+            if held is not None:
+                held.append(record)
+            else:
+                self._add_rows(record)
         elif isinstance(event, XidEvent):
             self._end_group(h.timestamp)
         elif isinstance(event, QueryEvent):
@@ -182,6 +199,8 @@ class Reader:
         elif isinstance(event, MariadbGtidEvent):
             self._gtid = str(event.gtid)
             self._open = not event.standalone  # MariaDB writes no BEGIN: this is it
+            if event.prepared_xa:  # nor XA START
+                self._xa.start()
         elif isinstance(event, GtidEvent):
             self._gtid = event.gtid
         elif isinstance(event, RotateEvent):
@@ -189,8 +208,8 @@ class Reader:
             self._records.append((ROTATE, event.next_file, event.position))
         elif isinstance(event, HeartbeatEvent):
             self._records.append((HEARTBEAT, event.log_file, event.log_pos))
-        elif h.type == _XA_PREPARE:
-            self._end_group(h.timestamp)
+        elif isinstance(event, XaPrepareEvent):
+            self._xa_prepared(event)
 
     def _incomplete_image(self, event: RowsEvent) -> DMError:
         """A minimal or noblob row image: its missing columns cannot be written exactly."""
@@ -207,6 +226,52 @@ class Reader:
             table=f"`{event.table.schema}`.`{event.table.table}`",
             where=f"{self._file}:{h.log_pos - h.event_size}", columns=", ".join(missing))
 
+    def _add_rows(self, record: Record) -> None:
+        self._rows += len(record[6])
+        self._bytes += record[7]
+        self._records.append(record)
+
+    def _xa_prepared(self, event: XaPrepareEvent) -> None:
+        """An XA transaction's rows end here: held until its XA COMMIT, unless this is
+        MySQL's XA COMMIT ... ONE PHASE (or no XA START was read: sent as they came)."""
+        if event.one_phase or self._xa.open is None:
+            self._commit_open_xa(event.header.timestamp)
+            return
+        xid = Xid(event.gtrid, event.bqual, event.format_id)
+        self._xa.prepare(xid)
+        self._records.append((XA_PREPARED, self._pos, event.header.timestamp, self._gtid,
+                              str(xid)))
+        self._gtid = None
+        self._open = False
+
+    def _commit_open_xa(self, timestamp: int) -> None:
+        """The XA transaction being read commits now: its rows go at their own places."""
+        for record in self._xa.take_open() or ():
+            self._add_rows(record)
+            if self._full():
+                self._send()
+        self._end_group(timestamp)
+
+    def _xa_ended(self, xa: XaStatement, event: QueryEvent) -> None:
+        """XA COMMIT or XA ROLLBACK of a prepared transaction: its held rows go now, placed
+        at this statement (numbered as one event's, for exactly-once marks), or never."""
+        held: HeldRecords | None = self._xa.end(xa.xid)
+        start = self._pos - event.header.event_size
+        committed = xa.verb == "COMMIT"
+        if held is not None:
+            if committed:
+                first = 0
+                for record in held:
+                    self._add_rows((XA_ROWS, start, *record[2:], first))
+                    first += len(record[6])
+                    if self._full():
+                        self._send()
+            held.close()
+        self._records.append((XA_ENDED, self._pos, start, event.header.timestamp, self._gtid,
+                              str(xa.xid), committed, held is not None))
+        self._gtid = None
+        self._open = False
+
     def _end_group(self, timestamp: int) -> None:
         """The open transaction's group ends here: a safe resume point, with its GTID."""
         self._records.append((XID, self._pos, timestamp, self._gtid))
@@ -218,8 +283,14 @@ class Reader:
         role = role_of(sql)
         if role is Role.BEGIN:
             self._open = True
+            if xa_statement(sql) is not None:  # MySQL's XA START
+                self._xa.start()
         elif role is Role.END:
-            self._end_group(event.header.timestamp)
+            xa = xa_statement(sql)
+            if xa is None or self._xa.open is not None:  # a COMMIT, or XA ... ONE PHASE
+                self._commit_open_xa(event.header.timestamp)
+            else:
+                self._xa_ended(xa, event)
         elif role is Role.STATEMENT:  # a statement inside a transaction does not end it
             sql, opens = split_atomic_create_select(sql)
             ends = not self._open

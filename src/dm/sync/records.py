@@ -13,6 +13,10 @@ its tag:
     (HEARTBEAT, file, pos)                               the upstream is idle there
     (SCHEMA, schema, table)                              a question: see `TableAnswer`
     (ERROR, process_error)                               the reader failed; it stops
+    (XA_PREPARED, end_pos, timestamp, gtid, xid)         an XA transaction's group ends,
+                                                         its rows held by the reader
+    (XA_ROWS, start_pos, timestamp, schema, table, kind, rows, event_size, first_row)
+    (XA_ENDED, end_pos, start_pos, timestamp, gtid, xid, committed, known)
 
 `gtid` is the group's GTID as text, sent only with the record that ends the group (None
 without one). A group ends at its XID, its COMMIT/ROLLBACK, an XA PREPARE or XA
@@ -26,6 +30,13 @@ zone as logged (None when the event does not carry one: the upstream's global ap
 `server_charset` its character_set_server (the default of a CREATE DATABASE; None: not
 logged).
 A batch on the wire is `(events_read, [record, ...])`.
+
+XA transactions: the rows of an XA transaction are logged at its XA PREPARE, and it may
+be rolled back later. The reader holds them (dm.sync.xa) and sends them only at its XA
+COMMIT, as XA_ROWS records placed at the commit's query event (`start_pos`; `first_row`
+numbers the rows of all of them as one event, for exactly-once marks) and followed by
+XA_ENDED; at XA ROLLBACK only XA_ENDED goes. `xid` is the Xid's text; `known` is False
+for an XA COMMIT/ROLLBACK whose XA PREPARE lies before where the reader started.
 """
 
 from __future__ import annotations
@@ -42,6 +53,9 @@ ROTATE: Final = 3
 HEARTBEAT: Final = 4
 SCHEMA: Final = 5
 ERROR: Final = 6
+XA_PREPARED: Final = 7
+XA_ROWS: Final = 8
+XA_ENDED: Final = 9
 
 Record = tuple[Any, ...]
 Batch = tuple[int, list[Record]]

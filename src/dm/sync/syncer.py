@@ -64,7 +64,19 @@ from dm.sync.operators import Operator
 from dm.sync.optimism import Optimism, SoleOptimism
 from dm.sync.position import BinlogPosition
 from dm.sync.rate import RecentRate
-from dm.sync.records import HEARTBEAT, QUERY, ROTATE, ROWS, SKIP_ALL, XID, Record, TableAnswer
+from dm.sync.records import (
+    HEARTBEAT,
+    QUERY,
+    ROTATE,
+    ROWS,
+    SKIP_ALL,
+    XA_ENDED,
+    XA_PREPARED,
+    XA_ROWS,
+    XID,
+    Record,
+    TableAnswer,
+)
 from dm.sync.replayed import rename_done
 from dm.sync.safemode import SafeMode
 from dm.sync.shardgroups import (
@@ -178,6 +190,9 @@ class SyncUnit:
         self._lock_polled = 0.0
         self._arrived: set[Table] = set()  # groups a shard's DDL just came to
         self._dropped: dict[Table, Location] = {}  # tables dropped while a shard is held
+        # XA transactions prepared and not ended, by xid: where their group starts (the
+        # reader holds their rows; a restart must read them again)
+        self._xa_starts: dict[str, Location] = {}
         # what query-status shows of the groups, made in the sync thread (status runs on
         # the worker's event loop): unresolvedGroups, blockingDDLs, the lock waited on
         self._shard_status: tuple[list[dict[str, Any]], list[str], str] = ([], [], "")
@@ -372,7 +387,7 @@ class SyncUnit:
         self._idle_at = None
         self._global_offset = None
         self._resync = False
-        self._arrived, self._dropped = set(), {}
+        self._arrived, self._dropped, self._xa_starts = set(), {}, {}
         if self.cfg.shard_mode == "pessimistic":
             self.shards = ShardGroups(self.cfg.task, self.cfg.source_id, self._router_route)
             self.shards.resolved = self.locks.resolved()
@@ -606,9 +621,31 @@ class SyncUnit:
         elif tag == XID:
             _, end, timestamp, gtid = record
             self.last_event_time = timestamp
-            pos.commit(end, gtid)
-            self._in_transaction = self._tracker_ahead = False
-            self.recorder.transactions.inc()
+            self._commit(pos, end, gtid)
+        elif tag == XA_ROWS:
+            _, start, timestamp, schema, table, kind, rows, size, first = record
+            self.last_event_time = timestamp
+            self._in_transaction = True
+            self._rows(schema, table, kind, rows, pos.at(start), applier, causality, safe,
+                       size // max(len(rows), 1), first)
+        elif tag == XA_PREPARED:
+            _, end, timestamp, gtid, xid = record
+            self.last_event_time = timestamp
+            self._xa_starts.setdefault(xid, pos.committed)
+            self._commit(pos, end, gtid, counted=False)
+        elif tag == XA_ENDED:
+            _, end, start, timestamp, gtid, xid, committed, known = record
+            self.last_event_time = timestamp
+            unread = committed and not known  # its rows were never read
+            operated = unread and self._operated(pos.at(start), applier, causality, ddl_conn)
+            if unread and not operated:
+                self.failed_ddl = pos.at(start)  # binlog skip without -b acts here
+                raise errors.SYNC_XA_PREPARED_BEFORE_START(xid=xid,
+                                                           where=pos.at(start).short())
+            self._xa_starts.pop(xid, None)
+            self._commit(pos, end, gtid, counted=committed)
+            if operated:  # the checkpoint goes past it at once, and the operator is forgotten
+                self._flush(applier, self._safe_until)
         elif tag == QUERY:
             (_, end, start, timestamp, gtid, schema, statement, sql_mode, ends, zone,
              server_charset) = record
@@ -641,9 +678,19 @@ class SyncUnit:
                 record[1], record[2], self.master_location.gtid_set
                 if self.master_location else None)
 
+    def _commit(self, pos: BinlogPosition, end: int, gtid: str | None,
+                counted: bool = True) -> None:
+        """A transaction's group ends at `end`: a resume point (dm.sync.position)."""
+        pos.commit(end, gtid)
+        self._in_transaction = self._tracker_ahead = False
+        if counted:
+            self.recorder.transactions.inc()
+
     def _rows(self, schema: str, table: str, kind: str, rows: list[Any], where: Location,
               applier: Applier, causality: Causality, safe_mode: SafeMode[Location],
-              row_bytes: int) -> None:
+              row_bytes: int, first_row: int = 0) -> None:
+        """Apply a rows event's `rows` read at `where` (numbered from `first_row` for the
+        exactly-once marks of keyless tables)."""
         key = self.tracker.key(schema, table) if self._table_starts or self._marks or (
             self.shards is not None and self.shards.held) else (schema, table)
         if self._table_starts:
@@ -658,7 +705,7 @@ class SyncUnit:
             if where < mark.at:
                 return
             if not mark.at < where:
-                applied = mark.row
+                applied = mark.row - first_row
         info = self.tracker.get(schema, table)
         if info is None:
             raise errors.SYNC_UNKNOWN_TABLE(table=qualified(schema, table), where=where.short())
@@ -675,7 +722,7 @@ class SyncUnit:
             if i <= applied:
                 continue
             change = RowChange.from_binlog(kind, info, target, row,
-                                           Mark(where, i) if keyless else None)
+                                           Mark(where, first_row + i) if keyless else None)
             if filtered and self.expressions.skip(change):  # on the upstream's values, as DM
                 continue
             if mapped is not None:
@@ -725,14 +772,24 @@ class SyncUnit:
                causality: Causality, conn: Connection, where: Location) -> bool:
         """A query event: its DDL, or what a binlog operator says to do instead (then
         True: the checkpoint goes past it at once, and the worker forgets the operator)."""
+        return self._operated(where, applier, causality, conn, statement, current_db,
+                              session) or self._ddl(statement, current_db, session, applier,
+                                                    causality, conn, where)
+
+    def _operated(self, where: Location, applier: Applier, causality: Causality,
+                  conn: Connection, statement: str = "", current_db: str = "",
+                  session: _Session | None = None) -> bool:
+        """Whether a binlog operator at `where` took the event there (skipped it, or ran
+        its statements in its place)."""
         operator = self.operators.get((where.file, where.pos)) if self.operators else None
         if operator is None:
-            return self._ddl(statement, current_db, session, applier, causality, conn, where)
+            return False
         log.info("%s/%s: binlog %s at %s of %r%s", self.cfg.task, self.cfg.source_id,
                  operator.op, operator.at, statement,
                  f" with {list(operator.sqls)}" if operator.sqls else "")
         for sql in operator.sqls:  # replace: as if the upstream had run these
-            self._ddl(sql, current_db, session, applier, causality, conn, where)
+            self._ddl(sql, current_db, session or _Session(False, None, None), applier,
+                      causality, conn, where)
         return True
 
     def _ddl(self, statement: str, current_db: str, session: _Session, applier: Applier,
@@ -1138,18 +1195,20 @@ class SyncUnit:
             self.tracker.set_database(str(name), str(charset), str(collation))
 
     def _point(self, committed: Location, safe_until: Location | None) -> SyncPoint:
-        """The checkpoint at `committed`. With held shards the global location stays at
-        the earliest one's boundary, and every other table's row says how far it is (DM's
-        table checkpoints): a restart reads only the held shards' events again."""
-        frozen = self.shards.frozen_at() if self.shards is not None else None
+        """The checkpoint at `committed`. With held shards, or XA transactions prepared
+        and not yet ended, the global location stays at the earliest one's start, and
+        every other table's row says how far it is (DM's table checkpoints): a restart
+        reads only the held shards' events and the prepared transactions again."""
+        frozen = min(filter(None, [self.shards.frozen_at() if self.shards else None,
+                                   next(iter(self._xa_starts.values()), None)]),
+                     default=None)
         if frozen is None or not frozen < committed:
             self._dropped.clear()
             return SyncPoint(committed, _exit_safe(committed, safe_until),
                              self._tracked_tables(), self._table_starts)
-        assert self.shards is not None
         starts = {}
         for key in self.tracker.tables():
-            held = self.shards.held_point(key)
+            held = self.shards.held_point(key) if self.shards else None
             at = held if held is not None else max(committed,
                                                   self._table_starts.get(key, committed))
             if frozen < at:

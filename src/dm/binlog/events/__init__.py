@@ -11,6 +11,7 @@ from dm.binlog.events.control import (
     RowsQueryEvent,
     StopEvent,
     UserVarEvent,
+    XaPrepareEvent,
     XidEvent,
 )
 from dm.binlog.events.decoder import EventDecoder
@@ -53,6 +54,7 @@ __all__ = [
     "TransactionPayloadEvent",
     "UnknownEvent",
     "UserVarEvent",
+    "XaPrepareEvent",
     "XidEvent",
     "read_binlog_file",
 ]

@@ -1,4 +1,5 @@
-"""Small events: ROTATE, STOP, XID, INTVAR, RAND, USER_VAR, HEARTBEAT, ROWS_QUERY, annotations."""
+"""Small events: ROTATE, STOP, XID, XA_PREPARE, INTVAR, RAND, USER_VAR, HEARTBEAT, ROWS_QUERY,
+annotations."""
 
 from __future__ import annotations
 
@@ -27,6 +28,16 @@ class XidEvent(Event):
     """The COMMIT of a transactional (InnoDB) transaction."""
 
     xid: int
+
+
+@dataclass(slots=True)
+class XaPrepareEvent(Event):
+    """The end of an XA transaction's rows: XA PREPARE, or MySQL's XA COMMIT ... ONE PHASE."""
+
+    one_phase: bool
+    format_id: int
+    gtrid: bytes
+    bqual: bytes
 
 
 @dataclass(slots=True)
@@ -92,6 +103,16 @@ def parse_stop(header: EventHeader, buf: bytes, start: int, end: int) -> StopEve
 
 def parse_xid(header: EventHeader, buf: bytes, start: int, end: int) -> XidEvent:
     return XidEvent(header, U64(buf, start)[0])
+
+
+def parse_xa_prepare(header: EventHeader, buf: bytes, start: int, end: int) -> XaPrepareEvent:
+    (format_id,) = U32(buf, start + 1)
+    (gtrid_len,) = U32(buf, start + 5)
+    (bqual_len,) = U32(buf, start + 9)
+    data = start + 13
+    return XaPrepareEvent(header, bool(buf[start]), format_id,
+                          bytes(buf[data:data + gtrid_len]),
+                          bytes(buf[data + gtrid_len:data + gtrid_len + bqual_len]))
 
 
 def parse_intvar(header: EventHeader, buf: bytes, start: int, end: int) -> IntvarEvent:

@@ -67,6 +67,7 @@ _SIMPLE: dict[int, Parser] = {
     E.RAND: control.parse_rand,
     E.USER_VAR: control.parse_user_var,
     E.XID: control.parse_xid,
+    E.XA_PREPARE: control.parse_xa_prepare,
     E.HEARTBEAT: control.parse_heartbeat,
     E.HEARTBEAT_V2: control.parse_heartbeat_v2,
     E.ROWS_QUERY: control.parse_rows_query,

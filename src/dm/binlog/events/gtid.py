@@ -70,6 +70,12 @@ class MariadbGtidEvent(Event):
         """A group without BEGIN/COMMIT (DDL, or non-transactional statements)."""
         return bool(self.flags & FL_STANDALONE)
 
+    @property
+    def prepared_xa(self) -> bool:
+        """The group of an XA transaction up to its XA PREPARE (its XA START is implied:
+        no query event logs it)."""
+        return bool(self.flags & FL_PREPARED_XA)
+
 
 @dataclass(slots=True)
 class MariadbGtidListEvent(Event):
