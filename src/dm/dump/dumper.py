@@ -176,7 +176,8 @@ class Dumper:
                     conn.rollback()
                 time.sleep(0.2 * (attempt + 1))
                 continue
-            unfinished = [] if plan is None else self._unfinished(plan)
+            unfinished = [] if plan is None else self._without_dropped(
+                planner, self._unfinished(plan))
             names = [(s, t) for s, t, _ in catalog.list_tables(planner, self.allows)] \
                 if plan is None else [(t.schema, t.table) for t in unfinished]
             started = time.monotonic()
@@ -196,6 +197,23 @@ class Dumper:
                                           target=self.source.target, xids=", ".join(prepared))
         raise errors.DUMP_SCHEMA_MOVING(attempts=_SNAPSHOT_ATTEMPTS, target=self.source.target,
                                         detail=moved)
+
+    def _without_dropped(self, conn: Connection, tables: list[TablePlan]) -> list[TablePlan]:
+        """`tables` without those dropped upstream while the dump was interrupted: their
+        missing chunks are written empty (sync replays their rows from the first snapshot
+        on, and their DROP TABLE). They are under no snapshot, so none of their row events
+        is skipped."""
+        existing = {(s, t) for s, t, _ in catalog.list_tables(conn, self.allows)}
+        for table in tables:
+            if (table.schema, table.table) in existing:
+                continue
+            log.warning("dump: %s was dropped while its dump was interrupted; its chunks "
+                        "still to dump are left empty", qualified(table.schema, table.table))
+            for chunk in table.chunks:
+                path = self.dir / chunk.file_name(table.schema, table.table)
+                if not path.exists() and not self.skip(path.name):
+                    path.write_bytes(b"")
+        return [t for t in tables if (t.schema, t.table) in existing]
 
     def _unfinished(self, plan: DumpPlan) -> list[TablePlan]:
         """The tables of a resumed plan with chunks neither on disk nor loaded."""
