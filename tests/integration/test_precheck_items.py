@@ -104,8 +104,13 @@ def test_target_privilege(cluster: DMProcesses, downstream: MariaDB, source: str
     answer = _check(cluster, tmp_path, downstream, source, user="pc_writer", password="pw")
     assert answer["result"] is True  # a warning
     assert answer["items"]["target_privilege"] == (
-        "warn", "the target user lacks global DROP, ALTER, INDEX")
-    downstream.execute("GRANT DROP, ALTER, INDEX ON *.* TO 'pc_writer'@'%'")
+        "warn", "the target user lacks DROP, ALTER, INDEX on `dm_meta`, `pc_db`")
+    # database-level grants count for the databases they name (a LIKE pattern here)
+    downstream.execute("GRANT DROP, ALTER, INDEX ON `pc\\_%`.* TO 'pc_writer'@'%'")
+    answer = _check(cluster, tmp_path, downstream, source, user="pc_writer", password="pw")
+    assert answer["items"]["target_privilege"] == (
+        "warn", "the target user lacks DROP, ALTER, INDEX on `dm_meta`")
+    downstream.execute("GRANT ALL PRIVILEGES ON dm_meta.* TO 'pc_writer'@'%'")
     assert "target_privilege" not in _check(cluster, tmp_path, downstream, source,
                                             user="pc_writer", password="pw")["items"]
 

@@ -70,8 +70,6 @@ def _wanted(task: TaskConfig) -> set[str]:
 def _target_items(target: Connection, task: TaskConfig, wanted: set[str],
                   sources: dict[str, SourceConfig]) -> list[CheckResult]:
     out: list[CheckResult] = []
-    if "target_privilege" in wanted:
-        out.append(task_items.target_privilege(target, len(out)))
     loads = [s for s in task.subtask_configs() if s.source_id in sources
              and s.mode in ("all", "full", "load", "load&sync")]
     if "conn_number" in wanted and loads:  # DM's: a connection per loader thread and one
@@ -107,6 +105,7 @@ def run_precheck(task: TaskConfig, sources: dict[str, SourceConfig], max_errors:
     finally:
         target.close()
     shard_tables = ShardTables()
+    written: set[str] = set()  # the target databases the task writes
     for sub in task.subtask_configs():
         if not wanted:
             break
@@ -128,8 +127,19 @@ def run_precheck(task: TaskConfig, sources: dict[str, SourceConfig], max_errors:
             if wanted & _SHARD_ITEMS:
                 shard_tables.gather(conn, sub.source_id, sub.migrated_tables(),
                                     sub.router().route)
+            if "target_privilege" in wanted:
+                route = sub.router().route
+                written |= {sub.meta_schema, *(route(s, t)[0] for s, t, _ in
+                                               catalog.list_tables(conn, sub.migrated_tables()))}
         finally:
             conn.close()
+    if "target_privilege" in wanted:
+        target = connect(endpoint(task.target_database), what="downstream (target-database)",
+                         file="the task's target-database")
+        try:
+            results.append(task_items.target_privilege(target, len(results), written))
+        finally:
+            target.close()
     if "schema_of_shard_tables" in wanted:
         results.append(shards.schema_of_shard_tables(shard_tables, len(results)))
     if "auto_increment_ID" in wanted:

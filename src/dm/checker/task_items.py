@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pymysql
 
 from dm.binlog.status import binlog_sizes, binlog_status
@@ -38,17 +40,49 @@ def conn_number(conn: Connection, who: str, needed: int, rid: int) -> CheckResul
     return r
 
 
-def target_privilege(conn: Connection, rid: int) -> CheckResult:
+def target_privilege(conn: Connection, rid: int, databases: set[str]) -> CheckResult:
+    """The privileges the task writes `databases` with, granted on `*.*` or on each of
+    them (a database-level grant's name may hold LIKE wildcards, as MariaDB's do)."""
     r = CheckResult(rid, "target_privilege", "check privileges of the target database user")
-    privs = global_privileges(grants(conn))
-    if "ALL PRIVILEGES" in privs:
-        return r
-    missing = [p for p in TARGET_PRIVILEGES if p not in privs]
-    if missing:
-        r.problem(WARN, f"the target user lacks global {', '.join(missing)}",
-                  "GRANT " + ", ".join(TARGET_PRIVILEGES) + " ON *.* TO the target user "
-                  "(a DDL or load it cannot run pauses the task).")
+    shown = grants(conn)
+    everywhere = global_privileges(shown)
+    on_database = database_privileges(shown)
+    lacking: dict[tuple[str, ...], list[str]] = {}
+    for database in sorted(databases) or ["*"]:
+        privs = set(everywhere)
+        for pattern, granted in on_database:
+            if database != "*" and pattern.fullmatch(database):
+                privs |= granted
+        if "ALL PRIVILEGES" in privs:
+            continue
+        missing = tuple(p for p in TARGET_PRIVILEGES if p not in privs)
+        if missing:
+            lacking.setdefault(missing, []).append(database)
+    for missing, where in lacking.items():
+        on = "global" if where == ["*"] else "on " + ", ".join(f"`{d}`" for d in where)
+        r.problem(WARN, f"the target user lacks {', '.join(missing)} {on}",
+                  "GRANT " + ", ".join(TARGET_PRIVILEGES) + " ON *.* (or ON each database "
+                  "the task writes) TO the target user (a DDL or load it cannot run pauses "
+                  "the task).")
     return r
+
+
+_DATABASE_GRANT = re.compile(r"GRANT (.+?) ON `((?:[^`]|``)+)`\.\* TO")
+
+
+def database_privileges(shown: list[str]) -> list[tuple[re.Pattern[str], set[str]]]:
+    """SHOW GRANTS' database-level grants: (the database name as a pattern, privileges)."""
+    out = []
+    for grant in shown:
+        match = _DATABASE_GRANT.match(grant)
+        if match:
+            name = match.group(2).replace("``", "`")
+            pattern = "".join(".*" if part == "%" else "." if part == "_" else
+                              re.escape(part[-1]) for part in
+                              re.findall(r"\\.|%|_|[^\\%_]", name))
+            out.append((re.compile(pattern, re.S),
+                        {p.strip().upper() for p in match.group(1).split(",")}))
+    return out
 
 
 def binlog_db(conn: Connection, source: str, rid: int, databases: set[str],
