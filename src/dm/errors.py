@@ -664,6 +664,12 @@ SYNC_XA_PREPARED_BEFORE_START = _define(
     "the statement. Otherwise stop the task and start it again from a position before the "
     "XA PREPARE (`meta` in task.yaml with `start-task --remove-meta`), or from a new dump "
     "taken while no XA transaction is prepared upstream (XA RECOVER lists them).")
+SYNC_XA_GROUP_GONE = _define(
+    36107, _SY, _UP, _HIGH,
+    "binlog {where}: the XA transaction prepared there, which the checkpoint says is still "
+    "to be committed or rolled back, is not there (the binlog or relay log was reset or "
+    "replaced)",
+    "Restart the task from a new dump (stop-task, then `start-task --remove-meta`).")
 SYNC_ROW_IMAGE_INCOMPLETE = _define(36104, _SY, _UP, _HIGH,
                                     "table {table}: the row image at binlog {where} lacks "
                                     "column(s) {columns} (binlog_row_image is not FULL for "

@@ -124,13 +124,20 @@ def test_a_task_reads_the_relay_survives_kills_and_outlives_an_upstream_purge(
                 shutil.rmtree(_subdir(cluster).parent)
             cluster.start_worker("worker1")
             wait_stage(cluster, DB, "Running", unit="Sync")
-        # paused, while the upstream purges every binlog the task still needs
+        # an XA transaction prepared, then a binlog rotation and a checkpoint past it
+        up.execute("XA START 'relayed'", f"INSERT INTO {DB}.kv VALUES (200000, 2)",
+                   "XA END 'relayed'", "XA PREPARE 'relayed'")
+        up.execute("FLUSH BINARY LOGS")
+        time.sleep(2)
+        # paused, while the upstream purges every binlog the task still needs (the
+        # prepared transaction's group is read again from the relay at the resume)
         assert cluster.dmctl("pause-task", DB)["result"]
         needed = _checkpoint_file(downstream)
         up.execute("FLUSH BINARY LOGS", "FLUSH BINARY LOGS")
         _purge_past(up, needed)
         assert cluster.dmctl("resume-task", DB)["result"]
         wait_stage(cluster, DB, "Running", unit="Sync")
+        up.execute("XA COMMIT 'relayed'")
         time.sleep(2)
     finally:
         stop.set()

@@ -255,3 +255,46 @@ def test_an_xa_commit_whose_prepare_was_not_read_pauses(
         assert cluster.dmctl("binlog", "skip", db)["result"]
         upstream.execute(f"INSERT INTO {db}.t VALUES (4, 4)")
         wait_equal(upstream, downstream, db, ("t",))
+
+
+def test_interleaved_xa_transactions_across_restarts(
+        cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path) -> None:
+    """Prepared XA transactions ending in another order than they were prepared, with a
+    binlog rotation, DDL (a table dropped, a database dropped and made again, a column
+    added) and keyless rows between, through pauses and a kill -9 while some are
+    prepared: the checkpoint goes on past them, and a restart reads only their groups
+    again (once it froze at the earliest one and replayed the rest: the DDL ran twice).
+    A prepared transaction holds its tables' metadata locks upstream: the DDL is on
+    others."""
+    db = "trx_xa_mix"
+    _start(cluster, upstream, downstream, tmp_path, db,
+           f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT)", f"CREATE TABLE {db}.k (v INT)",
+           f"CREATE TABLE {db}.u (id INT PRIMARY KEY)")
+    with removed_afterwards(cluster, db, f"{db}-src"):
+        _xa_prepare(upstream, "'one'", f"INSERT INTO {db}.t VALUES (1, 1)",
+                    f"INSERT INTO {db}.k VALUES (1)")
+        _xa_prepare(upstream, "'two'", f"INSERT INTO {db}.t VALUES (2, 2)")
+        upstream.execute("FLUSH BINARY LOGS", "XA COMMIT 'one'",
+                         f"INSERT INTO {db}.u VALUES (1)", f"DROP TABLE {db}.u",
+                         f"CREATE DATABASE IF NOT EXISTS {db}_x", f"DROP DATABASE {db}_x",
+                         f"INSERT INTO {db}.k VALUES (3)")
+        _xa_prepare(upstream, "'three'", f"INSERT INTO {db}.t VALUES (3, 3)")
+        upstream.execute(f"ALTER TABLE {db}.k ADD COLUMN w INT DEFAULT 7")
+        wait_equal(upstream, downstream, db, ("t", "k"))
+        time.sleep(1.5)  # a checkpoint past them all
+        for _ in range(2):
+            assert cluster.dmctl("pause-task", db)["result"]
+            wait_stage(cluster, db, "Paused")
+            assert cluster.dmctl("resume-task", db)["result"]
+            wait_stage(cluster, db, "Running")
+        upstream.execute("XA ROLLBACK 'three'", f"INSERT INTO {db}.k (v) VALUES (4)")
+        cluster.kill_worker("worker1")
+        upstream.execute("XA COMMIT 'two'", "FLUSH BINARY LOGS")
+        cluster.start_worker("worker1")
+        wait_stage(cluster, db, "Running")
+        upstream.execute(f"INSERT INTO {db}.t VALUES (5, 5)")
+        wait_equal(upstream, downstream, db, ("t", "k"))
+        assert not fetch(downstream, f"SHOW DATABASES LIKE '{db}\\_x'")
+        assert not fetch(downstream, f"SHOW TABLES FROM {db} LIKE 'u'")
+        status = cluster.dmctl("query-status", db)["sources"][0]["subTaskStatus"][0]
+        assert status["stage"] == "Running" and not status["result"], status

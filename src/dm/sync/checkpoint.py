@@ -6,11 +6,14 @@ after every DML before the location has been applied, so the stored point is nev
 ahead of the data. The exit-safe location says how far a restart must stay in safe
 mode. A table's row holds a location ahead of the global one, as DM's table checkpoints
 do, when its data is already there (a table a resumed dump copied under a later
-snapshot): its row events before that location are not applied again.
+snapshot): its row events before that location are not applied again. The global
+row's `table_info` lists the XA transactions prepared before its location and not yet
+ended, with where each one's events start.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from dm.binlog.location import Flavor, Location, parse_gtid_set
@@ -29,6 +32,9 @@ class SyncPoint:
     # tables dropped past the global location: a row without a schema, so that their
     # events before the drop are not read again (pessimistic shard mode)
     gone: dict[tuple[str, str], Location] = field(default_factory=dict)
+    # XA transactions prepared before the location and not ended: where each one's event
+    # group starts (a restart reads those groups again first: dm.sync.xa)
+    xa_prepared: dict[str, Location] = field(default_factory=dict)
 
 
 class SyncerCheckpoint:
@@ -72,7 +78,8 @@ class SyncerCheckpoint:
         for schema, table, name, pos, gtid, xname, xpos, xgtid, info, is_global in rows:
             if is_global:
                 exit_safe = self._location(xname, xpos, xgtid) if xname else None
-                point = SyncPoint(self._location(name, pos, gtid), exit_safe)
+                point = SyncPoint(self._location(name, pos, gtid), exit_safe,
+                                  xa_prepared=self._xa_prepared(info))
             else:
                 starts[(schema, table)] = self._location(name, pos, gtid)
                 if info and info != "null":
@@ -85,6 +92,12 @@ class SyncerCheckpoint:
             point.gone = {k: at for k, at in gone.items() if point.location < at}
         return point
 
+    def _xa_prepared(self, info: object) -> dict[str, Location]:
+        """The global row's `table_info`: null, or {"xa_prepared": {xid: [file, pos]}}."""
+        doc = json.loads(str(info)) if info else None
+        prepared = doc.get("xa_prepared", {}) if isinstance(doc, dict) else {}
+        return {str(xid): Location(str(at[0]), int(at[1])) for xid, at in prepared.items()}
+
     def save(self, conn: Connection, point: SyncPoint) -> None:
         """Global and per-table rows in one transaction."""
         loc, exit_safe = point.location, point.exit_safe
@@ -92,7 +105,10 @@ class SyncerCheckpoint:
         xname, xpos, xgtid = ("", 0, "") if exit_safe is None else (
             exit_safe.file, exit_safe.pos,
             str(exit_safe.gtid_set) if exit_safe.gtid_set is not None else "")
-        rows = [(self.source_id, "", "", loc.file, loc.pos, gtid, xname, xpos, xgtid, "null", 1)]
+        extra = json.dumps({"xa_prepared": {xid: [at.file, at.pos] for xid, at in
+                                            point.xa_prepared.items()}}) \
+            if point.xa_prepared else "null"
+        rows = [(self.source_id, "", "", loc.file, loc.pos, gtid, xname, xpos, xgtid, extra, 1)]
         for (s, t), info in point.tables.items():
             at = point.table_starts.get((s, t), loc)
             rows.append((self.source_id, s, t, at.file, at.pos,

@@ -27,8 +27,10 @@ class BinlogFeed:
     """Batches of records from one reader process; not thread-safe."""
 
     def __init__(self, replica: ReplicaConfig, start: Location, by_gtid: bool,
-                 answer: Answer, relay_dir: Path | None = None, source_id: str = "") -> None:
-        """With `relay_dir`, the reader reads the relay log there instead of the upstream."""
+                 answer: Answer, relay_dir: Path | None = None, source_id: str = "",
+                 xa_groups: tuple[Location, ...] = ()) -> None:
+        """With `relay_dir`, the reader reads the relay log there instead of the upstream;
+        it first reads the event groups of prepared XA transactions at `xa_groups`."""
         self._answer = answer
         origin = f"relay log {relay_dir}" if relay_dir is not None else replica.target
         self._where = f"{origin} from {start.short() if start.file else start}"
@@ -40,7 +42,7 @@ class BinlogFeed:
         with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: keep 64 KiB
             fcntl.fcntl(self._from.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
         write_frame(self._to, ReaderSetup(replica, start, by_gtid, os.getpid(), relay_dir,
-                                           source_id))
+                                           source_id, xa_groups))
 
     def batches(self) -> Iterator[Batch]:
         """(events read, records) until the reader fails; its failure is raised here."""

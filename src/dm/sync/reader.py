@@ -40,7 +40,7 @@ from dm.core.transactions import (
     split_atomic_create_select,
     xa_statement,
 )
-from dm.errors import SYNC_ROW_IMAGE_INCOMPLETE, DMError, wrap
+from dm.errors import SYNC_ROW_IMAGE_INCOMPLETE, SYNC_XA_GROUP_GONE, DMError, wrap
 from dm.gctune import tune_gc
 from dm.relay.layout import RelayDir
 from dm.relay.stream import RelayStream
@@ -66,6 +66,7 @@ MAX_ROWS = 4000
 MAX_BYTES = 32 << 20  # of rows events per batch: bounded memory whatever the row size
 MAX_DELAY = 0.005  # seconds a record may wait for its batch to fill
 _PR_SET_PDEATHSIG = 1
+_GROUP_ENDS = frozenset({XID, QUERY, XA_ENDED})  # a group that is no XA transaction's
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,9 @@ class ReaderSetup:
     parent_pid: int
     relay_dir: Path | None = None  # read this relay log instead of the upstream
     source_id: str = ""
+    # where the event groups of XA transactions prepared before `start` and not ended
+    # start: read first, their rows held (dm.sync.xa)
+    xa_groups: tuple[Location, ...] = ()
 
 
 class Reader:
@@ -116,7 +120,10 @@ class Reader:
                 write_frame(self._out, (0, [(ERROR, error.to_process_error())]))
 
     def _stream(self) -> None:
+        for group in self.setup.xa_groups:
+            self._hold_again(group)
         start = self.setup.start
+        self._file = start.file
         if self.setup.relay_dir is not None:
             with RelayStream(RelayDir(self.setup.relay_dir), self.setup.source_id,
                              self.schema) as relay:
@@ -130,6 +137,32 @@ class Reader:
             replica.start_at(start)
         with replica:
             self.pump(replica.events(), replica.ready)
+
+    def _hold_again(self, group: Location) -> None:
+        """Read the event group of an XA transaction prepared before the start, from
+        `group` to its XA_PREPARE event, holding its rows as when it was first read;
+        nothing of it is sent (its XA_PREPARED was, in an earlier run)."""
+        self._file = group.file
+        if self.setup.relay_dir is not None:
+            with RelayStream(RelayDir(self.setup.relay_dir), self.setup.source_id,
+                             self.schema) as relay:
+                relay.start_at(group)
+                self._read_group(relay.events())
+        else:
+            replica = ReplicaConnection(self.setup.replica, self.schema, annotate_rows=False)
+            replica.start_at(group)
+            with replica:
+                self._read_group(replica.events())
+        self._records, self._rows, self._bytes = [], 0, 0
+        self._gtid, self._open = None, False
+
+    def _read_group(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self._translate(event)
+            if isinstance(event, XaPrepareEvent):
+                return
+            if self._xa.open is None and any(r[0] in _GROUP_ENDS for r in self._records):
+                raise SYNC_XA_GROUP_GONE(where=f"{self._file}:{self._start}")
 
     def schema(self, schema: str, table: str) -> TableSchema | None:
         """The decoder's schema provider (asked at each TABLE_MAP): the syncer's answer;
@@ -246,10 +279,13 @@ class Reader:
 
     def _commit_open_xa(self, timestamp: int) -> None:
         """The XA transaction being read commits now: its rows go at their own places."""
-        for record in self._xa.take_open() or ():
-            self._add_rows(record)
-            if self._full():
-                self._send()
+        held = self._xa.take_open()
+        if held is not None:
+            for record in held:
+                self._add_rows(record)
+                if self._full():
+                    self._send()
+            held.close()
         self._end_group(timestamp)
 
     def _xa_ended(self, xa: XaStatement, event: QueryEvent) -> None:

@@ -191,7 +191,7 @@ class SyncUnit:
         self._arrived: set[Table] = set()  # groups a shard's DDL just came to
         self._dropped: dict[Table, Location] = {}  # tables dropped while a shard is held
         # XA transactions prepared and not ended, by xid: where their group starts (the
-        # reader holds their rows; a restart must read them again)
+        # reader holds their rows; a restart reads those groups again first)
         self._xa_starts: dict[str, Location] = {}
         # what query-status shows of the groups, made in the sync thread (status runs on
         # the worker's event loop): unresolvedGroups, blockingDDLs, the lock waited on
@@ -403,6 +403,7 @@ class SyncUnit:
                 self.online.start(conn)
             point, safe_until = self._start_point(conn)
             self._marks = self.marks.load(conn, point.location)
+            self._xa_starts = dict(point.xa_prepared)
         finally:
             conn.close()
         self.on_started()  # the start point is downstream now: the dump files are done
@@ -452,9 +453,10 @@ class SyncUnit:
                                     self.cfg.server_id, heartbeat_period=1.0,
                                     ssl=ssl_params(src), allowed_cn=src.allowed_cn)
             by_gtid = self.cfg.enable_gtid and point.location.gtid_set is not None
-            relay = self._relay_for(point.location)
+            xa_groups = sorted(self._xa_starts.values())  # read again first: their rows
+            relay = self._relay_for(min([point.location, *xa_groups]))
             feed = BinlogFeed(replica, point.location, by_gtid, self._table_answer, relay,
-                              self.cfg.source_id)
+                              self.cfg.source_id, tuple(xa_groups))
             cleanup.callback(feed.close)
             log.info("sync of %s/%s starts at %s (safe mode until %s)", self.cfg.task,
                      self.cfg.source_id, point.location.short(),
@@ -526,8 +528,8 @@ class SyncUnit:
                 conn.close()
         except (errors.DMError, pymysql.err.MySQLError):
             point = None
-        if point is not None:
-            return point.location
+        if point is not None:  # and the XA transactions it holds read again at a restart
+            return min([point.location, *point.xa_prepared.values()])
         meta = self._dump_metadata()
         return meta.location if meta is not None else self.cfg.meta
 
@@ -1195,20 +1197,20 @@ class SyncUnit:
             self.tracker.set_database(str(name), str(charset), str(collation))
 
     def _point(self, committed: Location, safe_until: Location | None) -> SyncPoint:
-        """The checkpoint at `committed`. With held shards, or XA transactions prepared
-        and not yet ended, the global location stays at the earliest one's start, and
+        """The checkpoint at `committed`, with the XA transactions prepared and not ended.
+        With held shards the global location stays at the earliest one's boundary, and
         every other table's row says how far it is (DM's table checkpoints): a restart
-        reads only the held shards' events and the prepared transactions again."""
-        frozen = min(filter(None, [self.shards.frozen_at() if self.shards else None,
-                                   next(iter(self._xa_starts.values()), None)]),
-                     default=None)
+        reads only the held shards' events again."""
+        frozen = self.shards.frozen_at() if self.shards is not None else None
+        prepared = dict(self._xa_starts)
         if frozen is None or not frozen < committed:
             self._dropped.clear()
             return SyncPoint(committed, _exit_safe(committed, safe_until),
-                             self._tracked_tables(), self._table_starts)
+                             self._tracked_tables(), self._table_starts, xa_prepared=prepared)
+        assert self.shards is not None
         starts = {}
         for key in self.tracker.tables():
-            held = self.shards.held_point(key) if self.shards else None
+            held = self.shards.held_point(key)
             at = held if held is not None else max(committed,
                                                   self._table_starts.get(key, committed))
             if frozen < at:
@@ -1217,7 +1219,8 @@ class SyncUnit:
         # a table dropped since: its events before the drop are not read again (its rows
         # would meet the merged table's later schema)
         gone = {k: at for k, at in self._dropped.items() if k not in tracked and frozen < at}
-        return SyncPoint(frozen, _exit_safe(frozen, safe_until), tracked, starts, gone)
+        return SyncPoint(frozen, _exit_safe(frozen, safe_until), tracked, starts, gone,
+                         {xid: at for xid, at in prepared.items() if at < frozen})
 
     def _forget_passed_locks(self, point: SyncPoint) -> None:
         """Resolved locks whose DDLs every shard's saved checkpoint has passed."""

@@ -8,6 +8,9 @@ and sends them at the XA COMMIT (records.py: XA_ROWS), or drops them at the XA R
 Upstream, a prepared transaction keeps its rows locked until its end, so no transaction
 in between touched them: applying them at the commit changes no outcome.
 
+The syncer's checkpoint lists the prepared transactions with where their event groups
+start; a restart reads those groups again first (reader.py), so nothing held is lost.
+
 What is held stays in memory up to MEMORY_BYTES of rows events over all the prepared
 transactions together; beyond that, each one's further rows go to a temporary file.
 """
