@@ -8,7 +8,8 @@ mode. A table's row holds a location ahead of the global one, as DM's table chec
 do, when its data is already there (a table a resumed dump copied under a later
 snapshot): its row events before that location are not applied again. The global
 row's `table_info` lists the XA transactions prepared before its location and not yet
-ended, with where each one's events start.
+ended, with where each one's events start (and, at a held shard's frozen location,
+those that ended past it).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ class SyncPoint:
     # XA transactions prepared before the location and not ended: where each one's event
     # group starts (a restart reads those groups again first: dm.sync.xa)
     xa_prepared: dict[str, Location] = field(default_factory=dict)
+    # XA transactions prepared before the location and ended past it (a held shard's
+    # frozen location): a restart meets their ends without their rows, rightly
+    xa_ended: frozenset[str] = frozenset()
 
 
 class SyncerCheckpoint:
@@ -78,8 +82,12 @@ class SyncerCheckpoint:
         for schema, table, name, pos, gtid, xname, xpos, xgtid, info, is_global in rows:
             if is_global:
                 exit_safe = self._location(xname, xpos, xgtid) if xname else None
+                doc = json.loads(str(info)) if info else None
+                doc = doc if isinstance(doc, dict) else {}
                 point = SyncPoint(self._location(name, pos, gtid), exit_safe,
-                                  xa_prepared=self._xa_prepared(info))
+                                  xa_prepared={str(xid): Location(str(at[0]), int(at[1]))
+                                               for xid, at in doc.get("xa_prepared", {}).items()},
+                                  xa_ended=frozenset(map(str, doc.get("xa_ended", []))))
             else:
                 starts[(schema, table)] = self._location(name, pos, gtid)
                 if info and info != "null":
@@ -92,12 +100,6 @@ class SyncerCheckpoint:
             point.gone = {k: at for k, at in gone.items() if point.location < at}
         return point
 
-    def _xa_prepared(self, info: object) -> dict[str, Location]:
-        """The global row's `table_info`: null, or {"xa_prepared": {xid: [file, pos]}}."""
-        doc = json.loads(str(info)) if info else None
-        prepared = doc.get("xa_prepared", {}) if isinstance(doc, dict) else {}
-        return {str(xid): Location(str(at[0]), int(at[1])) for xid, at in prepared.items()}
-
     def save(self, conn: Connection, point: SyncPoint) -> None:
         """Global and per-table rows in one transaction."""
         loc, exit_safe = point.location, point.exit_safe
@@ -106,8 +108,9 @@ class SyncerCheckpoint:
             exit_safe.file, exit_safe.pos,
             str(exit_safe.gtid_set) if exit_safe.gtid_set is not None else "")
         extra = json.dumps({"xa_prepared": {xid: [at.file, at.pos] for xid, at in
-                                            point.xa_prepared.items()}}) \
-            if point.xa_prepared else "null"
+                                            point.xa_prepared.items()},
+                            "xa_ended": sorted(point.xa_ended)}) \
+            if point.xa_prepared or point.xa_ended else "null"
         rows = [(self.source_id, "", "", loc.file, loc.pos, gtid, xname, xpos, xgtid, extra, 1)]
         for (s, t), info in point.tables.items():
             at = point.table_starts.get((s, t), loc)

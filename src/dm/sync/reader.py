@@ -66,7 +66,8 @@ MAX_ROWS = 4000
 MAX_BYTES = 32 << 20  # of rows events per batch: bounded memory whatever the row size
 MAX_DELAY = 0.005  # seconds a record may wait for its batch to fill
 _PR_SET_PDEATHSIG = 1
-_GROUP_ENDS = frozenset({XID, QUERY, XA_ENDED})  # a group that is no XA transaction's
+# a group that is no XA transaction's, or the end of what is there
+_NOT_THE_GROUP = frozenset({XID, QUERY, XA_ENDED, HEARTBEAT})
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class Reader:
         self._inner = 0
         self._file = setup.start.file  # the binlog file being read, for errors
         self._xa = XaTransactions()  # prepared XA transactions' rows, held to their end
+        self._rereading = False  # reading a prepared XA transaction's group again
         self._clock = time.monotonic
         self._due = self._clock() + MAX_DELAY  # a stream that never pauses still sends
 
@@ -143,6 +145,7 @@ class Reader:
         `group` to its XA_PREPARE event, holding its rows as when it was first read;
         nothing of it is sent (its XA_PREPARED was, in an earlier run)."""
         self._file = group.file
+        self._rereading = True
         if self.setup.relay_dir is not None:
             with RelayStream(RelayDir(self.setup.relay_dir), self.setup.source_id,
                              self.schema) as relay:
@@ -153,24 +156,28 @@ class Reader:
             replica.start_at(group)
             with replica:
                 self._read_group(replica.events())
-        self._records, self._rows, self._bytes = [], 0, 0
-        self._gtid, self._open = None, False
+        self._discard()
+        self._gtid, self._open, self._rereading = None, False, False
 
     def _read_group(self, events: Iterable[Event]) -> None:
         for event in events:
             self._translate(event)
             if isinstance(event, XaPrepareEvent):
                 return
-            if self._xa.open is None and any(r[0] in _GROUP_ENDS for r in self._records):
+            if self._xa.open is None and any(r[0] in _NOT_THE_GROUP for r in self._records):
                 raise SYNC_XA_GROUP_GONE(where=f"{self._file}:{self._start}")
+
+    def _discard(self) -> None:
+        """Nothing read again is sent: its records were sent in an earlier run."""
+        self._records, self._events, self._rows, self._bytes = [], 0, 0, 0
 
     def schema(self, schema: str, table: str) -> TableSchema | None:
         """The decoder's schema provider (asked at each TABLE_MAP): the syncer's answer;
         None before the table's `until` (its rows are skipped, and the binlog may hold
-        them under an older schema than the tracked one), except in an XA transaction:
-        its rows are sent at its commit, and the syncer weighs them there."""
+        them under an older schema than the tracked one), except in a prepared XA
+        transaction's group read again: its rows are still to be applied."""
         answer = self._answer(schema, table)
-        if answer.until is not None and self._xa.open is None and _before(
+        if answer.until is not None and not self._rereading and _before(
                 (self._file, self._start), answer.until):
             return None
         return answer.schema
@@ -212,15 +219,15 @@ class Reader:
             else:
                 self._inner += 1
                 start = self._start + self._inner
-            held = self._xa.open
-            if kind in answer.skip or (held is None and answer.until is not None and _before(
-                    (self._file, start), answer.until)):
+            if kind in answer.skip or (not self._rereading and answer.until is not None
+                                       and _before((self._file, start), answer.until)):
                 return
             if False in event.columns_present or (event.columns_present_after is not None
                                                   and False in event.columns_present_after):
                 raise self._incomplete_image(event)
             record = (ROWS, start, h.timestamp, table.schema, table.table, kind, event.rows,
                       h.event_size)
+            held = self._xa.open
             if held is not None:
                 held.append(record)
             else:
@@ -290,16 +297,18 @@ class Reader:
 
     def _xa_ended(self, xa: XaStatement, event: QueryEvent) -> None:
         """XA COMMIT or XA ROLLBACK of a prepared transaction: its held rows go now, placed
-        at this statement (numbered as one event's, for exactly-once marks), or never."""
+        at this statement (each table's numbered as one event's, for exactly-once marks),
+        or never."""
         held: HeldRecords | None = self._xa.end(xa.xid)
         start = self._pos - event.header.event_size
         committed = xa.verb == "COMMIT"
         if held is not None:
             if committed:
-                first = 0
+                numbered: dict[tuple[str, str], int] = {}
                 for record in held:
+                    first = numbered.get((record[3], record[4]), 0)
                     self._add_rows((XA_ROWS, start, *record[2:], first))
-                    first += len(record[6])
+                    numbered[(record[3], record[4])] = first + len(record[6])
                     if self._full():
                         self._send()
             held.close()
@@ -343,7 +352,10 @@ class Reader:
     def _answer(self, schema: str, table: str) -> TableAnswer:
         answer = self._answers.get((schema, table))
         if answer is None:
-            self._send()  # the syncer answers after everything before the question
+            if self._rereading:
+                self._discard()
+            else:
+                self._send()  # the syncer answers after everything before the question
             write_frame(self._out, (0, [(SCHEMA, schema, table)]))
             reply = read_frame(self._in)
             if not isinstance(reply, TableAnswer):
@@ -374,6 +386,8 @@ def main() -> None:
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print cannot corrupt frames
     setup = read_frame(answers_in)
+    if setup is None:  # the syncer stopped before it said where to read
+        return
     if not isinstance(setup, ReaderSetup):
         raise SystemExit("dm.sync.reader is started by the sync unit, not by hand")
     _die_with_parent(setup.parent_pid)

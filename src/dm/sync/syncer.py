@@ -193,6 +193,10 @@ class SyncUnit:
         # XA transactions prepared and not ended, by xid: where their group starts (the
         # reader holds their rows; a restart reads those groups again first)
         self._xa_starts: dict[str, Location] = {}
+        # and those ended since the last checkpoint: (where their group starts, where
+        # they ended); a restart from a frozen location meets their ends again
+        self._xa_ended: dict[str, tuple[Location, Location]] = {}
+        self._xa_done: frozenset[str] = frozenset()  # the checkpoint's ended ones
         # what query-status shows of the groups, made in the sync thread (status runs on
         # the worker's event loop): unresolvedGroups, blockingDDLs, the lock waited on
         self._shard_status: tuple[list[dict[str, Any]], list[str], str] = ([], [], "")
@@ -375,6 +379,13 @@ class SyncUnit:
                      "where they stopped", self.cfg.task, self.cfg.source_id)
 
     def _run_once(self, stop: threading.Event) -> bool:
+        feed = BinlogFeed(self._table_answer)  # its process loads while this run makes ready
+        try:
+            return self._run_with(feed, stop)
+        finally:
+            feed.close()
+
+    def _run_with(self, feed: BinlogFeed, stop: threading.Event) -> bool:
         # every run starts from the checkpoint's schemas alone: a failed run may have left
         # the tracker ahead of it (a DDL partly applied)
         self.tracker = SchemaTracker(case_sensitive=self.case_sensitive,
@@ -387,7 +398,7 @@ class SyncUnit:
         self._idle_at = None
         self._global_offset = None
         self._resync = False
-        self._arrived, self._dropped, self._xa_starts = set(), {}, {}
+        self._arrived, self._dropped, self._xa_starts, self._xa_ended = set(), {}, {}, {}
         if self.cfg.shard_mode == "pessimistic":
             self.shards = ShardGroups(self.cfg.task, self.cfg.source_id, self._router_route)
             self.shards.resolved = self.locks.resolved()
@@ -404,6 +415,7 @@ class SyncUnit:
             point, safe_until = self._start_point(conn)
             self._marks = self.marks.load(conn, point.location)
             self._xa_starts = dict(point.xa_prepared)
+            self._xa_done = point.xa_ended
         finally:
             conn.close()
         self.on_started()  # the start point is downstream now: the dump files are done
@@ -424,7 +436,7 @@ class SyncUnit:
                 self._declare_shards()
         safe = SafeMode(permanent=self.cfg.safe_mode, exit_at=safe_until,
                         duration=self.cfg.safe_mode_duration, clock=time.monotonic)
-        with ExitStack() as cleanup:  # undone in reverse: reader, last checkpoint, appliers
+        with ExitStack() as cleanup:  # undone in reverse: last checkpoint, appliers
             ddl_conn = connect(self.cfg.target, what="downstream")
             cleanup.callback(ddl_conn.close)
             if self.cfg.shard_mode == "optimistic":
@@ -455,9 +467,8 @@ class SyncUnit:
             by_gtid = self.cfg.enable_gtid and point.location.gtid_set is not None
             xa_groups = sorted(self._xa_starts.values())  # read again first: their rows
             relay = self._relay_for(min([point.location, *xa_groups]))
-            feed = BinlogFeed(replica, point.location, by_gtid, self._table_answer, relay,
-                              self.cfg.source_id, tuple(xa_groups))
-            cleanup.callback(feed.close)
+            feed.start(replica, point.location, by_gtid, relay, self.cfg.source_id,
+                       tuple(xa_groups))
             log.info("sync of %s/%s starts at %s (safe mode until %s)", self.cfg.task,
                      self.cfg.source_id, point.location.short(),
                      safe_until.short() if safe_until else "its duration ends")
@@ -638,13 +649,16 @@ class SyncUnit:
         elif tag == XA_ENDED:
             _, end, start, timestamp, gtid, xid, committed, known = record
             self.last_event_time = timestamp
-            unread = committed and not known  # its rows were never read
+            # its rows were never read (those of one ended past a frozen checkpoint were
+            # applied in the run that saved it)
+            unread = committed and not known and xid not in self._xa_done
             operated = unread and self._operated(pos.at(start), applier, causality, ddl_conn)
             if unread and not operated:
                 self.failed_ddl = pos.at(start)  # binlog skip without -b acts here
                 raise errors.SYNC_XA_PREPARED_BEFORE_START(xid=xid,
                                                            where=pos.at(start).short())
-            self._xa_starts.pop(xid, None)
+            if xid in self._xa_starts:
+                self._xa_ended[xid] = (self._xa_starts.pop(xid), pos.at(start))
             self._commit(pos, end, gtid, counted=committed)
             if operated:  # the checkpoint goes past it at once, and the operator is forgotten
                 self._flush(applier, self._safe_until)
@@ -1219,8 +1233,11 @@ class SyncUnit:
         # a table dropped since: its events before the drop are not read again (its rows
         # would meet the merged table's later schema)
         gone = {k: at for k, at in self._dropped.items() if k not in tracked and frozen < at}
+        # a restart from `frozen` meets again the ends of those prepared before it
+        ended = frozenset(xid for xid, (at, end) in self._xa_ended.items()
+                          if at < frozen and not end < frozen and xid not in prepared)
         return SyncPoint(frozen, _exit_safe(frozen, safe_until), tracked, starts, gone,
-                         {xid: at for xid, at in prepared.items() if at < frozen})
+                         prepared, ended)
 
     def _forget_passed_locks(self, point: SyncPoint) -> None:
         """Resolved locks whose DDLs every shard's saved checkpoint has passed."""
@@ -1261,6 +1278,8 @@ class SyncUnit:
                 finally:
                     conn.close()
                 self.saved = point.location
+                self._xa_ended = {xid: ended for xid, ended in self._xa_ended.items()
+                                  if not ended[1] < point.location}
                 self._flushed_commit = committed
                 now = time.monotonic()
                 self.recorder.flush_interval.observe(now - self._flushed_at)

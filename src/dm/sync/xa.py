@@ -92,9 +92,13 @@ class XaTransactions:
         return held
 
     def prepare(self, xid: Xid) -> None:
-        """The transaction being read is prepared: held until `end(xid)`."""
+        """The transaction being read is prepared: held until `end(xid)`. One held
+        already (read again at the start, its rows whatever the tables' `until`) stays."""
         assert self.open is not None
-        self._prepared[xid] = self.open
+        if xid in self._prepared:
+            self.open.close()
+        else:
+            self._prepared[xid] = self.open
         self.open = None
 
     def end(self, xid: Xid) -> HeldRecords | None:
