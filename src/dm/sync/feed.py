@@ -26,11 +26,14 @@ _PIPE_SIZE = 1 << 20  # lets the reader run up to ~1 MiB ahead of the syncer
 class BinlogFeed:
     """Batches of records from one reader process; not thread-safe."""
 
-    def __init__(self, answer: Answer) -> None:
-        """The reader process starts now, and loads its code while the syncer makes
-        ready; it reads once `start` says from where."""
+    def __init__(self, replica: ReplicaConfig, start: Location, by_gtid: bool,
+                 answer: Answer, relay_dir: Path | None = None, source_id: str = "",
+                 xa_groups: tuple[Location, ...] = ()) -> None:
+        """With `relay_dir`, the reader reads the relay log there instead of the upstream;
+        it first reads the event groups of prepared XA transactions at `xa_groups`."""
         self._answer = answer
-        self._where = "the binlog reader"
+        origin = f"relay log {relay_dir}" if relay_dir is not None else replica.target
+        self._where = f"{origin} from {start.short() if start.file else start}"
         self._proc = subprocess.Popen([sys.executable, "-m", "dm.sync.reader"],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert self._proc.stdin is not None and self._proc.stdout is not None
@@ -38,14 +41,6 @@ class BinlogFeed:
         self._from: IO[bytes] = self._proc.stdout
         with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: keep 64 KiB
             fcntl.fcntl(self._from.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
-
-    def start(self, replica: ReplicaConfig, start: Location, by_gtid: bool,
-              relay_dir: Path | None = None, source_id: str = "",
-              xa_groups: tuple[Location, ...] = ()) -> None:
-        """With `relay_dir`, the reader reads the relay log there instead of the upstream;
-        it first reads the event groups of prepared XA transactions at `xa_groups`."""
-        origin = f"relay log {relay_dir}" if relay_dir is not None else replica.target
-        self._where = f"{origin} from {start.short() if start.file else start}"
         write_frame(self._to, ReaderSetup(replica, start, by_gtid, os.getpid(), relay_dir,
                                            source_id, xa_groups))
 

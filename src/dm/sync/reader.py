@@ -386,8 +386,6 @@ def main() -> None:
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print cannot corrupt frames
     setup = read_frame(answers_in)
-    if setup is None:  # the syncer stopped before it said where to read
-        return
     if not isinstance(setup, ReaderSetup):
         raise SystemExit("dm.sync.reader is started by the sync unit, not by hand")
     _die_with_parent(setup.parent_pid)

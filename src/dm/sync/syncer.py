@@ -379,13 +379,6 @@ class SyncUnit:
                      "where they stopped", self.cfg.task, self.cfg.source_id)
 
     def _run_once(self, stop: threading.Event) -> bool:
-        feed = BinlogFeed(self._table_answer)  # its process loads while this run makes ready
-        try:
-            return self._run_with(feed, stop)
-        finally:
-            feed.close()
-
-    def _run_with(self, feed: BinlogFeed, stop: threading.Event) -> bool:
         # every run starts from the checkpoint's schemas alone: a failed run may have left
         # the tracker ahead of it (a DDL partly applied)
         self.tracker = SchemaTracker(case_sensitive=self.case_sensitive,
@@ -436,7 +429,7 @@ class SyncUnit:
                 self._declare_shards()
         safe = SafeMode(permanent=self.cfg.safe_mode, exit_at=safe_until,
                         duration=self.cfg.safe_mode_duration, clock=time.monotonic)
-        with ExitStack() as cleanup:  # undone in reverse: last checkpoint, appliers
+        with ExitStack() as cleanup:  # undone in reverse: reader, last checkpoint, appliers
             ddl_conn = connect(self.cfg.target, what="downstream")
             cleanup.callback(ddl_conn.close)
             if self.cfg.shard_mode == "optimistic":
@@ -467,8 +460,9 @@ class SyncUnit:
             by_gtid = self.cfg.enable_gtid and point.location.gtid_set is not None
             xa_groups = sorted(self._xa_starts.values())  # read again first: their rows
             relay = self._relay_for(min([point.location, *xa_groups]))
-            feed.start(replica, point.location, by_gtid, relay, self.cfg.source_id,
-                       tuple(xa_groups))
+            feed = BinlogFeed(replica, point.location, by_gtid, self._table_answer, relay,
+                              self.cfg.source_id, tuple(xa_groups))
+            cleanup.callback(feed.close)
             log.info("sync of %s/%s starts at %s (safe mode until %s)", self.cfg.task,
                      self.cfg.source_id, point.location.short(),
                      safe_until.short() if safe_until else "its duration ends")
