@@ -163,11 +163,12 @@ def _pause_and_kill_under_orm_writes(cluster: DMProcesses, upstream: MariaDB,
     wait_equal(upstream, downstream, db, ("orders", "items"))
 
 
-def test_xa_transactions_end_at_prepare_and_commit(cluster: DMProcesses, upstream: MariaDB,
-                                                   downstream: MariaDB,
-                                                   tmp_path: Path) -> None:
+def test_xa_transactions_in_two_phases_and_in_one(cluster: DMProcesses, upstream: MariaDB,
+                                                  downstream: MariaDB,
+                                                  tmp_path: Path) -> None:
     """MariaDB logs an XA transaction's rows up to XA END and an XA_PREPARE event, then
-    XA COMMIT as a group of its own; ONE PHASE commits like any transaction."""
+    XA COMMIT as a group of its own (the rows are applied there); ONE PHASE commits like
+    any transaction; a pause in between."""
     db = "trx_xa"
     _start(cluster, upstream, downstream, tmp_path, db,
            f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT)")
