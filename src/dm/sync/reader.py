@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from dm.binlog.events.base import LOG_EVENT_ARTIFICIAL_F, Event
 from dm.binlog.events.control import HeartbeatEvent, RotateEvent, XaPrepareEvent, XidEvent
@@ -103,6 +103,12 @@ class Reader:
         self._file = setup.start.file  # the binlog file being read, for errors
         self._xa = XaTransactions()  # prepared XA transactions' rows, held to their end
         self._rereading = False  # reading a prepared XA transaction's group again
+        # what each kind of event does (by its exact class: one lookup per event)
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            RowsEvent: self._on_rows, XidEvent: self._on_xid, QueryEvent: self._query,
+            MariadbGtidEvent: self._on_mariadb_gtid, GtidEvent: self._on_gtid,
+            RotateEvent: self._on_rotate, HeartbeatEvent: self._on_heartbeat,
+            XaPrepareEvent: self._xa_prepared}
         self._clock = time.monotonic
         self._due = self._clock() + MAX_DELAY  # a stream that never pauses still sends
 
@@ -188,7 +194,8 @@ class Reader:
         for event in events:
             self._events += 1
             self._translate(event)
-            if (self._full() or not ready()
+            if (len(self._records) >= MAX_RECORDS or self._rows >= MAX_ROWS  # _full(),
+                    or self._bytes >= MAX_BYTES or not ready()  # inline: once an event
                     or (self._events & 63 == 0 and self._clock() >= self._due)):
                 self._send()
         self._send()
@@ -210,46 +217,55 @@ class Reader:
             self._pos = h.log_pos
             self._start = h.log_pos - h.event_size
             self._inner = 0
-        if isinstance(event, RowsEvent):
-            table = event.table
-            kind = event.kind.value
-            answer = self._answer(table.schema, table.table)
-            if h.log_pos:
-                start = h.log_pos - h.event_size
-            else:
-                self._inner += 1
-                start = self._start + self._inner
-            if kind in answer.skip or (not self._rereading and answer.until is not None
-                                       and _before((self._file, start), answer.until)):
-                return
-            if False in event.columns_present or (event.columns_present_after is not None
-                                                  and False in event.columns_present_after):
-                raise self._incomplete_image(event)
-            record = (ROWS, start, h.timestamp, table.schema, table.table, kind, event.rows,
-                      h.event_size)
-            held = self._xa.open
-            if held is not None:
-                held.append(record)
-            else:
-                self._add_rows(record)
-        elif isinstance(event, XidEvent):
-            self._end_group(h.timestamp)
-        elif isinstance(event, QueryEvent):
-            self._query(event)
-        elif isinstance(event, MariadbGtidEvent):
-            self._gtid = str(event.gtid)
-            self._open = not event.standalone  # MariaDB writes no BEGIN: this is it
-            if event.prepared_xa:  # nor XA START
-                self._xa.start()
-        elif isinstance(event, GtidEvent):
-            self._gtid = event.gtid
-        elif isinstance(event, RotateEvent):
-            self._file = event.next_file
-            self._records.append((ROTATE, event.next_file, event.position))
-        elif isinstance(event, HeartbeatEvent):
-            self._records.append((HEARTBEAT, event.log_file, event.log_pos))
-        elif isinstance(event, XaPrepareEvent):
-            self._xa_prepared(event)
+        handle = self._handlers.get(type(event))
+        if handle is not None:  # the others (TABLE_MAP, FORMAT_DESCRIPTION...) fold away
+            handle(event)
+
+    def _on_rows(self, event: RowsEvent) -> None:
+        h = event.header
+        table = event.table
+        kind = event.kind.value
+        answer = self._answer(table.schema, table.table)
+        if h.log_pos:
+            start = h.log_pos - h.event_size
+        else:
+            self._inner += 1
+            start = self._start + self._inner
+        if kind in answer.skip or (not self._rereading and answer.until is not None
+                                   and _before((self._file, start), answer.until)):
+            return
+        if False in event.columns_present or (event.columns_present_after is not None
+                                              and False in event.columns_present_after):
+            raise self._incomplete_image(event)
+        rows = event.rows
+        record = (ROWS, start, h.timestamp, table.schema, table.table, kind, rows,
+                  h.event_size)
+        held = self._xa.open
+        if held is not None:
+            held.append(record)
+        else:  # _add_rows, inline: the hot path
+            self._rows += len(rows)
+            self._bytes += h.event_size
+            self._records.append(record)
+
+    def _on_xid(self, event: XidEvent) -> None:
+        self._end_group(event.header.timestamp)
+
+    def _on_mariadb_gtid(self, event: MariadbGtidEvent) -> None:
+        self._gtid = str(event.gtid)
+        self._open = not event.standalone  # MariaDB writes no BEGIN: this is it
+        if event.prepared_xa:  # nor XA START
+            self._xa.start()
+
+    def _on_gtid(self, event: GtidEvent) -> None:
+        self._gtid = event.gtid
+
+    def _on_rotate(self, event: RotateEvent) -> None:
+        self._file = event.next_file
+        self._records.append((ROTATE, event.next_file, event.position))
+
+    def _on_heartbeat(self, event: HeartbeatEvent) -> None:
+        self._records.append((HEARTBEAT, event.log_file, event.log_pos))
 
     def _incomplete_image(self, event: RowsEvent) -> DMError:
         """A minimal or noblob row image: its missing columns cannot be written exactly."""
