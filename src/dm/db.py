@@ -158,6 +158,9 @@ def _literal(value: str) -> str:
 # Another transaction held the rows a moment ago, so the loser's transaction (rolled back)
 # runs again at once, after a random pause so that two losers do not meet again.
 LOCK_CONFLICTS = frozenset({1205, 1213, 8005, 9007, 8022})
+# the connection was refused, has gone away or was lost: whether the statement ran is
+# not known (a downstream restarting, a proxy's timeout)
+CONNECTION_LOST = frozenset({2003, 2006, 2013})
 
 
 def is_lock_conflict(exc: BaseException | None) -> bool:

@@ -12,10 +12,12 @@ import pytest
 from dm.sandbox import DMProcesses, MariaDB
 from tests.integration.conftest import (
     binlog_end,
+    fetch,
     removed_afterwards,
     source_yaml,
     wait_equal,
     wait_stage,
+    wait_until,
 )
 
 pytestmark = pytest.mark.integration
@@ -101,3 +103,37 @@ def test_renames_that_ran_before_a_crash_are_found_done(
         answer = wait_stage(cluster, "ddlpieces", "Paused", timeout=60)
         error = answer["sources"][0]["subTaskStatus"][0]["result"]["errors"][0]
         assert "1146" in error["RawCause"], error
+
+
+def _running_alter(downstream: MariaDB) -> int | None:
+    """The id of the downstream connection running the replicated ALTER, if one is."""
+    rows = fetch(downstream, "SELECT ID, INFO FROM information_schema.PROCESSLIST "
+                             "WHERE INFO LIKE 'ALTER TABLE%ALGORITHM=COPY%'")
+    return int(rows[0][0]) if rows else None
+
+
+def test_a_ddl_whose_downstream_connection_is_lost_is_retried(
+        cluster: DMProcesses, upstream: MariaDB, downstream: MariaDB, tmp_path: Path) -> None:
+    """The downstream connection running a DDL is killed midway (a downstream restart, a
+    proxy's timeout): the task resumes by itself and runs the DDL again, as lost
+    connections are everywhere else (it paused with 36013 for good)."""
+    db = "ddlpieces"
+    fill = f"INSERT INTO {db}.big SELECT seq, REPEAT('x', 200) FROM {db}.seq_1_to_300000"
+    for server in (upstream, downstream):
+        server.execute(f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
+                       f"CREATE TABLE {db}.big (id INT PRIMARY KEY, v VARCHAR(200))", fill)
+    name, pos = binlog_end(upstream)
+    (tmp_path / "task.yaml").write_text(TASK.format(port=downstream.port, name=name, pos=pos))
+    assert cluster.dmctl("operate-source", "create", str(
+        source_yaml(tmp_path / "s.yaml", f"{db}-src", upstream)))["result"]
+    with removed_afterwards(cluster, db, f"{db}-src"):
+        assert cluster.dmctl("start-task", "--remove-meta", str(tmp_path / "task.yaml"))["result"]
+        wait_stage(cluster, db, "Running")
+        upstream.execute(f"ALTER TABLE {db}.big ADD COLUMN c INT DEFAULT 7, ALGORITHM=COPY",
+                         f"INSERT INTO {db}.big VALUES (0, 'after', 8)")
+        wait_until("the ALTER runs downstream", lambda: _running_alter(downstream) is not None,
+                   timeout=60)
+        downstream.execute(f"KILL CONNECTION {_running_alter(downstream)}")
+        wait_equal(upstream, downstream, db, ("big",), timeout=120)
+        wait_until("running again without an error", lambda: not cluster.dmctl(
+            "query-status", db)["sources"][0]["subTaskStatus"][0]["result"])

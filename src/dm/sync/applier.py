@@ -35,6 +35,7 @@ import pymysql
 from dm import errors
 from dm.binlog.location import Location
 from dm.db import (
+    CONNECTION_LOST,
     LOCK_CONFLICTS,
     Connection,
     Endpoint,
@@ -53,7 +54,7 @@ StatementBuilder = Callable[[Sequence[RowChange], bool], list[tuple[str, list[An
 Applied = Callable[[int, dict[tuple[str, str], Counter[str]], float], None]
 # lock conflicts (db.LOCK_CONFLICTS), and: refused, gone away, lost; TiDB's PD timeout,
 # TiKV busy, resolve-lock timeout, info schema expired/changed
-_RETRYABLE = LOCK_CONFLICTS | {2003, 2006, 2013, 9001, 9003, 9004, 8027, 8028}
+_RETRYABLE = LOCK_CONFLICTS | CONNECTION_LOST | {9001, 9003, 9004, 8027, 8028}
 _RETRYABLE_1105 = ("information schema is out of date", "information schema is changed")
 _MAX_RETRIES = 100
 _RETRY_INTERVAL = 3.0  # a lost or refused connection: the server may be restarting

@@ -34,7 +34,16 @@ from dm.binlog.location import (
 from dm.binlog.replica import ReplicaConfig
 from dm.binlog.rows.schema import TableSchema
 from dm.binlog.status import binlog_sizes, binlog_status
-from dm.db import Connection, Endpoint, connect, qualified, query_all, query_one, ssl_params
+from dm.db import (
+    CONNECTION_LOST,
+    Connection,
+    Endpoint,
+    connect,
+    qualified,
+    query_all,
+    query_one,
+    ssl_params,
+)
 from dm.dump.dumpdir import DumpDirectory, schema_statements
 from dm.dump.metadata import METADATA_FILE
 from dm.dump.snapshots import resumed, table_starts
@@ -873,7 +882,7 @@ class SyncUnit:
                 except pymysql.err.MySQLError as exc:
                     if not ddl.is_tolerated(exc.args[0], one.event) and \
                             not rename_done(cur, one, exc.args[0], self.route):
-                        raise errors.SYNC_DDL_EXEC(exc, sql=downstream_sql, where=where) from exc
+                        raise self._ddl_failed(exc, downstream_sql, where) from exc
                 self.tracker.apply_ddl(one)
         if self.shards is not None:
             for gone in tracked - set(self.tracker.tables()):
@@ -1178,7 +1187,15 @@ class SyncUnit:
                     cur.execute(sql)
                 except pymysql.err.MySQLError as exc:
                     if not ddl.is_tolerated(exc.args[0], one.event):
-                        raise errors.SYNC_DDL_EXEC(exc, sql=sql, where=at.short()) from exc
+                        raise self._ddl_failed(exc, sql, at.short()) from exc
+
+    def _ddl_failed(self, exc: pymysql.err.MySQLError, sql: str, where: str) -> errors.DMError:
+        """A DDL's failure downstream. A lost connection is retried by auto-resume, which
+        runs the DDL again from its checkpoint (found there already: tolerated), as a lost
+        connection is everywhere else; anything else waits for the user."""
+        if exc.args and exc.args[0] in CONNECTION_LOST:
+            return errors.DB_BAD_CONN(exc, target=self.cfg.target.target)
+        return errors.SYNC_DDL_EXEC(exc, sql=sql, where=where)
 
     def _with_database_charset(self, one: ddl.DDL, sql: str) -> str:
         """A CREATE DATABASE without a charset gets the one it got upstream (the session's
