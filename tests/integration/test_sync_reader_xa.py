@@ -64,6 +64,9 @@ def test_prepared_rows_go_at_their_commit(upstream: MariaDB, memory: int,
     assert shape == [(XA_PREPARED, None), (XA_PREPARED, None), (ROWS, None), (XID, None),
                      (XA_ENDED, False), (XA_ROWS, None), (XA_ROWS, None), (XA_ENDED, True),
                      (ROWS, None), (XID, None)]
+    prepared = [r for r in records if r[0] == XA_PREPARED]
+    assert prepared[0][2] == start[1]  # where its group (its GTID event) starts
+    assert prepared[0][2] < prepared[0][1] <= prepared[1][2] < prepared[1][1]
     released = [r for r in records if r[0] == XA_ROWS]
     commit = next(r for r in records if r[0] == XA_ENDED and r[6])
     assert commit[5] == "X'6b657074',X'',1"

@@ -104,11 +104,15 @@ def test_a_prepared_group_read_again_from_the_relay(
     _start(cluster, upstream, downstream, tmp_path, db, **{"enable-relay": "true"})
     with removed_afterwards(cluster, db, f"{db}-src"):
         upstream.execute(f"INSERT INTO {db}.o VALUES (1)", "FLUSH BINARY LOGS")
+        prepared_in = binlog_end(upstream)[0]
         _xa_prepare(upstream, "'first'", f"INSERT INTO {db}.o VALUES (2)")  # first in its file
         upstream.execute(f"INSERT INTO {db}.o VALUES (3)", "FLUSH BINARY LOGS",
                          f"INSERT INTO {db}.o VALUES (4)")
         wait_equal(upstream, downstream, db, ("o",))
         time.sleep(1.5)  # a checkpoint past the prepare, in the next file
+        # the relay keeps the prepared transaction's file: a restart reads it again
+        kept = cluster.dmctl("purge-relay", "-s", f"{db}-src", "-f", binlog_end(upstream)[0])
+        assert f"kept {prepared_in} and later" in kept["sources"][0]["msg"], kept
         for commit in ("", "XA COMMIT 'first'"):
             assert cluster.dmctl("pause-task", db)["result"]
             wait_stage(cluster, db, "Paused")

@@ -103,6 +103,7 @@ class Reader:
         self._file = setup.start.file  # the binlog file being read, for errors
         self._xa = XaTransactions()  # prepared XA transactions' rows, held to their end
         self._rereading = False  # reading a prepared XA transaction's group again
+        self._group_start = 0  # where the group being read starts (its GTID event)
         # what each kind of event does (by its exact class: one lookup per event)
         self._handlers: dict[type, Callable[[Any], None]] = {
             RowsEvent: self._on_rows, XidEvent: self._on_xid, QueryEvent: self._query,
@@ -252,12 +253,14 @@ class Reader:
         self._end_group(event.header.timestamp)
 
     def _on_mariadb_gtid(self, event: MariadbGtidEvent) -> None:
+        self._group_start = self._start
         self._gtid = str(event.gtid)
         self._open = not event.standalone  # MariaDB writes no BEGIN: this is it
         if event.prepared_xa:  # nor XA START
             self._xa.start()
 
     def _on_gtid(self, event: GtidEvent) -> None:
+        self._group_start = self._start
         self._gtid = event.gtid
 
     def _on_rotate(self, event: RotateEvent) -> None:
@@ -295,8 +298,8 @@ class Reader:
             return
         xid = Xid(event.gtrid, event.bqual, event.format_id)
         self._xa.prepare(xid)
-        self._records.append((XA_PREPARED, self._pos, event.header.timestamp, self._gtid,
-                              str(xid)))
+        self._records.append((XA_PREPARED, self._pos, self._group_start,
+                              event.header.timestamp, self._gtid, str(xid)))
         self._gtid = None
         self._open = False
 
@@ -343,6 +346,8 @@ class Reader:
         sql = event.query
         role = role_of(sql)
         if role is Role.BEGIN:
+            if self._gtid is None:  # no GTID event opened the group (MySQL 5.6 without)
+                self._group_start = self._start
             self._open = True
             if xa_statement(sql) is not None:  # MySQL's XA START
                 self._xa.start()

@@ -13,8 +13,9 @@ its tag:
     (HEARTBEAT, file, pos)                               the upstream is idle there
     (SCHEMA, schema, table)                              a question: see `TableAnswer`
     (ERROR, process_error)                               the reader failed; it stops
-    (XA_PREPARED, end_pos, timestamp, gtid, xid)         an XA transaction's group ends,
-                                                         its rows held by the reader
+    (XA_PREPARED, end_pos, start_pos, timestamp, gtid, xid)  an XA transaction's group
+                                                         (from start_pos) ends, its rows
+                                                         held by the reader
     (XA_ROWS, start_pos, timestamp, schema, table, kind, rows, event_size, first_row)
     (XA_ENDED, end_pos, start_pos, timestamp, gtid, xid, committed, known)
 

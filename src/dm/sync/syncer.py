@@ -645,9 +645,9 @@ class SyncUnit:
             self._rows(schema, table, kind, rows, pos.at(start), applier, causality, safe,
                        size // max(len(rows), 1), first)
         elif tag == XA_PREPARED:
-            _, end, timestamp, gtid, xid = record
+            _, end, start, timestamp, gtid, xid = record
             self.last_event_time = timestamp
-            self._xa_starts.setdefault(xid, pos.committed)
+            self._xa_starts.setdefault(xid, pos.at(start))
             self._commit(pos, end, gtid, counted=False)
         elif tag == XA_ENDED:
             _, end, start, timestamp, gtid, xid, committed, known = record

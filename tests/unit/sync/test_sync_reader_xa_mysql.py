@@ -94,7 +94,7 @@ def test_mysql_xa_start_holds_the_rows_until_xa_commit() -> None:
     commit_start = log.pos - 50
     records = _records(log)
     assert [r[0] for r in records] == [XA_PREPARED, ROWS, XID, XA_ROWS, XA_ENDED]
-    assert records[0][3] == f"{_UUID}:1" and records[0][4] == "X'6b',X'',1"
+    assert records[0][2:] == (4, 1_700_000_000, f"{_UUID}:1", "X'6b',X'',1")
     assert records[3][1] == commit_start and records[3][6] == [(1,), (2,)]
     assert records[4][4] == f"{_UUID}:3" and records[4][6:] == (True, True)
 
