@@ -36,20 +36,28 @@ block-allow-list:
 """
 
 
+
+def _start(cluster: DMProcesses, downstream: MariaDB, tmp_path: Path, binlog: tuple[str, int],
+           upstream: MariaDB) -> None:
+    """The source, and the incremental task from `binlog` (its checkpoint dropped first)."""
+    downstream.execute("DROP DATABASE IF EXISTS dm_meta")
+    assert cluster.dmctl("operate-source", "create", str(
+        source_yaml(tmp_path / "s.yaml", "ddlpieces-src", upstream)))["result"]
+    (tmp_path / "t.yaml").write_text(TASK.format(port=downstream.port, name=binlog[0],
+                                                 pos=binlog[1]))
+    assert cluster.dmctl("start-task", "--remove-meta", str(tmp_path / "t.yaml"))["result"]
+
+
 def test_a_failed_second_piece_resumes_after_the_fix(cluster: DMProcesses, upstream: MariaDB,
                                                      downstream: MariaDB,
                                                      tmp_path: Path) -> None:
     for server in (upstream, downstream):
         server.execute("DROP DATABASE IF EXISTS ddlpieces", "CREATE DATABASE ddlpieces")
-    downstream.execute("DROP DATABASE IF EXISTS dm_meta")
-    name, pos = binlog_end(upstream)
+    binlog = binlog_end(upstream)
     upstream.execute("CREATE TABLE ddlpieces.t (id INT PRIMARY KEY, v INT)",
                      "INSERT INTO ddlpieces.t VALUES (1, 1), (2, 2)")
-    assert cluster.dmctl("operate-source", "create", str(
-        source_yaml(tmp_path / "s.yaml", "ddlpieces-src", upstream)))["result"]
     with removed_afterwards(cluster, "ddlpieces", "ddlpieces-src"):
-        (tmp_path / "t.yaml").write_text(TASK.format(port=downstream.port, name=name, pos=pos))
-        assert cluster.dmctl("start-task", str(tmp_path / "t.yaml"))["result"]
+        _start(cluster, downstream, tmp_path, binlog, upstream)
         wait_equal(upstream, downstream, "ddlpieces", ("t",))
         time.sleep(1.5)  # a checkpoint with the table tracked
         downstream.execute("INSERT INTO ddlpieces.t VALUES (100, 5), (101, 5)")  # only here
@@ -76,16 +84,12 @@ def test_renames_that_ran_before_a_crash_are_found_done(
     downstream does not show done still pauses."""
     for server in (upstream, downstream):
         server.execute("DROP DATABASE IF EXISTS ddlpieces", "CREATE DATABASE ddlpieces")
-    downstream.execute("DROP DATABASE IF EXISTS dm_meta")
-    name, pos = binlog_end(upstream)
+    binlog = binlog_end(upstream)
     upstream.execute("CREATE TABLE ddlpieces.t (id INT PRIMARY KEY, a INT)",
                      "CREATE TABLE ddlpieces.u (id INT PRIMARY KEY)",
                      "INSERT INTO ddlpieces.t VALUES (1, 1)")
-    assert cluster.dmctl("operate-source", "create", str(
-        source_yaml(tmp_path / "s.yaml", "ddlpieces-src", upstream)))["result"]
     with removed_afterwards(cluster, "ddlpieces", "ddlpieces-src"):
-        (tmp_path / "t.yaml").write_text(TASK.format(port=downstream.port, name=name, pos=pos))
-        assert cluster.dmctl("start-task", str(tmp_path / "t.yaml"))["result"]
+        _start(cluster, downstream, tmp_path, binlog, upstream)
         wait_equal(upstream, downstream, "ddlpieces", ("t", "u"))
         for key, rename in enumerate(("RENAME TABLE ddlpieces.t TO ddlpieces.t2",
                                       "ALTER TABLE ddlpieces.t2 CHANGE a b INT",
@@ -122,12 +126,8 @@ def test_a_ddl_whose_downstream_connection_is_lost_is_retried(
     for server in (upstream, downstream):
         server.execute(f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
                        f"CREATE TABLE {db}.big (id INT PRIMARY KEY, v VARCHAR(200))", fill)
-    name, pos = binlog_end(upstream)
-    (tmp_path / "task.yaml").write_text(TASK.format(port=downstream.port, name=name, pos=pos))
-    assert cluster.dmctl("operate-source", "create", str(
-        source_yaml(tmp_path / "s.yaml", f"{db}-src", upstream)))["result"]
     with removed_afterwards(cluster, db, f"{db}-src"):
-        assert cluster.dmctl("start-task", "--remove-meta", str(tmp_path / "task.yaml"))["result"]
+        _start(cluster, downstream, tmp_path, binlog_end(upstream), upstream)
         wait_stage(cluster, db, "Running")
         upstream.execute(f"ALTER TABLE {db}.big ADD COLUMN c INT DEFAULT 7, ALGORITHM=COPY",
                          f"INSERT INTO {db}.big VALUES (0, 'after', 8)")

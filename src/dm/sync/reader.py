@@ -232,7 +232,7 @@ class Reader:
         else:
             self._inner += 1
             start = self._start + self._inner
-        if kind in answer.skip or (not self._rereading and answer.until is not None
+        if kind in answer.skip or (answer.until is not None and not self._rereading
                                    and _before((self._file, start), answer.until)):
             return
         if False in event.columns_present or (event.columns_present_after is not None

@@ -35,8 +35,8 @@ A batch on the wire is `(events_read, [record, ...])`.
 XA transactions: the rows of an XA transaction are logged at its XA PREPARE, and it may
 be rolled back later. The reader holds them (dm.sync.xa) and sends them only at its XA
 COMMIT, as XA_ROWS records placed at the commit's query event (`start_pos`; `first_row`
-numbers the rows of all of them as one event, for exactly-once marks) and followed by
-XA_ENDED; at XA ROLLBACK only XA_ENDED goes. `xid` is the Xid's text; `known` is False
+numbers each table's rows across them as one event's, for exactly-once marks) and
+followed by XA_ENDED; at XA ROLLBACK only XA_ENDED goes. `xid` is the Xid's text; `known` is False
 for an XA COMMIT/ROLLBACK whose XA PREPARE lies before where the reader started.
 """
 

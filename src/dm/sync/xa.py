@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from typing import IO, Final
 
 from dm.core.transactions import Xid
-from dm.sync.records import ROWS, Record
+from dm.sync.records import Record
 
 MEMORY_BYTES: Final = 16 << 20
 
@@ -46,7 +46,7 @@ class HeldRecords:
         self._file: IO[bytes] | None = None
 
     def append(self, record: Record) -> None:
-        size = record[7] if record[0] == ROWS else 0
+        size = record[7]  # a ROWS record's event size
         if self._file is None and size <= self._budget.left:
             self._memory.append(record)
             self._memory_bytes += size
@@ -78,8 +78,8 @@ class XaTransactions:
     """The reader's XA transactions: the one being read (`open`, from its XA START to its
     XA_PREPARE event) and the prepared ones, by xid."""
 
-    def __init__(self, memory_bytes: int = MEMORY_BYTES) -> None:
-        self._budget = _Budget(memory_bytes)
+    def __init__(self, memory_bytes: int | None = None) -> None:
+        self._budget = _Budget(MEMORY_BYTES if memory_bytes is None else memory_bytes)
         self.open: HeldRecords | None = None
         self._prepared: dict[Xid, HeldRecords] = {}
 
