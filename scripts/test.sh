@@ -13,4 +13,4 @@ if (($#)); then
     exec .venv/bin/pytest -q -p no:cacheprovider "$@"
 fi
 .venv/bin/pytest -q -p no:cacheprovider -x tests/unit
-.venv/bin/pytest -q -p no:cacheprovider tests/integration
+.venv/bin/pytest -q -p no:cacheprovider --durations=30 tests/integration  # the slowest, to keep CI short

@@ -289,6 +289,11 @@ CONFIG_LOAD_MODE = _define(20053, _C, _INT, _MED, "{file}:{line}: {key}: {detail
 CONFIG_ON_DUPLICATE = _define(20054, _C, _INT, _MED,
                               "{file}:{line}: {key}: {value!r} is not supported",
                               "Use replace, error or ignore.")
+CONFIG_STRICT_OPTIMISTIC = _define(20066, _C, _INT, _MED,
+                                   "{file}:{line}: {key}: strict-optimistic-shard-mode is "
+                                   "set while shard-mode is not optimistic",
+                                   "Set shard-mode: optimistic, or remove "
+                                   "strict-optimistic-shard-mode.")
 CONFIG_SAFE_MODE_DURATION = _define(20060, _C, _INT, _MED, "{file}:{line}: {key}: {detail}",
                                     "Use a duration such as 60s or 1m30s.")
 CONFIG_NOT_SUPPORTED = _define(20090, _C, _INT, _HIGH,

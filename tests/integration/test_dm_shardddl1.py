@@ -5,6 +5,12 @@ table compared row for row with the union of the shards after each case.
 Where pydm answers otherwise than DM it says so in the case: pessimistic shards that ran
 different DDLs are shown waiting with both DDLs, as DM shows them, by pydm's lock and
 query-status.
+
+The optimistic cases here (and in shardddl3, shardddl4) run with
+`strict-optimistic-shard-mode: true` (DM 7.2+), where a conflict pauses at once (36062):
+what DM's tests check of a conflict. DM's default non-strict mode, where a shard waits
+at its conflicting DDL until the others agree, is replayed in
+test_shard_optimistic_waits.py.
 """
 
 from __future__ import annotations
@@ -58,6 +64,8 @@ def ups(cluster: DMProcesses, upstream: MariaDB, upstream2: MariaDB,
 
 def _task(mode: str, sources: int, port: int) -> str:
     shard = f"shard-mode: {mode}\n" if mode else ""
+    if mode == "optimistic":
+        shard += "strict-optimistic-shard-mode: true\n"
     return HEAD.format(shard=shard, port=port) + "".join(
         INSTANCE.format(source=s, routes="tables, schemas") for s in SOURCES[:sources])
 

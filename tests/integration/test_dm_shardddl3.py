@@ -398,6 +398,9 @@ def test_dm_102_unlock_of_a_lock_with_other_ddls(
                dict.fromkeys(("111", "211"), "id INT PRIMARY KEY")):
         ups[0].execute("ALTER TABLE shardddl1.tb1 ADD COLUMN new_col1 INT DEFAULT 0",
                        "INSERT INTO shardddl1.tb1 VALUES (1, 1)")
+        wait_until("the first source's DDL makes the lock", lambda: [  # (else the second
+            lock["ID"] for lock in cluster.dmctl("shard-ddl-lock", TASK)["locks"]] == [LOCK])
+        # source's DDL may come first under load, and the first source's would be paused)
         ups[1].execute("ALTER TABLE shardddl1.tb1 ADD COLUMN new_col1 INT DEFAULT -1")
         wait_until("the second source's DDL met the lock", lambda: {
             s: v[:5] for s, v in _paused_sources(cluster).items()} == {SOURCES[1]: "38016"},

@@ -408,6 +408,13 @@ REFUSALS = [
     ),
     (BASE + "shard-mode: eager\n", E.CONFIG_SHARD_MODE, 10, "shard-mode: 'eager' is not supported"),
     (
+        BASE + "shard-mode: pessimistic\nstrict-optimistic-shard-mode: true\n",
+        E.CONFIG_STRICT_OPTIMISTIC,
+        11,
+        "strict-optimistic-shard-mode: strict-optimistic-shard-mode is set while shard-mode "
+        "is not optimistic",
+    ),
+    (
         BASE + "ignore-checking-items: [all, versions]\n",
         E.CONFIG_CHECKING_ITEM,
         10,

@@ -32,7 +32,6 @@ from: {host: 127.0.0.1, port: 3306, user: root}
 """
 
 TASK_CASES = [
-    (TASK + "strict-optimistic-shard-mode: false\n", 9, "strict-optimistic-shard-mode"),
     (TASK + "collation_compatible: strict\n", 9, "collation_compatible"),
     (using("mydumper-config-name: d", "mydumpers:\n  d: {extra-args: '-f db.*'}\n"), 11,
      "mydumpers.d.extra-args"),

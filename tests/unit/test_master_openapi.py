@@ -79,6 +79,14 @@ def test_the_api_defaults_are_dms() -> None:
     assert (sub.mydumper.threads, sub.loader.pool_size, sub.syncer.worker_count,
             sub.syncer.batch, sub.loader.on_duplicate) == (4, 16, 16, 100, "replace")
     assert sub.block_allow_list is None and sub.meta is None
+    assert sub.strict_optimistic_shard_mode is False  # DM's default: shards wait
+
+
+def test_strict_optimistic_shard_mode_goes_through_the_api_both_ways() -> None:
+    task = _task(shard_mode="optimistic", strict_optimistic_shard_mode=True)
+    cfg = parse_task_config(convert.task_yaml(task), "api")
+    assert all(s.strict_optimistic_shard_mode for s in cfg.subtask_configs())
+    assert convert.task_model(cfg, {"s1", "s2"}).strict_optimistic_shard_mode is True
 
 
 @pytest.mark.parametrize(("changes", "named"), [

@@ -44,6 +44,7 @@ class SubTaskConfig(ConfigModel):
     mode: TaskMode
     source_id: str
     shard_mode: Literal["", "pessimistic", "optimistic"] = ""
+    strict_optimistic_shard_mode: bool = False
     online_ddl: bool = False
     shadow_table_rules: list[str] = Field(default_factory=lambda: [DEFAULT_SHADOW_TABLE_RULE])
     trash_table_rules: list[str] = Field(default_factory=lambda: [DEFAULT_TRASH_TABLE_RULE])
@@ -141,6 +142,7 @@ def build_subtask(task: TaskConfig, inst: MySQLInstance) -> SubTaskConfig:
         mode=task.task_mode,
         source_id=inst.source_id,
         shard_mode=task.shard_mode,
+        strict_optimistic_shard_mode=task.strict_optimistic_shard_mode,
         online_ddl=task.online_ddl,
         shadow_table_rules=[anchored(r) for r in task.shadow_table_rules]
         or [DEFAULT_SHADOW_TABLE_RULE],

@@ -404,8 +404,8 @@ class TaskConfig(LoadedConfig):
         _choice(errors.CONFIG_SHARD_MODE.code, ("", "pessimistic", "optimistic")),
     ] = ""
     is_sharding: bool = False  # deprecated: true means shard-mode pessimistic
-    # DM 7.2+: type-2 DDLs are conflicts at once; pydm's optimistic mode always is
-    strict_optimistic_shard_mode: bool | None = None
+    # DM 7.2+: conflicting (type-2) DDLs pause at once instead of waiting for every shard
+    strict_optimistic_shard_mode: bool = False
     case_sensitive: bool = False
     collation_compatible: Annotated[
         Literal["loose", "strict"], _choice(errors.CONFIG_COLLATION.code, ("loose", "strict"))

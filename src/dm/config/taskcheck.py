@@ -57,6 +57,8 @@ def check_task(cfg: TaskConfig, findings: Findings) -> None:
         findings.error(errors.CONFIG_NEED_TASK_NAME, ("name",))
     if not cfg.mysql_instances:
         findings.error(errors.CONFIG_NO_INSTANCES, ("mysql-instances",))
+    if cfg.strict_optimistic_shard_mode and cfg.shard_mode != "optimistic":
+        findings.error(errors.CONFIG_STRICT_OPTIMISTIC, ("strict-optimistic-shard-mode",))
     warn_db(cfg.target_database, ("target-database",), findings)
     _check_expression_filters(cfg, findings)
     seen: dict[str, int] = {}

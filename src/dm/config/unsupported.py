@@ -44,10 +44,6 @@ def _record(refusals: Iterator[Refusal], findings: Findings) -> None:
 
 
 def _task_refusals(cfg: TaskConfig) -> Iterator[Refusal]:
-    if cfg.strict_optimistic_shard_mode is False:
-        yield Refusal(("strict-optimistic-shard-mode",),
-                      "non-strict optimistic shard DDL (type-2 DDLs replayed in order on "
-                      "every shard)", "true")
     if cfg.collation_compatible == "strict":
         yield Refusal(("collation_compatible",), "collation_compatible: strict", "loose")
     for name, dumper in cfg.mydumpers.items():

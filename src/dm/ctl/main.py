@@ -602,9 +602,11 @@ def shard_ddl_lock(ctl: Ctl, args: tuple[str, ...], sources: tuple[str, ...], ow
         if len(args) != 2:
             _fail(errors.CTL_ARGS(detail="shard-ddl-lock unlock takes one <lock-id>"))
         if database or table or action != "skip":
-            _fail(errors.CTL_ARGS(detail="-a, -d and -t (DM's way to resolve an optimistic "
-                                         "lock's table) are not offered: pydm's optimistic "
-                                         "locks never hold a DDL (docs/sharding.md)"))
+            _fail(errors.CTL_ARGS(detail="-a, -d and -t (DM's way to skip or run a "
+                                         "conflicting optimistic DDL) are not offered yet: "
+                                         "`binlog skip` it, or `binlog-schema update` its "
+                                         "table (docs/sharding.md, Getting out of a "
+                                         "conflict)"))
         _unlock(ctl, args[1], sources, owner, force_remove)
         return
     if len(args) > 1:

@@ -7,16 +7,22 @@ transaction that holds only if the version has not moved, puts its shard's new s
 the next version, and the statements it is about to run downstream (`pending`, run
 again after a crash until they are done). Two sources deciding at once cannot both
 believe they are the last to drop a column: one of them decides again.
+
+A shard held at a conflicting DDL (non-strict mode) keeps its schema before the DDL, with
+the DDL's (`held`); the turn that settles it gives it its final schema and lists the
+DDL's location in its `settled`, which its source reads to take that DDL as done.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from dm.db import qualified
 from dm.master.state import ClusterState
 from dm.schema.table import TableInfo
 from dm.store import keys
+from dm.sync.optimism import HeldChange, Shard
 from dm.sync.shardgroups import Table
 
 INFO = "/dm-master/shardddl-optimism/info/"  # (task, source, schema, table): its schema
@@ -36,6 +42,12 @@ class OptimisticLocks:
     def _info_key(self, table: Table) -> str:
         return keys.key(INFO, self.task, self.source, *table)
 
+    async def _docs(self, source: str = "") -> dict[str, dict[str, Any]]:
+        """The shards' documents of the task (of one source), by their keys."""
+        prefix = keys.key(INFO, self.task, source) if source else keys.key(INFO, self.task)
+        docs = await self.store.get_prefix(prefix + "/")
+        return {keys.key(INFO, self.task, d["source"], *d["table"]): d for d in docs.values()}
+
     async def register(self, shards: dict[Table, tuple[str, TableInfo]],
                        takes: Callable[[Table], bool]) -> None:
         """The source's shards' schemas as its checkpoint has them, each lock's in one turn
@@ -43,13 +55,14 @@ class OptimisticLocks:
         the source the task no longer `takes` (left out of its block-allow list while the
         task was stopped) leaves its lock in that lock's turn; one it takes but has not
         checkpointed yet (created since) keeps its schema there."""
-        mine = keys.key(INFO, self.task, self.source) + "/"
-        known = await self.store.get_prefix(mine)
+        known = await self._docs(self.source)
         by_lock: dict[str, dict[str, Any]] = {}
         for table, (lock, info) in shards.items():
             key = self._info_key(table)
-            by_lock.setdefault(lock, {})[key] = self._doc(lock, table, info, frozenset(
-                known.get(key, {}).get("dropped", ())))
+            was = known.get(key, {})
+            by_lock.setdefault(lock, {})[key] = {
+                **self._doc(lock, table, info, frozenset(was.get("dropped", ()))),
+                "settled": was.get("settled", [])}
         wanted = {key for infos in by_lock.values() for key in infos}
         stale: dict[str, list[str]] = {}
         for doc in known.values():
@@ -66,43 +79,57 @@ class OptimisticLocks:
                                          tuple(stale.get(lock, ()))):
                     break
 
-    def _doc(self, lock: str, table: Table, info: TableInfo,
-             dropped: frozenset[str]) -> dict[str, Any]:
-        return {"lock": lock, "source": self.source, "table": list(table),
-                "info": info.to_json(), "dropped": sorted(dropped)}
+    def _doc(self, lock: str, table: Table, info: TableInfo, dropped: frozenset[str],
+             hold: HeldChange | None = None) -> dict[str, Any]:
+        doc: dict[str, Any] = {"lock": lock, "source": self.source, "table": list(table),
+               "info": info.to_json(), "dropped": sorted(dropped)}
+        if hold is not None:
+            doc["held"] = {"at": hold.at, "info": hold.final.to_json(),
+                           "ddls": list(hold.ddls)}
+        return doc
 
     async def version(self, lock: str) -> Any:
         return await self.store.get(keys.key(VERSION, self.task, lock))
 
-    async def others(self, lock: str, me: Table
-                     ) -> tuple[Any, list[TableInfo], frozenset[str]]:
-        """The lock's version, every other shard's schema, and the columns `me` dropped
-        while the merged table kept them."""
+    async def others(self, lock: str, me: Table) -> tuple[Any, list[Shard], frozenset[str]]:
+        """The lock's version, every other shard, and the columns `me` dropped while the
+        merged table kept them."""
         version = await self.store.get(keys.key(VERSION, self.task, lock))
-        docs = (await self.store.get_prefix(keys.key(INFO, self.task) + "/")).values()
+        docs = await self._docs()
         others, dropped = [], frozenset[str]()
-        for doc in docs:
+        for key, doc in docs.items():
             if doc["source"] == self.source and tuple(doc["table"]) == me:
                 dropped = frozenset(doc.get("dropped", ()))
             elif doc["lock"] == lock:
-                others.append(TableInfo.from_json(doc["info"]))
+                others.append(Shard(key, f"source {doc['source']} {qualified(*doc['table'])}",
+                                    TableInfo.from_json(doc["info"]), _held(doc)))
         return version, others, dropped
 
     async def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
                      pending: dict[str, Any] | None, dropped: frozenset[str],
-                     gone: frozenset[str] = frozenset()) -> bool:
-        """The shard's new schema (None: it left) and the statements about to run, if
-        the lock is still at `version`; the columns `gone` from the merged table leave
-        every shard's dropped columns (in the same transaction)."""
+                     gone: frozenset[str] = frozenset(), hold: HeldChange | None = None,
+                     release: Sequence[Shard] = ()) -> bool:
+        """The shard's new schema (None: it left; held: its schema before its DDL) and
+        the statements about to run, if the lock is still at `version`; the columns
+        `gone` from the merged table leave every shard's dropped columns, the `release`d
+        shards take their final schema (in the same transaction)."""
         turn = _next(version)
         put: dict[str, Any] = {keys.key(VERSION, self.task, lock): turn}
-        if gone:
-            for doc in (await self.store.get_prefix(keys.key(INFO, self.task) + "/")).values():
-                if doc["lock"] == lock and gone & set(doc.get("dropped", ())):
-                    put[keys.key(INFO, self.task, doc["source"], *doc["table"])] = {
-                        **doc, "dropped": sorted(set(doc["dropped"]) - gone)}
+        docs = await self._docs() if gone or release else {}
+        for key, doc in docs.items():
+            if doc["lock"] == lock and gone & set(doc.get("dropped", ())):
+                put[key] = {**doc, "dropped": sorted(set(doc["dropped"]) - gone)}
+        for shard in release:
+            held = put.get(shard.name, docs.get(shard.name))
+            if held is not None and "held" in held:
+                put[shard.name] = {**{k: v for k, v in held.items() if k != "held"},
+                                   "info": held["held"]["info"],
+                                   "settled": [*held.get("settled", ()), held["held"]["at"]]}
         if after is not None:
-            put[self._info_key(me)] = self._doc(lock, me, after, dropped)
+            mine = self._info_key(me)
+            put[mine] = {**self._doc(lock, me, after, dropped, hold),
+                         "settled": docs.get(mine, {}).get("settled", []) if docs else
+                         (await self.store.get(mine) or {}).get("settled", [])}
         if pending is not None:  # run again after a crash while the lock is at `turn`
             put[keys.key(PENDING, self.task, self.source)] = {**pending, "lock": lock,
                                                               "version": turn}
@@ -116,14 +143,42 @@ class OptimisticLocks:
     async def ran(self) -> None:
         await self.store.delete(keys.key(PENDING, self.task, self.source))
 
+    async def settled_at(self) -> dict[Table, frozenset[str]]:
+        docs = await self._docs(self.source)
+        return {(str(d["table"][0]), str(d["table"][1])): frozenset(d["settled"])
+                for d in docs.values() if d.get("settled")}
+
+    async def forget(self, table: Table, at: str) -> None:
+        key = self._info_key(table)
+        while True:
+            doc = await self.store.get(key)
+            if not doc or at not in doc.get("settled", ()):
+                return
+            turn = keys.key(VERSION, self.task, doc["lock"])
+            version = await self.version(doc["lock"])
+            if await self.store.get(key) != doc:
+                continue  # changed in between: the version read may be the newer one
+            if await self.store.swap(turn, version, {turn: _next(version), key: {
+                    **doc, "settled": [a for a in doc["settled"] if a != at]}}):
+                return
+
+
+def _held(doc: dict[str, Any]) -> HeldChange | None:
+    held = doc.get("held")
+    if not held:
+        return None
+    return HeldChange(str(held["at"]), TableInfo.from_json(held["info"]),
+                      tuple(held["ddls"]))
+
 
 def _next(version: Any) -> dict[str, int]:
     return {"version": int(version["version"]) + 1 if version else 1}
 
 
 async def show_locks(state: ClusterState, task: str) -> list[dict[str, Any]]:
-    """DM's show-ddl-locks entries of the optimistic locks whose shards differ: `synced`
-    are the shards with every column of the merged table, `unsynced` the others."""
+    """DM's show-ddl-locks entries of the optimistic locks whose shards differ or wait:
+    `synced` are the shards with every column of the merged table, `unsynced` the others
+    and those held at a conflicting DDL (`DDLs`)."""
     by_lock: dict[str, list[dict[str, Any]]] = {}
     for doc in (await state.store.get_prefix(INFO)).values():
         by_lock.setdefault(doc["lock"], []).append(doc)
@@ -135,12 +190,17 @@ async def show_locks(state: ClusterState, task: str) -> list[dict[str, Any]]:
         shapes = {d["source"] + ":" + ".".join(d["table"]):
                   [c.name.lower() for c in TableInfo.from_json(d["info"]).columns]
                   for d in docs}
+        held = {d["source"] + ":" + ".".join(d["table"]): d["held"]["ddls"]
+                for d in docs if d.get("held")}
         union = {c for cols in shapes.values() for c in cols}
-        if all(set(cols) == union for cols in shapes.values()):
+        if not held and all(set(cols) == union for cols in shapes.values()):
             continue
         out.append({"ID": lock, "task": name, "mode": "optimistic", "owner": "",
-                    "DDLs": [], "synced": sorted(s for s, c in shapes.items() if set(c) == union),
-                    "unsynced": sorted(s for s, c in shapes.items() if set(c) != union)})
+                    "DDLs": sorted({sql for ddls in held.values() for sql in ddls}),
+                    "synced": sorted(s for s, c in shapes.items()
+                                     if set(c) == union and s not in held),
+                    "unsynced": sorted(s for s, c in shapes.items()
+                                       if set(c) != union or s in held)})
     return out
 
 

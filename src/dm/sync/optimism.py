@@ -11,8 +11,8 @@ always has the union of the shards' columns and indexes.
 - a column's type widened (an integer to a wider one, a longer string, more decimal
   digits, enum or set values appended; collation, charset, nullability, default and
   generation unchanged) by the first shard widens the merged column, once;
-- anything else on a table merged with others is a conflict (36062), as DM's
-  strict-optimistic-shard-mode makes it: a narrowed or other type, a rename, an added
+- anything else on a table merged with others is a conflict: a narrowed or other type,
+  a rename, an added
   NOT NULL column without a default, a unique or primary key (one shard's uniqueness is
   not the merged table's), a same-named column (another type, DEFAULT or generation
   expression) or index of another definition, a changed DEFAULT, a change of the
@@ -21,6 +21,14 @@ always has the union of the shards' columns and indexes.
   PARTITION). ADD PARTITION runs: the shard's rows may
   need it. Other changes of nothing the merged table's rows depend on (ENGINE, COMMENT,
   an index's visibility) are skipped. A table alone in its lock runs everything.
+
+A conflict pauses the task with 36062 under `strict-optimistic-shard-mode: true`. Without
+it (DM's default) a conflict that the other shards can reach by the same change (DM's
+"type 2" DDLs: a type changed, a column renamed, a NOT NULL column added) holds the shard
+at its DDL until every shard's schema agrees on what the held changes touch
+(`settled`): then the change runs downstream once and the held shards are read again
+from their DDL. Partitions that move or remove rows and a column added back while other
+shards keep it never settle: 36062 in both modes.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from dm.db import qualified
 from dm.schema.table import Column, Index, TableInfo
 
 Table = tuple[str, str]
@@ -45,10 +54,11 @@ RUN, SKIP = "run", "skip"
 class Decision:
     verdict: str  # RUN, SKIP, or "conflict"
     why: str = ""
+    settles: bool = True  # a conflict the other shards can reach by the same change
 
 
-def conflict(why: str) -> Decision:
-    return Decision("conflict", why)
+def conflict(why: str, settles: bool = True) -> Decision:
+    return Decision("conflict", why, settles)
 
 
 def decide(before: TableInfo, after: TableInfo, others: Sequence[TableInfo],
@@ -60,7 +70,7 @@ def decide(before: TableInfo, after: TableInfo, others: Sequence[TableInfo],
         return Decision(RUN)
     if _PARTITION_ROWS.intersection(events):
         return conflict("partitioning changed on a merged table: it would move or remove "
-                        "every shard's rows")
+                        "every shard's rows", settles=False)
     if "add table partition" in events:
         return Decision(RUN)  # the merged table needs it for the shard's rows (a second
         # shard's: the partition is there, 1517 tolerated)
@@ -106,7 +116,7 @@ def _add_column(col: Column, others: Sequence[TableInfo], dropped: frozenset[str
         return conflict(f"column {col.name} was dropped by this shard and the merged table "
                         "keeps it for the other shards: added again, this shard's earlier "
                         "rows would keep their old values there (a column not fully "
-                        "dropped downstream)")
+                        "dropped downstream)", settles=False)
     other = next((c for c in theirs if _shape(c) != _shape(col)), None)
     if other is not None:
         return conflict(f"column {col.name} is added as {_definition(col)}, another shard "
@@ -206,29 +216,101 @@ def _index(info: TableInfo, name: str) -> Index | None:
     return next((i for i in info.indexes if i.name.lower() == name.lower()), None)
 
 
+def touched(before: TableInfo, after: TableInfo) -> frozenset[tuple[str, str]]:
+    """What a change touches: the columns and indexes it adds, drops or redefines, and the
+    table's options."""
+    old = {c.name.lower(): _shape(c) for c in before.columns}
+    new = {c.name.lower(): _shape(c) for c in after.columns}
+    names = {("column", n) for n in old.keys() | new.keys() if old.get(n) != new.get(n)}
+    old_ix, new_ix = _index_shapes(before), _index_shapes(after)
+    names |= {("index", n) for n in old_ix.keys() | new_ix.keys()
+              if old_ix.get(n) != new_ix.get(n)}
+    if (before.charset, before.collation) != (after.charset, after.collation):
+        names.add(("table", ""))
+    return frozenset(names)
+
+
+def _index_shapes(info: TableInfo) -> dict[str, tuple[object, ...]]:
+    return {i.name.lower(): (tuple(c.lower() for c in i.columns), i.unique, i.primary,
+                             i.partial) for i in info.indexes}
+
+
+def _view(info: TableInfo, names: frozenset[tuple[str, str]]) -> tuple[object, ...]:
+    """`info` as far as `names` go."""
+    columns = {c.name.lower(): _shape(c) for c in info.columns}
+    indexes = _index_shapes(info)
+    return tuple(sorted(
+        ((kind, name), columns.get(name) if kind == "column" else indexes.get(name)
+         if kind == "index" else (info.charset, info.collation)) for kind, name in names))
+
+
+def settled(held: Sequence[tuple[TableInfo, TableInfo]], finals: Sequence[TableInfo]
+            ) -> bool | None:
+    """Whether the held shards' conflicting changes (`held`: each one's schema before and
+    after its DDL) are settled by `finals`, the schemas every shard of the lock comes to
+    (a held shard's after its DDL): True once they all agree on what the held changes
+    touch; None when the held changes contradict each other (36062); else False."""
+    if not held:
+        return False
+    names = frozenset[tuple[str, str]]().union(*(touched(b, a) for b, a in held))
+    views = {_view(after, names) for _, after in held}
+    if len(views) > 1:
+        return None
+    return all(_view(info, names) in views for info in finals)
+
+
+@dataclass(frozen=True)
+class HeldChange:
+    """A shard held at its conflicting DDL until the other shards' schemas agree."""
+
+    at: str  # where its DDL starts (file:pos)
+    final: TableInfo  # its schema after the DDL
+    ddls: tuple[str, ...]  # the DDL's statements as they would run downstream
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Another shard of a lock, as a decision sees it."""
+
+    name: str  # its key in the locks
+    label: str  # as messages name it
+    info: TableInfo  # its schema as the merged table has it
+    held: HeldChange | None = None
+
+
 class Optimism(Protocol):
     """The optimistic locks across sources (the worker gives etcd's: dm.master.optlocks)."""
 
     def register(self, shards: dict[Table, tuple[str, TableInfo]],
                  takes: Callable[[Table], bool]) -> None:
         """The shards of the source's checkpoint, with their locks and schemas; the
-        source's tables the task no longer `takes` leave their locks."""
+        source's tables the task no longer `takes` leave their locks. The source's held
+        shards are held no more: what it reads again is decided again."""
 
-    def others(self, lock: str, me: Table) -> tuple[Any, list[TableInfo], frozenset[str]]:
-        """The lock's version, the other shards' schemas, and the columns `me` dropped
-        while the merged table kept them."""
+    def others(self, lock: str, me: Table) -> tuple[Any, list[Shard], frozenset[str]]:
+        """The lock's version, the other shards, and the columns `me` dropped while the
+        merged table kept them."""
 
     def version(self, lock: str) -> Any: ...
 
     def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
                pending: dict[str, Any] | None, dropped: frozenset[str],
-               gone: frozenset[str] = frozenset()) -> bool:
-        """`me`'s new schema and dropped columns; `gone`: columns dropped downstream now,
-        which no shard keeps as dropped any more."""
+               gone: frozenset[str] = frozenset(), hold: HeldChange | None = None,
+               release: Sequence[Shard] = ()) -> bool:
+        """`me`'s new schema (held at a DDL: its schema before it) and dropped columns;
+        `gone`: columns dropped downstream now, which no shard keeps as dropped any more;
+        `release`: held shards whose DDL is settled now (their schema is their final
+        one, their DDL is only tracked when their source reads it again)."""
 
     def pending(self) -> dict[str, Any] | None: ...
 
     def ran(self) -> None: ...
+
+    def settled_at(self) -> dict[Table, frozenset[str]]:
+        """The source's shards whose held DDL was settled, and where those DDLs start."""
+
+    def forget(self, table: Table, at: str) -> None:
+        """A settled DDL the shard's checkpoint has passed."""
 
 
 class SoleOptimism:
@@ -237,29 +319,42 @@ class SoleOptimism:
     def __init__(self) -> None:
         self._shards: dict[Table, tuple[str, TableInfo]] = {}
         self._dropped: dict[Table, frozenset[str]] = {}
+        self._held: dict[Table, HeldChange] = {}
+        self._settled: dict[Table, frozenset[str]] = {}
         self._pending: dict[str, Any] | None = None
 
     def register(self, shards: dict[Table, tuple[str, TableInfo]],
                  takes: Callable[[Table], bool]) -> None:
         self._shards = {t: v for t, v in self._shards.items() if takes(t)} | shards
+        self._held = {}
 
     def version(self, lock: str) -> Any:
         return None
 
-    def others(self, lock: str, me: Table) -> tuple[Any, list[TableInfo], frozenset[str]]:
-        return None, [info for t, (lk, info) in self._shards.items() if lk == lock
-                      and t != me], self._dropped.get(me, frozenset())
+    def others(self, lock: str, me: Table) -> tuple[Any, list[Shard], frozenset[str]]:
+        return None, [Shard(qualified(*t), qualified(*t), info, self._held.get(t))
+                      for t, (lk, info) in self._shards.items() if lk == lock and t != me
+                      ], self._dropped.get(me, frozenset())
 
     def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
                pending: dict[str, Any] | None, dropped: frozenset[str],
-               gone: frozenset[str] = frozenset()) -> bool:
+               gone: frozenset[str] = frozenset(), hold: HeldChange | None = None,
+               release: Sequence[Shard] = ()) -> bool:
         self._dropped = {t: d - gone for t, d in self._dropped.items()}
+        self._held.pop(me, None)
         if after is None:
             self._shards.pop(me, None)
             self._dropped.pop(me, None)
         else:
             self._shards[me] = (lock, after)
             self._dropped[me] = dropped
+            if hold is not None:
+                self._held[me] = hold
+        names = {s.name: s for s in release}
+        for table in [t for t in self._held if qualified(*t) in names]:
+            held = self._held.pop(table)
+            self._shards[table] = (lock, held.final)
+            self._settled[table] = self._settled.get(table, frozenset()) | {held.at}
         self._pending = None if pending is None else {**pending, "version": None}
         return True
 
@@ -268,3 +363,9 @@ class SoleOptimism:
 
     def ran(self) -> None:
         self._pending = None
+
+    def settled_at(self) -> dict[Table, frozenset[str]]:
+        return {t: ats for t, ats in self._settled.items() if ats}
+
+    def forget(self, table: Table, at: str) -> None:
+        self._settled[table] = self._settled.get(table, frozenset()) - {at}

@@ -131,6 +131,7 @@ class SyncConfig:
     dump_dir: Path | None  # task-mode all, load&sync: where the dump's metadata is
     catch_up: bool = False  # task-mode full: only replay what reconciles a resumed dump
     shard_mode: str = ""  # "pessimistic": shard DDLs are coordinated (shardgroups.py)
+    strict_optimistic: bool = False  # optimistic: a conflicting DDL pauses, never waits
     worker: str = ""  # the dm-worker's name, a label of the unit's metrics
 
 
@@ -401,9 +402,10 @@ class SyncUnit:
         self._global_offset = None
         self._resync = False
         self._arrived, self._dropped, self._xa_starts, self._xa_ended = set(), {}, {}, {}
-        if self.cfg.shard_mode == "pessimistic":
+        if self.cfg.shard_mode == "pessimistic" or self._holds_conflicts:
             self.shards = ShardGroups(self.cfg.task, self.cfg.source_id, self._router_route)
-            self.shards.resolved = self.locks.resolved()
+            self.shards.resolved = self.locks.resolved() if self.shards_pessimistic else \
+                self._settled_conflicts()
             self._publish_shards()
         self.cfg = replace(self.cfg, target=replace(self.cfg.target,
                                                     session=self._downstream_session()))
@@ -434,7 +436,7 @@ class SyncUnit:
         if self.cfg.shard_mode:
             if not point.tables:  # a first start: every shard joins its group now
                 self._seed_shards()
-            if self.shards is not None:
+            if self.shards_pessimistic:
                 self._declare_shards()
         safe = SafeMode(permanent=self.cfg.safe_mode, exit_at=safe_until,
                         duration=self.cfg.safe_mode_duration, clock=time.monotonic)
@@ -868,7 +870,7 @@ class SyncUnit:
                         self._held(t.schema, t.table) or self.tracker.key(
                             t.schema, t.table) in holds for t in one.tables if t.table):
                     continue  # a held shard's: tracked in turn when read again
-                if run and self.shards is not None:
+                if run and self.shards_pessimistic:
                     run = self._shard_piece(one, downstream_sql, at, holds)
                 elif run and self.cfg.shard_mode == "optimistic":
                     run = self._optimistic_piece(one, downstream_sql, at, changes)
@@ -887,6 +889,7 @@ class SyncUnit:
         if self.shards is not None:
             for gone in tracked - set(self.tracker.tables()):
                 self._dropped[gone] = at  # its events before the drop are not read again
+        if self.shards_pessimistic:
             self._shards_after_ddl(wanted, holds, at, session)
         elif self.cfg.shard_mode == "optimistic":  # a failure here saves no checkpoint
             self._optimistic_after_ddl(changes, tracked, session, conn, at)
@@ -1006,16 +1009,34 @@ class SyncUnit:
         self._publish_shards()
 
     # --- optimistic shard mode (DM §9.2) ------------------------------------------------
+    @property
+    def shards_pessimistic(self) -> bool:
+        return self.cfg.shard_mode == "pessimistic"
+
+    @property
+    def _holds_conflicts(self) -> bool:
+        """Optimistic and not strict (DM's default): a conflicting DDL holds its shard
+        until the others agree (`self.shards` holds it, as a pessimistic group's)."""
+        return self.cfg.shard_mode == "optimistic" and not self.cfg.strict_optimistic
+
     def _lock_of(self, table: Table) -> str:
         return lock_id(self.cfg.task, self._router_route(*table))
 
     def _optimistic_piece(self, one: ddl.DDL, sql: str, at: Location,
                           changes: dict[Table, list[_Change]]) -> bool | None:
         """What of a DDL piece runs downstream at once (True), is only tracked (False), or
-        is decided with the other shards' schemas once the statement is read (None)."""
+        is decided with the other shards' schemas once the statement is read (None). A
+        held shard's DDLs wait (read again once its conflict is settled); its settled
+        DDL is only tracked."""
         tables = {self.tracker.key(t.schema, t.table) for t in one.tables if t.table}
+        held = self.shards.held_tables() if self.shards is not None else []
         if not tables:  # CREATE/ALTER DATABASE run; DROP DATABASE keeps the merged tables
-            return one.event != "drop database"
+            if one.event != "drop database":
+                return True
+            schema = self.tracker.key(one.tables[0].schema)[0] if one.tables else ""
+            return None if any(t[0] == schema for t in held) else False
+        if tables.intersection(held):
+            return None
         if "rename table" in (one.events or (one.event,)):
             raise errors.SYNC_SHARD_UNSUPPORTED(statement="RENAME TABLE", mode="optimistic",
                                                 where=at.short())
@@ -1032,7 +1053,8 @@ class SyncUnit:
         self.tracker.apply_ddl(one)
         after = self.tracker.get(*table)
         assert after is not None
-        changes.setdefault(table, []).append(_Change(sql, one, before, after))
+        settled = self.shards is not None and self.shards.resolved_at(table, at)
+        changes.setdefault(table, []).append(_Change(sql, one, before, after, settled))
         return None
 
     def _optimistic_after_ddl(self, changes: dict[Table, list[_Change]], tracked: set[Table],
@@ -1046,20 +1068,26 @@ class SyncUnit:
             self._into_lock(table, [], None, at)
         for table, pieces in changes.items():
             runs = self._into_lock(table, pieces, pieces[-1].after, at, session)
-            if runs:
+            if runs is None:
+                self._hold_conflict(table, pieces, at, session)
+            elif runs:
                 self._execute([(c.sql, c.piece) for c in runs], session, conn, at)
                 self.optimism.ran()
 
     def _into_lock(self, table: Table, pieces: list[_Change], after: TableInfo | None,
-                   at: Location, session: _Session | None = None) -> list[_Change]:
+                   at: Location, session: _Session | None = None) -> list[_Change] | None:
         """Decide against the other shards' schemas and put this shard's, in one turn of
-        the lock (decided again if another source took the turn meanwhile)."""
+        the lock (decided again if another source took the turn meanwhile): the changes
+        to run downstream, or None: the shard holds at its DDL (a conflict the others
+        have not reached yet, non-strict mode). A turn that brings every shard to agree
+        with the held ones' changes releases them (and runs the change if it is one)."""
         lock = self._lock_of(table)
         while True:
-            version, others, dropped = self.optimism.others(lock, table)
-            runs, gone = [], frozenset[str]()
-            for change in pieces:
-                decision = optimism.decide(change.before, change.after, others, dropped,
+            version, others, was_dropped = self.optimism.others(lock, table)
+            infos = [s.info for s in others]
+            runs, conflicts, gone, dropped = [], [], frozenset[str](), was_dropped
+            for change in (c for c in pieces if not c.settled):
+                decision = optimism.decide(change.before, change.after, infos, dropped,
                                            change.piece.events)
                 dropped = optimism.still_dropped(change.before, change.after, decision,
                                                  dropped)
@@ -1067,15 +1095,73 @@ class SyncUnit:
                 if decision.verdict == optimism.RUN:
                     runs.append(change)
                 elif decision.verdict != optimism.SKIP:
-                    raise errors.SYNC_SHARD_CONFLICT(
-                        ddls=[change.sql], detail=decision.why, table=qualified(*table),
-                        where=at.short())
+                    if self.shards is None or not decision.settles:
+                        raise self._conflict(table, [change.sql], decision.why, at)
+                    conflicts.append(change)
+            held = [s for s in others if s.held is not None]
+            release: list[optimism.Shard] = []
+            if (conflicts or held) and after is not None:
+                mine = [(pieces[0].before, after)] if conflicts else []
+                finals = [s.held.final if s.held else s.info for s in others] + [after]
+                agreed = optimism.settled(
+                    [(s.info, s.held.final) for s in held if s.held] + mine, finals)
+                if agreed is None and conflicts:
+                    raise self._conflict(table, [c.sql for c in conflicts], "it contradicts "
+                                         "the conflicting change held by " + ", ".join(
+                                             s.label for s in held), at)
+                if agreed:
+                    release = held
+                    runs = [c for c in pieces if c in runs or c in conflicts]
+                elif conflicts:
+                    hold = optimism.HeldChange(at.short(), after, tuple(c.sql for c in pieces))
+                    if self.optimism.commit(lock, version, table, pieces[0].before, None,
+                                            was_dropped, hold=hold):
+                        return None
+                    continue
             pending = None if not runs or session is None else {
                 "ddls": [c.sql for c in runs], "at": at.short(), "session": [
                     session.ansi_quotes, session.time_zone, session.server_charset]}
             if self.optimism.commit(lock, version, table, after, pending, dropped - gone,
-                                    gone):
+                                    gone, release=release):
+                if release:
+                    self._attend_settled()  # held shards of this source among them
                 return runs
+
+    def _conflict(self, table: Table, ddls: list[str], why: str,
+                  at: Location) -> errors.DMError:
+        return errors.SYNC_SHARD_CONFLICT(ddls=ddls, detail=why, table=qualified(*table),
+                                          where=at.short())
+
+    def _hold_conflict(self, table: Table, pieces: list[_Change], at: Location,
+                       session: _Session) -> None:
+        """The shard holds at its conflicting DDL: not run, not tracked (read again once
+        every shard agrees), its checkpoint stays before it."""
+        assert self.shards is not None and self.position is not None
+        self.tracker.put(pieces[0].before)
+        self.shards.hold(table, Held(tuple(c.sql for c in pieces), at,
+                                     self.position.committed,
+                                     _HeldContext(session, tuple(c.piece for c in pieces))))
+        log.info("%s/%s: shard %s holds its conflicting DDL %s at %s until every shard "
+                 "agrees", self.cfg.task, self.cfg.source_id, qualified(*table),
+                 [c.sql for c in pieces], at.short())
+        self._publish_shards()
+
+    def _settled_conflicts(self) -> list[Resolved]:
+        """This source's held DDLs that the other shards have settled, as resolved locks
+        (their DDL is only tracked when read again)."""
+        return [Resolved(self._lock_of(table), (), {table: Location.from_short(at)})
+                for table, ats in self.optimism.settled_at().items() for at in sorted(ats)]
+
+    def _attend_settled(self) -> None:
+        """A held shard of this source whose conflict is settled: sync again from the
+        checkpoint, before the held DDLs."""
+        assert self.shards is not None
+        settled = self.optimism.settled_at()
+        if any(held.at.short() in settled.get(table, ()) for table in
+               self.shards.held_tables() if (held := self.shards.held_of(table))):
+            log.info("%s/%s: a held shard's conflicting DDL is settled: syncing again from "
+                     "the checkpoint", self.cfg.task, self.cfg.source_id)
+            self._resync = True
 
     def _run_pending(self, conn: Connection) -> None:
         """Statements an earlier run decided to run downstream and may not have run: run
@@ -1084,9 +1170,8 @@ class SyncUnit:
         doc = self.optimism.pending()
         if doc is None:
             return
-        file, _, pos = str(doc["at"]).rpartition(":")
-        at = Location(file, int(pos))
-        if (file, int(pos)) in self.operators or \
+        at = Location.from_short(str(doc["at"]))
+        if (at.file, at.pos) in self.operators or \
                 self.optimism.version(doc["lock"]) != {"version": doc["version"]}:
             self.optimism.ran()
             return
@@ -1134,6 +1219,9 @@ class SyncUnit:
         nothing was skipped and it goes straight on."""
         assert self.shards is not None
         if self._resync or target not in self.shards.held:
+            return
+        if not self.shards_pessimistic:
+            self._attend_settled()
             return
         try:
             self._attend_lock(target, applier, conn, arriving)
@@ -1259,7 +1347,12 @@ class SyncUnit:
         if not done:
             return
         try:
-            self.locks.forget(done)
+            if self.shards_pessimistic:
+                self.locks.forget(done)
+            else:  # settled conflicts, one shard each
+                for r in done:
+                    for table, at in r.shards.items():
+                        self.optimism.forget(table, at.short())
         except (errors.DMError, TimeoutError) as exc:  # forgotten at a later checkpoint
             log.warning("%s/%s: resolved DDL locks not forgotten yet: %s", self.cfg.task,
                         self.cfg.source_id, exc)
@@ -1353,6 +1446,7 @@ class _Change:
     piece: ddl.DDL
     before: TableInfo
     after: TableInfo
+    settled: bool = False  # a held DDL the other shards settled: only tracked
 
 
 @dataclass(frozen=True)

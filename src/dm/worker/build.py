@@ -83,7 +83,8 @@ def _sync_unit(sub: SubTaskConfig, source: SourceConfig, directory: Path,
         meta=_meta_location(sub, flavor), dump_dir=directory if sub.mode in LOADS else None,
         catch_up=sub.mode == "full",
         # a full task's catch-up replays between its dump's snapshots: nothing to hold
-        shard_mode=sub.shard_mode if sub.mode != "full" else "", worker=worker)
+        shard_mode=sub.shard_mode if sub.mode != "full" else "",
+        strict_optimistic=sub.strict_optimistic_shard_mode, worker=worker)
     return SyncUnit(cfg, sub.ba_list().allows, sub.router(),
                     BinlogEventFilter(sub.filters, case_sensitive=sub.case_sensitive),
                     ExpressionFilters(sub.expression_filters, case_sensitive=sub.case_sensitive),

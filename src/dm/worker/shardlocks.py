@@ -4,7 +4,7 @@ them: each call runs on the worker's event loop, which holds the etcd client."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from dm import errors
@@ -12,6 +12,7 @@ from dm.master.ddllocks import PessimisticLocks
 from dm.master.optlocks import OptimisticLocks
 from dm.master.state import ClusterState
 from dm.schema.table import TableInfo
+from dm.sync.optimism import HeldChange, Shard
 from dm.sync.shardgroups import Held, Resolved, Table
 
 T = TypeVar("T")
@@ -71,7 +72,7 @@ class ClusterOptimism(_OnLoop):
                  takes: Callable[[Table], bool]) -> None:
         self._run(self._locks.register(shards, takes))
 
-    def others(self, lock: str, me: Table) -> tuple[Any, list[TableInfo], frozenset[str]]:
+    def others(self, lock: str, me: Table) -> tuple[Any, list[Shard], frozenset[str]]:
         return self._run(self._locks.others(lock, me))
 
     def version(self, lock: str) -> Any:
@@ -79,12 +80,19 @@ class ClusterOptimism(_OnLoop):
 
     def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
                pending: dict[str, Any] | None, dropped: frozenset[str],
-               gone: frozenset[str] = frozenset()) -> bool:
+               gone: frozenset[str] = frozenset(), hold: HeldChange | None = None,
+               release: Sequence[Shard] = ()) -> bool:
         return self._run(self._locks.commit(lock, version, me, after, pending, dropped,
-                                            gone))
+                                            gone, hold, release))
 
     def pending(self) -> dict[str, Any] | None:
         return self._run(self._locks.pending())
 
     def ran(self) -> None:
         self._run(self._locks.ran())
+
+    def settled_at(self) -> dict[Table, frozenset[str]]:
+        return self._run(self._locks.settled_at())
+
+    def forget(self, table: Table, at: str) -> None:
+        self._run(self._locks.forget(table, at))

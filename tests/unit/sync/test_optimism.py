@@ -178,7 +178,7 @@ def test_a_column_dropped_downstream_is_no_shards_dropped_column_any_more() -> N
         _, others, dropped = locks.others("L", me)
         after = _after(sql, "CREATE TABLE s.t (id INT PRIMARY KEY)" if "ADD" in sql
                        else create)
-        decision = decide(before, after, others, dropped)
+        decision = decide(before, after, [s.info for s in others], dropped)
         gone = dropped_downstream(before, after, decision)
         locks.commit("L", None, me, after, None,
                      still_dropped(before, after, decision, dropped) - gone, gone)
@@ -189,3 +189,45 @@ def test_a_column_dropped_downstream_is_no_shards_dropped_column_any_more() -> N
     assert turn(b, drop, _info(create)) == RUN
     assert turn(b, add, dropped_info) == RUN
     assert turn(a, add, dropped_info) == SKIP  # B has it, alike: nothing to do
+
+
+def test_held_changes_settle_once_every_shard_agrees_on_what_they_touch() -> None:
+    """Non-strict mode: a shard holds at a conflicting change until every shard's schema
+    agrees on the columns and indexes the held changes touch (other differences, such as
+    a column one shard added, do not matter); two held changes that contradict each
+    other never settle."""
+    from dm.sync.optimism import settled
+    base = _info()
+    renamed, elsewise = _after("ALTER TABLE s.t CHANGE d e INT"), \
+        _after("ALTER TABLE s.t CHANGE d f INT")
+    renamed_plus = _after("ALTER TABLE s.t ADD COLUMN g INT",
+                          "CREATE TABLE s.t (id INT PRIMARY KEY, v VARCHAR(10), e INT, "
+                          "KEY kd (e))")
+    assert settled([(base, renamed)], [renamed, base]) is False
+    assert settled([(base, renamed)], [renamed, renamed_plus]) is True
+    assert settled([(base, renamed), (base, elsewise)], [renamed, elsewise]) is None
+    narrowed = _after("ALTER TABLE s.t MODIFY v VARCHAR(5)")
+    assert settled([(base, narrowed)], [narrowed, base]) is False
+    assert settled([(base, narrowed)], [narrowed, narrowed]) is True
+    assert settled([(base, narrowed)], [narrowed, _after("ALTER TABLE s.t MODIFY v "
+                                                        "VARCHAR(6)")]) is False
+    assert settled([], [base]) is False
+
+
+def test_a_held_shard_is_released_with_its_final_schema() -> None:
+    """SoleOptimism keeps a held shard's schema before its DDL until a turn releases it:
+    then its final schema, and its DDL's location as settled (until forgotten)."""
+    from dm.sync.optimism import HeldChange, SoleOptimism
+    locks, a, b = SoleOptimism(), ("s", "a"), ("s", "b")
+    locks.register({a: ("L", _info()), b: ("L", _info())}, lambda t: True)
+    renamed = _after("ALTER TABLE s.t CHANGE d e INT")
+    held = HeldChange("mysql-bin.000001:400", renamed, ("ALTER TABLE m.t CHANGE d e INT",))
+    locks.commit("L", None, a, _info(), None, frozenset(), hold=held)
+    _, others, _ = locks.others("L", b)
+    assert [(s.info, s.held) for s in others] == [(_info(), held)]
+    locks.commit("L", None, b, renamed, None, frozenset(), release=others)
+    _, others, _ = locks.others("L", b)
+    assert [(s.info, s.held) for s in others] == [(renamed, None)]
+    assert locks.settled_at() == {a: frozenset({"mysql-bin.000001:400"})}
+    locks.forget(a, "mysql-bin.000001:400")
+    assert locks.settled_at() == {}

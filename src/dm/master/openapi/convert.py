@@ -81,6 +81,8 @@ def task_yaml(task: models.Task) -> str:
                                    task.target_config.security)}
     if task.shard_mode:
         doc["shard-mode"] = task.shard_mode
+    if task.strict_optimistic_shard_mode is not None:
+        doc["strict-optimistic-shard-mode"] = task.strict_optimistic_shard_mode
     full = task.source_config.full_migrate_conf or models.TaskFullMigrateConf()
     incr = task.source_config.incr_migrate_conf or models.TaskIncrMigrateConf()
     mydumper: dict[str, Any] = {"threads": 4 if full.export_threads is None
@@ -252,6 +254,7 @@ def task_model(task: TaskConfig, sources: set[str]) -> models.Task:
     target_db = task.target_database
     return models.Task(
         name=task.name, task_mode=task.task_mode, shard_mode=first.shard_mode or None,
+        strict_optimistic_shard_mode=first.strict_optimistic_shard_mode or None,
         meta_schema=task.meta_schema, enhance_online_schema_change=task.online_ddl,
         on_duplicate=_SHOWN_DUPLICATE.get(first.loader.on_duplicate, "overwrite"),
         target_config=models.TaskTargetDataBase(

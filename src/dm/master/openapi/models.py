@@ -194,6 +194,7 @@ class Task(Body):
     name: str
     task_mode: TaskMode
     shard_mode: Literal["pessimistic", "optimistic"] | None = None
+    strict_optimistic_shard_mode: bool | None = None
     meta_schema: str | None = "dm_meta"
     enhance_online_schema_change: bool = True
     on_duplicate: Literal["overwrite", "error"] = "overwrite"

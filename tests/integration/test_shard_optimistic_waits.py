@@ -1,0 +1,205 @@
+"""DM's default optimistic mode (`strict-optimistic-shard-mode` unset): a shard whose DDL
+conflicts with the other shards' schemas (DM's "type 2" DDLs: a column renamed, a type
+changed) waits at that DDL, its rows held, while the other shards go on with the old
+schema; once every shard has made the same change it runs downstream once and the held
+shards are read again from their DDL. Four shards of two sources merged into one table
+(test_shard_merge.py's), row for row against the union of the shards."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from dm.sandbox import DMProcesses, MariaDB
+from tests.integration.conftest import wait_stage, wait_until
+from tests.integration.test_shard_merge import (
+    LOCK,
+    _columns,
+    _error,
+    _locks,
+    _merged,
+    _on_shard,
+    _shard_id,
+    _started,
+    _union,
+    _worker_of,
+    _writing,
+    two_sources,
+)
+
+pytestmark = pytest.mark.integration
+__all__ = ["two_sources"]  # the shards' servers, bound to two workers (a fixture)
+
+RENAME = "ALTER TABLE {t} CHANGE d e INT DEFAULT 1"
+
+
+def _row(n: int, k: int, column: str = "e") -> str:
+    return f"INSERT INTO {{t}} (id, v, {column}) VALUES ({_shard_id(n) + 800 + k}, 'r{k}', {k})"
+
+
+def _running_without_error(cluster: DMProcesses, task: str) -> None:
+    for s in cluster.dmctl("query-status", task)["sources"]:
+        sub = s["subTaskStatus"][0]
+        assert sub["stage"] == "Running" and sub["result"] is None, sub
+
+
+def test_a_column_renamed_shard_after_shard_waits_for_every_shard(
+        cluster: DMProcesses, two_sources: list[MariaDB], downstream: MariaDB,
+        tmp_path: Path) -> None:
+    """DM_RESYNC_TXN_INTERRUPT's shape: every shard renames `d` one after another, writes
+    in between (the renamed shards with the new name, the others with the old one), a
+    worker killed while a shard waits; the rename runs downstream once, and every held
+    row arrives."""
+    ups = two_sources
+    with _started(cluster, ups, downstream, tmp_path, "optw", "optimistic") as stack:
+        halt = stack.enter_context(_writing(ups))
+        _on_shard(ups, 0, RENAME)
+        _on_shard(ups, 0, _row(0, 1))
+        _on_shard(ups, 1, _row(1, 1, "d"))  # not renamed yet: goes on with the old name
+        wait_until("the other shard's row arrives", lambda: (
+            _shard_id(1) + 801, "r1", 1) in _merged(downstream, "id, v, d"))
+        locks = _locks(cluster, "optw")
+        assert [(lk["ID"], lk["mode"], lk["DDLs"]) for lk in locks] == [
+            (LOCK.replace("pess-", "optw-"), "optimistic",
+             ["ALTER TABLE `pess`.`t` CHANGE d e INT DEFAULT 1"])], locks
+        assert "pess-a:pessa.t_1" in locks[0]["unsynced"], locks
+        assert "d" in _columns(downstream) and "e" not in _columns(downstream)
+        assert (_shard_id(0) + 801,) not in _merged(downstream, "id")
+        _running_without_error(cluster, "optw")
+
+        _on_shard(ups, 2, RENAME)  # a shard of the other source
+        _on_shard(ups, 2, _row(2, 2))
+        killed = _worker_of(cluster, "pess-a")  # the waiting shard's worker, kill -9
+        cluster.kill_worker(killed)
+        _on_shard(ups, 0, _row(0, 3))
+        time.sleep(1)
+        cluster.start_worker(killed)
+        wait_stage(cluster, "optw", "Running", unit="Sync")
+        _on_shard(ups, 1, RENAME)
+        _on_shard(ups, 3, _row(3, 4, "d"))
+        time.sleep(1)
+        assert "e" not in _columns(downstream)  # shard 3 has not renamed it yet
+        assert (_shard_id(0) + 801,) not in _merged(downstream, "id")
+        _running_without_error(cluster, "optw")
+
+        _on_shard(ups, 3, RENAME)  # the last one: the rename runs, the held rows follow
+        wait_until("the merged column is renamed", lambda: "e" in _columns(downstream))
+        assert "d" not in _columns(downstream)
+        for n in range(4):
+            _on_shard(ups, n, _row(n, 5))
+        halt()
+        wait_until("the merged table equals the union of the shards",
+                   lambda: _merged(downstream, "id, v, e") == _union(ups, "id, v, e"),
+                   shown=lambda: len(_merged(downstream, "id, v, e")) - len(
+                       _union(ups, "id, v, e")))
+        assert _locks(cluster, "optw") == []
+        _running_without_error(cluster, "optw")
+
+
+def test_a_type_narrowed_and_an_index_moved_on_every_shard(
+        cluster: DMProcesses, two_sources: list[MariaDB], downstream: MariaDB,
+        tmp_path: Path) -> None:
+    """DM_103 and DM_118, which DM's non-strict mode replays: a column's type changed
+    (not a widening) and an index dropped and added back on other columns, shard after
+    shard with rows in between, wait for the last shard (the master killed and
+    restarted meanwhile); then equal."""
+    ups = two_sources
+    with _started(cluster, ups, downstream, tmp_path, "optn", "optimistic"):
+        for n in range(4):
+            _on_shard(ups, n, "ALTER TABLE {t} ADD INDEX ix (d)")
+        wait_until("the merged table has ix", lambda: "ix" in _index_columns(downstream))
+        order = (2, 0, 3, 1)
+        for k, n in enumerate(order):
+            _on_shard(ups, n, "ALTER TABLE {t} MODIFY v VARCHAR(10)")
+            _on_shard(ups, n, "ALTER TABLE {t} DROP INDEX ix")
+            _on_shard(ups, n, "ALTER TABLE {t} ADD INDEX ix (v, d)")
+            for m in range(4):
+                _on_shard(ups, m, _row(m, 10 + k, "d"))
+            if k < 3:
+                time.sleep(1)
+                assert _varchar_length(downstream) == 20, n
+                _running_without_error(cluster, "optn")
+            if k == 1:  # kill -9 of the master (its etcd holds the lock) while two wait
+                cluster.kill_master("master1")
+                cluster.restart_master("master1")
+                wait_stage(cluster, "optn", "Running", unit="Sync")
+        wait_until("the merged column is narrowed", lambda: _varchar_length(downstream) == 10)
+        wait_until("the index is on (v, d)",
+                   lambda: _index_columns(downstream).get("ix") == ["v", "d"])
+        wait_until("the merged table equals the union of the shards",
+                   lambda: _merged(downstream, "id, v, d") == _union(ups, "id, v, d"))
+        _running_without_error(cluster, "optn")
+
+
+def test_two_shards_renaming_a_column_otherwise_is_a_conflict(
+        cluster: DMProcesses, two_sources: list[MariaDB], downstream: MariaDB,
+        tmp_path: Path) -> None:
+    """DM_050: one shard renames `d` to `e`, another to `f`: the second pauses with 36062
+    (DM: "conflict"); the first keeps waiting."""
+    ups = two_sources
+    with _started(cluster, ups, downstream, tmp_path, "optx", "optimistic"):
+        _on_shard(ups, 0, RENAME)
+        time.sleep(1)
+        _on_shard(ups, 2, "ALTER TABLE {t} CHANGE d f INT DEFAULT 1")
+        wait_until("source b pauses", lambda: _error(cluster, "optx", "pess-b"))
+        error = _error(cluster, "optx", "pess-b")
+        assert error is not None and error["ErrCode"] == 36062, error
+        assert "contradicts the conflicting change held by source pess-a `pessa`.`t_1`" in \
+            error["Message"], error
+        assert _error(cluster, "optx", "pess-a") is None
+        assert "d" in _columns(downstream)
+
+
+def _varchar_length(downstream: MariaDB) -> int:
+    conn = downstream.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT CHARACTER_MAXIMUM_LENGTH FROM information_schema.COLUMNS "
+                        "WHERE TABLE_SCHEMA = 'pess' AND TABLE_NAME = 't' AND "
+                        "COLUMN_NAME = 'v'")
+            row = cur.fetchone()
+            return int(row[0]) if row else 0
+    finally:
+        conn.close()
+
+
+def _index_columns(downstream: MariaDB) -> dict[str, list[str]]:
+    conn = downstream.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
+                        "WHERE TABLE_SCHEMA = 'pess' AND TABLE_NAME = 't' "
+                        "ORDER BY INDEX_NAME, SEQ_IN_INDEX")
+            out: dict[str, list[str]] = {}
+            for name, column in cur.fetchall():
+                out.setdefault(str(name), []).append(str(column))
+            return out
+    finally:
+        conn.close()
+
+
+def test_a_column_a_shard_dropped_stays_dropped_by_it_across_a_restart(
+        cluster: DMProcesses, two_sources: list[MariaDB], downstream: MariaDB,
+        tmp_path: Path) -> None:
+    """A shard drops `d` while the others keep it (the merged table keeps it); after a
+    pause and resume, adding `d` back on that shard is still the conflict it was before
+    (its old rows keep their old values downstream): a restart used to forget which
+    columns a shard had dropped, and took the ADD as nothing to do."""
+    ups = two_sources
+    with _started(cluster, ups, downstream, tmp_path, "optd", "optimistic"):
+        _on_shard(ups, 0, "ALTER TABLE {t} DROP COLUMN d")
+        _on_shard(ups, 0, "INSERT INTO {t} (id, v) VALUES (" + str(_shard_id(0) + 900)
+                  + ", 'after')")
+        wait_until("the shard's row arrives", lambda: (
+            _shard_id(0) + 900,) in _merged(downstream, "id"))
+        assert "d" in _columns(downstream)
+        assert cluster.dmctl("pause-task", "optd")["result"]
+        assert cluster.dmctl("resume-task", "optd")["result"]
+        wait_stage(cluster, "optd", "Running", unit="Sync")
+        _on_shard(ups, 0, "ALTER TABLE {t} ADD COLUMN d INT DEFAULT 1")
+        wait_until("source a pauses", lambda: _error(cluster, "optd", "pess-a"))
+        error = _error(cluster, "optd", "pess-a")
+        assert error is not None and error["ErrCode"] == 36062, error
+        assert "not fully dropped" in error["Message"], error
