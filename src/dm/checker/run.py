@@ -13,7 +13,7 @@ from dm.config.source import SourceConfig
 from dm.config.stored import endpoint
 from dm.config.subtask import SubTaskConfig
 from dm.config.task import TaskConfig
-from dm.db import Connection, connect
+from dm.db import Connection, connect, query_one
 from dm.schema import catalog
 
 
@@ -67,6 +67,15 @@ def _wanted(task: TaskConfig) -> set[str]:
     return set() if "all" in ignored else names - ignored
 
 
+def _fresh(target: Connection, task: TaskConfig) -> bool:
+    """No checkpoint of the task downstream yet (DM's IsFreshTask)."""
+    row = query_one(target, "SELECT COUNT(*) FROM information_schema.TABLES WHERE "
+                            "TABLE_SCHEMA = %s AND TABLE_NAME IN (%s, %s)",
+                    (task.meta_schema, f"{task.name}_loader_checkpoint",
+                     f"{task.name}_syncer_checkpoint"))
+    return row is None or not row[0]
+
+
 def _target_items(target: Connection, task: TaskConfig, wanted: set[str],
                   sources: dict[str, SourceConfig]) -> list[CheckResult]:
     out: list[CheckResult] = []
@@ -102,6 +111,10 @@ def run_precheck(task: TaskConfig, sources: dict[str, SourceConfig], max_errors:
                      file="the task's target-database")
     try:
         results += _target_items(target, task, wanted, sources)
+        if wanted & _SHARD_ITEMS and not (task.task_mode in ("all", "full", "dump")
+                                          and _fresh(target, task)):
+            wanted -= _SHARD_ITEMS  # as DM: the shards' schemas now are not those at
+            # the binlog position sync starts from (incremental, or started before)
     finally:
         target.close()
     shard_tables = ShardTables()

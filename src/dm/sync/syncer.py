@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -404,8 +404,8 @@ class SyncUnit:
         self._arrived, self._dropped, self._xa_starts, self._xa_ended = set(), {}, {}, {}
         if self.cfg.shard_mode == "pessimistic" or self._holds_conflicts:
             self.shards = ShardGroups(self.cfg.task, self.cfg.source_id, self._router_route)
-            self.shards.resolved = self.locks.resolved() if self.shards_pessimistic else \
-                self._settled_conflicts()
+            if self.shards_pessimistic:
+                self.shards.resolved = self.locks.resolved()
             self._publish_shards()
         self.cfg = replace(self.cfg, target=replace(self.cfg.target,
                                                     session=self._downstream_session()))
@@ -451,6 +451,9 @@ class SyncUnit:
                                         for k, info in self._tracked_tables().items()
                                         if self.allows(*k)},
                                        lambda t: self.allows(*t))
+                if self.shards is not None:  # settled up to now: a release after this
+                    # finds these shards no longer held, and settles with them again
+                    self.shards.resolved = self._settled_conflicts()
             rtt = round_trip(ddl_conn)
             appliers = applier_count(self.cfg.worker_count, rtt, os.cpu_count() or 1)
             log.info("%s/%s applies with %d of worker-count %d appliers (downstream round "
@@ -958,8 +961,8 @@ class SyncUnit:
                 raise errors.SYNC_SHARD_UNSUPPORTED(statement="RENAME TABLE",
                                                     mode="pessimistic", where=at.short())
             return False  # the shard stays in its group under its new name
-        if one.event == "create table":
-            return True  # a new shard joins its group (with the group's current schema)
+        if one.event == "create table":  # a new shard joins its group (with the group's
+            return not self._like_its_merged_table(one)  # current schema)
         if len(tables) > 1:
             raise errors.SYNC_SHARD_MULTIPLE_TABLES(sql=one.sql, where=at.short())
         (table,) = tables
@@ -971,6 +974,13 @@ class SyncUnit:
             return False  # its lock ran it downstream: only tracked now
         holds.setdefault(table, []).append((sql, one))
         return None
+
+    def _like_its_merged_table(self, one: ddl.DDL) -> bool:
+        """A CREATE TABLE ... LIKE another shard of the same merged table: routed, it would
+        create the merged table like itself (1066); it is there already."""
+        return len(one.tables) == 2 and \
+            self._router_route(*self.tracker.key(one.tables[0].schema, one.tables[0].table)) \
+            == self._router_route(*self.tracker.key(one.tables[1].schema, one.tables[1].table))
 
     def _renamed_within_group(self, one: ddl.DDL) -> bool:
         """A RENAME of one shard to a name its route still merges into the same table (as
@@ -1034,14 +1044,27 @@ class SyncUnit:
             if one.event != "drop database":
                 return True
             schema = self.tracker.key(one.tables[0].schema)[0] if one.tables else ""
-            return None if any(t[0] == schema for t in held) else False
+            if not any(t[0] == schema for t in held):
+                return False
+            for gone in [t for t in self.tracker.tables() if t[0] == schema and t[1]
+                         and t not in held]:  # they leave their locks now (which may
+                self.tracker.remove(*gone)  # settle the held shards' change); the
+            return None  # statement is read again once the held shards are released
+        if one.event == "create table" and len(one.tables) == 2 and \
+                self.shards is not None:  # CREATE TABLE ... LIKE
+            new, origin = (self.tracker.key(t.schema, t.table) for t in one.tables)
+            if origin in held and new not in held:
+                changes[new] = self._made_like_held(new, origin)
+                return None
+            if self.shards.resolved_at(new, at):
+                changes[new] = []  # released: its schema into its lock (below)
         if tables.intersection(held):
             return None
         if "rename table" in (one.events or (one.event,)):
             raise errors.SYNC_SHARD_UNSUPPORTED(statement="RENAME TABLE", mode="optimistic",
                                                 where=at.short())
-        if one.event == "create table":
-            return True  # joins its lock, with its schema (below)
+        if one.event == "create table":  # joins its lock, with its schema (below)
+            return not self._like_its_merged_table(one)
         if len(tables) > 1:
             raise errors.SYNC_SHARD_MULTIPLE_TABLES(sql=one.sql, where=at.short())
         (table,) = tables
@@ -1057,75 +1080,111 @@ class SyncUnit:
         changes.setdefault(table, []).append(_Change(sql, one, before, after, settled))
         return None
 
+    def _made_like_held(self, new: Table, origin: Table) -> list[_Change]:
+        """A table created LIKE a held shard has, upstream, the schema after the shard's
+        held DDL: it joins the lock as if it had made that change itself (and waits with
+        the shard, or settles it)."""
+        assert self.shards is not None
+        held, before = self.shards.held_of(origin), self.tracker.get(*origin)
+        assert held is not None and before is not None
+        scratch = SchemaTracker(case_sensitive=self.case_sensitive,
+                                flavor=self.cfg.flavor.value)
+        scratch.put(before)
+        made = []
+        for sql, piece in zip(held.statements, held.context.pieces, strict=True):
+            was = scratch.get(*origin)
+            scratch.apply_ddl(piece)
+            now = scratch.get(*origin)
+            assert was is not None and now is not None
+            made.append(_Change(sql, piece, replace(was, schema=new[0], table=new[1]),
+                                replace(now, schema=new[0], table=new[1])))
+        self.tracker.put(made[-1].after)
+        return made
+
     def _optimistic_after_ddl(self, changes: dict[Table, list[_Change]], tracked: set[Table],
                               session: _Session, conn: Connection, at: Location) -> None:
         """Each changed shard's schema into its lock, with what the merged table needs;
         a created table joins its lock, a dropped one leaves it."""
         now = set(self.tracker.tables())
-        for table in sorted(now - tracked):
-            self._into_lock(table, [], self.tracker.get(*table), at)
-        for table in sorted(tracked - now):
-            self._into_lock(table, [], None, at)
-        for table, pieces in changes.items():
-            runs = self._into_lock(table, pieces, pieces[-1].after, at, session)
+        turns: list[tuple[Table, list[_Change], TableInfo | None]] = [
+            *((t, [], self.tracker.get(*t)) for t in sorted(now - tracked - changes.keys())),
+            *((t, [], None) for t in sorted(tracked - now)),
+            *((t, pieces, pieces[-1].after if pieces else self.tracker.get(*t))
+              for t, pieces in changes.items())]
+        for table, pieces, after in turns:  # (a shard joining or leaving may settle
+            # the held ones' change: then it runs here)
+            runs = self._into_lock(table, pieces, after, at, session)
             if runs is None:
                 self._hold_conflict(table, pieces, at, session)
             elif runs:
-                self._execute([(c.sql, c.piece) for c in runs], session, conn, at)
+                self._execute(runs, session, conn, at)
                 self.optimism.ran()
 
     def _into_lock(self, table: Table, pieces: list[_Change], after: TableInfo | None,
-                   at: Location, session: _Session | None = None) -> list[_Change] | None:
+                   at: Location, session: _Session | None = None
+                   ) -> list[tuple[str, ddl.DDL]] | None:
         """Decide against the other shards' schemas and put this shard's, in one turn of
-        the lock (decided again if another source took the turn meanwhile): the changes
-        to run downstream, or None: the shard holds at its DDL (a conflict the others
-        have not reached yet, non-strict mode). A turn that brings every shard to agree
-        with the held ones' changes releases them (and runs the change if it is one)."""
+        the lock (decided again if another source took the turn meanwhile): the
+        statements to run downstream, or None: the shard holds at its DDL (a conflict the
+        others have not reached yet, non-strict mode). A turn that brings every shard to
+        agree with the held changes releases them and runs the change once: this
+        shard's, decided against the schemas the shards come to, or a held shard's."""
         lock = self._lock_of(table)
         while True:
             version, others, was_dropped = self.optimism.others(lock, table)
-            infos = [s.info for s in others]
-            runs, conflicts, gone, dropped = [], [], frozenset[str](), was_dropped
-            for change in (c for c in pieces if not c.settled):
-                decision = optimism.decide(change.before, change.after, infos, dropped,
-                                           change.piece.events)
-                dropped = optimism.still_dropped(change.before, change.after, decision,
-                                                 dropped)
-                gone |= optimism.dropped_downstream(change.before, change.after, decision)
-                if decision.verdict == optimism.RUN:
-                    runs.append(change)
-                elif decision.verdict != optimism.SKIP:
-                    if self.shards is None or not decision.settles:
-                        raise self._conflict(table, [change.sql], decision.why, at)
-                    conflicts.append(change)
+            turn = self._decided(table, pieces, [s.info for s in others], was_dropped, at)
             held = [s for s in others if s.held is not None]
-            release: list[optimism.Shard] = []
-            if (conflicts or held) and after is not None:
-                mine = [(pieces[0].before, after)] if conflicts else []
-                finals = [s.held.final if s.held else s.info for s in others] + [after]
-                agreed = optimism.settled(
-                    [(s.info, s.held.final) for s in held if s.held] + mine, finals)
-                if agreed is None and conflicts:
-                    raise self._conflict(table, [c.sql for c in conflicts], "it contradicts "
-                                         "the conflicting change held by " + ", ".join(
-                                             s.label for s in held), at)
+            release, theirs = [], list[tuple[str, ddl.DDL]]()
+            if held or turn.conflicts:
+                finals = [s.held.final if s.held else s.info for s in others]
+                mine = [(pieces[0].before, after)] if turn.conflicts and after else []
+                agreed = optimism.settled([(s.info, s.held.final) for s in held if s.held]
+                                          + mine, finals + ([after] if after else []))
+                if agreed is None and turn.conflicts:
+                    raise self._conflict(table, [c.sql for c in turn.conflicts], (
+                        "it contradicts the conflicting change held by " + ", ".join(
+                            s.label for s in held)), at)
                 if agreed:
                     release = held
-                    runs = [c for c in pieces if c in runs or c in conflicts]
-                elif conflicts:
-                    hold = optimism.HeldChange(at.short(), after, tuple(c.sql for c in pieces))
+                    turn = self._decided(table, pieces, finals, was_dropped, at)
+                    if not turn.conflicts and held and held[0].held:  # the change is theirs
+                        theirs = [(sql, ddl.parse(sql, "")) for sql in held[0].held.ddls]
+                elif turn.conflicts:
+                    hold = optimism.HeldChange(at.short(), after or pieces[-1].after,
+                                               tuple(c.sql for c in pieces))
                     if self.optimism.commit(lock, version, table, pieces[0].before, None,
                                             was_dropped, hold=hold):
                         return None
                     continue
+            runs = theirs + [(c.sql, c.piece) for c in pieces
+                             if c in turn.runs or c in turn.conflicts]
             pending = None if not runs or session is None else {
-                "ddls": [c.sql for c in runs], "at": at.short(), "session": [
+                "ddls": [sql for sql, _ in runs], "at": at.short(), "session": [
                     session.ansi_quotes, session.time_zone, session.server_charset]}
-            if self.optimism.commit(lock, version, table, after, pending, dropped - gone,
-                                    gone, release=release):
+            if self.optimism.commit(lock, version, table, after, pending,
+                                    turn.dropped - turn.gone, turn.gone, release=release):
                 if release:
                     self._attend_settled()  # held shards of this source among them
                 return runs
+
+    def _decided(self, table: Table, pieces: list[_Change], others: list[TableInfo],
+                 dropped: frozenset[str], at: Location) -> _Turn:
+        """A shard's changes decided one by one against the other shards' schemas; a
+        conflict that cannot wait (strict mode, or one that never settles) is raised."""
+        turn = _Turn(dropped=dropped)
+        for change in (c for c in pieces if not c.settled):
+            decision = optimism.decide(change.before, change.after, others, turn.dropped,
+                                       change.piece.events)
+            turn.dropped = optimism.still_dropped(change.before, change.after, decision,
+                                                  turn.dropped)
+            turn.gone |= optimism.dropped_downstream(change.before, change.after, decision)
+            if decision.verdict == optimism.RUN:
+                turn.runs.append(change)
+            elif decision.verdict != optimism.SKIP:
+                if self.shards is None or not decision.settles:
+                    raise self._conflict(table, [change.sql], decision.why, at)
+                turn.conflicts.append(change)
+        return turn
 
     def _conflict(self, table: Table, ddls: list[str], why: str,
                   at: Location) -> errors.DMError:
@@ -1447,6 +1506,16 @@ class _Change:
     before: TableInfo
     after: TableInfo
     settled: bool = False  # a held DDL the other shards settled: only tracked
+
+
+@dataclass
+class _Turn:
+    """A shard's changes as one turn of its optimistic lock decides them."""
+
+    dropped: frozenset[str]  # the columns it dropped that the merged table keeps
+    gone: frozenset[str] = frozenset()  # the columns dropped downstream by it
+    runs: list[_Change] = field(default_factory=list)
+    conflicts: list[_Change] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
