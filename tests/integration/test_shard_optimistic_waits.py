@@ -242,34 +242,6 @@ def test_a_task_stopped_while_shards_wait_starts_again(
         _running_without_error(cluster, "opts")
 
 
-def _varchar_length(downstream: MariaDB) -> int:
-    conn = downstream.connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT CHARACTER_MAXIMUM_LENGTH FROM information_schema.COLUMNS "
-                        "WHERE TABLE_SCHEMA = 'pess' AND TABLE_NAME = 't' AND "
-                        "COLUMN_NAME = 'v'")
-            row = cur.fetchone()
-            return int(row[0]) if row else 0
-    finally:
-        conn.close()
-
-
-def _index_columns(downstream: MariaDB) -> dict[str, list[str]]:
-    conn = downstream.connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
-                        "WHERE TABLE_SCHEMA = 'pess' AND TABLE_NAME = 't' "
-                        "ORDER BY INDEX_NAME, SEQ_IN_INDEX")
-            out: dict[str, list[str]] = {}
-            for name, column in cur.fetchall():
-                out.setdefault(str(name), []).append(str(column))
-            return out
-    finally:
-        conn.close()
-
-
 def test_a_column_a_shard_dropped_stays_dropped_by_it_across_a_restart(
         cluster: DMProcesses, two_sources: list[MariaDB], downstream: MariaDB,
         tmp_path: Path) -> None:
@@ -293,3 +265,20 @@ def test_a_column_a_shard_dropped_stays_dropped_by_it_across_a_restart(
         error = _error(cluster, "optd", "pess-a")
         assert error is not None and error["ErrCode"] == 36062, error
         assert "not fully dropped" in error["Message"], error
+
+
+def _varchar_length(downstream: MariaDB) -> int:
+    rows = fetch(downstream, "SELECT CHARACTER_MAXIMUM_LENGTH FROM information_schema.COLUMNS "
+                             "WHERE TABLE_SCHEMA = 'pess' AND TABLE_NAME = 't' AND "
+                             "COLUMN_NAME = 'v'")
+    return int(rows[0][0]) if rows else 0
+
+
+def _index_columns(downstream: MariaDB) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name, column in fetch(downstream, "SELECT INDEX_NAME, COLUMN_NAME FROM "
+                                          "information_schema.STATISTICS WHERE TABLE_SCHEMA = "
+                                          "'pess' AND TABLE_NAME = 't' ORDER BY INDEX_NAME, "
+                                          "SEQ_IN_INDEX"):
+        out.setdefault(str(name), []).append(str(column))
+    return out
