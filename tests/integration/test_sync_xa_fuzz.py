@@ -14,7 +14,7 @@ checkpoints pass. At the end every prepared XA is ended, and every table must ho
 same rows on both sides, the task must be Running with no error, and the checkpoint must
 list no prepared XA.
 
-CI runs the short form (one seed, 400 steps); `PYDM_LONG=1` runs the long form (seeds 1-6,
+CI runs the short form (one seed, 250 steps); `PYDM_LONG=1` runs the long form (seeds 1-6,
 1,200 steps each, about 2 minutes a seed). Seed parity picks enable-gtid (odd: true),
 seed % 3 == 0 turns the relay on. To replay one: `XAFUZZ_SEEDS=5 XAFUZZ_STEPS=1200` (and
 XAFUZZ_GTID / XAFUZZ_RELAY = 0|1 to override the variant). The workload (statements) is a
@@ -575,7 +575,7 @@ def test_xa_fuzz_short(cluster: DMProcesses, upstream: MariaDB, downstream: Mari
                        tmp_path: Path) -> None:
     for seed in _CHOSEN or [1]:
         _fuzz(cluster, upstream, downstream, tmp_path / str(seed), seed,
-              int(os.environ.get("XAFUZZ_STEPS", "400")))
+              int(os.environ.get("XAFUZZ_STEPS", "250")))
 
 
 @LONG_FORM

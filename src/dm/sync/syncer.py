@@ -30,6 +30,7 @@ from dm.binlog.location import (
     Location,
     parse_dump_metadata,
     parse_gtid_set,
+    parse_location,
 )
 from dm.binlog.replica import ReplicaConfig
 from dm.binlog.rows.schema import TableSchema
@@ -103,6 +104,7 @@ from dm.sync.sqlmode import ansi_quotes, compatible_sql_mode
 
 log = logging.getLogger(__name__)
 _SAVE_RETRIES, _SAVE_INTERVAL = 100, 1.0  # a downstream restart is waited out
+_SAVE_RETRIES_STOPPING = 3  # not by a task being stopped: it resumes from the last one
 _MASTER_REFRESH = 5.0  # seconds between SHOW MASTER STATUS for query-status
 _CAUSALITY_KEYS = 1 << 20  # keys in causality's window: a barrier starts a new one
 _STOP_WAIT = 10.0  # seconds pause/stop waits for the transaction being read to end (as DM)
@@ -197,6 +199,7 @@ class SyncUnit:
         self.locks: Locks = SoleSource()
         self.optimism: Optimism = SoleOptimism()  # shard-mode optimistic (optimism.py)
         self._resync = False  # a lock was resolved: start again from the checkpoint
+        self._stopping = threading.Event()  # run's: set when the unit is asked to stop
         self._lock_polled = 0.0
         self._arrived: set[Table] = set()  # groups a shard's DDL just came to
         self._dropped: dict[Table, Location] = {}  # tables dropped while a shard is held
@@ -384,6 +387,7 @@ class SyncUnit:
         """Sync until stopped; a catch-up (task-mode full) returns once it has replayed
         the binlog between a resumed dump's snapshots. When a shard DDL lock is resolved,
         it starts again from its checkpoint: the held shards go on from their DDL."""
+        self._stopping = stop
         while self._run_once(stop) and not stop.is_set():
             log.info("%s/%s: a shard DDL lock is resolved; syncing its shards again from "
                      "where they stopped", self.cfg.task, self.cfg.source_id)
@@ -1208,7 +1212,7 @@ class SyncUnit:
     def _settled_conflicts(self) -> list[Resolved]:
         """This source's held DDLs that the other shards have settled, as resolved locks
         (their DDL is only tracked when read again)."""
-        return [Resolved(self._lock_of(table), (), {table: Location.from_short(at)})
+        return [Resolved(self._lock_of(table), (), {table: parse_location(at)})
                 for table, ats in self.optimism.settled_at().items() for at in sorted(ats)]
 
     def _attend_settled(self) -> None:
@@ -1229,7 +1233,7 @@ class SyncUnit:
         doc = self.optimism.pending()
         if doc is None:
             return
-        at = Location.from_short(str(doc["at"]))
+        at = parse_location(str(doc["at"]))
         if (at.file, at.pos) in self.operators or \
                 self.optimism.version(doc["lock"]) != {"version": doc["version"]}:
             self.optimism.ran()
@@ -1325,15 +1329,18 @@ class SyncUnit:
 
     def _execute(self, pieces: list[tuple[str, ddl.DDL]], session: _Session,
                  conn: Connection, at: Location) -> None:
-        """DDLs decided for a merged table, run downstream as their event would run;
-        one that ran before a crash is tolerated."""
+        """DDLs decided for a merged table (routed), run downstream as their event would
+        run; one that ran before a crash is tolerated (a rename too, if the downstream
+        shows it done)."""
         with conn.cursor() as cur, _quoting_as_upstream(cur, session.ansi_quotes), \
                 _time_zone(cur, self._offset(session.time_zone)):
             for sql, one in pieces:
                 try:
                     cur.execute(sql)
                 except pymysql.err.MySQLError as exc:
-                    if not ddl.is_tolerated(exc.args[0], one.event):
+                    if not ddl.is_tolerated(exc.args[0], one.event) and not rename_done(
+                            cur, ddl.parse(sql, "", ansi_quotes=session.ansi_quotes),
+                            exc.args[0], lambda schema, table: (schema, table)):
                         raise self._ddl_failed(exc, sql, at.short()) from exc
 
     def _ddl_failed(self, exc: pymysql.err.MySQLError, sql: str, where: str) -> errors.DMError:
@@ -1451,8 +1458,9 @@ class SyncUnit:
                 self._forget_passed_locks(point)
                 return
             except (errors.DMError, pymysql.err.OperationalError) as exc:
-                if attempt == _SAVE_RETRIES - 1 or (isinstance(exc, errors.DMError)
-                                                    and not exc.spec.retryable):
+                if attempt == (_SAVE_RETRIES_STOPPING if self._stopping.is_set() else
+                               _SAVE_RETRIES) - 1 or (isinstance(exc, errors.DMError)
+                                                      and not exc.spec.retryable):
                     raise
                 log.warning("checkpoint not saved (%s); retrying", exc)
                 time.sleep(_SAVE_INTERVAL)

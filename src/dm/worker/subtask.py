@@ -94,6 +94,11 @@ class SubTask:
             with self._lock:
                 self.stage = FINISHED
         except errors.DMError as exc:
+            if self._stop.is_set():  # stopped or paused while it failed (its last checkpoint
+                # not saved): it starts again from the one before, in safe mode
+                log.warning("subtask %s/%s stopped on an error: %s", self.name,
+                            self.source_id, exc)
+                return
             self._fail(exc)
         except Exception as exc:
             log.exception("subtask %s/%s crashed", self.name, self.source_id)

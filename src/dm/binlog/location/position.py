@@ -76,13 +76,6 @@ class Location:
     def short(self) -> str:
         """`mysql-bin.000003:1234`, for messages and logs."""
         return f"{self.file}:{self.pos}"
-
-    @classmethod
-    def from_short(cls, text: str) -> Location:
-        """The location `short` wrote."""
-        file, _, pos = text.rpartition(":")
-        return cls(file, int(pos))
-
     def __str__(self) -> str:
         """DM's own rendering, also accepted by `parse_location`."""
         gtid = "" if self.gtid_set is None else str(self.gtid_set)
