@@ -293,8 +293,9 @@ def test_bound_worker_killed_in_dump_load_and_sync(two_workers: DMProcesses,
                                                    tmp_path: Path) -> None:
     """kill -9 of whichever worker holds the source: once while it dumps, once while it
     loads (each held there by a table lock), then KILLS_IN_SYNC times (once; PYDM_LONG=1:
-    three) at random moments of sync, each killed worker started again: the source goes on each time, back on the
-    worker that holds its files (dump, load) or on the other one (sync). Equal at the end."""
+    three) at random moments of sync, each killed worker started again: the source goes
+    on each time, back on the worker that holds its files (dump, load) or on the other
+    one (sync). Equal at the end."""
     dm = two_workers
     seed = int(os.environ.get("PYDM_SEED") or random.randrange(1 << 30))
     print(f"PYDM_SEED={seed}")  # shown with a failure: the same moments again

@@ -9,8 +9,8 @@ again after a crash until they are done). Two sources deciding at once cannot bo
 believe they are the last to drop a column: one of them decides again.
 
 A shard held at a conflicting DDL (non-strict mode) keeps its schema before the DDL, with
-the DDL's (`held`); the turn that settles it gives it its final schema and lists the
-DDL's location in its `settled`, which its source reads to take that DDL as done.
+the DDL's (`held`); once the change ran downstream, the DDL's location goes into its
+`settled`, which its source reads to take the DDL's conflicting pieces as done.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class OptimisticLocks:
                "info": info.to_json(), "dropped": sorted(dropped)}
         if hold is not None:
             doc["held"] = {"at": hold.at, "info": hold.final.to_json(),
-                           "ddls": list(hold.ddls)}
+                           "ddls": list(hold.ddls), "touched": sorted(hold.touched)}
         return doc
 
     async def version(self, lock: str) -> Any:
@@ -107,24 +107,18 @@ class OptimisticLocks:
 
     async def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
                      pending: dict[str, Any] | None, dropped: frozenset[str],
-                     gone: frozenset[str] = frozenset(), hold: HeldChange | None = None,
-                     release: Sequence[Shard] = ()) -> bool:
+                     gone: frozenset[str] = frozenset(),
+                     hold: HeldChange | None = None) -> bool:
         """The shard's new schema (None: it left; held: its schema before its DDL) and
         the statements about to run, if the lock is still at `version`; the columns
-        `gone` from the merged table leave every shard's dropped columns, the `release`d
-        shards take their final schema (in the same transaction)."""
+        `gone` from the merged table leave every shard's dropped columns (in the same
+        transaction)."""
         turn = _next(version)
         put: dict[str, Any] = {keys.key(VERSION, self.task, lock): turn}
-        docs = await self._docs() if gone or release else {}
+        docs = await self._docs() if gone else {}
         for key, doc in docs.items():
             if doc["lock"] == lock and gone & set(doc.get("dropped", ())):
                 put[key] = {**doc, "dropped": sorted(set(doc["dropped"]) - gone)}
-        for shard in release:
-            held = put.get(shard.name, docs.get(shard.name))
-            if held is not None and "held" in held:
-                put[shard.name] = {**{k: v for k, v in held.items() if k != "held"},
-                                   "info": held["held"]["info"],
-                                   "settled": [*held.get("settled", ()), held["held"]["at"]]}
         if after is not None:
             mine = self._info_key(me)
             put[mine] = {**self._doc(lock, me, after, dropped, hold),
@@ -135,6 +129,23 @@ class OptimisticLocks:
                                                               "version": turn}
         return await self.store.swap(keys.key(VERSION, self.task, lock), version, put,
                                      () if after is not None else (self._info_key(me),))
+
+    async def release(self, lock: str, names: Sequence[str]) -> None:
+        """The held shards `names` (their keys) list their DDL as settled, in one turn of
+        the lock; each keeps its schema before the DDL until its source reads the DDL
+        again and decides its other pieces."""
+        turn = keys.key(VERSION, self.task, lock)
+        while True:
+            version = await self.version(lock)
+            docs = await self._docs()
+            put: dict[str, Any] = {turn: _next(version)}
+            for name in names:
+                held = docs.get(name)
+                if held is not None and "held" in held:
+                    put[name] = {**{k: v for k, v in held.items() if k != "held"},
+                                 "settled": [*held.get("settled", ()), held["held"]["at"]]}
+            if len(put) == 1 or await self.store.swap(turn, version, put):
+                return
 
     async def pending(self) -> dict[str, Any] | None:
         doc = await self.store.get(keys.key(PENDING, self.task, self.source))
@@ -168,7 +179,8 @@ def _held(doc: dict[str, Any]) -> HeldChange | None:
     if not held:
         return None
     return HeldChange(str(held["at"]), TableInfo.from_json(held["info"]),
-                      tuple(held["ddls"]))
+                      tuple(held["ddls"]), frozenset((str(kind), str(name))
+                                                     for kind, name in held["touched"]))
 
 
 def _next(version: Any) -> dict[str, int]:

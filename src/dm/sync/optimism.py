@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from dm.db import qualified
@@ -244,19 +244,39 @@ def _view(info: TableInfo, names: frozenset[tuple[str, str]]) -> tuple[object, .
          if kind == "index" else (info.charset, info.collation)) for kind, name in names))
 
 
-def settled(held: Sequence[tuple[TableInfo, TableInfo]], finals: Sequence[TableInfo]
+Touched = frozenset[tuple[str, str]]
+
+
+def settled(held: Sequence[tuple[Touched, TableInfo]], finals: Sequence[TableInfo]
             ) -> bool | None:
-    """Whether the held shards' conflicting changes (`held`: each one's schema before and
-    after its DDL) are settled by `finals`, the schemas every shard of the lock comes to
-    (a held shard's after its DDL): True once they all agree on what the held changes
-    touch; None when the held changes contradict each other (36062); else False."""
+    """Whether the held shards' conflicting changes (`held`: what each one's conflicting
+    pieces touch, and its schema after its DDL) are settled by `finals`, the schemas
+    every shard of the lock comes to (a held shard's after its DDL): True once they all
+    agree on what the held changes touch; None when the held changes differ there (type-2
+    DDLs in another order or another form: 36062); else False."""
     if not held:
         return False
-    names = frozenset[tuple[str, str]]().union(*(touched(b, a) for b, a in held))
+    names = Touched().union(*(names for names, _ in held))
     views = {_view(after, names) for _, after in held}
     if len(views) > 1:
         return None
     return all(_view(info, names) in views for info in finals)
+
+
+def with_change(before: TableInfo, final: TableInfo, names: Touched) -> TableInfo:
+    """`before` with only what a held change touches (`names`) taken from `final`: the
+    schema the held shard comes to once its conflicting change runs (its other clauses
+    are decided when its source reads the DDL again)."""
+    columns = {name for kind, name in names if kind == "column"}
+    kept = [c for c in before.columns if c.name.lower() not in columns]
+    taken = [c for c in final.columns if c.name.lower() in columns]
+    indexes = {name for kind, name in names if kind == "index"}
+    return replace(
+        before, columns=tuple(kept + taken),
+        indexes=tuple([i for i in before.indexes if i.name.lower() not in indexes]
+                      + [i for i in final.indexes if i.name.lower() in indexes]),
+        charset=final.charset if ("table", "") in names else before.charset,
+        collation=final.collation if ("table", "") in names else before.collation)
 
 
 @dataclass(frozen=True)
@@ -266,6 +286,7 @@ class HeldChange:
     at: str  # where its DDL starts (file:pos)
     final: TableInfo  # its schema after the DDL
     ddls: tuple[str, ...]  # the DDL's statements as they would run downstream
+    touched: Touched  # what its conflicting pieces touch
 
 
 @dataclass(frozen=True)
@@ -295,12 +316,16 @@ class Optimism(Protocol):
 
     def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
                pending: dict[str, Any] | None, dropped: frozenset[str],
-               gone: frozenset[str] = frozenset(), hold: HeldChange | None = None,
-               release: Sequence[Shard] = ()) -> bool:
+               gone: frozenset[str] = frozenset(), hold: HeldChange | None = None) -> bool:
         """`me`'s new schema (held at a DDL: its schema before it) and dropped columns;
         `gone`: columns dropped downstream now, which no shard keeps as dropped any more;
-        `release`: held shards whose DDL is settled now (their schema is their final
-        one, their DDL is only tracked when their source reads it again)."""
+        `pending`: the statements about to run downstream (and the held shards they
+        settle, `release`)."""
+
+    def release(self, lock: str, names: Sequence[str]) -> None:
+        """Held shards whose change ran downstream: their DDL's conflicting pieces are
+        only tracked when their source reads it again (and decides its other pieces);
+        until then each keeps its schema before the DDL."""
 
     def pending(self) -> dict[str, Any] | None: ...
 
@@ -338,8 +363,7 @@ class SoleOptimism:
 
     def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
                pending: dict[str, Any] | None, dropped: frozenset[str],
-               gone: frozenset[str] = frozenset(), hold: HeldChange | None = None,
-               release: Sequence[Shard] = ()) -> bool:
+               gone: frozenset[str] = frozenset(), hold: HeldChange | None = None) -> bool:
         self._dropped = {t: d - gone for t, d in self._dropped.items()}
         self._held.pop(me, None)
         if after is None:
@@ -350,13 +374,13 @@ class SoleOptimism:
             self._dropped[me] = dropped
             if hold is not None:
                 self._held[me] = hold
-        names = {s.name: s for s in release}
-        for table in [t for t in self._held if qualified(*t) in names]:
-            held = self._held.pop(table)
-            self._shards[table] = (lock, held.final)
-            self._settled[table] = self._settled.get(table, frozenset()) | {held.at}
         self._pending = None if pending is None else {**pending, "version": None}
         return True
+
+    def release(self, lock: str, names: Sequence[str]) -> None:
+        for table in [t for t in self._held if qualified(*t) in names]:
+            held = self._held.pop(table)
+            self._settled[table] = self._settled.get(table, frozenset()) | {held.at}
 
     def pending(self) -> dict[str, Any] | None:
         return self._pending

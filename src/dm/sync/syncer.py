@@ -1117,45 +1117,55 @@ class SyncUnit:
               for t, pieces in changes.items())]
         for table, pieces, after in turns:  # (a shard joining or leaving may settle
             # the held ones' change: then it runs here)
-            runs = self._into_lock(table, pieces, after, at, session)
-            if runs is None:
+            decided = self._into_lock(table, pieces, after, at, session)
+            if decided is None:
                 self._hold_conflict(table, pieces, at, session)
-            elif runs:
+                continue
+            runs, release = decided
+            if runs:
                 self._execute(runs, session, conn, at)
+            self._release(self._lock_of(table), release)  # once the change ran downstream
+            if runs:
                 self.optimism.ran()
 
     def _into_lock(self, table: Table, pieces: list[_Change], after: TableInfo | None,
                    at: Location, session: _Session | None = None
-                   ) -> list[tuple[str, ddl.DDL]] | None:
+                   ) -> tuple[list[tuple[str, ddl.DDL]], list[str]] | None:
         """Decide against the other shards' schemas and put this shard's, in one turn of
         the lock (decided again if another source took the turn meanwhile): the
-        statements to run downstream, or None: the shard holds at its DDL (a conflict the
-        others have not reached yet, non-strict mode). A turn that brings every shard to
-        agree with the held changes releases them and runs the change once: this
-        shard's, decided against the schemas the shards come to, or a held shard's."""
+        statements to run downstream and the held shards to release once they ran, or
+        None: the shard holds at its DDL (a conflict the others have not reached yet,
+        non-strict mode). A turn that brings every shard to agree with the held changes
+        runs the change once: this shard's, decided against the schemas the shards come
+        to, or a held shard's."""
         lock = self._lock_of(table)
         while True:
             version, others, was_dropped = self.optimism.others(lock, table)
             turn = self._decided(table, pieces, [s.info for s in others], was_dropped, at)
             held = [s for s in others if s.held is not None]
-            release, theirs = [], list[tuple[str, ddl.DDL]]()
+            release, theirs = list[str](), list[tuple[str, ddl.DDL]]()
             if held or turn.conflicts:
-                finals = [s.held.final if s.held else s.info for s in others]
-                mine = [(pieces[0].before, after)] if turn.conflicts and after else []
-                agreed = optimism.settled([(s.info, s.held.final) for s in held if s.held]
-                                          + mine, finals + ([after] if after else []))
+                finals = [optimism.with_change(s.info, s.held.final, s.held.touched)
+                          if s.held else s.info for s in others]
+                touched = optimism.Touched().union(
+                    *(optimism.touched(c.before, c.after) for c in turn.conflicts))
+                mine = [(touched, after)] if turn.conflicts and after else []
+                agreed = optimism.settled(
+                    [(s.held.touched, s.held.final) for s in held if s.held] + mine,
+                    finals + ([after] if after else []))
                 if agreed is None and turn.conflicts:
                     raise self._conflict(table, [c.sql for c in turn.conflicts], (
-                        "it contradicts the conflicting change held by " + ", ".join(
-                            s.label for s in held)), at)
+                        "it differs from the conflicting change held by " + ", ".join(
+                            s.label for s in held) + " (type-2 DDLs must run in the same "
+                        "order and form on every shard)"), at)
                 if agreed:
-                    release = held
+                    release = [s.name for s in held]
                     turn = self._decided(table, pieces, finals, was_dropped, at)
                     if not turn.conflicts and held and held[0].held:  # the change is theirs
                         theirs = [(sql, ddl.parse(sql, "")) for sql in held[0].held.ddls]
                 elif turn.conflicts:
                     hold = optimism.HeldChange(at.short(), after or pieces[-1].after,
-                                               tuple(c.sql for c in pieces))
+                                               tuple(c.sql for c in pieces), touched)
                     if self.optimism.commit(lock, version, table, pieces[0].before, None,
                                             was_dropped, hold=hold):
                         return None
@@ -1163,20 +1173,18 @@ class SyncUnit:
             runs = theirs + [(c.sql, c.piece) for c in pieces
                              if c in turn.runs or c in turn.conflicts]
             pending = None if not runs or session is None else {
-                "ddls": [sql for sql, _ in runs], "at": at.short(), "session": [
-                    session.ansi_quotes, session.time_zone, session.server_charset]}
+                "ddls": [sql for sql, _ in runs], "at": at.short(), "release": release,
+                "session": [session.ansi_quotes, session.time_zone, session.server_charset]}
             if self.optimism.commit(lock, version, table, after, pending,
-                                    turn.dropped - turn.gone, turn.gone, release=release):
-                if release:
-                    self._attend_settled()  # held shards of this source among them
-                return runs
+                                    turn.dropped - turn.gone, turn.gone):
+                return runs, release
 
     def _decided(self, table: Table, pieces: list[_Change], others: list[TableInfo],
                  dropped: frozenset[str], at: Location) -> _Turn:
         """A shard's changes decided one by one against the other shards' schemas; a
         conflict that cannot wait (strict mode, or one that never settles) is raised."""
         turn = _Turn(dropped=dropped)
-        for change in (c for c in pieces if not c.settled):
+        for change in pieces:
             decision = optimism.decide(change.before, change.after, others, turn.dropped,
                                        change.piece.events)
             turn.dropped = optimism.still_dropped(change.before, change.after, decision,
@@ -1184,11 +1192,17 @@ class SyncUnit:
             turn.gone |= optimism.dropped_downstream(change.before, change.after, decision)
             if decision.verdict == optimism.RUN:
                 turn.runs.append(change)
-            elif decision.verdict != optimism.SKIP:
+            elif decision.verdict != optimism.SKIP and not change.settled:  # (a settled
+                # conflict ran downstream with the turn that settled it: only tracked)
                 if self.shards is None or not decision.settles:
                     raise self._conflict(table, [change.sql], decision.why, at)
                 turn.conflicts.append(change)
         return turn
+
+    def _release(self, lock: str, names: list[str]) -> None:
+        if names:
+            self.optimism.release(lock, names)
+            self._attend_settled()  # held shards of this source among them
 
     def _conflict(self, table: Table, ddls: list[str], why: str,
                   at: Location) -> errors.DMError:
@@ -1247,6 +1261,7 @@ class SyncUnit:
         except errors.DMError:
             self.failed_ddl = at  # binlog skip|replace without -b act here
             raise
+        self._release(str(doc["lock"]), list(doc.get("release", ())))
         self.optimism.ran()
 
     def _members(self, target: Table) -> list[Table]:

@@ -80,10 +80,12 @@ class ClusterOptimism(_OnLoop):
 
     def commit(self, lock: str, version: Any, me: Table, after: TableInfo | None,
                pending: dict[str, Any] | None, dropped: frozenset[str],
-               gone: frozenset[str] = frozenset(), hold: HeldChange | None = None,
-               release: Sequence[Shard] = ()) -> bool:
+               gone: frozenset[str] = frozenset(), hold: HeldChange | None = None) -> bool:
         return self._run(self._locks.commit(lock, version, me, after, pending, dropped,
-                                            gone, hold, release))
+                                            gone, hold))
+
+    def release(self, lock: str, names: Sequence[str]) -> None:
+        self._run(self._locks.release(lock, names))
 
     def pending(self) -> dict[str, Any] | None:
         return self._run(self._locks.pending())

@@ -196,38 +196,59 @@ def test_held_changes_settle_once_every_shard_agrees_on_what_they_touch() -> Non
     agrees on the columns and indexes the held changes touch (other differences, such as
     a column one shard added, do not matter); two held changes that contradict each
     other never settle."""
-    from dm.sync.optimism import settled
+    from dm.sync.optimism import settled, touched
     base = _info()
     renamed, elsewise = _after("ALTER TABLE s.t CHANGE d e INT"), \
         _after("ALTER TABLE s.t CHANGE d f INT")
+    rename, other = touched(base, renamed), touched(base, elsewise)
     renamed_plus = _after("ALTER TABLE s.t ADD COLUMN g INT",
                           "CREATE TABLE s.t (id INT PRIMARY KEY, v VARCHAR(10), e INT, "
                           "KEY kd (e))")
-    assert settled([(base, renamed)], [renamed, base]) is False
-    assert settled([(base, renamed)], [renamed, renamed_plus]) is True
-    assert settled([(base, renamed), (base, elsewise)], [renamed, elsewise]) is None
+    assert settled([(rename, renamed)], [renamed, base]) is False
+    assert settled([(rename, renamed)], [renamed, renamed_plus]) is True
+    assert settled([(rename, renamed), (other, elsewise)], [renamed, elsewise]) is None
+    # a held statement with another clause than the conflicting one (`, ADD COLUMN g`):
+    # only what its conflicting piece touches has to agree
+    assert settled([(rename, renamed_plus)], [renamed_plus, renamed]) is True
     narrowed = _after("ALTER TABLE s.t MODIFY v VARCHAR(5)")
-    assert settled([(base, narrowed)], [narrowed, base]) is False
-    assert settled([(base, narrowed)], [narrowed, narrowed]) is True
-    assert settled([(base, narrowed)], [narrowed, _after("ALTER TABLE s.t MODIFY v "
-                                                        "VARCHAR(6)")]) is False
+    narrowing = touched(base, narrowed)
+    assert settled([(narrowing, narrowed)], [narrowed, base]) is False
+    assert settled([(narrowing, narrowed)], [narrowed, narrowed]) is True
+    assert settled([(narrowing, narrowed)], [narrowed, _after("ALTER TABLE s.t MODIFY v "
+                                                              "VARCHAR(6)")]) is False
     assert settled([], [base]) is False
 
 
 def test_a_held_shard_is_released_with_its_final_schema() -> None:
-    """SoleOptimism keeps a held shard's schema before its DDL until a turn releases it:
-    then its final schema, and its DDL's location as settled (until forgotten)."""
+    """SoleOptimism keeps a held shard's schema before its DDL; released (once the change
+    ran downstream), it lists the DDL's location as settled (until forgotten) and keeps
+    that schema until its source reads the DDL again."""
     from dm.sync.optimism import HeldChange, SoleOptimism
     locks, a, b = SoleOptimism(), ("s", "a"), ("s", "b")
     locks.register({a: ("L", _info()), b: ("L", _info())}, lambda t: True)
     renamed = _after("ALTER TABLE s.t CHANGE d e INT")
-    held = HeldChange("mysql-bin.000001:400", renamed, ("ALTER TABLE m.t CHANGE d e INT",))
+    held = HeldChange("mysql-bin.000001:400", renamed, ("ALTER TABLE m.t CHANGE d e INT",),
+                      frozenset({("column", "d"), ("column", "e")}))
     locks.commit("L", None, a, _info(), None, frozenset(), hold=held)
     _, others, _ = locks.others("L", b)
     assert [(s.info, s.held) for s in others] == [(_info(), held)]
-    locks.commit("L", None, b, renamed, None, frozenset(), release=others)
+    locks.commit("L", None, b, renamed, None, frozenset())
+    locks.release("L", [s.name for s in others])
     _, others, _ = locks.others("L", b)
-    assert [(s.info, s.held) for s in others] == [(renamed, None)]
+    assert [(s.info, s.held) for s in others] == [(_info(), None)]  # till read again
     assert locks.settled_at() == {a: frozenset({"mysql-bin.000001:400"})}
     locks.forget(a, "mysql-bin.000001:400")
     assert locks.settled_at() == {}
+
+
+def test_a_held_change_alone_is_taken_from_the_final_schema() -> None:
+    """A held statement's other clauses (`ADD COLUMN x`) never ran downstream: deciding
+    against a held shard takes only what its conflicting piece touches from its final
+    schema."""
+    from dm.sync.optimism import touched, with_change
+    base = _info()
+    final = _after("ALTER TABLE s.t CHANGE d e INT, ADD COLUMN x INT")
+    renamed = _after("ALTER TABLE s.t CHANGE d e INT")
+    came = with_change(base, final, touched(base, renamed))
+    assert [c.name for c in came.columns] == ["id", "v", "e"]
+    assert came.indexes == renamed.indexes  # kd follows its column's new name
