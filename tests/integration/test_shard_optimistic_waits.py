@@ -45,6 +45,16 @@ def _running_without_error(cluster: DMProcesses, task: str) -> None:
         assert sub["stage"] == "Running" and sub["result"] is None, sub
 
 
+def _ends_equal(cluster: DMProcesses, ups: list[MariaDB], downstream: MariaDB, task: str,
+                columns: str) -> None:
+    """The merged table equals the union of the shards, no lock is left, no error."""
+    wait_until("the merged table equals the union of the shards",
+               lambda: _merged(downstream, columns) == _union(ups, columns),
+               shown=lambda: len(_merged(downstream, columns)) - len(_union(ups, columns)))
+    assert _locks(cluster, task) == []
+    _running_without_error(cluster, task)
+
+
 def test_a_column_renamed_shard_after_shard_waits_for_every_shard(
         cluster: DMProcesses, two_sources: list[MariaDB], downstream: MariaDB,
         tmp_path: Path) -> None:
@@ -90,12 +100,7 @@ def test_a_column_renamed_shard_after_shard_waits_for_every_shard(
         for n in range(4):
             _on_shard(ups, n, _row(n, 5))
         halt()
-        wait_until("the merged table equals the union of the shards",
-                   lambda: _merged(downstream, "id, v, e") == _union(ups, "id, v, e"),
-                   shown=lambda: len(_merged(downstream, "id, v, e")) - len(
-                       _union(ups, "id, v, e")))
-        assert _locks(cluster, "optw") == []
-        _running_without_error(cluster, "optw")
+        _ends_equal(cluster, ups, downstream, "optw", "id, v, e")
 
 
 def test_a_type_narrowed_and_an_index_moved_on_every_shard(
@@ -250,10 +255,7 @@ def test_a_rename_in_other_forms_and_with_other_clauses_settles_after_it_ran(
         wait_until("renamed, x added", lambda: _columns(downstream) == ["id", "v", "e", "x"])
         _on_shard(ups, 3, f"INSERT INTO {{t}} (id, v, e, x) VALUES ({_shard_id(3) + 900}, "
                           "'x', 1, 2)")
-        wait_until("the merged table equals the union of the shards",
-                   lambda: _merged(downstream, "id, v, e, x") == _union(ups, "id, v, e, x"))
-        assert _locks(cluster, "optf") == []
-        _running_without_error(cluster, "optf")
+        _ends_equal(cluster, ups, downstream, "optf", "id, v, e, x")
 
 
 def test_a_task_stopped_while_shards_wait_starts_again(
@@ -279,10 +281,7 @@ def test_a_task_stopped_while_shards_wait_starts_again(
         _on_shard(ups, 3, RENAME)
         wait_until("the merged column is renamed", lambda: "e" in _columns(downstream))
         halt()
-        wait_until("the merged table equals the union of the shards",
-                   lambda: _merged(downstream, "id, v, e") == _union(ups, "id, v, e"))
-        assert _locks(cluster, "opts") == []
-        _running_without_error(cluster, "opts")
+        _ends_equal(cluster, ups, downstream, "opts", "id, v, e")
 
 
 def test_a_column_a_shard_dropped_stays_dropped_by_it_across_a_restart(
