@@ -82,7 +82,7 @@ class OptimisticLocks:
     def _doc(self, lock: str, table: Table, info: TableInfo, dropped: frozenset[str],
              hold: HeldChange | None = None) -> dict[str, Any]:
         doc: dict[str, Any] = {"lock": lock, "source": self.source, "table": list(table),
-               "info": info.to_json(), "dropped": sorted(dropped)}
+                               "info": info.to_json(), "dropped": sorted(dropped)}
         if hold is not None:
             doc["held"] = {"at": hold.at, "info": hold.final.to_json(),
                            "ddls": list(hold.ddls), "touched": sorted(hold.touched)}
@@ -121,9 +121,9 @@ class OptimisticLocks:
                 put[key] = {**doc, "dropped": sorted(set(doc["dropped"]) - gone)}
         if after is not None:
             mine = self._info_key(me)
+            was = docs.get(mine) or await self.store.get(mine) or {}
             put[mine] = {**self._doc(lock, me, after, dropped, hold),
-                         "settled": docs.get(mine, {}).get("settled", []) if docs else
-                         (await self.store.get(mine) or {}).get("settled", [])}
+                         "settled": was.get("settled", [])}
         if pending is not None:  # run again after a crash while the lock is at `turn`
             put[keys.key(PENDING, self.task, self.source)] = {**pending, "lock": lock,
                                                               "version": turn}

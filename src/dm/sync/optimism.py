@@ -11,16 +11,15 @@ always has the union of the shards' columns and indexes.
 - a column's type widened (an integer to a wider one, a longer string, more decimal
   digits, enum or set values appended; collation, charset, nullability, default and
   generation unchanged) by the first shard widens the merged column, once;
-- anything else on a table merged with others is a conflict: a narrowed or other type,
-  a rename, an added
-  NOT NULL column without a default, a unique or primary key (one shard's uniqueness is
-  not the merged table's), a same-named column (another type, DEFAULT or generation
-  expression) or index of another definition, a changed DEFAULT, a change of the
-  table's options, partitioning changed or partitions that move or remove rows
-  (PARTITION BY, REMOVE PARTITIONING, DROP, TRUNCATE, EXCHANGE, COALESCE, REORGANIZE
-  PARTITION). ADD PARTITION runs: the shard's rows may
-  need it. Other changes of nothing the merged table's rows depend on (ENGINE, COMMENT,
-  an index's visibility) are skipped. A table alone in its lock runs everything.
+- anything else on a table merged with others is a conflict: a narrowed or other type, a
+  rename, an added NOT NULL column without a default, a unique or primary key (one
+  shard's uniqueness is not the merged table's), a same-named column (another type,
+  DEFAULT or generation expression) or index of another definition, a changed DEFAULT, a
+  change of the table's options, partitioning changed or partitions that move or remove
+  rows (PARTITION BY, REMOVE PARTITIONING, DROP, TRUNCATE, EXCHANGE, COALESCE,
+  REORGANIZE PARTITION). ADD PARTITION runs: the shard's rows may need it. Other changes
+  of nothing the merged table's rows depend on (ENGINE, COMMENT, an index's visibility)
+  are skipped. A table alone in its lock runs everything.
 
 A conflict pauses the task with 36062 under `strict-optimistic-shard-mode: true`. Without
 it (DM's default) a conflict that the other shards can reach by the same change (DM's
@@ -42,6 +41,7 @@ from dm.db import qualified
 from dm.schema.table import Column, Index, TableInfo
 
 Table = tuple[str, str]
+Touched = frozenset[tuple[str, str]]  # what a change touches: ("column"|"index"|"table", name)
 _PARTITION_ROWS = frozenset({"drop table partition", "truncate table partition",
                              "exchange table partition", "coalesce table partition",
                              "reorganize table partition", "alter table partitioning",
@@ -216,7 +216,7 @@ def _index(info: TableInfo, name: str) -> Index | None:
     return next((i for i in info.indexes if i.name.lower() == name.lower()), None)
 
 
-def touched(before: TableInfo, after: TableInfo) -> frozenset[tuple[str, str]]:
+def touched(before: TableInfo, after: TableInfo) -> Touched:
     """What a change touches: the columns and indexes it adds, drops or redefines, and the
     table's options."""
     old = {c.name.lower(): _shape(c) for c in before.columns}
@@ -235,16 +235,13 @@ def _index_shapes(info: TableInfo) -> dict[str, tuple[object, ...]]:
                              i.partial) for i in info.indexes}
 
 
-def _view(info: TableInfo, names: frozenset[tuple[str, str]]) -> tuple[object, ...]:
+def _view(info: TableInfo, names: Touched) -> tuple[object, ...]:
     """`info` as far as `names` go."""
     columns = {c.name.lower(): _shape(c) for c in info.columns}
     indexes = _index_shapes(info)
     return tuple(sorted(
         ((kind, name), columns.get(name) if kind == "column" else indexes.get(name)
          if kind == "index" else (info.charset, info.collation)) for kind, name in names))
-
-
-Touched = frozenset[tuple[str, str]]
 
 
 def settled(held: Sequence[tuple[Touched, TableInfo]], finals: Sequence[TableInfo]

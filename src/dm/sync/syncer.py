@@ -406,9 +406,9 @@ class SyncUnit:
         self._global_offset = None
         self._resync = False
         self._arrived, self._dropped, self._xa_starts, self._xa_ended = set(), {}, {}, {}
-        if self.cfg.shard_mode == "pessimistic" or self._holds_conflicts:
+        if self._pessimistic or self._holds_conflicts:
             self.shards = ShardGroups(self.cfg.task, self.cfg.source_id, self._router_route)
-            if self.shards_pessimistic:
+            if self._pessimistic:
                 self.shards.resolved = self.locks.resolved()
             self._publish_shards()
         self.cfg = replace(self.cfg, target=replace(self.cfg.target,
@@ -440,7 +440,7 @@ class SyncUnit:
         if self.cfg.shard_mode:
             if not point.tables:  # a first start: every shard joins its group now
                 self._seed_shards()
-            if self.shards_pessimistic:
+            if self._pessimistic:
                 self._declare_shards()
         safe = SafeMode(permanent=self.cfg.safe_mode, exit_at=safe_until,
                         duration=self.cfg.safe_mode_duration, clock=time.monotonic)
@@ -877,7 +877,7 @@ class SyncUnit:
                         self._held(t.schema, t.table) or self.tracker.key(
                             t.schema, t.table) in holds for t in one.tables if t.table):
                     continue  # a held shard's: tracked in turn when read again
-                if run and self.shards_pessimistic:
+                if run and self._pessimistic:
                     run = self._shard_piece(one, downstream_sql, at, holds)
                 elif run and self.cfg.shard_mode == "optimistic":
                     run = self._optimistic_piece(one, downstream_sql, at, changes)
@@ -896,7 +896,7 @@ class SyncUnit:
         if self.shards is not None:
             for gone in tracked - set(self.tracker.tables()):
                 self._dropped[gone] = at  # its events before the drop are not read again
-        if self.shards_pessimistic:
+        if self._pessimistic:
             self._shards_after_ddl(wanted, holds, at, session)
         elif self.cfg.shard_mode == "optimistic":  # a failure here saves no checkpoint
             self._optimistic_after_ddl(changes, tracked, session, conn, at)
@@ -1024,7 +1024,7 @@ class SyncUnit:
 
     # --- optimistic shard mode (DM §9.2) ------------------------------------------------
     @property
-    def shards_pessimistic(self) -> bool:
+    def _pessimistic(self) -> bool:
         return self.cfg.shard_mode == "pessimistic"
 
     @property
@@ -1298,7 +1298,7 @@ class SyncUnit:
         assert self.shards is not None
         if self._resync or target not in self.shards.held:
             return
-        if not self.shards_pessimistic:
+        if not self._pessimistic:
             self._attend_settled()
             return
         try:
@@ -1428,7 +1428,7 @@ class SyncUnit:
         if not done:
             return
         try:
-            if self.shards_pessimistic:
+            if self._pessimistic:
                 self.locks.forget(done)
             else:  # settled conflicts, one shard each
                 for r in done:
