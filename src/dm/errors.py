@@ -433,6 +433,12 @@ MASTER_SHARD_DDL_DIFF = _define(38016, _M, _INT, _HIGH,
                                 "lock's DDLs (naming the shard's own table) in place of each "
                                 "shard's, or `dmctl shard-ddl-lock unlock {lock}` resolves the "
                                 "lock by hand.")
+MASTER_LOCK_NOT_HELD = _define(38020, _M, _INT, _HIGH,
+                               "lock {lock}: {detail}",
+                               "`dmctl shard-ddl-lock` shows the lock's shards; `-s <source> "
+                               "-d <database> -t <table>` must name one (upstream) shard "
+                               "listed under `unsynced` whose conflicting DDL waits, listed "
+                               "under `DDLs`.")
 MASTER_LOCK_OWNER_NOT_SYNCED = _define(38022, _M, _INT, _MED,
                                        "worker of source {owner} not waiting for DDL lock "
                                        "{lock} (synced: {synced})",

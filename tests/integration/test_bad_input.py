@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dm.sandbox import DMProcesses, MariaDB, free_port
-from tests.integration.conftest import BIN_DIR, refused, source_yaml
+from tests.integration.conftest import BIN_DIR, source_yaml
 
 pytestmark = pytest.mark.integration
 
@@ -213,8 +213,12 @@ def test_ddl_locks_as_dm_shows_them_when_no_task_shards(cluster: DMProcesses) ->
     for args in (("shard-ddl-lock", "unlock", "t-`db`.`tbl`"), ("unlock-ddl-lock", "t-`db`.`tbl`")):
         missing = cluster.dmctl(*args, check=False)
         assert missing["_exit"] == 1 and "code=38019" in missing["msg"], missing
-    for unlock in (("shard-ddl-lock", "unlock"), ("unlock-ddl-lock",)):  # -s is not acted on
-        refused(cluster, "48002", *unlock, "t-`db`.`tbl`", "-s", "some-source")
+    for unlock in (("shard-ddl-lock", "unlock"), ("unlock-ddl-lock",)):  # no optimistic task
+        for extra in (("-s", "some-source"), ("-d", "db", "-t", "tbl"), ("-a", "exec")):
+            answer = cluster.dmctl(*unlock, "t-`db`.`tbl`", *extra, check=False)
+            assert (answer["_exit"], answer["result"]) == (1, False), answer
+            assert answer["msg"].startswith("-s, -d, -t and -a name one shard of an "
+                                            "optimistic lock"), answer
     malformed = cluster.dmctl("shard-ddl-lock", "unlock", "nonsense", check=False)
     assert malformed["_exit"] == 1 and malformed["msg"] == "can't find task name from lock-ID"
 

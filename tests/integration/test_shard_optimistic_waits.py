@@ -8,6 +8,7 @@ shards are read again from their DDL. Four shards of two sources merged into one
 from __future__ import annotations
 
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,9 @@ RENAME = "ALTER TABLE {t} CHANGE d e INT DEFAULT 1"
 
 
 def _row(n: int, k: int, column: str = "e") -> str:
-    return f"INSERT INTO {{t}} (id, v, {column}) VALUES ({_shard_id(n) + 800 + k}, 'r{k}', {k})"
+    """Row `k` of shard `n` (ids far from the writer's, whose ids grow with time)."""
+    return f"INSERT INTO {{t}} (id, v, {column}) VALUES ({_shard_id(n) + 900_000 + k}, " \
+        f"'r{k}', {k})"
 
 
 def _running_without_error(cluster: DMProcesses, task: str) -> None:
@@ -69,14 +72,14 @@ def test_a_column_renamed_shard_after_shard_waits_for_every_shard(
         _on_shard(ups, 0, _row(0, 1))
         _on_shard(ups, 1, _row(1, 1, "d"))  # not renamed yet: goes on with the old name
         wait_until("the other shard's row arrives", lambda: (
-            _shard_id(1) + 801, "r1", 1) in _merged(downstream, "id, v, d"))
+            _shard_id(1) + 900_001, "r1", 1) in _merged(downstream, "id, v, d"))
         locks = _locks(cluster, "optw")
         assert [(lk["ID"], lk["mode"], lk["DDLs"]) for lk in locks] == [
             (LOCK.replace("pess-", "optw-"), "optimistic",
              ["ALTER TABLE `pess`.`t` CHANGE d e INT DEFAULT 1"])], locks
         assert "pess-a:pessa.t_1" in locks[0]["unsynced"], locks
         assert "d" in _columns(downstream) and "e" not in _columns(downstream)
-        assert (_shard_id(0) + 801,) not in _merged(downstream, "id")
+        assert (_shard_id(0) + 900_001,) not in _merged(downstream, "id")
         _running_without_error(cluster, "optw")
 
         _on_shard(ups, 2, RENAME)  # a shard of the other source
@@ -91,7 +94,7 @@ def test_a_column_renamed_shard_after_shard_waits_for_every_shard(
         _on_shard(ups, 3, _row(3, 4, "d"))
         time.sleep(1)
         assert "e" not in _columns(downstream)  # shard 3 has not renamed it yet
-        assert (_shard_id(0) + 801,) not in _merged(downstream, "id")
+        assert (_shard_id(0) + 900_001,) not in _merged(downstream, "id")
         _running_without_error(cluster, "optw")
 
         _on_shard(ups, 3, RENAME)  # the last one: the rename runs, the held rows follow
@@ -324,3 +327,75 @@ def _index_columns(downstream: MariaDB) -> dict[str, list[str]]:
                                           "SEQ_IN_INDEX"):
         out.setdefault(str(name), []).append(str(column))
     return out
+
+
+def test_unlock_lets_one_held_shard_go_on_skipping_or_running_its_ddl(
+        cluster: DMProcesses, two_sources: list[MariaDB], downstream: MariaDB,
+        tmp_path: Path) -> None:
+    """DM's optimistic `shard-ddl-lock unlock <lock> -s -d -t -a skip|exec`: a shard that
+    narrowed a column is let go with skip (the merged column stays as it was, the shard's
+    rows arrive), the unlock given while the shard's worker is down; a shard that moved an
+    index, with exec (the merged index moves at once;
+    the other shards moving it later settle as usual). What names no held shard is
+    refused."""
+    ups = two_sources
+    lock = LOCK.replace("pess-", "optu-")
+    with _started(cluster, ups, downstream, tmp_path, "optu", "optimistic") as stack:
+        halt = stack.enter_context(_writing(ups))
+        for n in range(4):
+            _on_shard(ups, n, "ALTER TABLE {t} ADD INDEX ix (d)")
+        _on_shard(ups, 0, "ALTER TABLE {t} MODIFY v VARCHAR(10)")
+        _on_shard(ups, 0, _row(0, 1, "d"))
+        wait_until("shard 0 holds its DDL", lambda: _locks(cluster, "optu") != [])
+        assert _unlock_errors(cluster) == 0  # DM_DDL_error's series is there before one
+        assert _master_series(cluster, 'dm_master_ddl_state_number{task="optu",'
+                                       'type="Un-synced"}') == 1  # DM_pending_DDL's
+        for extra, wrong in ((("-s", "pess-a", "-s", "pess-b"), "only one source"),
+                             (("-s", "pess-b", "-d", "pessb", "-t", "t_1"), "code=38020"),
+                             (("-s", "pess-a", "-d", "pessa", "-t", "t_2"), "code=38020")):
+            answer = cluster.dmctl("shard-ddl-lock", "unlock", lock, *extra, check=False)
+            assert answer["_exit"] == 1 and wrong in answer["msg"], answer
+        missing = cluster.dmctl("shard-ddl-lock", "unlock", "optu-`x`.`y`", "-s", "pess-a",
+                                "-d", "pessa", "-t", "t_1", check=False)
+        assert missing["_exit"] == 1 and "code=38019" in missing["msg"], missing
+        assert _unlock_errors(cluster) == 4
+        assert (_shard_id(0) + 900_001,) not in _merged(downstream, "id")
+
+        killed = _worker_of(cluster, "pess-a")  # the unlock is given while it is down
+        cluster.kill_worker(killed)
+        cluster.dmctl("shard-ddl-lock", "unlock", lock, "-s", "pess-a", "-d", "pessa",
+                      "-t", "t_1", "-a", "skip")
+        cluster.start_worker(killed)
+        wait_until("the skipped shard's row arrives",
+                   lambda: (_shard_id(0) + 900_001,) in _merged(downstream, "id"))
+        assert _varchar_length(downstream) == 20
+        assert _locks(cluster, "optu") == []
+
+        _on_shard(ups, 2, "ALTER TABLE {t} DROP INDEX ix, ADD INDEX ix (v, d)")
+        _on_shard(ups, 2, _row(2, 2, "d"))
+        wait_until("shard 2 holds its DDL", lambda: _locks(cluster, "optu") != [])
+        assert _index_columns(downstream)["ix"] == ["d"]
+        cluster.dmctl("unlock-ddl-lock", lock, "-s", "pess-b", "-d", "pessb", "-t", "t_1",
+                      "-a", "exec")
+        wait_until("the index is moved", lambda: _index_columns(downstream)["ix"] == ["v", "d"])
+        wait_until("the executed shard's row arrives",
+                   lambda: (_shard_id(2) + 900_002,) in _merged(downstream, "id"))
+        for n in (0, 1, 3):
+            _on_shard(ups, n, "ALTER TABLE {t} DROP INDEX ix, ADD INDEX ix (v, d)")
+            _on_shard(ups, n, _row(n, 3, "d"))
+        halt()
+        _ends_equal(cluster, ups, downstream, "optu", "id, v, d")
+        assert _index_columns(downstream)["ix"] == ["v", "d"]
+        assert _varchar_length(downstream) == 20
+
+
+def _unlock_errors(cluster: DMProcesses) -> float:
+    return _master_series(cluster, 'dm_master_shard_ddl_error{task="optu",type="unlock"}')
+
+
+def _master_series(cluster: DMProcesses, series: str) -> float:
+    """One series of the leader's /metrics (-1: not there)."""
+    with urllib.request.urlopen(f"http://{cluster.master_addr}/metrics", timeout=5) as page:
+        text = page.read().decode()
+    return next((float(line[len(series) + 1:]) for line in text.splitlines()
+                 if line.startswith(series + " ")), -1)

@@ -585,29 +585,36 @@ def handle_error(ctl: Ctl, task: str, op: str, sqls: tuple[str, ...], binlog_pos
     _binlog_call(ctl, op, task, sources, binlog_pos, sqls)
 
 
+def unlock_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options of `shard-ddl-lock unlock` and DM 2.0's `unlock-ddl-lock`."""
+    for option in reversed((
+            click.option("-o", "--owner", default="",
+                         help="pessimistic: the source to execute the DDL"),
+            click.option("-f", "--force-remove", is_flag=True,
+                         help="pessimistic: drop the lock, run nothing"),
+            click.option("-a", "--action", type=click.Choice(["skip", "exec"]),
+                         default="skip", help="optimistic: skip or execute the shard's DDL"),
+            click.option("-d", "--database", default="",
+                         help="optimistic: the held shard's database"),
+            click.option("-t", "--table", default="", help="optimistic: the held shard"))):
+        command = option(command)
+    return command
+
+
 @cli.command("shard-ddl-lock")
 @click.argument("args", nargs=-1)
 @source_option
-@click.option("-o", "--owner", default="", help="unlock: the source to execute the DDL")
-@click.option("-f", "--force-remove", is_flag=True, help="unlock: drop the lock, run nothing")
-@click.option("-a", "--action", type=click.Choice(["skip", "exec"]), default="skip")
-@click.option("-d", "--database", default="")
-@click.option("-t", "--table", default="")
+@unlock_options
 @pass_ctl
 def shard_ddl_lock(ctl: Ctl, args: tuple[str, ...], sources: tuple[str, ...], owner: str,
                    force_remove: bool, action: str, database: str, table: str) -> None:
     """`shard-ddl-lock [task]` shows the DDL locks; `shard-ddl-lock unlock <lock-id>`
-    resolves one by hand."""
+    resolves one by hand (optimistic: `-s <source> -d <db> -t <table> -a skip|exec` lets
+    one held shard go on)."""
     if args[:1] == ("unlock",):
         if len(args) != 2:
             _fail(errors.CTL_ARGS(detail="shard-ddl-lock unlock takes one <lock-id>"))
-        if database or table or action != "skip":
-            _fail(errors.CTL_ARGS(detail="-a, -d and -t (DM's way to skip or run a "
-                                         "conflicting optimistic DDL) are not offered yet: "
-                                         "`binlog skip` it, or `binlog-schema update` its "
-                                         "table (docs/sharding.md, Getting out of a "
-                                         "conflict)"))
-        _unlock(ctl, args[1], sources, owner, force_remove)
+        _unlock(ctl, args[1], sources, owner, force_remove, action, database, table)
         return
     if len(args) > 1:
         _fail(errors.CTL_ARGS(detail="shard-ddl-lock takes at most one task"))
@@ -628,24 +635,19 @@ def show_ddl_locks(ctl: Ctl, task: str | None, sources: tuple[str, ...]) -> None
 @cli.command("unlock-ddl-lock")
 @click.argument("lock_id")
 @source_option
-@click.option("-o", "--owner", default="")
-@click.option("--force-remove", is_flag=True)
+@unlock_options
 @pass_ctl
 def unlock_ddl_lock(ctl: Ctl, lock_id: str, sources: tuple[str, ...], owner: str,
-                    force_remove: bool) -> None:
+                    force_remove: bool, action: str, database: str, table: str) -> None:
     """DM 2.0's name for `shard-ddl-lock unlock <lock-id>`."""
-    _unlock(ctl, lock_id, sources, owner, force_remove)
+    _unlock(ctl, lock_id, sources, owner, force_remove, action, database, table)
 
 
 def _unlock(ctl: Ctl, lock_id: str, sources: tuple[str, ...], owner: str,
-            force_remove: bool) -> None:
-    """A pessimistic lock is resolved whole: the sources it covers are its own."""
-    if sources:
-        _fail(errors.CTL_ARGS(detail="unlock takes no -s: a pessimistic lock is resolved for "
-                                     "every source that holds its DDL (-o names the one "
-                                     "that runs it)"))
+            force_remove: bool, action: str, database: str, table: str) -> None:
     ctl.call("unlock-ddl-lock", {"lock_id": lock_id, "owner": owner,
-                                 "force_remove": force_remove})
+                                 "force_remove": force_remove, "sources": list(sources),
+                                 "database": database, "table": table, "action": action})
 
 
 # DM's dmctl commands pydm does not have yet: each answers DM's JSON with result false

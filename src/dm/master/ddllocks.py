@@ -208,17 +208,24 @@ def task_of(lock: str) -> str:
     return found[1] if found else ""
 
 
-async def unlock(state: ClusterState, lock: str, owner: str, force_remove: bool
+async def unlock(state: ClusterState, lock: str, owner: str, force_remove: bool,
+                 shard: tuple[list[str], str, str, str] = ([], "", "", "skip")
                  ) -> dict[str, Any]:
+    """`shard-ddl-lock unlock`: of an optimistic task, one held `shard` (its source,
+    schema, table and DM's action) goes on; a pessimistic lock is resolved whole."""
     found = _LOCK_ID.match(lock)
     if found is None:
         return {"result": False, "msg": "can't find task name from lock-ID"}
     task = found[1]
+    if any(t == task and doc.get("shard-mode") == "optimistic"
+           for (_, t), doc in (await state.subtasks()).items()):
+        return await optlocks.unlock(state, task, lock, *shard)
+    if shard != ([], "", "", "skip"):
+        return {"result": False, "msg": "-s, -d, -t and -a name one shard of an optimistic "
+                "lock: a pessimistic lock is resolved for every source that holds its DDL "
+                "(-o names the one that runs it)"}
     doc = await state.store.get(keys.key(LOCK, task, lock))
     if doc is None:
-        if any(lk["ID"] == lock for lk in await optlocks.show_locks(state, task)):
-            return {"result": False, "msg": f"lock {lock} is optimistic: it never holds a "
-                    "DDL; a conflicting DDL is got past with `dmctl binlog skip|replace`"}
         raise errors.MASTER_LOCK_NOT_FOUND(lock=lock)
     if force_remove:
         await finish(state, task, lock, None)

@@ -30,13 +30,11 @@ class MasterCollector(Collector):
                     ((worker["name"],), WORKER_STATE_VALUES.get(worker["stage"], -1)))
             pending: dict[tuple[str, str], int] = {}
             for lock in (await ddllocks.show_locks(state, "", []))["locks"]:
-                if lock["mode"] != "pessimistic":
-                    continue  # an optimistic lock holds no DDL back
                 kind = "Un-synced" if lock["unsynced"] else "Synced"
                 pending[(lock["task"], kind)] = pending.get((lock["task"], kind), 0) + 1
             samples["dm_master_ddl_state_number"] = [(k, n) for k, n in sorted(pending.items())]
             for (_, task), doc in (await state.subtasks()).items():  # from 0: the first
-                if doc.get("shard_mode"):  # error is a change (DM_DDL_error looks for one)
+                if doc.get("shard-mode"):  # error is a change (DM_DDL_error looks for one)
                     SHARD_DDL_ERRORS.labels(task, "unlock")
         self._samples = samples
 

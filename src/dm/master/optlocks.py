@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from dm import errors
 from dm.db import qualified
 from dm.master.state import ClusterState
 from dm.schema.table import TableInfo
@@ -62,7 +63,7 @@ class OptimisticLocks:
             was = known.get(key, {})
             by_lock.setdefault(lock, {})[key] = {
                 **self._doc(lock, table, info, frozenset(was.get("dropped", ()))),
-                "settled": was.get("settled", [])}
+                "settled": was.get("settled", []), **_unlocking(was)}
         wanted = {key for infos in by_lock.values() for key in infos}
         stale: dict[str, list[str]] = {}
         for doc in known.values():
@@ -124,6 +125,9 @@ class OptimisticLocks:
             was = docs.get(mine) or await self.store.get(mine) or {}
             put[mine] = {**self._doc(lock, me, after, dropped, hold),
                          "settled": was.get("settled", [])}
+            unlock = _unlocking(was).get("unlocking", {})
+            if hold is not None and unlock.get("at") == hold.at:  # given while restarting
+                put[mine]["held"]["unlock"] = unlock["action"]
         if pending is not None:  # run again after a crash while the lock is at `turn`
             put[keys.key(PENDING, self.task, self.source)] = {**pending, "lock": lock,
                                                               "version": turn}
@@ -146,6 +150,25 @@ class OptimisticLocks:
                                  "settled": [*held.get("settled", ()), held["held"]["at"]]}
             if len(put) == 1 or await self.store.swap(turn, version, put):
                 return
+
+    async def pend(self, lock: str, pending: dict[str, Any]) -> None:
+        """Statements about to run downstream outside a shard's own turn (an unlock's), in
+        a turn of the lock: run again after a crash while the lock stays at it."""
+        turn = keys.key(VERSION, self.task, lock)
+        while True:
+            version = await self.version(lock)
+            ahead = _next(version)
+            if await self.store.swap(turn, version, {turn: ahead, keys.key(
+                    PENDING, self.task, self.source): {**pending, "lock": lock,
+                                                        "version": ahead["version"]}}):
+                return
+
+    async def unlocked(self) -> dict[Table, tuple[str, str]]:
+        """The source's held shards that `shard-ddl-lock unlock -a` lets go: each one's key
+        and what to do with its DDL (skip or exec)."""
+        return {(str(d["table"][0]), str(d["table"][1])): (key, str(d["held"]["unlock"]))
+                for key, d in (await self._docs(self.source)).items()
+                if d.get("held", {}).get("unlock")}
 
     async def pending(self) -> dict[str, Any] | None:
         doc = await self.store.get(keys.key(PENDING, self.task, self.source))
@@ -183,6 +206,15 @@ def _held(doc: dict[str, Any]) -> HeldChange | None:
                                                      for kind, name in held["touched"]))
 
 
+def _unlocking(doc: dict[str, Any]) -> dict[str, Any]:
+    """An unlock of a held shard whose source restarted before acting on it: kept until
+    the shard holds at the same DDL again."""
+    held = doc.get("held", {})
+    if held.get("unlock"):
+        return {"unlocking": {"at": held["at"], "action": held["unlock"]}}
+    return {"unlocking": doc["unlocking"]} if "unlocking" in doc else {}
+
+
 def _next(version: Any) -> dict[str, int]:
     return {"version": int(version["version"]) + 1 if version else 1}
 
@@ -214,6 +246,35 @@ async def show_locks(state: ClusterState, task: str) -> list[dict[str, Any]]:
                     "unsynced": sorted(s for s, c in shapes.items()
                                        if set(c) != union or s in held)})
     return out
+
+
+async def unlock(state: ClusterState, task: str, lock: str, sources: list[str], schema: str,
+                 table: str, action: str) -> dict[str, Any]:
+    """DM's optimistic unlock: the shard `schema`.`table` of one source, held at its
+    conflicting DDL, goes on: its source runs the DDL downstream first (exec) or not
+    (skip), then reads the DDL again as settled (only tracked)."""
+    if action not in ("skip", "exec"):
+        raise errors.MASTER_BAD_REQUEST(detail="the action is skip or exec")
+    if len(sources) != 1:
+        return {"result": False, "msg": "optimistic locks should have only one source"}
+    docs = await state.store.get_prefix(keys.key(INFO, task) + "/")
+    if not any(d["lock"] == lock for d in docs.values()):
+        raise errors.MASTER_LOCK_NOT_FOUND(lock=lock)
+    key = keys.key(INFO, task, sources[0], schema, table)
+    turn = keys.key(VERSION, task, lock)
+    while True:  # (the document read after the version: the swap fails if it moved)
+        version = await state.store.get(turn)
+        doc = await state.store.get(key)
+        if doc is None or doc["lock"] != lock:
+            raise errors.MASTER_LOCK_NOT_HELD(lock=lock, detail=(
+                f"source {sources[0]} has no shard {qualified(schema, table)} in it"))
+        if "held" not in doc:
+            raise errors.MASTER_LOCK_NOT_HELD(lock=lock, detail=(
+                f"shard {qualified(schema, table)} of source {sources[0]} holds no "
+                "conflicting DDL"))
+        if await state.store.swap(turn, version, {turn: _next(version), key: {
+                **doc, "held": {**doc["held"], "unlock": action}}}):
+            return {"result": True, "msg": ""}
 
 
 async def drop_task(state: ClusterState, task: str, sources: list[str]) -> None:

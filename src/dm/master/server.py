@@ -241,8 +241,10 @@ class MasterAPI:
         lock = str(body.get("lock_id") or "")
         answer: dict[str, Any] = {"result": False}
         try:
-            answer = await ddllocks.unlock(self.state, lock, str(body.get("owner") or ""),
-                                           bool(body.get("force_remove")))
+            answer = await ddllocks.unlock(
+                self.state, lock, str(body.get("owner") or ""), bool(body.get("force_remove")),
+                (_strings(body, "sources"), str(body.get("database") or ""),
+                 str(body.get("table") or ""), str(body.get("action") or "skip")))
             return answer
         finally:  # dm_master_shard_ddl_error: an unlock of a lock of a task that failed
             if not answer.get("result") and ddllocks.task_of(lock):

@@ -324,6 +324,13 @@ class Optimism(Protocol):
         only tracked when their source reads it again (and decides its other pieces);
         until then each keeps its schema before the DDL."""
 
+    def pend(self, lock: str, pending: dict[str, Any]) -> None:
+        """Statements about to run outside the source's own turn (an unlock's)."""
+
+    def unlocked(self) -> dict[Table, tuple[str, str]]:
+        """The source's held shards that `shard-ddl-lock unlock` lets go: each one's name
+        in the locks and DM's action for its DDL (skip or exec)."""
+
     def pending(self) -> dict[str, Any] | None: ...
 
     def ran(self) -> None: ...
@@ -378,6 +385,12 @@ class SoleOptimism:
         for table in [t for t in self._held if qualified(*t) in names]:
             held = self._held.pop(table)
             self._settled[table] = self._settled.get(table, frozenset()) | {held.at}
+
+    def pend(self, lock: str, pending: dict[str, Any]) -> None:
+        self._pending = {**pending, "lock": lock, "version": None}
+
+    def unlocked(self) -> dict[Table, tuple[str, str]]:
+        return {}  # (no dmctl reaches a task without a cluster)
 
     def pending(self) -> dict[str, Any] | None:
         return self._pending

@@ -1174,7 +1174,7 @@ class SyncUnit:
                              if c in turn.runs or c in turn.conflicts]
             pending = None if not runs or session is None else {
                 "ddls": [sql for sql, _ in runs], "at": at.short(), "release": release,
-                "session": [session.ansi_quotes, session.time_zone, session.server_charset]}
+                "session": session.logged()}
             if self.optimism.commit(lock, version, table, after, pending,
                                     turn.dropped - turn.gone, turn.gone):
                 return runs, release
@@ -1240,6 +1240,33 @@ class SyncUnit:
                      "the checkpoint", self.cfg.task, self.cfg.source_id)
             self._resync = True
 
+    def _unlock_held(self, conn: Connection) -> None:
+        """Held shards of this source that `shard-ddl-lock unlock` lets go: DM's exec runs
+        the DDL downstream first (as a pending one: again after a crash), skip does not;
+        then each is released as if settled, and read again from its checkpoint."""
+        assert self.shards is not None
+        for table, (name, action) in sorted(self.optimism.unlocked().items()):
+            held = self.shards.held_of(table)
+            if held is None:
+                continue
+            lock = self._lock_of(table)
+            log.info("%s/%s: shard-ddl-lock unlock -a %s lets shard %s go on past its held "
+                     "DDL %s", self.cfg.task, self.cfg.source_id, action, qualified(*table),
+                     list(held.statements))
+            if action == "exec":
+                session = held.context.session
+                self.optimism.pend(lock, {"ddls": list(held.statements), "at": held.at.short(),
+                                          "release": [name], "session": session.logged()})
+                try:
+                    self._execute(list(zip(held.statements, held.context.pieces, strict=True)),
+                                  session, conn, held.at)
+                except errors.DMError:
+                    self.failed_ddl = held.at  # binlog skip|replace without -b act here
+                    raise
+            self._release(lock, [name])
+            if action == "exec":
+                self.optimism.ran()
+
     def _run_pending(self, conn: Connection) -> None:
         """Statements an earlier run decided to run downstream and may not have run: run
         again if the lock has not moved since (else what this run reads again is decided
@@ -1299,6 +1326,7 @@ class SyncUnit:
         if self._resync or target not in self.shards.held:
             return
         if not self._pessimistic:
+            self._unlock_held(conn)
             self._attend_settled()
             return
         try:
@@ -1517,6 +1545,10 @@ class _Session:
     ansi_quotes: bool
     time_zone: str | None  # as logged; None: the upstream's global time zone
     server_charset: str | None  # character_set_server as logged; None: not logged
+
+    def logged(self) -> list[object]:
+        """As a pending document keeps it (`_run_pending` reads it back)."""
+        return [self.ansi_quotes, self.time_zone, self.server_charset]
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,12 @@ class ClusterOptimism(_OnLoop):
     def release(self, lock: str, names: Sequence[str]) -> None:
         self._run(self._locks.release(lock, names))
 
+    def pend(self, lock: str, pending: dict[str, Any]) -> None:
+        self._run(self._locks.pend(lock, pending))
+
+    def unlocked(self) -> dict[Table, tuple[str, str]]:
+        return self._run(self._locks.unlocked())
+
     def pending(self) -> dict[str, Any] | None:
         return self._run(self._locks.pending())
 
