@@ -63,7 +63,7 @@ class OptimisticLocks:
             was = known.get(key, {})
             by_lock.setdefault(lock, {})[key] = {
                 **self._doc(lock, table, info, frozenset(was.get("dropped", ()))),
-                "settled": was.get("settled", []), **_unlocking(was)}
+                "settled": was.get("settled", {}), **_unlocking(was)}
         wanted = {key for infos in by_lock.values() for key in infos}
         stale: dict[str, list[str]] = {}
         for doc in known.values():
@@ -86,7 +86,8 @@ class OptimisticLocks:
                                "info": info.to_json(), "dropped": sorted(dropped)}
         if hold is not None:
             doc["held"] = {"at": hold.at, "info": hold.final.to_json(),
-                           "ddls": list(hold.ddls), "touched": sorted(hold.touched)}
+                           "ddls": list(hold.ddls), "touched": sorted(hold.touched),
+                           "session": list(hold.session), "runs": list(hold.runs)}
         return doc
 
     async def version(self, lock: str) -> Any:
@@ -124,7 +125,7 @@ class OptimisticLocks:
             mine = self._info_key(me)
             was = docs.get(mine) or await self.store.get(mine) or {}
             put[mine] = {**self._doc(lock, me, after, dropped, hold),
-                         "settled": was.get("settled", [])}
+                         "settled": was.get("settled", {})}
             unlock = _unlocking(was).get("unlocking", {})
             if hold is not None and unlock.get("at") == hold.at:  # given while restarting
                 put[mine]["held"]["unlock"] = unlock["action"]
@@ -146,8 +147,10 @@ class OptimisticLocks:
             for name in names:
                 held = docs.get(name)
                 if held is not None and "held" in held:
+                    change = held["held"]
                     put[name] = {**{k: v for k, v in held.items() if k != "held"},
-                                 "settled": [*held.get("settled", ()), held["held"]["at"]]}
+                                 "settled": {**held.get("settled", {}), change["at"]:
+                                             change.get("runs") or change["ddls"]}}
             if len(put) == 1 or await self.store.swap(turn, version, put):
                 return
 
@@ -163,12 +166,12 @@ class OptimisticLocks:
                                                         "version": ahead["version"]}}):
                 return
 
-    async def unlocked(self) -> dict[Table, tuple[str, str]]:
-        """The source's held shards that `shard-ddl-lock unlock -a` lets go: each one's key
-        and what to do with its DDL (skip or exec)."""
-        return {(str(d["table"][0]), str(d["table"][1])): (key, str(d["held"]["unlock"]))
+    async def unlocked(self) -> dict[Table, tuple[str, str, HeldChange]]:
+        """The source's held shards that `shard-ddl-lock unlock -a` lets go: each one's
+        key, what to do with its DDL (skip or exec) and its held change."""
+        return {(str(d["table"][0]), str(d["table"][1])): (key, str(d["held"]["unlock"]), hold)
                 for key, d in (await self._docs(self.source)).items()
-                if d.get("held", {}).get("unlock")}
+                if (hold := _held(d)) is not None and d["held"].get("unlock")}
 
     async def pending(self) -> dict[str, Any] | None:
         doc = await self.store.get(keys.key(PENDING, self.task, self.source))
@@ -177,9 +180,10 @@ class OptimisticLocks:
     async def ran(self) -> None:
         await self.store.delete(keys.key(PENDING, self.task, self.source))
 
-    async def settled_at(self) -> dict[Table, frozenset[str]]:
+    async def settled_at(self) -> dict[Table, dict[str, tuple[str, ...]]]:
         docs = await self._docs(self.source)
-        return {(str(d["table"][0]), str(d["table"][1])): frozenset(d["settled"])
+        return {(str(d["table"][0]), str(d["table"][1])): {
+                    str(at): tuple(sqls) for at, sqls in d["settled"].items()}
                 for d in docs.values() if d.get("settled")}
 
     async def forget(self, table: Table, at: str) -> None:
@@ -193,7 +197,7 @@ class OptimisticLocks:
             if await self.store.get(key) != doc:
                 continue  # changed in between: the version read may be the newer one
             if await self.store.swap(turn, version, {turn: _next(version), key: {
-                    **doc, "settled": [a for a in doc["settled"] if a != at]}}):
+                    **doc, "settled": {a: s for a, s in doc["settled"].items() if a != at}}}):
                 return
 
 
@@ -203,7 +207,8 @@ def _held(doc: dict[str, Any]) -> HeldChange | None:
         return None
     return HeldChange(str(held["at"]), TableInfo.from_json(held["info"]),
                       tuple(held["ddls"]), frozenset((str(kind), str(name))
-                                                     for kind, name in held["touched"]))
+                                                     for kind, name in held["touched"]),
+                      tuple(held.get("session", ())), tuple(held.get("runs", ())))
 
 
 def _unlocking(doc: dict[str, Any]) -> dict[str, Any]:

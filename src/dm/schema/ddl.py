@@ -8,7 +8,7 @@ user's text except for the names they replace (always written `schema`.`table`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from dm.errors import SYNC_PARSE_DDL
@@ -113,6 +113,7 @@ class DDL:
     current_db: str = ""
     statement: Statement | None = field(default=None, compare=False)
     refs: tuple[_Ref, ...] = field(default=(), compare=False, repr=False)
+    ansi_quotes: bool = field(default=False, compare=False)  # how its text reads
 
     @property
     def table(self) -> TableName:
@@ -134,7 +135,8 @@ def parse(sql: str, current_db: str = "", *, flavor: str = charsets.MARIADB,
     Raises DMError 36067 when a DDL statement is outside the understood grammar."""
     try:
         tokens = tokenize(sql, ansi_quotes=ansi_quotes)
-        return _classify(sql, tokens, current_db, flavor)
+        read = _classify(sql, tokens, current_db, flavor)
+        return replace(read, ansi_quotes=True) if ansi_quotes else read
     except (ParseError, LexError) as exc:
         raise SYNC_PARSE_DDL(exc, sql=sql) from None
 
@@ -373,7 +375,7 @@ def split(ddl: DDL) -> list[DDL]:
         texts = _split_alter(ddl, st)
     else:
         return [ddl]
-    return [parse(text, ddl.current_db) for text in texts]
+    return [parse(text, ddl.current_db, ansi_quotes=ddl.ansi_quotes) for text in texts]
 
 
 def _multi_add(st: AlterTable) -> bool:

@@ -48,11 +48,12 @@ _PARTITION_ROWS = frozenset({"drop table partition", "truncate table partition",
                              "remove table partitioning"})
 
 RUN, SKIP = "run", "skip"
+TRACKED = "tracked"  # a held conflict settled with its lock, read again: only tracked
 
 
 @dataclass(frozen=True)
 class Decision:
-    verdict: str  # RUN, SKIP, or "conflict"
+    verdict: str  # RUN, SKIP, TRACKED or "conflict"
     why: str = ""
     settles: bool = True  # a conflict the other shards can reach by the same change
 
@@ -284,6 +285,11 @@ class HeldChange:
     final: TableInfo  # its schema after the DDL
     ddls: tuple[str, ...]  # the DDL's statements as they would run downstream
     touched: Touched  # what its conflicting pieces touch
+    session: tuple[Any, ...] = ()  # the upstream session its DDL ran in, as the syncer
+    # logs it (empty: a document of an older pydm; run in the settling DDL's)
+    runs: tuple[str, ...] = ()  # the statements of its pieces that touch what its
+    # conflict touches (`DROP INDEX ix` of `DROP INDEX ix, ADD INDEX ix (b)`): what runs
+    # once it settles; the others are decided when its source reads the DDL again
 
 
 @dataclass(frozen=True)
@@ -327,16 +333,18 @@ class Optimism(Protocol):
     def pend(self, lock: str, pending: dict[str, Any]) -> None:
         """Statements about to run outside the source's own turn (an unlock's)."""
 
-    def unlocked(self) -> dict[Table, tuple[str, str]]:
+    def unlocked(self) -> dict[Table, tuple[str, str, HeldChange]]:
         """The source's held shards that `shard-ddl-lock unlock` lets go: each one's name
-        in the locks and DM's action for its DDL (skip or exec)."""
+        in the locks, DM's action for its DDL (skip or exec), and its held change."""
 
     def pending(self) -> dict[str, Any] | None: ...
 
     def ran(self) -> None: ...
 
-    def settled_at(self) -> dict[Table, frozenset[str]]:
-        """The source's shards whose held DDL was settled, and where those DDLs start."""
+    def settled_at(self) -> dict[Table, dict[str, tuple[str, ...]]]:
+        """The source's shards whose held DDL was settled: where each such DDL starts,
+        with its conflicting pieces' statements (ran downstream, or let go by an unlock:
+        only tracked when read again)."""
 
     def forget(self, table: Table, at: str) -> None:
         """A settled DDL the shard's checkpoint has passed."""
@@ -349,7 +357,7 @@ class SoleOptimism:
         self._shards: dict[Table, tuple[str, TableInfo]] = {}
         self._dropped: dict[Table, frozenset[str]] = {}
         self._held: dict[Table, HeldChange] = {}
-        self._settled: dict[Table, frozenset[str]] = {}
+        self._settled: dict[Table, dict[str, tuple[str, ...]]] = {}
         self._pending: dict[str, Any] | None = None
 
     def register(self, shards: dict[Table, tuple[str, TableInfo]],
@@ -384,12 +392,13 @@ class SoleOptimism:
     def release(self, lock: str, names: Sequence[str]) -> None:
         for table in [t for t in self._held if qualified(*t) in names]:
             held = self._held.pop(table)
-            self._settled[table] = self._settled.get(table, frozenset()) | {held.at}
+            self._settled[table] = {**self._settled.get(table, {}),
+                                    held.at: held.runs or held.ddls}
 
     def pend(self, lock: str, pending: dict[str, Any]) -> None:
         self._pending = {**pending, "lock": lock, "version": None}
 
-    def unlocked(self) -> dict[Table, tuple[str, str]]:
+    def unlocked(self) -> dict[Table, tuple[str, str, HeldChange]]:
         return {}  # (no dmctl reaches a task without a cluster)
 
     def pending(self) -> dict[str, Any] | None:
@@ -398,8 +407,9 @@ class SoleOptimism:
     def ran(self) -> None:
         self._pending = None
 
-    def settled_at(self) -> dict[Table, frozenset[str]]:
+    def settled_at(self) -> dict[Table, dict[str, tuple[str, ...]]]:
         return {t: ats for t, ats in self._settled.items() if ats}
 
     def forget(self, table: Table, at: str) -> None:
-        self._settled[table] = self._settled.get(table, frozenset()) - {at}
+        self._settled[table] = {a: s for a, s in self._settled.get(table, {}).items()
+                                if a != at}

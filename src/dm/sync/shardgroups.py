@@ -125,6 +125,11 @@ class ShardGroups:
     def resolved_at(self, table: Table, at: Location) -> bool:
         return any(r.covers(table, at) for r in self.resolved)
 
+    def settled_piece(self, table: Table, at: Location, sql: str) -> bool:
+        """A piece (routed `sql`) of an optimistic shard's DDL at `at` whose conflict was
+        settled with its lock: it is not decided again."""
+        return any(r.covers(table, at) and sql in r.statements for r in self.resolved)
+
     def hold(self, table: Table, held: Held) -> Table:
         target = self.target(table)
         self.held.setdefault(target, {})[table] = held

@@ -1062,11 +1062,12 @@ class SyncUnit:
                 return None
             if self.shards.resolved_at(new, at):
                 changes[new] = []  # released: its schema into its lock (below)
-        if tables.intersection(held):
-            return None
-        if "rename table" in (one.events or (one.event,)):
+        if "rename table" in (one.events or (one.event,)):  # (a held shard's too: its
+            # new name's rows would come before the rename is read again)
             raise errors.SYNC_SHARD_UNSUPPORTED(statement="RENAME TABLE", mode="optimistic",
                                                 where=at.short())
+        if tables.intersection(held):
+            return None
         if one.event == "create table":  # joins its lock, with its schema (below)
             return not self._like_its_merged_table(one)
         if len(tables) > 1:
@@ -1080,7 +1081,7 @@ class SyncUnit:
         self.tracker.apply_ddl(one)
         after = self.tracker.get(*table)
         assert after is not None
-        settled = self.shards is not None and self.shards.resolved_at(table, at)
+        settled = self.shards is not None and self.shards.settled_piece(table, at, sql)
         changes.setdefault(table, []).append(_Change(sql, one, before, after, settled))
         return None
 
@@ -1122,15 +1123,14 @@ class SyncUnit:
                 self._hold_conflict(table, pieces, at, session)
                 continue
             runs, release = decided
-            if runs:
-                self._execute(runs, session, conn, at)
+            for ran_as, statements in runs:
+                self._execute(statements, ran_as, conn, at)
             self._release(self._lock_of(table), release)  # once the change ran downstream
             if runs:
                 self.optimism.ran()
 
     def _into_lock(self, table: Table, pieces: list[_Change], after: TableInfo | None,
-                   at: Location, session: _Session | None = None
-                   ) -> tuple[list[tuple[str, ddl.DDL]], list[str]] | None:
+                   at: Location, session: _Session) -> tuple[_Runs, list[str]] | None:
         """Decide against the other shards' schemas and put this shard's, in one turn of
         the lock (decided again if another source took the turn meanwhile): the
         statements to run downstream and the held shards to release once they ran, or
@@ -1143,7 +1143,7 @@ class SyncUnit:
             version, others, was_dropped = self.optimism.others(lock, table)
             turn = self._decided(table, pieces, [s.info for s in others], was_dropped, at)
             held = [s for s in others if s.held is not None]
-            release, theirs = list[str](), list[tuple[str, ddl.DDL]]()
+            release, runs = list[str](), _Runs()
             if held or turn.conflicts:
                 finals = [optimism.with_change(s.info, s.held.final, s.held.touched)
                           if s.held else s.info for s in others]
@@ -1161,20 +1161,23 @@ class SyncUnit:
                 if agreed:
                     release = [s.name for s in held]
                     turn = self._decided(table, pieces, finals, was_dropped, at)
-                    if not turn.conflicts and held and held[0].held:  # the change is theirs
-                        theirs = [(sql, ddl.parse(sql, "")) for sql in held[0].held.ddls]
+                    if not turn.conflicts and held and held[0].held:  # the change is theirs,
+                        runs.append(_held_run(held[0].held, session))  # run as they ran
                 elif turn.conflicts:
                     hold = optimism.HeldChange(at.short(), after or pieces[-1].after,
-                                               tuple(c.sql for c in pieces), touched)
+                                               tuple(c.sql for c in pieces), touched,
+                                               tuple(session.logged()),
+                                               tuple(c.sql for c in pieces if touched &
+                                                     optimism.touched(c.before, c.after)))
                     if self.optimism.commit(lock, version, table, pieces[0].before, None,
                                             was_dropped, hold=hold):
                         return None
                     continue
-            runs = theirs + [(c.sql, c.piece) for c in pieces
-                             if c in turn.runs or c in turn.conflicts]
-            pending = None if not runs or session is None else {
-                "ddls": [sql for sql, _ in runs], "at": at.short(), "release": release,
-                "session": session.logged()}
+            own = [(c.sql, c.piece) for c in pieces if c in turn.runs or c in turn.conflicts]
+            if own:
+                runs.append((session, own))
+            pending = None if not runs else {"runs": _logged(runs), "at": at.short(),
+                                             "release": release}
             if self.optimism.commit(lock, version, table, after, pending,
                                     turn.dropped - turn.gone, turn.gone):
                 return runs, release
@@ -1187,13 +1190,15 @@ class SyncUnit:
         for change in pieces:
             decision = optimism.decide(change.before, change.after, others, turn.dropped,
                                        change.piece.events)
+            if change.settled:  # ran downstream with the turn that settled its conflict
+                # (or let go by an unlock): only tracked, whatever the others are now
+                decision = optimism.Decision(optimism.TRACKED)
             turn.dropped = optimism.still_dropped(change.before, change.after, decision,
                                                   turn.dropped)
             turn.gone |= optimism.dropped_downstream(change.before, change.after, decision)
             if decision.verdict == optimism.RUN:
                 turn.runs.append(change)
-            elif decision.verdict != optimism.SKIP and not change.settled:  # (a settled
-                # conflict ran downstream with the turn that settled it: only tracked)
+            elif decision.verdict not in (optimism.SKIP, optimism.TRACKED):
                 if self.shards is None or not decision.settles:
                     raise self._conflict(table, [change.sql], decision.why, at)
                 turn.conflicts.append(change)
@@ -1226,8 +1231,9 @@ class SyncUnit:
     def _settled_conflicts(self) -> list[Resolved]:
         """This source's held DDLs that the other shards have settled, as resolved locks
         (their DDL is only tracked when read again)."""
-        return [Resolved(self._lock_of(table), (), {table: parse_location(at)})
-                for table, ats in self.optimism.settled_at().items() for at in sorted(ats)]
+        return [Resolved(self._lock_of(table), sqls, {table: parse_location(at)})
+                for table, ats in self.optimism.settled_at().items()
+                for at, sqls in sorted(ats.items())]
 
     def _attend_settled(self) -> None:
         """A held shard of this source whose conflict is settled: sync again from the
@@ -1245,27 +1251,39 @@ class SyncUnit:
         the DDL downstream first (as a pending one: again after a crash), skip does not;
         then each is released as if settled, and read again from its checkpoint."""
         assert self.shards is not None
-        for table, (name, action) in sorted(self.optimism.unlocked().items()):
+        for table, (name, action, hold) in sorted(self.optimism.unlocked().items()):
             held = self.shards.held_of(table)
-            if held is None:
+            if held is None or held.at.short() != hold.at:
                 continue
             lock = self._lock_of(table)
             log.info("%s/%s: shard-ddl-lock unlock -a %s lets shard %s go on past its held "
                      "DDL %s", self.cfg.task, self.cfg.source_id, action, qualified(*table),
                      list(held.statements))
             if action == "exec":
-                session = held.context.session
-                self.optimism.pend(lock, {"ddls": list(held.statements), "at": held.at.short(),
-                                          "release": [name], "session": session.logged()})
+                ran_as, statements = _held_run(hold, held.context.session)
+                self.optimism.pend(lock, {"runs": _logged([(ran_as, statements)]),
+                                          "at": hold.at, "release": [name]})
                 try:
-                    self._execute(list(zip(held.statements, held.context.pieces, strict=True)),
-                                  session, conn, held.at)
+                    self._execute(statements, ran_as, conn, held.at)
                 except errors.DMError:
                     self.failed_ddl = held.at  # binlog skip|replace without -b act here
                     raise
             self._release(lock, [name])
             if action == "exec":
                 self.optimism.ran()
+
+    def _operated_held(self) -> None:
+        """A held shard's DDL that a `binlog skip|replace` set meanwhile names: sync again
+        from the checkpoint, where the operator acts on it (the shard is held no more)."""
+        assert self.shards is not None
+        operated = [table for table in self.shards.held_tables()
+                    if (held := self.shards.held_of(table)) is not None
+                    and (held.at.file, held.at.pos) in self.operators]
+        if operated:
+            log.info("%s/%s: a binlog operator names the held DDL of %s: syncing again from "
+                     "the checkpoint", self.cfg.task, self.cfg.source_id,
+                     ", ".join(qualified(*t) for t in operated))
+            self._resync = True
 
     def _run_pending(self, conn: Connection) -> None:
         """Statements an earlier run decided to run downstream and may not have run: run
@@ -1280,11 +1298,12 @@ class SyncUnit:
             self.optimism.ran()
             return
         log.info("%s/%s: running the optimistic shard DDLs decided before a restart: %s",
-                 self.cfg.task, self.cfg.source_id, doc["ddls"])
-        ansi, zone, charset = doc["session"]
+                 self.cfg.task, self.cfg.source_id, [sqls for _, sqls in doc["runs"]])
         try:
-            self._execute([(sql, ddl.parse(sql, "", ansi_quotes=ansi)) for sql in doc["ddls"]],
-                          _Session(ansi, zone, charset), conn, at)
+            for logged, sqls in doc["runs"]:
+                ran_as = _Session(*logged)
+                self._execute([(sql, ddl.parse(sql, "", ansi_quotes=ran_as.ansi_quotes))
+                               for sql in sqls], ran_as, conn, at)
         except errors.DMError:
             self.failed_ddl = at  # binlog skip|replace without -b act here
             raise
@@ -1327,6 +1346,7 @@ class SyncUnit:
             return
         if not self._pessimistic:
             self._unlock_held(conn)
+            self._operated_held()
             self._attend_settled()
             return
         try:
@@ -1549,6 +1569,23 @@ class _Session:
     def logged(self) -> list[object]:
         """As a pending document keeps it (`_run_pending` reads it back)."""
         return [self.ansi_quotes, self.time_zone, self.server_charset]
+
+
+_Runs = list[tuple[_Session, list[tuple[str, ddl.DDL]]]]  # statements, by the session
+# they run in
+
+
+def _logged(runs: _Runs) -> list[list[object]]:
+    """`runs` as a pending document keeps them."""
+    return [[ran_as.logged(), [sql for sql, _ in statements]] for ran_as, statements in runs]
+
+
+def _held_run(held: optimism.HeldChange, settling: _Session
+              ) -> tuple[_Session, list[tuple[str, ddl.DDL]]]:
+    """A held shard's conflicting statements, in the session its DDL ran in upstream."""
+    ran_as = _Session(*held.session) if held.session else settling
+    return ran_as, [(sql, ddl.parse(sql, "", ansi_quotes=ran_as.ansi_quotes))
+                    for sql in held.runs or held.ddls]
 
 
 @dataclass(frozen=True)

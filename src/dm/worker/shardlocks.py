@@ -90,7 +90,7 @@ class ClusterOptimism(_OnLoop):
     def pend(self, lock: str, pending: dict[str, Any]) -> None:
         self._run(self._locks.pend(lock, pending))
 
-    def unlocked(self) -> dict[Table, tuple[str, str]]:
+    def unlocked(self) -> dict[Table, tuple[str, str, HeldChange]]:
         return self._run(self._locks.unlocked())
 
     def pending(self) -> dict[str, Any] | None:
@@ -99,7 +99,7 @@ class ClusterOptimism(_OnLoop):
     def ran(self) -> None:
         self._run(self._locks.ran())
 
-    def settled_at(self) -> dict[Table, frozenset[str]]:
+    def settled_at(self) -> dict[Table, dict[str, tuple[str, ...]]]:
         return self._run(self._locks.settled_at())
 
     def forget(self, table: Table, at: str) -> None:

@@ -196,6 +196,16 @@ def test_ansi_quotes() -> None:
     assert ddl.tables == (TableName("db", "t"),)
 
 
+def test_split_reads_the_pieces_as_the_statement_was_read() -> None:
+    """An ALTER written under ANSI_QUOTES: each piece keeps its double-quoted names (it
+    paused the task with 36067, the pieces read without ANSI_QUOTES)."""
+    pieces = split(parse('alter table "t" change "d" "e" int, add "f" int', "db",
+                         ansi_quotes=True))
+    assert [(p.sql, p.events, p.ansi_quotes) for p in pieces] == [
+        ('ALTER TABLE `db`.`t` change "d" "e" int', ("rename column",), True),
+        ('ALTER TABLE `db`.`t` add "f" int', ("add column",), True)]
+
+
 @pytest.mark.parametrize("sql", [
     "create table t (a int", "alter table t frobnicate", "create spatial reference system 1",
     "alter table t add column c int foo", "rename table a b", "create table 'x' (a int)",

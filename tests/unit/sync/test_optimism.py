@@ -221,14 +221,16 @@ def test_held_changes_settle_once_every_shard_agrees_on_what_they_touch() -> Non
 
 def test_a_held_shard_is_released_with_its_final_schema() -> None:
     """SoleOptimism keeps a held shard's schema before its DDL; released (once the change
-    ran downstream), it lists the DDL's location as settled (until forgotten) and keeps
-    that schema until its source reads the DDL again."""
+    ran downstream), it lists the DDL's location and conflicting pieces as settled (until
+    forgotten) and keeps that schema until its source reads the DDL again."""
     from dm.sync.optimism import HeldChange, SoleOptimism
     locks, a, b = SoleOptimism(), ("s", "a"), ("s", "b")
     locks.register({a: ("L", _info()), b: ("L", _info())}, lambda t: True)
     renamed = _after("ALTER TABLE s.t CHANGE d e INT")
-    held = HeldChange("mysql-bin.000001:400", renamed, ("ALTER TABLE m.t CHANGE d e INT",),
-                      frozenset({("column", "d"), ("column", "e")}))
+    held = HeldChange("mysql-bin.000001:400", renamed, ("ALTER TABLE m.t CHANGE d e INT",
+                                                        "ALTER TABLE m.t ADD x INT"),
+                      frozenset({("column", "d"), ("column", "e")}), (),
+                      ("ALTER TABLE m.t CHANGE d e INT",))
     locks.commit("L", None, a, _info(), None, frozenset(), hold=held)
     _, others, _ = locks.others("L", b)
     assert [(s.info, s.held) for s in others] == [(_info(), held)]
@@ -236,7 +238,8 @@ def test_a_held_shard_is_released_with_its_final_schema() -> None:
     locks.release("L", [s.name for s in others])
     _, others, _ = locks.others("L", b)
     assert [(s.info, s.held) for s in others] == [(_info(), None)]  # till read again
-    assert locks.settled_at() == {a: frozenset({"mysql-bin.000001:400"})}
+    assert locks.settled_at() == {  # with its conflicting piece, not decided again
+        a: {"mysql-bin.000001:400": ("ALTER TABLE m.t CHANGE d e INT",)}}
     locks.forget(a, "mysql-bin.000001:400")
     assert locks.settled_at() == {}
 
