@@ -1,7 +1,8 @@
 """DM's upstream_switch with the relay on (issue 11): the source is reached through an
 address that moves from a primary to its replica (a TCP proxy standing in for DM's virtual
 IP). The relay opens a new sub-directory for the new server and goes on after the GTIDs
-it holds; the task reading the relay follows it there. Equal at the end."""
+it holds; the task reading the relay follows it there; a shard waiting at a DDL across
+the switch is read again from its checkpoint. Equal at the end."""
 
 from __future__ import annotations
 
@@ -15,7 +16,14 @@ from typing import Any
 import pytest
 
 from dm.sandbox import DMProcesses, MariaDB, TcpProxy
-from tests.integration.conftest import own_server, rows_of, wait_stage, wait_until
+from tests.integration.conftest import (
+    fetch,
+    own_server,
+    rows_of,
+    source_yaml,
+    wait_stage,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -117,4 +125,102 @@ def test_the_relay_and_its_task_follow_the_upstream_to_another_server(
     finally:
         cluster.dmctl("stop-task", "switch", check=False)
         cluster.dmctl("operate-source", "stop", "switch-src", check=False)
+        proxy.close()
+
+
+SHARD_TASK = """\
+name: heldswitch
+task-mode: all
+shard-mode: optimistic
+target-database: {{host: 127.0.0.1, port: {port}, user: root, password: ""}}
+mysql-instances:
+  - source-id: switch-src
+    block-allow-list: shards
+    route-rules: [tables, schemas]
+    syncer: {{checkpoint-flush-interval: 1}}
+  - source-id: other-src
+    block-allow-list: shards
+    route-rules: [tables, schemas]
+    syncer: {{checkpoint-flush-interval: 1}}
+block-allow-list:
+  shards: {{do-dbs: ["~^shard[ab]$"]}}
+routes:
+  tables: {{schema-pattern: "shard?", table-pattern: "t_*", target-schema: merged,
+           target-table: t}}
+  schemas: {{schema-pattern: "shard?", target-schema: merged}}
+"""
+RENAME = "ALTER TABLE {} CHANGE d e INT DEFAULT 1"
+
+
+def _insert(server: MariaDB, table: str, ids: range, column: str) -> None:
+    server.execute(*(f"INSERT INTO {table} (id, {column}) VALUES ({i}, {i % 7})"
+                     for i in ids))
+
+
+def _union(a: MariaDB, b: MariaDB) -> list[tuple[Any, ...]]:
+    return sorted(row for server, db in ((a, "sharda"), (b, "shardb")) for table in
+                  ("t_1", "t_2") for row in fetch(server, f"SELECT id, e FROM {db}.{table}"))
+
+
+def test_a_shard_waiting_across_the_switch_is_read_again_from_its_checkpoint(
+        cluster: DMProcesses, primary_and_replica: tuple[MariaDB, MariaDB],
+        upstream2: MariaDB, downstream: MariaDB, tmp_path: Path) -> None:
+    """A shard of the switching source waits at a rename (optimistic mode) while the
+    upstream switches to its promoted replica, whose binlog files are numbered lower; the
+    rename settles on the new server, and the waiting shard's rows arrive. Locations are
+    ordered by GTID set: by file and position, the old server's checkpoint came after
+    every position of the new one, the checkpoint was saved past the waiting shard's
+    rows, and they were lost (a helper's review)."""
+    primary, replica = primary_and_replica
+    other = upstream2
+    if "worker2" not in cluster.workers:
+        cluster.start_worker("worker2")
+    primary.execute(*["FLUSH BINARY LOGS"] * 3)  # numbered past the replica's files
+    downstream.execute("DROP DATABASE IF EXISTS merged")
+    other.execute("DROP DATABASE IF EXISTS shardb")
+    for server, db, base in ((primary, "sharda", 1_000_000), (other, "shardb", 3_000_000)):
+        server.execute(f"CREATE DATABASE {db}")
+        for k, table in enumerate(("t_1", "t_2")):
+            server.execute(f"CREATE TABLE {db}.{table} (id INT PRIMARY KEY, d INT DEFAULT 1)")
+            _insert(server, f"{db}.{table}", range(base + k * 10_000, base + k * 10_000 + 50),
+                    "d")
+    proxy = TcpProxy(primary.port)
+    try:
+        assert cluster.dmctl("operate-source", "create", str(source_yaml(
+            tmp_path / "a.yaml", "switch-src", MariaDB(tmp_path, 0, port=proxy.port),
+            **{"enable-gtid": "true", "enable-relay": "true"})))["result"]
+        assert cluster.dmctl("operate-source", "create", str(source_yaml(
+            tmp_path / "b.yaml", "other-src", other, **{"enable-gtid": "true"})))["result"]
+        (tmp_path / "t.yaml").write_text(SHARD_TASK.format(port=downstream.port))
+        assert cluster.dmctl("start-task", "--remove-meta", str(tmp_path / "t.yaml"))["result"]
+        wait_stage(cluster, "heldswitch", "Running", unit="Sync")
+        for server, db, base in ((primary, "sharda", 1_000_100), (other, "shardb", 3_000_100)):
+            server.execute(RENAME.format(f"{db}.t_1"))  # waits for the others
+            _insert(server, f"{db}.t_1", range(base, base + 50), "e")
+        _insert(primary, "sharda.t_2", range(1_010_100, 1_010_150), "d")
+        wait_until("the free shard's rows arrive", lambda: (1_010_149,) in fetch(
+            downstream, "SELECT id FROM merged.t"))
+        time.sleep(2)  # checkpoints saved: held at the rename, t_2 ahead of it
+        wait_until("the replica has every row", lambda: fetch(
+            replica, "SELECT COUNT(*) FROM sharda.t_2") == [(100,)])
+        replica.execute("STOP SLAVE", "RESET SLAVE ALL")  # promoted
+        proxy.switch(replica.port)
+        _insert(replica, "sharda.t_1", range(1_000_200, 1_000_250), "e")
+        _insert(replica, "sharda.t_2", range(1_010_200, 1_010_250), "d")
+        time.sleep(2)
+        other.execute(RENAME.format("shardb.t_2"))
+        replica.execute(RENAME.format("sharda.t_2"))  # the last one: settled
+        wait_until("the merged column is renamed", lambda: ("e",) in fetch(
+            downstream, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE "
+                        "TABLE_SCHEMA = 'merged' AND TABLE_NAME = 't'"))
+        wait_until("the merged table equals the union of the shards",
+                   lambda: sorted(fetch(downstream, "SELECT id, e FROM merged.t"))
+                   == _union(replica, other), timeout=60)
+        assert cluster.dmctl("shard-ddl-lock", "heldswitch")["locks"] == []
+        for source in cluster.dmctl("query-status", "heldswitch")["sources"]:
+            assert source["subTaskStatus"][0]["result"] is None, source
+    finally:
+        cluster.dmctl("stop-task", "heldswitch", check=False)
+        for source in ("switch-src", "other-src"):
+            cluster.dmctl("operate-source", "stop", source, check=False)
         proxy.close()

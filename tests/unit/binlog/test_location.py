@@ -123,11 +123,24 @@ def test_location_serialises(loc: Location) -> None:
 
 
 @given(locations, locations)
-def test_location_order_is_file_number_then_pos(a: Location, b: Location) -> None:
+def test_location_order_is_gtid_then_file_number_then_pos(a: Location, b: Location) -> None:
     key_a = (int(a.file.rsplit(".", 1)[1]), a.pos)
     key_b = (int(b.file.rsplit(".", 1)[1]), b.pos)
-    assert (a < b) == (key_a < key_b)
+    assert (a < b) == (compare_locations(a, b, by_gtid=True) < 0)
+    if a.gtid_set is None or b.gtid_set is None:
+        assert (a < b) == (key_a < key_b)
     assert compare_locations(a, b, by_gtid=False) == (key_a > key_b) - (key_a < key_b)
+
+
+def test_locations_of_two_servers_are_ordered_by_their_gtid_sets() -> None:
+    """After the upstream switched to its promoted replica, a held shard's checkpoint on
+    the old server (binlog.000004) is before the new server's binlog.000001 position
+    that holds more transactions (it saved the checkpoint past unapplied rows)."""
+    old = Location("binlog.000004", 25388, MariaDBGTIDSet.parse("0-61-300"))
+    new = Location("binlog.000001", 76782, MariaDBGTIDSet.parse("0-61-310,1-62-5"))
+    assert old < new and not new < old
+    same_transaction = Location("binlog.000001", 900, new.gtid_set)
+    assert same_transaction < new  # one set: the position decides
 
 
 def test_location_order_across_suffix_widths() -> None:

@@ -54,7 +54,9 @@ def file_key(name: str) -> tuple[str, int]:
 @total_ordering
 @dataclass(frozen=True)
 class Location:
-    """Where replication stands. Ordered by file then position (GTIDs: `compare_locations`)."""
+    """Where replication stands. Ordered by GTID sets where both have one and one contains
+    the other (positions of two servers, after the upstream switched to a replica, mean
+    nothing to each other), else by file then position."""
 
     file: str
     pos: int
@@ -63,6 +65,11 @@ class Location:
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Location):
             return NotImplemented
+        if self.gtid_set is not None and other.gtid_set is not None and \
+                self.gtid_set is not other.gtid_set:
+            order = _gtid_order(self.gtid_set, other.gtid_set)
+            if order:
+                return order < 0
         return (file_key(self.file), self.pos) < (file_key(other.file), other.pos)
 
     def __eq__(self, other: object) -> bool:
