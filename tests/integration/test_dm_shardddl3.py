@@ -406,6 +406,9 @@ def test_dm_102_unlock_of_a_lock_with_other_ddls(
             s: v[:5] for s, v in _paused_sources(cluster).items()} == {SOURCES[1]: "38016"},
             shown=lambda: _paused_sources(cluster))
         assert [lock["ID"] for lock in cluster.dmctl("shard-ddl-lock", TASK)["locks"]] == [LOCK]
+        one = cluster.dmctl("shard-ddl-lock", "unlock", LOCK, "-s", SOURCES[0], check=False)
+        assert one["_exit"] == 1 and one["msg"].startswith(  # optimistic locks' flags
+            "-s, -d, -t and -a name one shard of an optimistic lock"), one
         assert cluster.dmctl("shard-ddl-lock", "unlock", LOCK)["result"]
         wait_until("the owner's DDL run", lambda: _columns(downstream, "shardddl", "tb") == [
             "id", "new_col1"] and _count(downstream) == 1)

@@ -474,6 +474,38 @@ def test_unlock_lets_one_held_shard_go_on_skipping_or_running_its_ddl(
         assert _varchar_length(downstream) == 20
 
 
+def test_an_exec_unlock_given_while_the_worker_is_down_waits_for_the_replay(
+        cluster: DMProcesses, two_sources: list[MariaDB], downstream: MariaDB,
+        tmp_path: Path) -> None:
+    """A shard waits at a rename; another shard of its source writes a row with the old
+    name, which arrives; the worker is killed before its next checkpoint and `unlock -a
+    exec` is given while it is down. The restarted worker reads that row again before it
+    runs the rename (it ran it at once, and the row read again paused the source with
+    1054 for good: a helper's review)."""
+    ups = two_sources
+    with _started(cluster, ups, downstream, tmp_path, "optk", "optimistic"):
+        _on_shard(ups, 0, RENAME)
+        _on_shard(ups, 0, _row(0, 1))
+        wait_until("shard 0 holds its DDL", lambda: _locks(cluster, "optk") != [])
+        time.sleep(2)  # a checkpoint with shard 0 held
+        _on_shard(ups, 1, _row(1, 1, "d"))
+        wait_until("the other shard's row arrives",
+                   lambda: (_shard_id(1) + 900_001,) in _merged(downstream, "id"))
+        killed = _worker_of(cluster, "pess-a")
+        cluster.kill_worker(killed)
+        cluster.dmctl("shard-ddl-lock", "unlock", LOCK.replace("pess-", "optk-"), "-s",
+                      "pess-a", "-d", "pessa", "-t", "t_1", "-a", "exec")
+        cluster.start_worker(killed)
+        wait_until("the merged column is renamed", lambda: "e" in _columns(downstream))
+        wait_until("shard 0's row arrives",
+                   lambda: (_shard_id(0) + 900_001,) in _merged(downstream, "id"))
+        for n in (1, 2, 3):
+            _on_shard(ups, n, RENAME)
+        for n in range(4):
+            _on_shard(ups, n, _row(n, 3))
+        _ends_equal(cluster, ups, downstream, "optk", "id, v, e")
+
+
 def _unlock_errors(cluster: DMProcesses) -> float:
     return _master_series(cluster, 'dm_master_shard_ddl_error{task="optu",type="unlock"}')
 

@@ -218,15 +218,16 @@ async def unlock(state: ClusterState, lock: str, owner: str, force_remove: bool,
         return {"result": False, "msg": "can't find task name from lock-ID"}
     task = found[1]
     if any(t == task and doc.get("shard-mode") == "optimistic"
-           for (_, t), doc in (await state.subtasks()).items()):
+           for (_, t), doc in (await state.subtasks()).items()) or \
+            await optlocks.has_lock(state, task, lock):  # (a stopped task's too)
         return await optlocks.unlock(state, task, lock, *shard)
+    doc = await state.store.get(keys.key(LOCK, task, lock))
+    if doc is None:
+        raise errors.MASTER_LOCK_NOT_FOUND(lock=lock)
     if shard != ([], "", "", "skip"):
         return {"result": False, "msg": "-s, -d, -t and -a name one shard of an optimistic "
                 "lock: a pessimistic lock is resolved for every source that holds its DDL "
                 "(-o names the one that runs it)"}
-    doc = await state.store.get(keys.key(LOCK, task, lock))
-    if doc is None:
-        raise errors.MASTER_LOCK_NOT_FOUND(lock=lock)
     if force_remove:
         await finish(state, task, lock, None)
         return {"result": True, "msg": ""}

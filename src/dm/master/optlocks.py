@@ -253,6 +253,11 @@ async def show_locks(state: ClusterState, task: str) -> list[dict[str, Any]]:
     return out
 
 
+async def has_lock(state: ClusterState, task: str, lock: str) -> bool:
+    docs = await state.store.get_prefix(keys.key(INFO, task) + "/")
+    return any(d["lock"] == lock for d in docs.values())
+
+
 async def unlock(state: ClusterState, task: str, lock: str, sources: list[str], schema: str,
                  table: str, action: str) -> dict[str, Any]:
     """DM's optimistic unlock: the shard `schema`.`table` of one source, held at its
@@ -262,8 +267,7 @@ async def unlock(state: ClusterState, task: str, lock: str, sources: list[str], 
         raise errors.MASTER_BAD_REQUEST(detail="the action is skip or exec")
     if len(sources) != 1:
         return {"result": False, "msg": "optimistic locks should have only one source"}
-    docs = await state.store.get_prefix(keys.key(INFO, task) + "/")
-    if not any(d["lock"] == lock for d in docs.values()):
+    if not await has_lock(state, task, lock):
         raise errors.MASTER_LOCK_NOT_FOUND(lock=lock)
     key = keys.key(INFO, task, sources[0], schema, table)
     turn = keys.key(VERSION, task, lock)

@@ -1250,7 +1250,10 @@ class SyncUnit:
         """Held shards of this source that `shard-ddl-lock unlock` lets go: DM's exec runs
         the DDL downstream first (as a pending one: again after a crash), skip does not;
         then each is released as if settled, and read again from its checkpoint."""
-        assert self.shards is not None
+        assert self.shards is not None and self.position is not None
+        if self._safe_until is not None and self.position.committed < self._safe_until:
+            return  # still reading again what an earlier run may have applied: a DDL run
+            # now would meet those rows (a worker restarted with an unlock waiting)
         for table, (name, action, hold) in sorted(self.optimism.unlocked().items()):
             held = self.shards.held_of(table)
             if held is None or held.at.short() != hold.at:
