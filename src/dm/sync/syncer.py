@@ -1585,7 +1585,8 @@ def _logged(runs: _Runs) -> list[list[object]]:
 
 def _held_run(held: optimism.HeldChange, settling: _Session
               ) -> tuple[_Session, list[tuple[str, ddl.DDL]]]:
-    """A held shard's conflicting statements, in the session its DDL ran in upstream."""
+    """What of a held shard's DDL runs once it settles (its clauses that touch what its
+    conflict touches), in the session that DDL ran in upstream."""
     ran_as = _Session(*held.session) if held.session else settling
     return ran_as, [(sql, ddl.parse(sql, "", ansi_quotes=ran_as.ansi_quotes))
                     for sql in held.runs or held.ddls]
