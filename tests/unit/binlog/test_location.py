@@ -140,7 +140,10 @@ def test_locations_of_two_servers_are_ordered_by_their_gtid_sets() -> None:
     new = Location("binlog.000001", 76782, MariaDBGTIDSet.parse("0-61-310,1-62-5"))
     assert old < new and not new < old
     same_transaction = Location("binlog.000001", 900, new.gtid_set)
-    assert same_transaction < new  # one set: the position decides
+    assert same_transaction < new  # one set object: the position decides
+    first_on_new = Location("binlog.000001", 900, MariaDBGTIDSet.parse("0-61-300"))
+    assert not first_on_new < old  # equal sets: the same point (a row of the first
+    # transaction on the new server was skipped as before the old server's checkpoint)
 
 
 def test_location_order_across_suffix_widths() -> None:
@@ -153,7 +156,10 @@ def test_compare_by_gtid() -> None:
     assert compare_locations(a, b, by_gtid=True) == 1
     assert compare_locations(a, b, by_gtid=False) == -1
     c = Location("bin.000001", 4, MariaDBGTIDSet.parse("0-1-10"))
-    assert compare_locations(a, c, by_gtid=True) == 1  # same GTIDs: position decides
+    assert compare_locations(a, c, by_gtid=True) == 0  # equal sets: the same point, as DM
+    assert not a < c and not c < a
+    inside = Location("bin.000001", 4, a.gtid_set)  # one transaction's: its set object
+    assert compare_locations(a, inside, by_gtid=True) == 1
     assert a.with_gtid("0-1-11").gtid_set == MariaDBGTIDSet.parse("0-1-11")
 
 

@@ -54,9 +54,9 @@ def file_key(name: str) -> tuple[str, int]:
 @total_ordering
 @dataclass(frozen=True)
 class Location:
-    """Where replication stands. Ordered by GTID sets where both have one and one contains
-    the other (positions of two servers, after the upstream switched to a replica, mean
-    nothing to each other), else by file then position."""
+    """Where replication stands. Ordered as `compare_locations(..., by_gtid=True)`: by GTID
+    sets where both have one (positions of two servers, after the upstream switched to a
+    replica, mean nothing to each other), else by file then position."""
 
     file: str
     pos: int
@@ -65,12 +65,7 @@ class Location:
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Location):
             return NotImplemented
-        if self.gtid_set is not None and other.gtid_set is not None and \
-                self.gtid_set is not other.gtid_set:
-            order = _gtid_order(self.gtid_set, other.gtid_set)
-            if order:
-                return order < 0
-        return (file_key(self.file), self.pos) < (file_key(other.file), other.pos)
+        return compare_locations(self, other, by_gtid=True) < 0
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Location):
@@ -121,11 +116,14 @@ def _gtid_order(a: AnyGTIDSet, b: AnyGTIDSet) -> int | None:
 
 
 def compare_locations(a: Location, b: Location, *, by_gtid: bool) -> int:
-    """-1, 0 or 1. With `by_gtid`, GTID sets decide when they are comparable (one contains
-    the other and they differ); otherwise, and on ties, file and position do."""
-    if by_gtid and a.gtid_set is not None and b.gtid_set is not None:
+    """-1, 0 or 1. With `by_gtid`, GTID sets decide when they are comparable: equal sets are
+    the same point of the history (as DM's CompareLocation), whatever server each position
+    is of. Otherwise file and position do, and inside one transaction (its locations
+    share one set object)."""
+    if by_gtid and a.gtid_set is not None and b.gtid_set is not None and \
+            a.gtid_set is not b.gtid_set:
         order = _gtid_order(a.gtid_set, b.gtid_set)
-        if order:
+        if order is not None:
             return order
     ka, kb = (file_key(a.file), a.pos), (file_key(b.file), b.pos)
     return (ka > kb) - (ka < kb)
