@@ -28,7 +28,7 @@ from dm.binlog.events.control import HeartbeatEvent, RotateEvent, XaPrepareEvent
 from dm.binlog.events.gtid import GtidEvent, MariadbGtidEvent
 from dm.binlog.events.query import QueryEvent
 from dm.binlog.events.rows_event import RowsEvent
-from dm.binlog.location import Location, file_key
+from dm.binlog.location import Location, empty_gtid_set, file_key
 from dm.binlog.replica import ReplicaConfig, ReplicaConnection
 from dm.binlog.rows.charsets import charset_of_collation
 from dm.binlog.rows.schema import TableSchema
@@ -104,6 +104,9 @@ class Reader:
         self._xa = XaTransactions()  # prepared XA transactions' rows, held to their end
         self._rereading = False  # reading a prepared XA transaction's group again
         self._group_start = 0  # where the group being read starts (its GTID event)
+        # whether the open group's GTID is in a table start's GTID set, for that pair
+        self._in_start: tuple[str, object] | None = None
+        self._in_start_answer = False
         # what each kind of event does (by its exact class: one lookup per event)
         self._handlers: dict[type, Callable[[Any], None]] = {
             RowsEvent: self._on_rows, XidEvent: self._on_xid, QueryEvent: self._query,
@@ -184,8 +187,8 @@ class Reader:
         them under an older schema than the tracked one), except in a prepared XA
         transaction's group read again: its rows are still to be applied."""
         answer = self._answer(schema, table)
-        if answer.until is not None and not self._rereading and _before(
-                (self._file, self._start), answer.until):
+        if answer.until is not None and not self._rereading and self._there_already(
+                answer, self._start):
             return None
         return answer.schema
 
@@ -233,7 +236,7 @@ class Reader:
             self._inner += 1
             start = self._start + self._inner
         if kind in answer.skip or (answer.until is not None and not self._rereading
-                                   and _before((self._file, start), answer.until)):
+                                   and self._there_already(answer, start)):
             return
         if False in event.columns_present or (event.columns_present_after is not None
                                               and False in event.columns_present_after):
@@ -248,6 +251,24 @@ class Reader:
             self._rows += len(rows)
             self._bytes += h.event_size
             self._records.append(record)
+
+    def _there_already(self, answer: TableAnswer, pos: int) -> bool:
+        """Whether a table's event at `pos` is before the table's start (`until`): by its
+        transaction's GTID where the start has a GTID set (positions of two servers mean
+        nothing to each other after an upstream switch), else by file and position."""
+        assert answer.until is not None
+        held = answer.until_gtids
+        if held is not None and self._gtid:
+            known = self._in_start
+            if known is None or known[0] != self._gtid or known[1] is not held:
+                try:
+                    one = empty_gtid_set(held.flavor).add(self._gtid)
+                except DMError:  # not a GTID of that set's flavour: positions decide
+                    return _before((self._file, pos), answer.until)
+                self._in_start = (self._gtid, held)
+                self._in_start_answer = held.contains(one)  # type: ignore[arg-type]
+            return self._in_start_answer
+        return _before((self._file, pos), answer.until)
 
     def _on_xid(self, event: XidEvent) -> None:
         self._end_group(event.header.timestamp)

@@ -45,6 +45,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
+from dm.binlog.location import AnyGTIDSet
 from dm.binlog.rows.schema import TableSchema
 
 ROWS: Final = 0
@@ -68,11 +69,13 @@ class TableAnswer:
     decode its rows (None: no schema known, values stay raw), which row kinds
     ("insert", "update", "delete") it does not want at all, and before which binlog
     (file, pos) it wants none (its data is there already, under a later schema: the
-    rows are not even decoded)."""
+    rows are not even decoded). Where that point has a GTID set (`until_gtids`), a
+    transaction in it is before it, whatever server the positions are of."""
 
     schema: TableSchema | None
     skip: frozenset[str] = frozenset()
     until: tuple[str, int] | None = None
+    until_gtids: AnyGTIDSet | None = None
 
 
 SKIP_ALL: Final = frozenset({"insert", "update", "delete"})

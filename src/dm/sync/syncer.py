@@ -597,7 +597,8 @@ class SyncUnit:
         start = self._table_starts.get(self.tracker.key(schema, table)) \
             if self._table_starts else None
         return TableAnswer(self._decoder_schema(schema, table), skip,
-                           (start.file, start.pos) if start is not None else None)
+                           (start.file, start.pos) if start is not None else None,
+                           start.gtid_set if start is not None else None)
 
     def _decoder_schema(self, schema: str, table: str) -> TableSchema | None:
         """Asked at every TABLE_MAP: cached until the table's tracked version changes."""
