@@ -95,11 +95,7 @@ def test_the_relay_and_its_task_follow_the_upstream_to_another_server(
     primary.execute(f"CREATE DATABASE {DB}", f"CREATE TABLE {DB}.t (id INT PRIMARY KEY, v TEXT)")
     proxy = TcpProxy(primary.port)  # the source's address: DM's virtual IP
     try:
-        (tmp_path / "s.yaml").write_text(SOURCE.format(port=proxy.port))
-        assert cluster.dmctl("operate-source", "create", str(tmp_path / "s.yaml"))["result"]
-        (tmp_path / "t.yaml").write_text(TASK.format(port=downstream.port))
-        assert cluster.dmctl("start-task", "--remove-meta", str(tmp_path / "t.yaml"))["result"]
-        wait_stage(cluster, "switch", "Running", unit="Sync")
+        _start(cluster, tmp_path, proxy, TASK.format(port=downstream.port), "switch")
         _writing(primary, 1, 3)
         wait_until("the replica has every row", lambda: _rows(replica) == _rows(primary))
         replica.execute("STOP SLAVE", "RESET SLAVE ALL")  # promoted
@@ -157,6 +153,26 @@ def _insert(server: MariaDB, table: str, ids: range, column: str) -> None:
                      for i in ids))
 
 
+def _start(cluster: DMProcesses, tmp_path: Path, proxy: TcpProxy, task: str, name: str
+           ) -> None:
+    """The switching source (behind `proxy`) created, and the task `name` (its text)
+    started and syncing."""
+    (tmp_path / "s.yaml").write_text(SOURCE.format(port=proxy.port))
+    assert cluster.dmctl("operate-source", "create", str(tmp_path / "s.yaml"))["result"]
+    (tmp_path / "t.yaml").write_text(task)
+    assert cluster.dmctl("start-task", "--remove-meta", str(tmp_path / "t.yaml"))["result"]
+    wait_stage(cluster, name, "Running", unit="Sync")
+
+
+def _shards(server: MariaDB, db: str, first: int, rows: int) -> None:
+    """Database `db` with shards t_1 and t_2 of `rows` rows each, from id `first` on."""
+    server.execute(f"CREATE DATABASE {db}")
+    for k, table in enumerate(("t_1", "t_2")):
+        server.execute(f"CREATE TABLE {db}.{table} (id INT PRIMARY KEY, d INT DEFAULT 1)")
+        _insert(server, f"{db}.{table}", range(first + k * 10_000, first + k * 10_000 + rows),
+                "d")
+
+
 def _union(a: MariaDB, b: MariaDB) -> list[tuple[Any, ...]]:
     return sorted(row for server, db in ((a, "sharda"), (b, "shardb")) for table in
                   ("t_1", "t_2") for row in fetch(server, f"SELECT id, e FROM {db}.{table}"))
@@ -178,22 +194,13 @@ def test_a_shard_waiting_across_the_switch_is_read_again_from_its_checkpoint(
     primary.execute(*["FLUSH BINARY LOGS"] * 3)  # numbered past the replica's files
     downstream.execute("DROP DATABASE IF EXISTS merged")
     other.execute("DROP DATABASE IF EXISTS shardb")
-    for server, db, base in ((primary, "sharda", 1_000_000), (other, "shardb", 3_000_000)):
-        server.execute(f"CREATE DATABASE {db}")
-        for k, table in enumerate(("t_1", "t_2")):
-            server.execute(f"CREATE TABLE {db}.{table} (id INT PRIMARY KEY, d INT DEFAULT 1)")
-            _insert(server, f"{db}.{table}", range(base + k * 10_000, base + k * 10_000 + 50),
-                    "d")
+    _shards(primary, "sharda", 1_000_000, 50)
+    _shards(other, "shardb", 3_000_000, 50)
     proxy = TcpProxy(primary.port)
     try:
         assert cluster.dmctl("operate-source", "create", str(source_yaml(
-            tmp_path / "a.yaml", "switch-src", MariaDB(tmp_path, 0, port=proxy.port),
-            **{"enable-gtid": "true", "enable-relay": "true"})))["result"]
-        assert cluster.dmctl("operate-source", "create", str(source_yaml(
             tmp_path / "b.yaml", "other-src", other, **{"enable-gtid": "true"})))["result"]
-        (tmp_path / "t.yaml").write_text(SHARD_TASK.format(port=downstream.port))
-        assert cluster.dmctl("start-task", "--remove-meta", str(tmp_path / "t.yaml"))["result"]
-        wait_stage(cluster, "heldswitch", "Running", unit="Sync")
+        _start(cluster, tmp_path, proxy, SHARD_TASK.format(port=downstream.port), "heldswitch")
         for server, db, base in ((primary, "sharda", 1_000_100), (other, "shardb", 3_000_100)):
             server.execute(RENAME.format(f"{db}.t_1"))  # waits for the others
             _insert(server, f"{db}.t_1", range(base, base + 50), "e")
@@ -246,17 +253,11 @@ def test_a_table_start_saved_on_the_old_server_holds_on_the_new_one(
     primary, replica = primary_and_replica
     primary.execute(*["FLUSH BINARY LOGS"] * 3)
     downstream.execute("DROP DATABASE IF EXISTS merged")
-    primary.execute("CREATE DATABASE sharda")
-    for k, table in enumerate(("t_1", "t_2")):
-        primary.execute(f"CREATE TABLE sharda.{table} (id INT PRIMARY KEY, d INT DEFAULT 1)")
-        _insert(primary, f"sharda.{table}", range(k * 1000, k * 1000 + 20), "d")
+    _shards(primary, "sharda", 0, 20)
     proxy = TcpProxy(primary.port)
     try:
-        (tmp_path / "s.yaml").write_text(SOURCE.format(port=proxy.port))
-        assert cluster.dmctl("operate-source", "create", str(tmp_path / "s.yaml"))["result"]
-        (tmp_path / "t.yaml").write_text(PESSIMISTIC_TASK.format(port=downstream.port))
-        assert cluster.dmctl("start-task", "--remove-meta", str(tmp_path / "t.yaml"))["result"]
-        wait_stage(cluster, "startswitch", "Running", unit="Sync")
+        _start(cluster, tmp_path, proxy, PESSIMISTIC_TASK.format(port=downstream.port),
+               "startswitch")
         primary.execute("ALTER TABLE sharda.t_1 ADD COLUMN c INT DEFAULT 5")  # waits
         _insert(primary, "sharda.t_2", range(1100, 1120), "d")  # goes on
         wait_until("the free shard's rows arrive",

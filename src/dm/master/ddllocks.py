@@ -34,6 +34,8 @@ SOURCE_TABLES = "/dm-master/shardddl-pessimism/source-tables/"  # (task, source)
 INFO = "/dm-master/shardddl-pessimism/info/"  # (task, source, lock)
 OPERATION = "/dm-master/shardddl-pessimism/operation/"  # (task, source, lock, first DDL)
 LOCK = "/dm-master/shardddl-pessimism/lock/"  # (task, lock): pydm's, the owner
+# an unlock that names no shard: (sources, schema, table, DM's action)
+WHOLE: tuple[list[str], str, str, str] = ([], "", "", "skip")
 
 
 def _shards(held: dict[Table, Held]) -> list[list[Any]]:
@@ -209,8 +211,7 @@ def task_of(lock: str) -> str:
 
 
 async def unlock(state: ClusterState, lock: str, owner: str, force_remove: bool,
-                 shard: tuple[list[str], str, str, str] = ([], "", "", "skip")
-                 ) -> dict[str, Any]:
+                 shard: tuple[list[str], str, str, str] = WHOLE) -> dict[str, Any]:
     """`shard-ddl-lock unlock`: of an optimistic task, one held `shard` (its source,
     schema, table and DM's action) goes on; a pessimistic lock is resolved whole."""
     found = _LOCK_ID.match(lock)
@@ -224,7 +225,7 @@ async def unlock(state: ClusterState, lock: str, owner: str, force_remove: bool,
     doc = await state.store.get(keys.key(LOCK, task, lock))
     if doc is None:
         raise errors.MASTER_LOCK_NOT_FOUND(lock=lock)
-    if shard != ([], "", "", "skip"):
+    if shard != WHOLE:
         return {"result": False, "msg": "-s, -d, -t and -a name one shard of an optimistic "
                 "lock: a pessimistic lock is resolved for every source that holds its DDL "
                 "(-o names the one that runs it)"}

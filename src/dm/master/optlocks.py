@@ -145,12 +145,12 @@ class OptimisticLocks:
             docs = await self._docs()
             put: dict[str, Any] = {turn: _next(version)}
             for name in names:
-                held = docs.get(name)
-                if held is not None and "held" in held:
-                    change = held["held"]
-                    put[name] = {**{k: v for k, v in held.items() if k != "held"},
-                                 "settled": {**held.get("settled", {}), change["at"]:
-                                             change.get("runs") or change["ddls"]}}
+                doc = docs.get(name)
+                change = _held(doc) if doc is not None else None
+                if doc is not None and change is not None:
+                    put[name] = {**{k: v for k, v in doc.items() if k != "held"},
+                                 "settled": {**doc.get("settled", {}),
+                                             change.at: list(change.settling)}}
             if len(put) == 1 or await self.store.swap(turn, version, put):
                 return
 

@@ -288,8 +288,13 @@ class HeldChange:
     session: tuple[Any, ...] = ()  # the upstream session its DDL ran in, as the syncer
     # logs it (empty: a document of an older pydm; run in the settling DDL's)
     runs: tuple[str, ...] = ()  # the statements of its pieces that touch what its
-    # conflict touches (`DROP INDEX ix` of `DROP INDEX ix, ADD INDEX ix (b)`): what runs
-    # once it settles; the others are decided when its source reads the DDL again
+    # conflict touches (`DROP INDEX ix` of `DROP INDEX ix, ADD INDEX ix (b)`); the others
+    # are decided when its source reads the DDL again (empty: an older pydm's document)
+
+    @property
+    def settling(self) -> tuple[str, ...]:
+        """What runs downstream once it settles, and is only tracked when read again."""
+        return self.runs or self.ddls
 
 
 @dataclass(frozen=True)
@@ -343,7 +348,7 @@ class Optimism(Protocol):
 
     def settled_at(self) -> dict[Table, dict[str, tuple[str, ...]]]:
         """The source's shards whose held DDL was settled: where each such DDL starts,
-        with its conflicting pieces' statements (ran downstream, or let go by an unlock:
+        with the statements it settled with (ran downstream, or let go by an unlock:
         only tracked when read again)."""
 
     def forget(self, table: Table, at: str) -> None:
@@ -392,8 +397,7 @@ class SoleOptimism:
     def release(self, lock: str, names: Sequence[str]) -> None:
         for table in [t for t in self._held if qualified(*t) in names]:
             held = self._held.pop(table)
-            self._settled[table] = {**self._settled.get(table, {}),
-                                    held.at: held.runs or held.ddls}
+            self._settled[table] = {**self._settled.get(table, {}), held.at: held.settling}
 
     def pend(self, lock: str, pending: dict[str, Any]) -> None:
         self._pending = {**pending, "lock": lock, "version": None}

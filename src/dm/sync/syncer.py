@@ -1590,7 +1590,7 @@ def _held_run(held: optimism.HeldChange, settling: _Session
     conflict touches), in the session that DDL ran in upstream."""
     ran_as = _Session(*held.session) if held.session else settling
     return ran_as, [(sql, ddl.parse(sql, "", ansi_quotes=ran_as.ansi_quotes))
-                    for sql in held.runs or held.ddls]
+                    for sql in held.settling]
 
 
 @dataclass(frozen=True)
