@@ -12,13 +12,15 @@ worker-count 16, batch 100) and pydm tuned (`--workers`, `--batch`). pydm is tim
 syncer has read the whole backlog: DM's default checkpoint interval is 30 s, so the
 checkpoint would not tell), the replica until it has executed the backlog. Every
 downstream is checked equal to the upstream, and one table of times and ratios
-pydm/replica is printed.
+pydm/replica is printed, with the CPU seconds each side used meanwhile: the downstream
+mariadbd's, and pydm's worker and binlog reader processes'.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -88,13 +90,30 @@ def checksums(server: MariaDB, tables: int) -> list[tuple[str, int]]:
         return [(str(r[0]), int(r[1])) for r in cur.fetchall()]
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU seconds the live processes `pids` have used so far."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    down_cpu_s: float  # the downstream mariadbd's CPU seconds meanwhile
+    pydm_cpu_s: float = 0.0  # the worker's and its binlog reader's
+    rss_mb: float = 0.0  # the worker's and its binlog reader's peak
+
+
 def native_replica(up: MariaDB, down: MariaDB, start: tuple[str, int],
-                   end: tuple[str, int]) -> float:
+                   end: tuple[str, int]) -> Run:
     down.execute("SET GLOBAL slave_parallel_threads = 4",
                  f"CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={up.port}, "
                  f"MASTER_USER='root', MASTER_PASSWORD='', MASTER_LOG_FILE='{start[0]}', "
                  f"MASTER_LOG_POS={start[1]}, MASTER_USE_GTID=no")
-    started = time.monotonic()
+    started, down_cpu = time.monotonic(), cpu_seconds([down.pid])
     down.execute("START SLAVE")
     conn = down.connect()
     while True:
@@ -106,15 +125,16 @@ def native_replica(up: MariaDB, down: MariaDB, start: tuple[str, int],
                              f"{st['Last_IO_Error']}")
         if (st["Relay_Master_Log_File"], int(st["Exec_Master_Log_Pos"])) >= end:
             elapsed = time.monotonic() - started
+            down_cpu = cpu_seconds([down.pid]) - down_cpu
             down.execute("STOP SLAVE")
-            return elapsed
+            return Run(elapsed, down_cpu)
         time.sleep(0.05)
 
 
 def pydm(up: MariaDB, down: MariaDB, work: Path, start: tuple[str, int], end: tuple[str, int],
-         settings: Settings, expected: list[tuple[str, int]]) -> tuple[float, float]:
+         settings: Settings, expected: list[tuple[str, int]]) -> Run:
     """Seconds from start-task until the downstream equals the upstream (CHECKSUM TABLE,
-    polled once the syncer has read the whole backlog), and the worker's peak RSS."""
+    polled once the syncer has read the whole backlog)."""
     shutil.rmtree(work / "dm", ignore_errors=True)
     dm = DMProcesses(work / "dm", ROOT / ".venv" / "bin")
     tables = len(expected)
@@ -122,7 +142,9 @@ def pydm(up: MariaDB, down: MariaDB, work: Path, start: tuple[str, int], end: tu
         dm.start_master()
         dm.start_worker("worker1", keepalive_ttl=30)
         dm.create_source(up, "inc-src")  # the cluster's set-up: not part of the task's time
-        started = time.monotonic()
+        worker = dm.workers["worker1"].pid
+        started, down_cpu, pydm_cpu = time.monotonic(), cpu_seconds([down.pid]), \
+            cpu_seconds([worker])
         dm.start_task(TASK.format(port=down.port, name=start[0], pos=start[1],
                                   syncer=settings.syncer))
         while True:
@@ -133,7 +155,10 @@ def pydm(up: MariaDB, down: MariaDB, work: Path, start: tuple[str, int], end: tu
             if read:
                 name, pos = read.strip("()").split(", ")
                 if (name, int(pos)) >= end and checksums(down, tables) == expected:
-                    return time.monotonic() - started, dm.peak_rss_mb("worker1")
+                    return Run(time.monotonic() - started,
+                               cpu_seconds([down.pid]) - down_cpu,
+                               cpu_seconds([worker, *dm.child_pids("worker1")]) - pydm_cpu,
+                               dm.peak_rss_mb("worker1"))
             time.sleep(0.1)
     finally:
         dm.stop()
@@ -192,15 +217,18 @@ def main() -> None:
                 for down in (native, *ours):
                     restore(dump, down)
                     down.execute(f"SET GLOBAL innodb_flush_log_at_trx_commit = {flush}")
-                native_s = native_replica(up, native, start, end)
+                replica = native_replica(up, native, start, end)
                 native_equal = checksums(native, args.tables) == expected
                 for settings, down in zip(runs, ours, strict=True):
-                    pydm_s, rss_mb = pydm(up, down, work, start, end, settings, expected)
+                    run = pydm(up, down, work, start, end, settings, expected)
                     rows.append({
                         "keys": rand_type, "flush": flush, "pydm settings": settings.name,
-                        "replica_s": round(native_s, 2), "pydm_s": round(pydm_s, 2),
-                        "ratio": round(pydm_s / native_s, 3),
-                        "worker_rss_mb": round(rss_mb, 1),
+                        "replica_s": round(replica.seconds, 2), "pydm_s": round(run.seconds, 2),
+                        "ratio": round(run.seconds / replica.seconds, 3),
+                        "replica_down_cpu_s": round(replica.down_cpu_s, 2),
+                        "pydm_down_cpu_s": round(run.down_cpu_s, 2),
+                        "pydm_cpu_s": round(run.pydm_cpu_s, 2),
+                        "worker_rss_mb": round(run.rss_mb, 1),
                         "equal": native_equal and checksums(down, args.tables) == expected})
                     print(json.dumps(rows[-1]), flush=True)
     finally:
@@ -208,11 +236,16 @@ def main() -> None:
             server.stop()
     print(f"\n{args.tables} x {args.rows} rows, {args.transactions} oltp_write_only "
           "transactions per key distribution, replica with 4 parallel threads")
-    print("| keys | flush | pydm settings | replica | pydm | ratio | worker RSS | equal |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("CPU: seconds of CPU used during the catch-up by the downstream mariadbd (replica's"
+          " / pydm's) and by pydm's worker and binlog reader")
+    print("| keys | flush | pydm settings | replica | pydm | ratio | downstream CPU | pydm CPU "
+          "| worker RSS | equal |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['keys']} | {r['flush']} | {r['pydm settings']} | {r['replica_s']} s | "
-              f"{r['pydm_s']} s | {r['ratio']} | {r['worker_rss_mb']} MB | {r['equal']} |")
+              f"{r['pydm_s']} s | {r['ratio']} | {r['replica_down_cpu_s']} / "
+              f"{r['pydm_down_cpu_s']} s | {r['pydm_cpu_s']} s | {r['worker_rss_mb']} MB | "
+              f"{r['equal']} |")
     if not all(r["equal"] for r in rows):
         raise SystemExit("a downstream differs from the upstream")
 

@@ -786,7 +786,7 @@ SYNC_SHARD_UNSUPPORTED = _define(36068, _SY, _INT, _HIGH,
                                  "Rename shard tables before the task (in pessimistic mode, "
                                  "to names the same route merges into the same table), or "
                                  "`dmctl binlog skip <task>` skips it (the merged table keeps "
-                                 "its name).")
+                                 "its name; the shard goes on under its new name).")
 SYNC_ONLINE_DDL_META = _define(36039, _SY, _DOWN, _HIGH,
                                "online ddl meta invalid: the record of ghost table {table} in "
                                "{meta} is not DM's JSON ({detail})",

@@ -2,7 +2,8 @@
 address that moves from a primary to its replica (a TCP proxy standing in for DM's virtual
 IP). The relay opens a new sub-directory for the new server and goes on after the GTIDs
 it holds; the task reading the relay follows it there; a shard waiting at a DDL across
-the switch is read again from its checkpoint. Equal at the end."""
+the switch is read again from its checkpoint; locations saved on the old server (a table
+start, a keyless table's mark) place the new server's rows by GTID. Equal at the end."""
 
 from __future__ import annotations
 
@@ -282,5 +283,48 @@ def test_a_table_start_saved_on_the_old_server_holds_on_the_new_one(
             fetch(downstream, "SELECT id, d, c FROM merged.t")) == expected, timeout=60)
     finally:
         cluster.dmctl("stop-task", "startswitch", check=False)
+        cluster.dmctl("operate-source", "stop", "switch-src", check=False)
+        proxy.close()
+
+
+def test_keyless_rows_written_on_the_new_server_are_not_taken_for_applied(
+        cluster: DMProcesses, primary_and_replica: tuple[MariaDB, MariaDB],
+        downstream: MariaDB, tmp_path: Path) -> None:
+    """A keyless table's exactly-once mark saved on the old server (its binlog files
+    numbered past the new one's) does not hide the rows written on the new server once
+    the checkpoint is there: marks name their transaction by its GTID set, not only by
+    file and position (by position, all ten rows below were taken for applied and lost:
+    a helper's review)."""
+    primary, replica = primary_and_replica
+    primary.execute(*["FLUSH BINARY LOGS"] * 3)  # numbered past the replica's files
+    downstream.execute(f"DROP DATABASE IF EXISTS {DB}")
+    primary.execute(f"CREATE DATABASE {DB}", f"CREATE TABLE {DB}.t (id INT PRIMARY KEY, v TEXT)",
+                    f"CREATE TABLE {DB}.k (a INT, b TEXT)")  # keyless: marked
+    proxy = TcpProxy(primary.port)
+    try:
+        _start(cluster, tmp_path, proxy, TASK.format(port=downstream.port), "switch")
+        primary.execute(*(f"INSERT INTO {DB}.k VALUES ({i}, 'old'), ({i}, 'old')"
+                          for i in range(20)))
+        wait_until("the keyless rows arrive",
+                   lambda: rows_of(downstream, DB, "k") == rows_of(primary, DB, "k"))
+        wait_until("the replica has every row",
+                   lambda: rows_of(replica, DB, "k") == rows_of(primary, DB, "k"))
+        replica.execute("STOP SLAVE", "RESET SLAVE ALL")  # promoted
+        proxy.switch(replica.port)
+        replica.execute(f"INSERT INTO {DB}.t VALUES (1, 'on the new server')")
+        wait_until("a row of the new server arrives",
+                   lambda: rows_of(downstream, DB, "t") == [(1, "on the new server")])
+        time.sleep(2)  # the checkpoint saved on the new server
+        assert cluster.dmctl("pause-task", "switch")["result"]
+        wait_stage(cluster, "switch", "Paused")
+        assert cluster.dmctl("resume-task", "switch")["result"]
+        wait_stage(cluster, "switch", "Running", unit="Sync")
+        replica.execute(*(f"INSERT INTO {DB}.k VALUES ({i}, 'new')" for i in range(10)))
+        replica.execute(f"INSERT INTO {DB}.t VALUES (2, 'after the keyless rows')")
+        wait_until("the row after the keyless ones arrives",
+                   lambda: len(rows_of(downstream, DB, "t")) == 2)
+        assert rows_of(downstream, DB, "k") == rows_of(replica, DB, "k")
+    finally:
+        cluster.dmctl("stop-task", "switch", check=False)
         cluster.dmctl("operate-source", "stop", "switch-src", check=False)
         proxy.close()

@@ -172,6 +172,48 @@ def test_two_shards_renaming_a_column_otherwise_is_a_conflict(
             error["Message"], error
 
 
+def test_a_waiting_shard_renamed_upstream_goes_on_after_unlock_and_binlog_skip(
+        cluster: DMProcesses, two_sources: list[MariaDB], downstream: MariaDB,
+        tmp_path: Path) -> None:
+    """The way out of a waiting shard's `RENAME TABLE` (36068): the shard is unlocked
+    (`-a skip`), then the rename is skipped with `binlog skip`: nothing runs downstream,
+    the new name takes the shard's place in its group with its own schema and the old
+    name leaves the lock (it stayed there, and every later change waited for it), so a
+    later DDL of every shard runs as usual."""
+    ups = two_sources
+    lock = LOCK.replace("pess-", "optr-")
+    with _started(cluster, ups, downstream, tmp_path, "optr", "optimistic"):
+        _on_shard(ups, 0, "ALTER TABLE {t} MODIFY v VARCHAR(10)")  # narrowing: waits
+        _on_shard(ups, 0, _row(0, 1, "d"))
+        wait_until("shard 0 holds its DDL", lambda: _locks(cluster, "optr") != [])
+        ups[0].execute("RENAME TABLE pessa.t_1 TO pessa.t_9",
+                       f"INSERT INTO pessa.t_9 (id, v, d) VALUES ({_shard_id(0) + 900_002}, "
+                       "'renamed', 2)")
+        wait_until("source a pauses", lambda: _error(cluster, "optr", "pess-a"))
+        assert _error(cluster, "optr", "pess-a")["ErrCode"] == 36068  # type: ignore[index]
+        assert cluster.dmctl("shard-ddl-lock", "unlock", lock, "-s", "pess-a", "-d", "pessa",
+                             "-t", "t_1", "-a", "skip")["result"]
+        assert cluster.dmctl("binlog", "skip", "optr", "-s", "pess-a",
+                             "-b", _position_of(ups[0], "RENAME TABLE"))["result"]
+        wait_until("the renamed shard's row arrives",
+                   lambda: (_shard_id(0) + 900_002,) in _merged(downstream, "id"))
+        wait_until("the lock is gone", lambda: _locks(cluster, "optr") == [],
+                   shown=lambda: _locks(cluster, "optr"))
+        renamed = (0, "pessa", "t_9")
+        for n, (i, db, table) in enumerate((*SHARDS[1:], renamed)):
+            ups[i].execute(f"ALTER TABLE {db}.{table} ADD COLUMN w INT DEFAULT 3",
+                           f"INSERT INTO {db}.{table} (id, v, d, w) VALUES "
+                           f"({_shard_id(n) + 900_003}, 'with w', 3, 4)")
+        union = sorted(row for i, db, table in (*SHARDS[1:], renamed)
+                       for row in fetch(ups[i], f"SELECT id, v, d, w FROM {db}.{table}"))
+        wait_until("the merged table equals the union of the shards",
+                   lambda: _merged(downstream, "id, v, d, w") == union,
+                   shown=lambda: (_locks(cluster, "optr"), _error(cluster, "optr", "pess-a")))
+        assert _varchar_length(downstream) == 20  # the skipped narrowing did not run
+        assert _locks(cluster, "optr") == []
+        _running_without_error(cluster, "optr")
+
+
 def test_a_held_change_settles_when_shards_leave_or_join(
         cluster: DMProcesses, two_sources: list[MariaDB], downstream: MariaDB,
         tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from dm.binlog.location import Location
+from dm.binlog.location import Flavor, Location
 from dm.db import Endpoint
 from dm.sandbox import DMProcesses, MariaDB, table_rows
 from dm.schema.table import TableInfo
@@ -130,7 +130,7 @@ class _LosesCommitAnswer(Applier):
 def lost(downstream: MariaDB) -> Iterator[AppliedMarks]:
     downstream.execute("DROP DATABASE IF EXISTS lost", "CREATE DATABASE lost",
                        "CREATE TABLE lost.log (a INT, b INT)", "DROP DATABASE IF EXISTS lost_meta")
-    marks = AppliedMarks("lost_meta", "lost", "src")
+    marks = AppliedMarks("lost_meta", "lost", "src", Flavor.MARIADB)
     conn = downstream.connect()
     marks.create(conn)
     yield marks

@@ -17,7 +17,7 @@ from dm.binlog.rows.schema import ColumnInfo, TableSchema
 from dm.sandbox import MariaDB
 from dm.sync.frames import read_frame, write_frame
 from dm.sync.reader import Reader, ReaderSetup
-from dm.sync.records import ROWS, SCHEMA, XA_ENDED, XA_PREPARED, XA_ROWS, XID, Record, TableAnswer
+from dm.sync.records import ROWS, SCHEMA, XA_ENDED, XA_PREPARED, XID, Record, TableAnswer
 from tests.integration.conftest import binlog_end
 
 pytestmark = pytest.mark.integration
@@ -60,17 +60,17 @@ def test_prepared_rows_go_at_their_commit(upstream: MariaDB, memory: int,
                      "XA COMMIT 'one' ONE PHASE")
     records = _records(upstream, start)
     shape = [(r[0], r[-2] if r[0] == XA_ENDED else None) for r in records
-             if r[0] in (ROWS, XA_ROWS, XA_PREPARED, XA_ENDED, XID)]
+             if r[0] in (ROWS, XA_PREPARED, XA_ENDED, XID)]
     assert shape == [(XA_PREPARED, None), (XA_PREPARED, None), (ROWS, None), (XID, None),
-                     (XA_ENDED, False), (XA_ROWS, None), (XA_ROWS, None), (XA_ENDED, True),
+                     (XA_ENDED, False), (ROWS, None), (ROWS, None), (XA_ENDED, True),
                      (ROWS, None), (XID, None)]
     prepared = [r for r in records if r[0] == XA_PREPARED]
     assert prepared[0][2] == start[1]  # where its group (its GTID event) starts
     assert prepared[0][2] < prepared[0][1] <= prepared[1][2] < prepared[1][1]
-    released = [r for r in records if r[0] == XA_ROWS]
     commit = next(r for r in records if r[0] == XA_ENDED and r[6])
+    released = records[records.index(commit) - 2:records.index(commit)]
     assert commit[5] == "X'6b657074',X'',1"
     assert {r[1] for r in released} == {commit[2]}  # placed at the XA COMMIT's event
-    assert [(r[5], r[6], r[8]) for r in released] == [
-        ("insert", [(1, 1), (2, 2)], 0), ("update", [((1, 1), (1, 3)), ((2, 2), (2, 3))], 2)]
+    assert [(r[0], r[5], r[6]) for r in released] == [
+        (ROWS, "insert", [(1, 1), (2, 2)]), (ROWS, "update", [((1, 1), (1, 3)), ((2, 2), (2, 3))])]
     assert all(r[7] for r in records if r[0] == XA_ENDED)  # both prepares were read

@@ -96,7 +96,7 @@ def _remove_meta(task: TaskConfig) -> None:
         # the tables hold every source's rows: dropped whole, as DM does
         LoaderCheckpoint(task.meta_schema, task.name, "").drop(conn)
         SyncerCheckpoint(task.meta_schema, task.name, "", Flavor.MARIADB).drop(conn)
-        AppliedMarks(task.meta_schema, task.name, "").drop(conn)
+        AppliedMarks(task.meta_schema, task.name, "", Flavor.MARIADB).drop(conn)
         OnlineDDLRecords(task.meta_schema, task.name, "").drop(conn)
     finally:
         conn.close()

@@ -16,10 +16,19 @@ class BinlogPosition:
         self.file = start.file
         self.gtid_set = start.gtid_set
         self.committed = start
+        self._table_rows: dict[tuple[str, str], int] = {}  # in the transaction being read
 
     def at(self, pos: int) -> Location:
         """The location of an event at `pos` in the current file."""
         return Location(self.file, pos, self.gtid_set)
+
+    def number_rows(self, table: tuple[str, str], count: int) -> int:
+        """The ordinal of the first of `count` rows of `table` among its rows in the
+        transaction being read: with the transaction's GTID set, it names a row on any
+        server that logged the transaction (a keyless table's exactly-once mark)."""
+        first = self._table_rows.get(table, 0)
+        self._table_rows[table] = first + count
+        return first
 
     def rotate(self, file: str) -> None:
         self.file = file
@@ -28,4 +37,6 @@ class BinlogPosition:
         """A transaction ending at `end_pos` (with `gtid`, if any) is a safe resume point."""
         if gtid is not None and self.gtid_set is not None:
             self.gtid_set = self.gtid_set.add(gtid)
+        if self._table_rows:
+            self._table_rows = {}
         self.committed = Location(self.file, end_pos, self.gtid_set)

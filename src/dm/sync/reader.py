@@ -54,7 +54,6 @@ from dm.sync.records import (
     SCHEMA,
     XA_ENDED,
     XA_PREPARED,
-    XA_ROWS,
     XID,
     Record,
     TableAnswer,
@@ -337,18 +336,14 @@ class Reader:
 
     def _xa_ended(self, xa: XaStatement, event: QueryEvent) -> None:
         """XA COMMIT or XA ROLLBACK of a prepared transaction: its held rows go now, placed
-        at this statement (each table's numbered as one event's, for exactly-once marks),
-        or never."""
+        at this statement, or never."""
         held: HeldRecords | None = self._xa.end(xa.xid)
         start = self._pos - event.header.event_size
         committed = xa.verb == "COMMIT"
         if held is not None:
             if committed:
-                numbered: dict[tuple[str, str], int] = {}
                 for record in held:
-                    first = numbered.get((record[3], record[4]), 0)
-                    self._add_rows((XA_ROWS, start, *record[2:], first))
-                    numbered[(record[3], record[4])] = first + len(record[6])
+                    self._add_rows((ROWS, start, *record[2:]))
                     if self._full():
                         self._send()
             held.close()

@@ -16,7 +16,6 @@ its tag:
     (XA_PREPARED, end_pos, start_pos, timestamp, gtid, xid)  an XA transaction's group
                                                          (from start_pos) ends, its rows
                                                          held by the reader
-    (XA_ROWS, start_pos, timestamp, schema, table, kind, rows, event_size, first_row)
     (XA_ENDED, end_pos, start_pos, timestamp, gtid, xid, committed, known)
 
 `gtid` is the group's GTID as text, sent only with the record that ends the group (None
@@ -34,9 +33,8 @@ A batch on the wire is `(events_read, [record, ...])`.
 
 XA transactions: the rows of an XA transaction are logged at its XA PREPARE, and it may
 be rolled back later. The reader holds them (dm.sync.xa) and sends them only at its XA
-COMMIT, as XA_ROWS records placed at the commit's query event (`start_pos`; `first_row`
-numbers each table's rows across them as one event's, for exactly-once marks) and
-followed by XA_ENDED; at XA ROLLBACK only XA_ENDED goes. `xid` is the Xid's text; `known` is False
+COMMIT, as ROWS records placed at the commit's query event (`start_pos`), followed by
+XA_ENDED; at XA ROLLBACK only XA_ENDED goes. `xid` is the Xid's text; `known` is False
 for an XA COMMIT/ROLLBACK whose XA PREPARE lies before where the reader started.
 """
 
@@ -56,7 +54,6 @@ HEARTBEAT: Final = 4
 SCHEMA: Final = 5
 ERROR: Final = 6
 XA_PREPARED: Final = 7
-XA_ROWS: Final = 8
 XA_ENDED: Final = 9
 
 Record = tuple[Any, ...]

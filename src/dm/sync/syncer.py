@@ -70,7 +70,7 @@ from dm.sync.checkpoint import SyncerCheckpoint, SyncPoint
 from dm.sync.dml import build_statements
 from dm.sync.feed import BinlogFeed
 from dm.sync.onlineddl import OnlineDDL, OnlineDDLRecords
-from dm.sync.operators import Operator
+from dm.sync.operators import SKIP, Operator
 from dm.sync.optimism import Optimism, SoleOptimism
 from dm.sync.position import BinlogPosition
 from dm.sync.rate import RecentRate
@@ -82,7 +82,6 @@ from dm.sync.records import (
     SKIP_ALL,
     XA_ENDED,
     XA_PREPARED,
-    XA_ROWS,
     XID,
     Record,
     TableAnswer,
@@ -169,7 +168,7 @@ class SyncUnit:
         # master_location
         self._catch_up = CatchUp(time.monotonic)
         self._flushed_at = time.monotonic()
-        self.marks = AppliedMarks(cfg.meta_schema, cfg.task, cfg.source_id)
+        self.marks = AppliedMarks(cfg.meta_schema, cfg.task, cfg.source_id, cfg.flavor)
         self.position: BinlogPosition | None = None
         self.total_events = 0
         self.started = time.monotonic()
@@ -642,18 +641,12 @@ class SyncUnit:
             _, start, timestamp, schema, table, kind, rows, size = record
             self.last_event_time = timestamp
             self._in_transaction = True
-            self._rows(schema, table, kind, rows, pos.at(start), applier, causality, safe,
+            self._rows(schema, table, kind, rows, pos, start, applier, causality, safe,
                        size // max(len(rows), 1))
         elif tag == XID:
             _, end, timestamp, gtid = record
             self.last_event_time = timestamp
             self._commit(pos, end, gtid)
-        elif tag == XA_ROWS:
-            _, start, timestamp, schema, table, kind, rows, size, first = record
-            self.last_event_time = timestamp
-            self._in_transaction = True
-            self._rows(schema, table, kind, rows, pos.at(start), applier, causality, safe,
-                       size // max(len(rows), 1), first)
         elif tag == XA_PREPARED:
             _, end, start, timestamp, gtid, xid = record
             self.last_event_time = timestamp
@@ -715,34 +708,37 @@ class SyncUnit:
         if counted:
             self.recorder.transactions.inc()
 
-    def _rows(self, schema: str, table: str, kind: str, rows: list[Any], where: Location,
-              applier: Applier, causality: Causality, safe_mode: SafeMode[Location],
-              row_bytes: int, first_row: int = 0) -> None:
-        """Apply a rows event's `rows` read at `where` (numbered from `first_row` for the
-        exactly-once marks of keyless tables)."""
+    def _rows(self, schema: str, table: str, kind: str, rows: list[Any], pos: BinlogPosition,
+              start: int, applier: Applier, causality: Causality,
+              safe_mode: SafeMode[Location], row_bytes: int) -> None:
+        """Apply the `rows` of a rows event read at `start` in `pos`'s file."""
+        where = pos.at(start)
         key = self.tracker.key(schema, table) if self._table_starts or self._marks or (
             self.shards is not None and self.shards.held) else (schema, table)
         if self._table_starts:
-            start = self._table_starts.get(key)
-            if start is not None and where < start:
+            begins = self._table_starts.get(key)
+            if begins is not None and where < begins:
                 return  # already there (a dump under a later snapshot, a shard's freeze)
         if self.shards is not None and self.shards.is_held(key):
             return  # a held shard: read again once its lock is resolved
-        applied = -1  # the index of this event's last row already applied downstream
-        mark = self._marks.get(key) if self._marks else None
-        if mark is not None:
-            if where < mark.at:
-                return
-            if not mark.at < where:
-                applied = mark.row - first_row
         info = self.tracker.get(schema, table)
         if info is None:
             raise errors.SYNC_UNKNOWN_TABLE(table=qualified(schema, table), where=where.short())
         extension = self.extension(schema, table)
         if extension is not None:  # the merged table's extra columns, at the end
             info = self._extended(info)
-            rows = [_with_values(row, kind, extension.values) for row in rows]
         keyless = identity_key(info) is None  # its changes carry exactly-once marks
+        # the first row's ordinal among the table's rows in the transaction, for the marks
+        first = pos.number_rows((schema, table), len(rows)) if keyless else 0
+        applied = -1  # the index of this event's last row already applied downstream
+        mark = self._marks.get(key) if self._marks else None
+        if mark is not None:
+            if where < mark.at:
+                return
+            if not mark.at < where:  # its transaction, read again
+                applied = mark.row - first
+        if extension is not None:
+            rows = [_with_values(row, kind, extension.values) for row in rows]
         safe = safe_mode.active(where)
         target = self.route(schema, table)
         filtered = bool(self.expressions) and self.expressions.applies_to(schema, table)
@@ -751,7 +747,7 @@ class SyncUnit:
             if i <= applied:
                 continue
             change = RowChange.from_binlog(kind, info, target, row,
-                                           Mark(where, first_row + i) if keyless else None)
+                                           Mark(where, first + i) if keyless else None)
             if filtered and self.expressions.skip(change):  # on the upstream's values, as DM
                 continue
             if mapped is not None:
@@ -816,20 +812,30 @@ class SyncUnit:
         log.info("%s/%s: binlog %s at %s of %r%s", self.cfg.task, self.cfg.source_id,
                  operator.op, operator.at, statement,
                  f" with {list(operator.sqls)}" if operator.sqls else "")
+        session = session or _Session(False, None, None)
         for sql in operator.sqls:  # replace: as if the upstream had run these
-            self._ddl(sql, current_db, session or _Session(False, None, None), applier,
-                      causality, conn, where)
+            self._ddl(sql, current_db, session, applier, causality, conn, where)
+        if operator.op == SKIP and self.cfg.shard_mode and statement:
+            # a shard renamed upstream: nothing runs, but the new name takes its place in
+            # its group, and the old name leaves its lock
+            self._ddl(statement, current_db, session, applier, causality, conn, where,
+                      renames_only=True)
         return True
 
     def _ddl(self, statement: str, current_db: str, session: _Session, applier: Applier,
-             causality: Causality, conn: Connection, at: Location) -> bool:
+             causality: Causality, conn: Connection, at: Location,
+             renames_only: bool = False) -> bool:
         """Split, filter, route; barrier; execute downstream; then advance the tracker.
         Whether it was a DDL of a wanted table (the tracker or downstream may have moved).
-        In pessimistic shard mode a shard's DDL is held instead (shardgroups.py)."""
+        In pessimistic shard mode a shard's DDL is held instead (shardgroups.py).
+        `renames_only`: its table renames are tracked and nothing else is done (a skipped
+        shard rename)."""
         where = at.short()
         try:
             parsed = ddl.parse(statement, current_db, ansi_quotes=session.ansi_quotes)
         except errors.DMError as exc:
+            if renames_only:
+                return False
             if self.event_filter.skip_sql(statement):  # DM's global sql-pattern escape hatch
                 log.warning("%s/%s: skipped by a filter's sql-pattern at %s, unparsed: %s; "
                             "if it changed a replicated table, its tracked schema is not "
@@ -844,7 +850,8 @@ class SyncUnit:
             pieces, cut_over = self.online.rewrite(
                 parsed, pieces, conn, at, self._held,
                 lambda schema, table: self._table_passed(schema, table, at))
-        wanted = [one for one in pieces if self._wanted(one, at) and not self._passed(one, at)]
+        wanted = [one for one in pieces if self._wanted(one, at) and not self._passed(one, at)
+                  and (not renames_only or "rename table" in (one.events or (one.event,)))]
         if not wanted:
             return cut_over  # a cut-over with nothing to run is checkpointed all the same
         applier.flush()  # barrier: every change before the DDL is committed
@@ -870,8 +877,8 @@ class SyncUnit:
                     if t.table and self.tracker.get(t.schema, t.table) is None:
                         self._fetch_downstream_schema(t.schema, t.table)
                 main = one.tables[0] if one.tables else None
-                skipped = main is not None and self.event_filter.skip_ddl(
-                    main.schema, main.table, one.events or (one.event,), one.sql)
+                skipped = renames_only or (main is not None and self.event_filter.skip_ddl(
+                    main.schema, main.table, one.events or (one.event,), one.sql))
                 downstream_sql = self._with_database_charset(one, ddl.route(one, self.route))
                 run: bool | None = not skipped  # a filtered DDL is not run, but tracked
                 if skipped and self.shards is not None and any(

@@ -4,7 +4,7 @@ MariaDB and MySQL log an XA transaction's rows at its XA PREPARE (XA START, the 
 XA END, an XA_PREPARE event) and its XA COMMIT or XA ROLLBACK later, as a group of its
 own, with any number of other transactions in between. Applied at the prepare, the rows
 of a transaction rolled back afterwards would stay downstream; so the reader holds them
-and sends them at the XA COMMIT (records.py: XA_ROWS), or drops them at the XA ROLLBACK.
+and sends them at the XA COMMIT (records.py), or drops them at the XA ROLLBACK.
 Upstream, a prepared transaction keeps its rows locked until its end, so no transaction
 in between touched them: applying them at the commit changes no outcome.
 

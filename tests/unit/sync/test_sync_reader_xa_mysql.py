@@ -26,7 +26,7 @@ from dm.binlog.location import Location
 from dm.binlog.replica import ReplicaConfig
 from dm.sync.frames import read_frame, write_frame
 from dm.sync.reader import Reader, ReaderSetup
-from dm.sync.records import ROWS, SCHEMA, XA_ENDED, XA_PREPARED, XA_ROWS, XID, Record, TableAnswer
+from dm.sync.records import ROWS, SCHEMA, XA_ENDED, XA_PREPARED, XID, Record, TableAnswer
 
 _SETUP = ReaderSetup(ReplicaConfig("127.0.0.1", 3306, "root", "", 1),
                      Location("binlog.000001", 4), False, os.getpid())
@@ -93,7 +93,7 @@ def test_mysql_xa_start_holds_the_rows_until_xa_commit() -> None:
     log.query("XA COMMIT X'6b',X'',1")
     commit_start = log.pos - 50
     records = _records(log)
-    assert [r[0] for r in records] == [XA_PREPARED, ROWS, XID, XA_ROWS, XA_ENDED]
+    assert [r[0] for r in records] == [XA_PREPARED, ROWS, XID, ROWS, XA_ENDED]
     assert records[0][2:] == (4, 1_700_000_000, f"{_UUID}:1", "X'6b',X'',1")
     assert records[3][1] == commit_start and records[3][6] == [(1,), (2,)]
     assert records[4][4] == f"{_UUID}:3" and records[4][6:] == (True, True)
