@@ -8,9 +8,12 @@ then a backlog of `oltp_write_only` transactions is written. For each downstream
 the same backlog from the same position: MariaDB's own replica
 (`slave_parallel_threads=4`), pydm with DM's default task settings (no `syncers` block:
 worker-count 16, batch 100) and pydm tuned (`--workers`, `--batch`). pydm is timed from
-`start-task` until the downstream equals the upstream (CHECKSUM TABLE, polled once the
-syncer has read the whole backlog: DM's default checkpoint interval is 30 s, so the
-checkpoint would not tell), the replica until it has executed the backlog. Every
+`start-task` until the downstream equals the upstream (CHECKSUM TABLE, run once the
+backlog's last transaction, a marker row, is downstream: DM's default checkpoint interval
+is 30 s, so the checkpoint would not tell; the marker is polled like the replica's
+status, 20 times a second, and query-status only once a second, since each one costs the
+master and etcd about 8 ms of CPU that the replica's SHOW SLAVE STATUS does not), the
+replica until it has executed the backlog. Every
 downstream is checked equal to the upstream, and one table of times and ratios
 pydm/replica is printed, with the CPU seconds each side used meanwhile: the downstream
 mariadbd's, and pydm's worker and binlog reader processes'.
@@ -90,6 +93,19 @@ def checksums(server: MariaDB, tables: int) -> list[tuple[str, int]]:
         return [(str(r[0]), int(r[1])) for r in cur.fetchall()]
 
 
+def end_marker(server: MariaDB) -> int | None:
+    """The backlog number in `sbtest.bench_end`, written by each backlog's last
+    transaction (None: not there yet)."""
+    conn = server.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT backlog FROM sbtest.bench_end")
+            row = cur.fetchone()
+        return None if row is None else int(row[0])
+    finally:
+        conn.close()
+
+
 def cpu_seconds(pids: list[int]) -> float:
     """User and system CPU seconds the live processes `pids` have used so far."""
     ticks = 0
@@ -103,7 +119,8 @@ def cpu_seconds(pids: list[int]) -> float:
 class Run:
     seconds: float
     down_cpu_s: float  # the downstream mariadbd's CPU seconds meanwhile
-    pydm_cpu_s: float = 0.0  # the worker's and its binlog reader's
+    worker_cpu_s: float = 0.0  # the worker's (syncer and appliers)
+    reader_cpu_s: float = 0.0  # its binlog reader process's
     rss_mb: float = 0.0  # the worker's and its binlog reader's peak
 
 
@@ -131,10 +148,10 @@ def native_replica(up: MariaDB, down: MariaDB, start: tuple[str, int],
         time.sleep(0.05)
 
 
-def pydm(up: MariaDB, down: MariaDB, work: Path, start: tuple[str, int], end: tuple[str, int],
+def pydm(up: MariaDB, down: MariaDB, work: Path, start: tuple[str, int], marker: int,
          settings: Settings, expected: list[tuple[str, int]]) -> Run:
     """Seconds from start-task until the downstream equals the upstream (CHECKSUM TABLE,
-    polled once the syncer has read the whole backlog)."""
+    once the backlog's end marker is there)."""
     shutil.rmtree(work / "dm", ignore_errors=True)
     dm = DMProcesses(work / "dm", ROOT / ".venv" / "bin")
     tables = len(expected)
@@ -143,23 +160,22 @@ def pydm(up: MariaDB, down: MariaDB, work: Path, start: tuple[str, int], end: tu
         dm.start_worker("worker1", keepalive_ttl=30)
         dm.create_source(up, "inc-src")  # the cluster's set-up: not part of the task's time
         worker = dm.workers["worker1"].pid
-        started, down_cpu, pydm_cpu = time.monotonic(), cpu_seconds([down.pid]), \
+        started, down_cpu, worker_cpu = time.monotonic(), cpu_seconds([down.pid]), \
             cpu_seconds([worker])
         dm.start_task(TASK.format(port=down.port, name=start[0], pos=start[1],
                                   syncer=settings.syncer))
+        polled = 0.0
         while True:
-            status = dm.api("query-status", {"task": "inc"})["sources"][0]["subTaskStatus"]
-            if status and status[0].get("result"):
-                raise SystemExit(f"pydm task failed: {status[0]['result']}")
-            read = status[0].get("sync", {}).get("syncerBinlog", "") if status else ""
-            if read:
-                name, pos = read.strip("()").split(", ")
-                if (name, int(pos)) >= end and checksums(down, tables) == expected:
-                    return Run(time.monotonic() - started,
-                               cpu_seconds([down.pid]) - down_cpu,
-                               cpu_seconds([worker, *dm.child_pids("worker1")]) - pydm_cpu,
-                               dm.peak_rss_mb("worker1"))
-            time.sleep(0.1)
+            if time.monotonic() - polled >= 1:
+                polled = time.monotonic()
+                status = dm.api("query-status", {"task": "inc"})["sources"][0]["subTaskStatus"]
+                if status and status[0].get("result"):
+                    raise SystemExit(f"pydm task failed: {status[0]['result']}")
+            if end_marker(down) == marker and checksums(down, tables) == expected:
+                return Run(time.monotonic() - started, cpu_seconds([down.pid]) - down_cpu,
+                           cpu_seconds([worker]) - worker_cpu,
+                           cpu_seconds(dm.child_pids("worker1")), dm.peak_rss_mb("worker1"))
+            time.sleep(0.05)
     finally:
         dm.stop()
 
@@ -205,12 +221,14 @@ def main() -> None:
         up.execute("CREATE DATABASE sbtest")
         sysbench(up, "oltp_read_write", f"--tables={args.tables}",
                  f"--table-size={args.rows}", "prepare")
-        for rand_type in args.rand_type:
+        up.execute("CREATE TABLE sbtest.bench_end (id INT PRIMARY KEY, backlog INT)")
+        for marker, rand_type in enumerate(args.rand_type, 1):
             dump = snapshot(up)
             start = master_position(up)
             sysbench(up, "oltp_write_only", f"--tables={args.tables}",
                      f"--table-size={args.rows}", f"--rand-type={rand_type}", "--threads=4",
                      f"--events={args.transactions}", "--time=0", "run")
+            up.execute(f"REPLACE INTO sbtest.bench_end VALUES (1, {marker})")
             end = master_position(up)
             expected = checksums(up, args.tables)
             for flush in args.flush:
@@ -220,14 +238,15 @@ def main() -> None:
                 replica = native_replica(up, native, start, end)
                 native_equal = checksums(native, args.tables) == expected
                 for settings, down in zip(runs, ours, strict=True):
-                    run = pydm(up, down, work, start, end, settings, expected)
+                    run = pydm(up, down, work, start, marker, settings, expected)
                     rows.append({
                         "keys": rand_type, "flush": flush, "pydm settings": settings.name,
                         "replica_s": round(replica.seconds, 2), "pydm_s": round(run.seconds, 2),
                         "ratio": round(run.seconds / replica.seconds, 3),
                         "replica_down_cpu_s": round(replica.down_cpu_s, 2),
                         "pydm_down_cpu_s": round(run.down_cpu_s, 2),
-                        "pydm_cpu_s": round(run.pydm_cpu_s, 2),
+                        "worker_cpu_s": round(run.worker_cpu_s, 2),
+                        "reader_cpu_s": round(run.reader_cpu_s, 2),
                         "worker_rss_mb": round(run.rss_mb, 1),
                         "equal": native_equal and checksums(down, args.tables) == expected})
                     print(json.dumps(rows[-1]), flush=True)
@@ -237,14 +256,15 @@ def main() -> None:
     print(f"\n{args.tables} x {args.rows} rows, {args.transactions} oltp_write_only "
           "transactions per key distribution, replica with 4 parallel threads")
     print("CPU: seconds of CPU used during the catch-up by the downstream mariadbd (replica's"
-          " / pydm's) and by pydm's worker and binlog reader")
-    print("| keys | flush | pydm settings | replica | pydm | ratio | downstream CPU | pydm CPU "
-          "| worker RSS | equal |")
+          " / pydm's) and by pydm's worker and its binlog reader process")
+    print("| keys | flush | pydm settings | replica | pydm | ratio | downstream CPU | "
+          "pydm worker / reader CPU | worker RSS | equal |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['keys']} | {r['flush']} | {r['pydm settings']} | {r['replica_s']} s | "
               f"{r['pydm_s']} s | {r['ratio']} | {r['replica_down_cpu_s']} / "
-              f"{r['pydm_down_cpu_s']} s | {r['pydm_cpu_s']} s | {r['worker_rss_mb']} MB | "
+              f"{r['pydm_down_cpu_s']} s | {r['worker_cpu_s']} / {r['reader_cpu_s']} s | "
+              f"{r['worker_rss_mb']} MB | "
               f"{r['equal']} |")
     if not all(r["equal"] for r in rows):
         raise SystemExit("a downstream differs from the upstream")

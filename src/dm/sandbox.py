@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from dm.clustertls import ClusterTLS
+from dm.sync.reader import READER_NAME
 
 MARIADBD = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
 INSTALL_DB = shutil.which("mariadb-install-db") or "/usr/bin/mariadb-install-db"
@@ -122,6 +123,13 @@ def _self_signed(cert_path: Path, key_path: Path) -> None:
                                            serialization.PrivateFormat.TraditionalOpenSSL,
                                            serialization.NoEncryption()))
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
 
 
 def _alive(pid: int) -> bool:
@@ -453,13 +461,16 @@ class DMProcesses:
 
     def peak_rss_mb(self, worker: str) -> float:
         """Peak resident memory (VmHWM) of the worker plus its live child processes (the
-        binlog reader of each running sync unit)."""
+        binlog reader of each running sync unit, and the one started ahead)."""
         pid = self.workers[worker].pid
-        return sum(_peak_rss_kb(p) for p in [pid, *self.child_pids(worker)]) / 1024
+        children = [p for p in child_pids(pid) if _alive(p)]
+        return sum(_peak_rss_kb(p) for p in [pid, *children]) / 1024
 
     def child_pids(self, worker: str) -> list[int]:
-        """The worker's live child processes: one binlog reader per running sync unit."""
-        return [p for p in child_pids(self.workers[worker].pid) if _alive(p)]
+        """The worker's binlog readers: one per running sync unit (not the one it keeps
+        started ahead)."""
+        return [p for p in child_pids(self.workers[worker].pid) if _alive(p)
+                and _comm(p) == READER_NAME.decode()]
 
     def create_source(self, source: MariaDB, source_id: str) -> None:
         """Register `source` and wait until a worker is bound to it (bench helper)."""

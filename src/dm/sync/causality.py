@@ -108,7 +108,7 @@ def change_keys(change: RowChange) -> list[int] | None:
     if identity_key(change.table) is None:  # in order on one worker: see dm.sync.applied
         return [hash(target)]
     uniques = _unique_keys(change.table)
-    keys: list[int] = [hash(target)] if change.table.partial_unique else []
+    keys: list[int] = [hash(target)] if _partial_unique(change.table) else []
     for row in (change.before, change.after):
         if row is None:
             continue
@@ -123,6 +123,11 @@ def change_keys(change: RowChange) -> list[int] | None:
                     return None
             keys.append(hash((target, key.name, value)))
     return keys
+
+
+@per_table
+def _partial_unique(info: TableInfo) -> bool:
+    return info.partial_unique  # a property that looks at every index: once per version
 
 
 def _folded(value: Any, key: _UniqueKey) -> Any:

@@ -65,6 +65,8 @@ MAX_ROWS = 4000
 MAX_BYTES = 32 << 20  # of rows events per batch: bounded memory whatever the row size
 MAX_DELAY = 0.005  # seconds a record may wait for its batch to fill
 _PR_SET_PDEATHSIG = 1
+_PR_SET_NAME = 15
+READER_NAME = b"dm-reader"  # its /proc/<pid>/comm once it reads for a sync unit
 # a group that is no XA transaction's, or the end of what is there
 _NOT_THE_GROUP = frozenset({XID, QUERY, XA_ENDED, HEARTBEAT})
 
@@ -410,22 +412,27 @@ def _charset(collation_id: int | None) -> str | None:
     return None if collation_id is None else charset_of_collation(collation_id)
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    """A reader must not outlive its syncer (kill -9 included)."""
+def _prctl(option: int, arg: int | bytes) -> None:
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent_pid:
-        raise SystemExit(0)
+        ctypes.CDLL(None, use_errno=True).prctl(option, arg)
 
 
 def main() -> None:
+    """Wait for the setup (the worker starts a reader ahead, its imports done before a
+    sync unit needs it: dm.sync.feed), then read."""
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # never outlive the worker (kill -9 included)
+    parent = os.getppid()
     answers_in = sys.stdin.buffer
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print cannot corrupt frames
     setup = read_frame(answers_in)
+    if setup is None:
+        raise SystemExit(0)  # started ahead and never used: the worker stopped
     if not isinstance(setup, ReaderSetup):
         raise SystemExit("dm.sync.reader is started by the sync unit, not by hand")
-    _die_with_parent(setup.parent_pid)
+    if parent != setup.parent_pid:
+        raise SystemExit(0)
+    _prctl(_PR_SET_NAME, READER_NAME)  # `ps` and `top` tell it from a reader started ahead
     tune_gc()
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     Reader(setup, answers_in, out).run()

@@ -17,6 +17,7 @@ from dm.program import comma_list, run_program
 from dm.store import keys
 from dm.store.client import Store
 from dm.store.discovery import etcd_endpoints
+from dm.sync.feed import warm_reader
 from dm.tomlconfig import to_toml
 from dm.worker.config import WorkerConfig, load_worker_config
 from dm.worker.metrics import WorkerCollector
@@ -90,6 +91,7 @@ async def serve(cfg: WorkerConfig) -> None:
         host, port = cfg.listen
         await web.TCPSite(runner, host, port, ssl_context=tls.server_context()).start()
         log.info("dm-worker %s serving on %s", cfg.name, cfg.worker_addr)
+        warm_reader()  # the first sync unit's binlog reader, its imports done ahead
         life = asyncio.create_task(node.run())
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
