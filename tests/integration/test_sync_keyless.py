@@ -14,7 +14,7 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from dm.binlog.location import Flavor, Location
+from dm.binlog.location import Flavor, Location, MariaDBGTIDSet
 from dm.db import Endpoint
 from dm.sandbox import DMProcesses, MariaDB, table_rows
 from dm.schema.table import TableInfo
@@ -157,3 +157,31 @@ def test_a_lost_commit_answer_applies_a_keyless_batch_once(
     assert table_rows(downstream.connect(), "lost", "log") == [(1, 1)] * 3
     assert lost.load(downstream.connect(), Location("binlog.000001", 4)) == {
         ("lost", "log"): Mark(Location("binlog.000001", 4000), 2)}
+
+
+def test_marks_made_before_they_had_gtid_sets_are_kept(downstream: MariaDB) -> None:
+    """A `_syncer_applied` table of an earlier pydm (no `binlog_gtid`) gets the column, and
+    its marks still hold (a helper's review: the first keyless write failed with 1054)."""
+    downstream.execute("DROP DATABASE IF EXISTS old_meta", "CREATE DATABASE old_meta",
+                       "CREATE TABLE old_meta.old_syncer_applied (`id` VARCHAR(32) NOT NULL, "
+                       "`cp_schema` VARCHAR(128) NOT NULL, `cp_table` VARCHAR(128) NOT NULL, "
+                       "`binlog_name` VARCHAR(128) NOT NULL, `binlog_pos` INT UNSIGNED NOT "
+                       "NULL, `row_index` INT UNSIGNED NOT NULL, PRIMARY KEY (`id`, "
+                       "`cp_schema`, `cp_table`))",
+                       "INSERT INTO old_meta.old_syncer_applied VALUES "
+                       "('src', 'lost', 'log', 'binlog.000001', 4000, 2)")
+    marks = AppliedMarks("old_meta", "old", "src", Flavor.MARIADB)
+    conn = downstream.connect()
+    try:
+        marks.create(conn)
+        marks.create(conn)  # once only
+        assert marks.load(conn, Location("binlog.000001", 4)) == {
+            ("lost", "log"): Mark(Location("binlog.000001", 4000), 2)}
+        at = Location("binlog.000001", 5000, MariaDBGTIDSet.parse("0-1-7"))
+        with conn.cursor() as cur:
+            marks.write(cur, {("lost", "log"): Mark(at, 0)})
+        conn.commit()
+        assert marks.load(conn, Location("binlog.000001", 4)) == {("lost", "log"): Mark(at, 0)}
+    finally:
+        marks.drop(conn)
+        conn.close()

@@ -4,11 +4,16 @@ when it stops, for its resume. Replication is equal after the pause and resume."
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from dm.binlog.location import Location
+from dm.binlog.replica import ReplicaConfig
 from dm.sandbox import DMProcesses, MariaDB, child_pids
+from dm.sync import feed
+from dm.sync.records import QUERY, TableAnswer
 from tests.integration.conftest import rows_of, source_yaml, wait_stage, wait_until
 from tests.integration.test_sync_incremental import _master
 
@@ -63,3 +68,25 @@ def test_a_sync_unit_takes_the_reader_started_ahead_and_leaves_one(
     finally:
         cluster.dmctl("stop-task", "warmreader", check=False)
         cluster.dmctl("operate-source", "stop", "warm-src", check=False)
+
+
+def test_a_reader_started_ahead_that_died_is_replaced_at_once(
+        upstream: MariaDB, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reader taken has exited before its setup could be written (here: a process
+    that was never a reader): the feed starts a new one and reads (a helper's review: the
+    sync unit failed instead)."""
+    dead = subprocess.Popen(["true"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    dead.wait()
+    monkeypatch.setattr(feed._WARM, "take", lambda: dead)
+    upstream.execute("DROP DATABASE IF EXISTS warmdead", "CREATE DATABASE warmdead")
+    name, pos, _ = _master(upstream)
+    upstream.execute("CREATE TABLE warmdead.t (id INT PRIMARY KEY)")
+    reading = feed.BinlogFeed(ReplicaConfig("127.0.0.1", upstream.port, "root", "", 4242),
+                              Location(name, pos), False, lambda s, t: TableAnswer(None))
+    try:
+        statements = (r[6] for _, records in reading.batches() for r in records
+                      if r[0] == QUERY)
+        assert any("CREATE TABLE warmdead.t" in s for s in statements)
+    finally:
+        reading.close()
+    assert dead.stdin is not None and dead.stdin.closed

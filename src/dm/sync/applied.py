@@ -55,7 +55,8 @@ def last_marks(changes: Iterable[RowChange]) -> dict[Table, Mark]:
 class AppliedMarks:
     def __init__(self, meta_schema: str, task: str, source_id: str, flavor: Flavor) -> None:
         self.meta_schema = meta_schema
-        self.table = qualified(meta_schema, f"{task}_syncer_applied")
+        self.name = f"{task}_syncer_applied"
+        self.table = qualified(meta_schema, self.name)
         self.source_id = source_id
         self.flavor = flavor
         self._upsert = (  # a format string: '%' in the name doubled
@@ -76,6 +77,15 @@ class AppliedMarks:
                 `row_index` INT UNSIGNED NOT NULL,
                 `update_time` TIMESTAMP DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
                 PRIMARY KEY (`id`, `cp_schema`, `cp_table`)""")
+        if not query_all(conn, "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
+                               "%s AND TABLE_NAME = %s AND COLUMN_NAME = 'binlog_gtid'",
+                         (self.meta_schema, self.name)):
+            # made by a pydm before marks had GTID sets: their row index, counted in its
+            # event then, is taken as counted in its transaction (the same unless a
+            # transaction wrote several rows events of the table)
+            with conn.cursor() as cur:
+                cur.execute(f"ALTER TABLE {self.table} ADD COLUMN `binlog_gtid` TEXT "
+                            "AFTER `binlog_pos`")
 
     def _stored(self, conn: Connection, where: str, args: tuple[str, ...]
                 ) -> dict[Table, Mark]:

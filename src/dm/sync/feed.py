@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from dm.sync.records import ERROR, SCHEMA, Batch, TableAnswer
 
 Answer = Callable[[str, str], TableAnswer]
 _PIPE_SIZE = 1 << 20  # lets the reader run up to ~1 MiB ahead of the syncer
+log = logging.getLogger(__name__)
 
 
 class BinlogFeed:
@@ -41,14 +43,23 @@ class BinlogFeed:
         self._answer = answer
         origin = f"relay log {relay_dir}" if relay_dir is not None else replica.target
         self._where = f"{origin} from {start.short() if start.file else start}"
+        setup = ReaderSetup(replica, start, by_gtid, os.getpid(), relay_dir, source_id,
+                            xa_groups)
         self._proc = _WARM.take()
+        try:
+            self._hand(setup)
+        except OSError:  # the reader started ahead died meanwhile: a new one
+            _discard(self._proc)
+            self._proc = _start_reader()
+            self._hand(setup)
+
+    def _hand(self, setup: ReaderSetup) -> None:
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._to: IO[bytes] = self._proc.stdin
         self._from: IO[bytes] = self._proc.stdout
         with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: keep 64 KiB
             fcntl.fcntl(self._from.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
-        write_frame(self._to, ReaderSetup(replica, start, by_gtid, os.getpid(), relay_dir,
-                                           source_id, xa_groups))
+        write_frame(self._to, setup)
 
     def batches(self) -> Iterator[Batch]:
         """(events read, records) until the reader fails; its failure is raised here."""
@@ -114,7 +125,11 @@ class _WarmReader:
                 if self._spare is None or self._spare.poll() is not None:
                     if self._spare is not None:
                         _discard(self._spare)
-                    self._spare = _start_reader()
+                    try:
+                        self._spare = _start_reader()
+                    except OSError as exc:  # out of processes or files: a sync unit
+                        self._spare = None  # starts its own, and says why it cannot
+                        log.warning("no binlog reader started ahead: %s", exc)
 
 
 def _discard(proc: subprocess.Popen[bytes]) -> None:
