@@ -160,8 +160,9 @@ def test_a_lost_commit_answer_applies_a_keyless_batch_once(
 
 
 def test_marks_made_before_they_had_gtid_sets_are_kept(downstream: MariaDB) -> None:
-    """A `_syncer_applied` table of an earlier pydm (no `binlog_gtid`) gets the column, and
-    its marks still hold (a helper's review: the first keyless write failed with 1054)."""
+    """A `_syncer_applied` table of an earlier pydm (no GTID columns) gets them, and
+    its marks still hold, by file and position (a helper's review: the first keyless write
+    failed with 1054)."""
     downstream.execute("DROP DATABASE IF EXISTS old_meta", "CREATE DATABASE old_meta",
                        "CREATE TABLE old_meta.old_syncer_applied (`id` VARCHAR(32) NOT NULL, "
                        "`cp_schema` VARCHAR(128) NOT NULL, `cp_table` VARCHAR(128) NOT NULL, "
@@ -179,9 +180,10 @@ def test_marks_made_before_they_had_gtid_sets_are_kept(downstream: MariaDB) -> N
             ("lost", "log"): Mark(Location("binlog.000001", 4000), 2)}
         at = Location("binlog.000001", 5000, MariaDBGTIDSet.parse("0-1-7"))
         with conn.cursor() as cur:
-            marks.write(cur, {("lost", "log"): Mark(at, 0)})
+            marks.write(cur, {("lost", "log"): Mark(at, 0, "0-1-8")})
         conn.commit()
-        assert marks.load(conn, Location("binlog.000001", 4)) == {("lost", "log"): Mark(at, 0)}
+        assert marks.load(conn, Location("binlog.000001", 4)) == {
+            ("lost", "log"): Mark(at, 0, "0-1-8")}
     finally:
         marks.drop(conn)
         conn.close()

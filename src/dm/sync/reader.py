@@ -244,7 +244,7 @@ class Reader:
             raise self._incomplete_image(event)
         rows = event.rows
         record = (ROWS, start, h.timestamp, table.schema, table.table, kind, rows,
-                  h.event_size)
+                  h.event_size, self._gtid)
         held = self._xa.open
         if held is not None:
             held.append(record)
@@ -345,7 +345,7 @@ class Reader:
         if held is not None:
             if committed:
                 for record in held:
-                    self._add_rows((ROWS, start, *record[2:]))
+                    self._add_rows((ROWS, start, *record[2:8], self._gtid))  # the commit's
                     if self._full():
                         self._send()
             held.close()

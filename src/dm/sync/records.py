@@ -5,7 +5,7 @@ GTID, ANNOTATE_ROWS, FORMAT_DESCRIPTION, ...) into the records that follow them,
 leaves out the rows of tables the syncer said it does not want. Every record starts with
 its tag:
 
-    (ROWS, start_pos, timestamp, schema, table, kind, rows, event_size)
+    (ROWS, start_pos, timestamp, schema, table, kind, rows, event_size, gtid)
     (XID, end_pos, timestamp, gtid)                      a transaction's group ends
     (QUERY, end_pos, start_pos, timestamp, gtid, schema, sql, sql_mode, ends, time_zone,
      server_charset)
@@ -18,9 +18,11 @@ its tag:
                                                          held by the reader
     (XA_ENDED, end_pos, start_pos, timestamp, gtid, xid, committed, known)
 
-`gtid` is the group's GTID as text, sent only with the record that ends the group (None
-without one). A group ends at its XID, its COMMIT/ROLLBACK, an XA PREPARE or XA
-COMMIT/ROLLBACK (all sent as XID records), or at a standalone statement (`ends` True);
+`gtid` is the group's GTID as text (None without one), sent with the record that ends
+the group and with its rows (their exactly-once marks name their transaction by it; an XA
+transaction's rows go with its XA COMMIT's). A group ends at its XID, its COMMIT/ROLLBACK,
+an XA PREPARE or XA COMMIT/ROLLBACK (all sent as XID records), or at a standalone
+statement (`ends` True);
 a statement inside a transaction (`ends` False) does not end it, and BEGIN, SAVEPOINT,
 ROLLBACK TO and the like are not sent at all (dm.core.transactions). `rows` are decoded
 rows as `RowsEvent.rows` gives them, `event_size` the rows event's bytes (what the

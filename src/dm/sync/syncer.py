@@ -638,10 +638,10 @@ class SyncUnit:
         assert pos is not None
         tag = record[0]
         if tag == ROWS:
-            _, start, timestamp, schema, table, kind, rows, size = record
+            _, start, timestamp, schema, table, kind, rows, size, gtid = record
             self.last_event_time = timestamp
             self._in_transaction = True
-            self._rows(schema, table, kind, rows, pos, start, applier, causality, safe,
+            self._rows(schema, table, kind, rows, pos, start, gtid, applier, causality, safe,
                        size // max(len(rows), 1))
         elif tag == XID:
             _, end, timestamp, gtid = record
@@ -709,9 +709,10 @@ class SyncUnit:
             self.recorder.transactions.inc()
 
     def _rows(self, schema: str, table: str, kind: str, rows: list[Any], pos: BinlogPosition,
-              start: int, applier: Applier, causality: Causality,
+              start: int, gtid: str | None, applier: Applier, causality: Causality,
               safe_mode: SafeMode[Location], row_bytes: int) -> None:
-        """Apply the `rows` of a rows event read at `start` in `pos`'s file."""
+        """Apply the `rows` of a rows event read at `start` in `pos`'s file, in the
+        transaction `gtid`."""
         where = pos.at(start)
         key = self.tracker.key(schema, table) if self._table_starts or self._marks or (
             self.shards is not None and self.shards.held) else (schema, table)
@@ -733,9 +734,10 @@ class SyncUnit:
         applied = -1  # the index of this event's last row already applied downstream
         mark = self._marks.get(key) if self._marks else None
         if mark is not None:
-            if where < mark.at:
+            place = mark.place(where, gtid)
+            if place < 0:
                 return
-            if not mark.at < where:  # its transaction, read again
+            if place == 0:  # its transaction, read again
                 applied = mark.row - first
         if extension is not None:
             rows = [_with_values(row, kind, extension.values) for row in rows]
@@ -747,7 +749,7 @@ class SyncUnit:
             if i <= applied:
                 continue
             change = RowChange.from_binlog(kind, info, target, row,
-                                           Mark(where, first + i) if keyless else None)
+                                           Mark(where, first + i, gtid) if keyless else None)
             if filtered and self.expressions.skip(change):  # on the upstream's values, as DM
                 continue
             if mapped is not None:
@@ -1510,7 +1512,7 @@ class SyncUnit:
             return
         committed = self.position.committed
         self._table_starts = {k: at for k, at in self._table_starts.items() if committed < at}
-        self._marks = {k: m for k, m in self._marks.items() if not m.at < committed}
+        self._marks = {k: m for k, m in self._marks.items() if not m.passed(committed)}
         point = self._point(committed, safe_until)
         for attempt in range(_SAVE_RETRIES):
             try:

@@ -47,3 +47,25 @@ def test_inside_one_read_of_a_transaction_position_decides() -> None:
     first, second = pos.at(500), pos.at(800)  # one set object: the transaction being read
     assert first < second
     assert Mark(second, 2).reaches(Mark(first, 7))
+
+
+def test_a_mark_places_transactions_by_their_own_gtid_whatever_the_servers_order() -> None:
+    """The old server logged C, T1 (domain 0), T2 (domain 1); the mark is T1's row 0. A
+    promoted replica logged C, T2, T1: T1's set before it there is C+T2, past the mark's
+    set, yet T1 is the mark's transaction (a helper's review: applied twice)."""
+    mark = Mark(_at("binlog.000004", 700, "0-1-100"), 0, "0-1-101")
+    assert mark.place(_at("binlog.000002", 500, "0-1-100,1-1-7"), "0-1-101") == 0
+    assert mark.reaches(Mark(_at("binlog.000002", 500), 0, "0-1-101"))
+    assert not mark.reaches(Mark(_at("binlog.000002", 500), 1, "0-1-101"))
+    assert mark.place(_at("binlog.000002", 400, "0-1-100"), "1-1-7") == 1  # T2: not applied
+    assert mark.place(_at("binlog.000002", 300, "0-1-99"), "0-1-100") == -1  # before it
+
+
+def test_a_checkpoint_passes_a_mark_once_it_holds_the_marks_transaction() -> None:
+    mark = Mark(_at("binlog.000004", 700, "0-1-100"), 3, "0-1-101")
+    assert not mark.passed(_at("binlog.000004", 650, "0-1-100"))
+    assert mark.passed(_at("binlog.000002", 10, "0-1-101,1-1-7"))  # another server
+    assert not mark.passed(_at("binlog.000009", 10, "0-1-100,1-1-7"))
+    positional = Mark(_at("binlog.000004", 700, None), 3)
+    assert positional.passed(_at("binlog.000004", 800, None))
+    assert not positional.passed(_at("binlog.000004", 600, None))
