@@ -350,16 +350,18 @@ def _logged(server: MariaDB, sql: str, gtid: str | None = None, domain: int = 0)
         conn.close()
 
 
+@pytest.mark.parametrize("relay", ["true", "false"])
 @pytest.mark.parametrize("order", ["reordered", "same"])
 def test_a_keyless_row_is_applied_once_after_a_switch_to_a_replica_of_another_order(
         cluster: DMProcesses, primary_and_replica: tuple[MariaDB, MariaDB],
-        downstream: MariaDB, tmp_path: Path, order: str) -> None:
+        downstream: MariaDB, tmp_path: Path, order: str, relay: str) -> None:
     """The old server logs T1 (domain 0, a keyless row) then T2 (domain 1); the worker is
     killed before a checkpoint past them; the promoted replica logged T2 before T1 (out of
     order across domains). The keyless table's mark names T1 by its GTID, so T1's row is
-    not applied again (named by the GTID set before it, it was: a helper's review). Read
-    from the upstream: through the relay, such a replica pauses with 28104 (open,
-    docs/sync-dml.md)."""
+    not applied again (named by the GTID set before it, it was: a helper's review). With
+    the relay, whose two sub-directories both hold a `binlog.000001`, the restarted task
+    reads from the old server's (its checkpoint is inside what that one relayed): it read
+    the new server's file from the old server's position, and paused with 28104."""
     primary, replica = primary_and_replica
     downstream.execute(f"DROP DATABASE IF EXISTS {DB}")
     primary.execute(f"CREATE DATABASE {DB}", f"CREATE TABLE {DB}.t (id INT PRIMARY KEY, v TEXT)",
@@ -368,7 +370,7 @@ def test_a_keyless_row_is_applied_once_after_a_switch_to_a_replica_of_another_or
     task = TASK.replace("checkpoint-flush-interval: 1", "checkpoint-flush-interval: 3600")
     try:
         _start(cluster, tmp_path, proxy, task.format(port=downstream.port), "switch",
-               SOURCE.replace("enable-relay: true", "enable-relay: false"))
+               SOURCE.replace("enable-relay: true", f"enable-relay: {relay}"))
         wait_until("the replica has the tables", lambda: len(fetch(
             replica, f"SHOW TABLES FROM {DB}")) == 2)
         replica.execute("STOP SLAVE")

@@ -109,9 +109,18 @@ class RelayDir:
         os.replace(tmp, self.path / INDEX_FILE)
         return sub
 
-    def find(self, file: str) -> SubDir | None:
-        """The newest sub-directory holding `file`."""
-        for sub in reversed(self.subdirs()):
-            if (sub.path / file).exists():
-                return sub
-        return None
+    def find(self, location: Location) -> SubDir | None:
+        """The sub-directory holding `location`'s file: the newest one, unless an older
+        one also holds a file of that name (after an upstream switch two servers' files
+        can share names) and relayed past `location` (its relayed GTID set holds more
+        than `location`'s): the location is one of that server's."""
+        holding = [sub for sub in self.subdirs() if (sub.path / location.file).exists()]
+        wanted = location.gtid_set
+        if wanted is not None:
+            for sub in holding[:-1]:
+                relayed = sub.read_meta(wanted.flavor)
+                end = relayed.gtid_set if relayed is not None else None
+                if end is not None and type(end) is type(wanted) and \
+                        end.contains(wanted) and not wanted.contains(end):  # type: ignore[arg-type]
+                    return sub
+        return holding[-1] if holding else None

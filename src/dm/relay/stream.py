@@ -53,7 +53,7 @@ class RelayStream:
     def start_at(self, location: Location) -> None:
         """Stream from `location`'s file and position, which the relay must hold (or
         will: a file the relay has not reached yet is waited for)."""
-        sub = self.relay.find(location.file)
+        sub = self.relay.find(location)
         if sub is None:
             sub = self._not_yet_relayed(location)
         self._open(sub, location.file, location.pos)
@@ -206,7 +206,7 @@ def relay_holds(relay: RelayDir, location: Location) -> bool:
     middle of a file holds no event before that). Never without a file name."""
     if not location.file:
         return False
-    sub = relay.find(location.file) or relay.current()
+    sub = relay.find(location) or relay.current()
     first = _first_held(sub) if sub is not None else None
     return first is not None and not location < first
 

@@ -334,7 +334,7 @@ class RelayUnit:
         """The first file a purge of `sub` keeps, and why ("" when it is `before`)."""
         limits = [(before, "")] if before else []
         if needed is not None:  # which sub-directory a task reads: the newest holding its
-            holder = self.relay.find(needed.file)  # file, or the one to be written
+            holder = self.relay.find(needed)  # file, or the one to be written
             if holder == sub or (holder is None and sub == self.relay.current()):
                 limits.append((needed.file, f"a task still needs {needed.short()}"))
             elif holder is not None and holder.seq < sub.seq:
