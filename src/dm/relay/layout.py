@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dm import errors
-from dm.binlog.location import Flavor, Location, file_key, parse_gtid_set
+from dm.binlog.location import Flavor, Location, file_key, gtid_set_order, parse_gtid_set
 
 INDEX_FILE = "server-uuid.index"
 META_FILE = "relay.meta"
@@ -120,7 +120,6 @@ class RelayDir:
             for sub in holding[:-1]:
                 relayed = sub.read_meta(wanted.flavor)
                 end = relayed.gtid_set if relayed is not None else None
-                if end is not None and type(end) is type(wanted) and \
-                        end.contains(wanted) and not wanted.contains(end):  # type: ignore[arg-type]
+                if end is not None and gtid_set_order(end, wanted) == 1:
                     return sub
         return holding[-1] if holding else None

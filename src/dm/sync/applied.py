@@ -24,9 +24,8 @@ from typing import NamedTuple
 
 from pymysql.cursors import Cursor
 
-from dm.binlog.location import AnyGTIDSet, Flavor, Location, empty_gtid_set, parse_gtid_set
+from dm.binlog.location import Flavor, Location, holds_gtid, parse_gtid_set
 from dm.db import Connection, create_meta_table, qualified, query_all
-from dm.errors import DMError
 from dm.sync.change import RowChange
 
 
@@ -44,7 +43,7 @@ class Mark(NamedTuple):
         if gtid is not None and self.gtid is not None and self.at.gtid_set is not None:
             if gtid == self.gtid:
                 return 0
-            before = _holds(self.at.gtid_set, gtid)
+            before = holds_gtid(self.at.gtid_set, gtid)
             if before is not None:
                 return -1 if before else 1
         if at < self.at:
@@ -60,19 +59,10 @@ class Mark(NamedTuple):
         """Whether a checkpoint at `checkpoint` is past the mark's transaction: the mark
         then says nothing the checkpoint does not."""
         if self.gtid is not None and checkpoint.gtid_set is not None:
-            held = _holds(checkpoint.gtid_set, self.gtid)
+            held = holds_gtid(checkpoint.gtid_set, self.gtid)
             if held is not None:
                 return held
         return self.at < checkpoint
-
-
-def _holds(gtid_set: AnyGTIDSet, gtid: str) -> bool | None:
-    """Whether `gtid` is in the set (None: not a GTID of the set's flavour)."""
-    try:
-        one = empty_gtid_set(gtid_set.flavor).add(gtid)
-    except DMError:
-        return None
-    return gtid_set.contains(one)  # type: ignore[arg-type]
 
 
 Table = tuple[str, str]  # upstream (schema, table)

@@ -28,7 +28,7 @@ from dm.binlog.events.control import HeartbeatEvent, RotateEvent, XaPrepareEvent
 from dm.binlog.events.gtid import GtidEvent, MariadbGtidEvent
 from dm.binlog.events.query import QueryEvent
 from dm.binlog.events.rows_event import RowsEvent
-from dm.binlog.location import Location, empty_gtid_set, file_key
+from dm.binlog.location import Location, file_key, holds_gtid
 from dm.binlog.replica import ReplicaConfig, ReplicaConnection
 from dm.binlog.rows.charsets import charset_of_collation
 from dm.binlog.rows.schema import TableSchema
@@ -262,12 +262,11 @@ class Reader:
         if held is not None and self._gtid:
             known = self._in_start
             if known is None or known[0] != self._gtid or known[1] is not held:
-                try:
-                    one = empty_gtid_set(held.flavor).add(self._gtid)
-                except DMError:  # not a GTID of that set's flavour: positions decide
+                inside = holds_gtid(held, self._gtid)
+                if inside is None:  # not a GTID of that set's flavour: positions decide
                     return _before((self._file, pos), answer.until)
                 self._in_start = (self._gtid, held)
-                self._in_start_answer = held.contains(one)  # type: ignore[arg-type]
+                self._in_start_answer = inside
             return self._in_start_answer
         return _before((self._file, pos), answer.until)
 

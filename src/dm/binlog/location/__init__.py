@@ -12,6 +12,8 @@ from dm.binlog.location.position import (
     detect_flavor,
     empty_gtid_set,
     file_key,
+    gtid_set_order,
+    holds_gtid,
     parse_gtid_set,
     parse_location,
 )
@@ -30,6 +32,8 @@ __all__ = [
     "detect_flavor",
     "empty_gtid_set",
     "file_key",
+    "gtid_set_order",
+    "holds_gtid",
     "parse_dump_metadata",
     "parse_gtid_set",
     "parse_location",

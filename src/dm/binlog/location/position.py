@@ -9,7 +9,7 @@ from typing import Any, Final
 from dm.binlog.location.gtid import Flavor
 from dm.binlog.location.mariadb_gtid import MariaDBGTIDSet
 from dm.binlog.location.mysql_gtid import MySQLGTIDSet
-from dm.errors import BINLOG_LOCATION_INVALID, GTID_SET_INVALID
+from dm.errors import BINLOG_LOCATION_INVALID, GTID_SET_INVALID, DMError
 
 AnyGTIDSet = MySQLGTIDSet | MariaDBGTIDSet
 
@@ -110,7 +110,8 @@ class Location:
         return cls(str(d["binlog-name"]), int(d["binlog-pos"]), gset)
 
 
-def _gtid_order(a: AnyGTIDSet, b: AnyGTIDSet) -> int | None:
+def gtid_set_order(a: AnyGTIDSet, b: AnyGTIDSet) -> int | None:
+    """-1, 0 or 1 as `a` is before, equal to or past `b`; None: neither holds the other."""
     if type(a) is not type(b):
         return None
     ab, ba = a.contains(b), b.contains(a)  # type: ignore[arg-type]
@@ -121,6 +122,15 @@ def _gtid_order(a: AnyGTIDSet, b: AnyGTIDSet) -> int | None:
     return -1 if ba else None
 
 
+def holds_gtid(gtid_set: AnyGTIDSet, gtid: str) -> bool | None:
+    """Whether `gtid` (as text) is in the set; None: not a GTID of the set's flavour."""
+    try:
+        one = empty_gtid_set(gtid_set.flavor).add(gtid)
+    except DMError:
+        return None
+    return gtid_set.contains(one)  # type: ignore[arg-type]
+
+
 def compare_locations(a: Location, b: Location, *, by_gtid: bool) -> int:
     """-1, 0 or 1. With `by_gtid`, GTID sets decide when they are comparable: equal sets are
     the same point of the history (as DM's CompareLocation), whatever server each position
@@ -128,7 +138,7 @@ def compare_locations(a: Location, b: Location, *, by_gtid: bool) -> int:
     share one set object)."""
     if by_gtid and a.gtid_set is not None and b.gtid_set is not None and \
             a.gtid_set is not b.gtid_set:
-        order = _gtid_order(a.gtid_set, b.gtid_set)
+        order = gtid_set_order(a.gtid_set, b.gtid_set)
         if order is not None:
             return order
     ka, kb = (file_key(a.file), a.pos), (file_key(b.file), b.pos)
