@@ -369,6 +369,11 @@ class DMProcesses:
             self._wait_master(name)
         return self
 
+    def etcd_url(self, name: str = "master1") -> str:
+        """The client URL of master `name`'s etcd member."""
+        args = self._master_args[name]
+        return args[args.index("--etcd-client-urls") + 1]
+
     def restart_master(self, name: str, wait: bool = True) -> None:
         """Start master `name` (again) with the flags and data directory it had."""
         mdir = Path(self._master_args[name][-1]).parent

@@ -48,6 +48,27 @@ async def test_kv_prefix_and_create_if_absent(etcd: Etcd) -> None:
         await store.close()
 
 
+async def test_the_revision_stays_until_something_changes(etcd: Etcd) -> None:
+    """What lets the worker's and the master's passes skip their reads: a key read with
+    the store's revision, which stays while nothing changes and grows at every change,
+    a lease ending included."""
+    store = Store([etcd.endpoint])
+    await store.connect()
+    try:
+        assert await store.get_with_revision("/rev/k") == (None, await store.revision())
+        await store.put("/rev/k", {"v": 1})
+        value, at = await store.get_with_revision("/rev/k")
+        assert value == {"v": 1}
+        assert await store.get_with_revision("/rev/k") == ({"v": 1}, at)
+        await store.put("/rev/k2", 2)  # a key with the first one's name as its prefix
+        assert await store.get_with_revision("/rev/k") == ({"v": 1}, at + 1)
+        async with store.kept_lease(1) as lease:
+            await store.put("/rev/leased", True, lease=lease)
+        assert await store.revision() == at + 3  # its put, and its end
+    finally:
+        await store.close()
+
+
 async def test_lease_is_kept_alive_then_lost(etcd: Etcd) -> None:
     store = Store([etcd.endpoint])
     await store.connect()

@@ -4,6 +4,7 @@ and a purged binlog refused with a clear error."""
 from __future__ import annotations
 
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,14 @@ def _wait_rows(up: MariaDB, down: MariaDB, db: str, table: str, timeout: float =
     raise AssertionError(f"{db}.{table} differs after {timeout}s")
 
 
+def _etcd_reads(dm: DMProcesses) -> float:
+    """The reads (Range calls) etcd has answered so far."""
+    with urllib.request.urlopen(dm.etcd_url() + "/metrics") as resp:
+        metrics = resp.read().decode()
+    return next(float(line.split()[1]) for line in metrics.splitlines()
+                if line.startswith("etcd_mvcc_range_total "))
+
+
 def _start(dm: DMProcesses, tmp: Path, name: str, source: str, db: str, port: int,
            meta: str) -> dict[str, Any]:
     task = tmp / f"{name}.yaml"
@@ -98,6 +107,10 @@ def test_incremental_from_a_position_across_rotations(cluster: DMProcesses, upst
     assert status["unit"] == "Sync" and status["stage"] == "Running"
     if by == "gtid":
         assert status["sync"]["syncerBinlogGtid"]
+    else:  # at rest, the worker's and the master's passes read only etcd's revision:
+        reads = _etcd_reads(cluster)  # 5 reads a second, where every pass reading
+        time.sleep(3)  # everything made 29
+        assert _etcd_reads(cluster) - reads < 3 * 10
     assert cluster.dmctl("stop-task", f"inc{by}")["result"]
     assert cluster.dmctl("operate-source", "stop", source)["result"]
 

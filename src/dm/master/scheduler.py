@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from dm.master.state import ClusterState
 from dm.master.tasks import poke_sources
+
+_REPLAN_S = 5.0
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +73,17 @@ class Scheduler:
         self.state = state
         self.leading = leading  # a pass runs only while this master surely leads
         self.interval = interval
+        self._planned: tuple[int, float] | None = None  # etcd's revision a pass planned
+        # on, and when
 
     async def reconcile(self) -> None:
+        """Bind and unbind as etcd says; a pass reads only etcd's revision while it stays
+        (a worker dying ends its lease, which changes it), and everything every 5 s."""
+        revision = await self.state.store.revision()
+        if self._planned is not None and self._planned[0] == revision and \
+                time.monotonic() - self._planned[1] < _REPLAN_S:
+            return
+        self._planned = (revision, time.monotonic())
         sources = set(await self.state.sources())
         alive = await self.state.alive_workers()
         bounds = await self.state.bounds()

@@ -95,6 +95,18 @@ class Store:
         kv = await self._call(f"get {key}", lambda c: c.get(key.encode()))
         return None if kv is None else json.loads(kv.value)
 
+    async def get_with_revision(self, key: str) -> tuple[Any | None, int]:
+        """A key's value (None: absent) and the store's revision when it was read: while
+        the revision stays, nothing in the store has changed."""
+        raw = key.encode()
+        found = await self._call(f"get {key}", lambda c: c.get_range(raw, raw + b"\0"))
+        value = None if not found else json.loads(found[0].value)
+        return value, int(found.header.revision)
+
+    async def revision(self) -> int:
+        """The store's revision now: it grows with every change."""
+        return (await self.get_with_revision("\0"))[1]  # a key no one writes
+
     async def get_prefix(self, prefix: str) -> dict[str, Any]:
         """All values under prefix, keyed by the decoded key parts joined with '/'."""
         out: dict[str, Any] = {}

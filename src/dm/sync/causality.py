@@ -72,6 +72,7 @@ def _exact(key: Key) -> Fold:
 
 class _UniqueKey(NamedTuple):
     name: str  # lower-case column names: the same downstream key across table versions
+    positions: tuple[int, ...]
     values: Callable[[Row], Any]  # a scalar for one column, else a tuple
     single: bool
     folds: tuple[Fold | None, ...] | None  # None: no string column needs folding
@@ -95,7 +96,7 @@ def _unique_keys(info: TableInfo) -> tuple[_UniqueKey, ...]:
         positions = [info.position(c) for c in index.columns]
         folds = tuple(_fold_of(info.columns[p], info) for p in positions)
         keys.append(_UniqueKey(",".join(c.lower() for c in index.columns),
-                               itemgetter(*positions), len(positions) == 1,
+                               tuple(positions), itemgetter(*positions), len(positions) == 1,
                                folds if any(folds) else None))
     return tuple(keys)
 
@@ -104,30 +105,62 @@ def change_keys(change: RowChange) -> list[int] | None:
     """The keys of a change, as hashes: two equal keys always hash equal, and a rare
     collision of unequal ones only serialises a little more. None: the change must run
     alone (a key value no fold models)."""
-    target = change.target
-    if identity_key(change.table) is None:  # in order on one worker: see dm.sync.applied
-        return [hash(target)]
-    uniques = _unique_keys(change.table)
-    keys: list[int] = [hash(target)] if _partial_unique(change.table) else []
-    for row in (change.before, change.after):
-        if row is None:
-            continue
-        for key in uniques:  # the identity key at least: its columns are NOT NULL
-            value = key.values(row)
-            if (value is None) if key.single else (None in value):
-                continue
-            if key.folds is not None:
-                try:
-                    value = _folded(value, key)
-                except Unmodelled:
-                    return None
-            keys.append(hash((target, key.name, value)))
-    return keys
+    return _keys_of(change.table)(change)
+
+
+KeysOf = Callable[[RowChange], "list[int] | None"]
 
 
 @per_table
-def _partial_unique(info: TableInfo) -> bool:
-    return info.partial_unique  # a property that looks at every index: once per version
+def _keys_of(info: TableInfo) -> KeysOf:
+    """The table's key function, made once per table version."""
+    if identity_key(info) is None:  # in order on one worker: see dm.sync.applied
+        return _whole_table
+    uniques = _unique_keys(info)
+    partial = info.partial_unique
+    if len(uniques) == 1 and uniques[0].single and uniques[0].folds is None and not partial:
+        return _one_column_key(uniques[0].name, uniques[0].positions[0])
+
+    def keys(change: RowChange) -> list[int] | None:
+        target = change.target
+        found: list[int] = [hash(target)] if partial else []
+        for row in (change.before, change.after):
+            if row is None:
+                continue
+            for key in uniques:  # the identity key at least: its columns are NOT NULL
+                value = key.values(row)
+                if (value is None) if key.single else (None in value):
+                    continue
+                if key.folds is not None:
+                    try:
+                        value = _folded(value, key)
+                    except Unmodelled:
+                        return None
+                found.append(hash((target, key.name, value)))
+        return found
+
+    return keys
+
+
+def _whole_table(change: RowChange) -> list[int] | None:
+    return [hash(change.target)]
+
+
+def _one_column_key(name: str, position: int) -> KeysOf:
+    """The usual table: one unique key (its primary key) on one column whose values are
+    their own keys (an integer id). An UPDATE that keeps its key has that key once."""
+    def keys(change: RowChange) -> list[int] | None:
+        target, before, after = change.target, change.before, change.after
+        found = []
+        if before is not None and before[position] is not None:
+            found.append(hash((target, name, before[position])))
+        if after is not None and after[position] is not None:
+            key = hash((target, name, after[position]))
+            if not found or found[0] != key:
+                found.append(key)
+        return found
+
+    return keys
 
 
 def _folded(value: Any, key: _UniqueKey) -> Any:
@@ -141,22 +174,27 @@ def _folded(value: Any, key: _UniqueKey) -> Any:
 class Causality:
     """Worker assignment over one in-flight window (until `reset()`)."""
 
-    def __init__(self, worker_count: int) -> None:
+    def __init__(self, worker_count: int, max_keys: int = 1 << 20) -> None:
+        """A window of more than `max_keys` keys ends too: its next change is a CONFLICT."""
         self.worker_count = max(1, worker_count)
+        self._max_keys = max_keys
         self._parent: dict[int, int] = {}  # key -> a key nearer its group's root
         self._worker: dict[int, int] = {}  # group root -> worker index
         self._alone = False  # a change that must run alone is in flight
 
     def assign(self, change: RowChange) -> int | Conflict:
         keys = change_keys(change)
-        if self._alone or (keys is None and self._parent):
+        parent = self._parent
+        if self._alone or len(parent) >= self._max_keys or (keys is None and parent):
             return CONFLICT  # the caller flushes, resets and assigns again
         if keys is None:
             self._alone = True
             return self._new_group(hash(change.target))
-        parent = self._parent
-        if len(keys) == 1 or (len(keys) == 2 and keys[0] == keys[1]):
+        if len(keys) == 1:
             key = keys[0]
+            worker = self._worker.get(key)  # the usual case: the root of its group
+            if worker is not None:
+                return worker
             if key in parent:
                 return self._worker[self._find(key)]
             return self._new_group(key)
@@ -177,10 +215,6 @@ class Causality:
             if key not in parent:
                 parent[key] = root
         return worker
-
-    def __len__(self) -> int:
-        """Keys in the window."""
-        return len(self._parent)
 
     def reset(self) -> None:
         """Forget every group: call after all workers have flushed."""

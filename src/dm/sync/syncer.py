@@ -105,7 +105,6 @@ log = logging.getLogger(__name__)
 _SAVE_RETRIES, _SAVE_INTERVAL = 100, 1.0  # a downstream restart is waited out
 _SAVE_RETRIES_STOPPING = 3  # not by a task being stopped: it resumes from the last one
 _MASTER_REFRESH = 5.0  # seconds between SHOW MASTER STATUS for query-status
-_CAUSALITY_KEYS = 1 << 20  # keys in causality's window: a barrier starts a new one
 _STOP_WAIT = 10.0  # seconds pause/stop waits for the transaction being read to end (as DM)
 _LOCK_POLL = 0.5  # seconds between asking the shard DDL locks a group waits on
 _UTC = "+00:00"
@@ -177,6 +176,7 @@ class SyncUnit:
         self.last_event_time = 0
         self._causality: Causality | None = None
         self._in_transaction = False  # rows read since the last commit
+        self._finished = 0  # transactions passed, not yet counted in the metric
         self._tracker_ahead = False  # the tracker holds a DDL not finished or not committed
         self._global_offset: str | None = None  # the upstream's global time zone, as offset
         self._stop_deadline: float | None = None
@@ -502,6 +502,9 @@ class SyncUnit:
                         and not self._in_transaction:
                     break  # the rest of the batch is read again after the checkpoint
             applier.send()
+            if self._finished:
+                self.recorder.transactions.inc(self._finished)
+                self._finished = 0
             applier.check()  # a failed batch pauses the task now, not at the next flush
             now = time.monotonic()
             if self.shards is not None and self.shards.held and \
@@ -705,8 +708,7 @@ class SyncUnit:
         """A transaction's group ends at `end`: a resume point (dm.sync.position)."""
         pos.commit(end, gtid)
         self._in_transaction = self._tracker_ahead = False
-        if counted:
-            self.recorder.transactions.inc()
+        self._finished += counted  # the metric moves once a batch
 
     def _rows(self, schema: str, table: str, kind: str, rows: list[Any], pos: BinlogPosition,
               start: int, gtid: str | None, applier: Applier, causality: Causality,
@@ -755,7 +757,7 @@ class SyncUnit:
             if mapped is not None:
                 change = self._map(change, *mapped, where)
             worker = causality.assign(change)
-            if worker is CONFLICT or len(causality) >= _CAUSALITY_KEYS:  # a bounded window
+            if worker is CONFLICT:
                 applier.flush()
                 causality.reset()
                 worker = causality.assign(change)

@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from dm.config.source import SourceConfig
 from dm.config.stored import from_doc
 from dm.config.subtask import SubTaskConfig
 from dm.fence import Fence
-from dm.master.state import ClusterState
+from dm.master.state import ClusterState, Stage
 from dm.store import keys
 from dm.store.client import Store
 from dm.sync.operators import Operator
@@ -31,6 +33,23 @@ from dm.worker.shardlocks import ClusterLocks, ClusterOptimism
 from dm.worker.subtask import PAUSED, SubTask
 
 log = logging.getLogger(__name__)
+
+_REREAD_S = 5.0  # a pass reads etcd again after this long, whatever its revision
+
+
+@dataclass(frozen=True)
+class _Followed:
+    """What a reconcile pass reads from etcd: kept while etcd's revision stays (a worker
+    busy syncing otherwise costs etcd, and itself, six reads every half second)."""
+
+    revision: int
+    read_at: float
+    source: str | None
+    relay_named: str | None  # the source `start-relay` named this worker for
+    source_doc: dict[str, Any] | None = None
+    subtasks: dict[str, dict[str, Any]] = field(default_factory=dict)  # of `source`
+    stages: dict[tuple[str, str], Stage] = field(default_factory=dict)
+    operators: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 class WorkerNode:
@@ -53,6 +72,7 @@ class WorkerNode:
                                     lambda: self.subtasks)
         self._operating: set[str] = set()  # tasks binlog-schema works on: not resumed now
         self._poked = asyncio.Event()  # the master changed etcd: follow it now
+        self._followed: _Followed | None = None
 
     def status(self, task: str | None) -> dict[str, Any]:
         subs = [st.status() for name, st in sorted(self.subtasks.items())
@@ -93,10 +113,11 @@ class WorkerNode:
                     lease = await self._move_keepalive(alive_key, ttl, lease)
                 # the fence may close for a moment while a refresh is late; only the key
                 # gone means the lease ended (and the master may give the source away)
-                if await self.store.get(alive_key) is None:
+                alive, revision = await self.store.get_with_revision(alive_key)
+                if alive is None:
                     return
                 try:
-                    await self.reconcile()
+                    await self.reconcile(revision)
                 except Exception as exc:  # noqa: BLE001 - next pass retries
                     log.warning("reconcile failed: %s", exc)
                 with contextlib.suppress(TimeoutError):  # a poke ends the wait at once
@@ -122,6 +143,7 @@ class WorkerNode:
     def poke(self) -> None:
         """The master just changed what this worker should do: the next pass runs now
         instead of at the end of its interval (DM's workers watch etcd for the same)."""
+        self._followed = None
         self._poked.set()
 
     def _keepalive_ttl(self) -> int:
@@ -149,10 +171,29 @@ class WorkerNode:
                  ttl)
         return lease
 
-    async def reconcile(self) -> None:
+    async def _follow(self, revision: int | None) -> _Followed:
+        """etcd's view of this worker, read again only when etcd changed (`revision`
+        None: read it now)."""
+        kept = self._followed
+        if kept is not None and kept.revision == revision and \
+                time.monotonic() - kept.read_at < _REREAD_S:
+            return kept
+        read_at = time.monotonic()
         bound = await self.store.get(keys.key(keys.BOUND_WORKER, self.name))
-        source = bound["source"] if bound else None
+        source: str | None = bound["source"] if bound else None
         named = (await self.state.relay_workers()).get(self.name)
+        followed = _Followed(revision or 0, read_at, source, named)
+        if source is not None and (source_doc := await self.state.source(source)) is not None:
+            followed = _Followed(
+                followed.revision, read_at, source, named, source_doc,
+                {t: cfg for (s, t), cfg in (await self.state.subtasks()).items() if s == source},
+                await self.state.stages(), await self.state.all_binlog_operators(source))
+        self._followed = followed if revision is not None else None
+        return followed
+
+    async def reconcile(self, revision: int | None = None) -> None:
+        followed = await self._follow(revision)
+        source, named = followed.source, followed.relay_named
         if source != self.source:
             log.info("worker %s: bound source %s -> %s", self.name, self.source, source)
             await self._stop_subtasks()
@@ -161,12 +202,11 @@ class WorkerNode:
             await self.relays.keep_warm(named)
             return
         self.relays.drop_standby()
-        source_doc = await self.state.source(source)
+        source_doc = followed.source_doc
         if source_doc is None:
             return
         source_cfg = from_doc(SourceConfig, source_doc)
-        wanted = {t: cfg for (s, t), cfg in (await self.state.subtasks()).items() if s == source}
-        stages = await self.state.stages()
+        wanted, stages = followed.subtasks, followed.stages
         for task in [t for t in self.subtasks if t not in wanted]:
             log.info("subtask %s removed; stopping it", task)
             await asyncio.to_thread(self.subtasks.pop(task).stop)
@@ -183,7 +223,8 @@ class WorkerNode:
                     built.sync.optimism = ClusterOptimism(self.state, task, source, loop)
                 built.files_released = self._releaser(task, source, asyncio.get_running_loop())
                 self.subtasks[task] = built
-        await self._hand_operators(source)  # before a resume that must apply them
+        await self._hand_operators(source, followed.operators)  # before a resume that
+        # must apply them
         # after the subtasks are known (a first relay starts where they need it) and
         # before they start (they find their start point in the relay)
         await self.relays.follow(source_cfg if source_cfg.enable_relay or named == source
@@ -227,10 +268,10 @@ class WorkerNode:
         self._applied.clear()
         self._holding.clear()
 
-    async def _hand_operators(self, source: str) -> None:
-        """Each sync unit gets its binlog operators; those its checkpoint has passed are
-        done and go from etcd."""
-        by_task = await self.state.all_binlog_operators(source)
+    async def _hand_operators(self, source: str, by_task: dict[str, list[dict[str, Any]]]
+                              ) -> None:
+        """Each sync unit gets its binlog operators (`by_task`); those its checkpoint has
+        passed are done and go from etcd."""
         for task, sub in self.subtasks.items():
             if sub.sync is None:
                 continue

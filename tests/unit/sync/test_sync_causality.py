@@ -160,6 +160,15 @@ def test_groups_on_one_worker_merge_without_conflict() -> None:
     assert c.assign(upd(SBTEST, (1, 0, "", ""), (2, 0, "", ""))) == 0
 
 
+def test_a_full_window_ends_with_a_conflict() -> None:
+    c = Causality(2, max_keys=2)
+    c.assign(ins(SBTEST, (1, 0, "", "")))
+    c.assign(ins(SBTEST, (2, 0, "", "")))
+    assert c.assign(ins(SBTEST, (1, 0, "", ""))) is CONFLICT, "full, even for a known key"
+    c.reset()
+    assert isinstance(c.assign(ins(SBTEST, (3, 0, "", ""))), int)
+
+
 def test_worker_count_below_one_means_one() -> None:
     assert Causality(0).assign(ins(SBTEST, (1, 0, "", ""))) == 0
 

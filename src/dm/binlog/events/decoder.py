@@ -130,7 +130,7 @@ class EventDecoder:
         if t == _FORMAT_DESCRIPTION:
             return self._format_description(header, buf, start, end)
         if self._crc:
-            if self._verify and _crc32(buf[start:end]) != _CRC32_RESIDUE:
+            if self._verify and _crc32(memoryview(buf)[start:end]) != _CRC32_RESIDUE:
                 raise BINLOG_CHECKSUM_MISMATCH(event=type_name(t),
                                                where=event_where(self.file_name, header))
             end -= CHECKSUM_LEN

@@ -53,28 +53,25 @@ class TableRegistry:
     def __init__(self, provider: SchemaProvider | None) -> None:
         self._provider = provider
         self._tables: dict[int, _Mapped] = {}
-        self._by_raw: dict[bytes, _Mapped] = {}  # a TABLE_MAP's body: its mapping
 
     def table_map(self, header: EventHeader, buf: bytes, start: int, end: int,
                   table_id_len: int) -> TableMapEvent:
-        raw = bytes(buf[start:end])
-        mapped = self._by_raw.get(raw)  # the usual case: the same table id, mapped as before
-        if mapped is not None and self._tables.get(mapped.event.table_id) is mapped:
+        table_id = int.from_bytes(buf[start:start + table_id_len], "little")
+        mapped = self._tables.get(table_id)
+        if mapped is not None and len(mapped.raw) == end - start and \
+                buf.startswith(mapped.raw, start):  # the usual case: mapped as before
             old = mapped.event
             mapped.checked = False
             mapped.event = TableMapEvent(header, old.table_id, old.flags, old.schema, old.table,
                                          old.column_types, old.column_metas, old.nullable,
                                          old.optional)
             return mapped.event
-        table_id = int.from_bytes(buf[start:start + table_id_len], "little")
+        raw = bytes(buf[start:end])
         event = parse_table_map(header, buf, start, end, table_id_len)
-        replaced = self._tables.pop(table_id, None)
-        if replaced is not None:
-            self._by_raw.pop(replaced.raw, None)
+        self._tables.pop(table_id, None)
         if len(self._tables) >= _MAX_MAPPED:  # table ids only grow: forget the oldest map
-            oldest = self._tables.pop(next(iter(self._tables)))
-            self._by_raw.pop(oldest.raw, None)
-        self._tables[table_id] = self._by_raw[raw] = _Mapped(raw, event)
+            del self._tables[next(iter(self._tables))]
+        self._tables[table_id] = _Mapped(raw, event)
         return event
 
     def decoder(self, table_id: int, present: bytes, present_after: bytes | None,
@@ -118,4 +115,3 @@ class TableRegistry:
 
     def clear(self) -> None:
         self._tables.clear()
-        self._by_raw.clear()
