@@ -395,3 +395,44 @@ def test_a_keyless_row_is_applied_once_after_a_switch_to_a_replica_of_another_or
         cluster.dmctl("stop-task", "switch", check=False)
         cluster.dmctl("operate-source", "stop", "switch-src", check=False)
         proxy.close()
+
+
+@pytest.mark.parametrize("relay", ["false", "true"])
+def test_an_xa_prepared_on_the_old_server_commits_on_the_new_one(
+        cluster: DMProcesses, primary_and_replica: tuple[MariaDB, MariaDB],
+        downstream: MariaDB, tmp_path: Path, relay: str) -> None:
+    """An XA transaction prepared on the old server (its binlog files numbered past the
+    new one's) and committed on the promoted replica: a restart reads its prepared group
+    again, found by GTID on the new server (by the old server's file and position, every
+    resume paused with 36101: a helper's review), or in the relay's sub-directory of the
+    old server."""
+    primary, replica = primary_and_replica
+    primary.execute(*["FLUSH BINARY LOGS"] * 3)  # numbered past the replica's files
+    downstream.execute(f"DROP DATABASE IF EXISTS {DB}")
+    primary.execute(f"CREATE DATABASE {DB}", f"CREATE TABLE {DB}.t (id INT PRIMARY KEY, v TEXT)")
+    proxy = TcpProxy(primary.port)
+    try:
+        _start(cluster, tmp_path, proxy, TASK.format(port=downstream.port), "switch",
+               SOURCE.replace("enable-relay: true", f"enable-relay: {relay}"))
+        _logged(primary, f"INSERT INTO {DB}.t VALUES (1, 'other domain')", domain=1)
+        primary.execute("XA START 'moved'", f"INSERT INTO {DB}.t VALUES (2, 'xa')",
+                        "XA END 'moved'", "XA PREPARE 'moved'")
+        primary.execute(f"INSERT INTO {DB}.t VALUES (3, 'after the prepare')")
+        wait_until("the row after the prepare arrives",
+                   lambda: rows_of(downstream, DB, "t") == [(1, "other domain"),
+                                                           (3, "after the prepare")])
+        time.sleep(2)  # the checkpoint saved past the prepared transaction
+        wait_until("the replica has every row", lambda: len(rows_of(replica, DB, "t")) == 2)
+        replica.execute("STOP SLAVE", "RESET SLAVE ALL")  # promoted
+        proxy.switch(replica.port)  # the stream drops: the task starts again from there
+        replica.execute("XA COMMIT 'moved'", f"INSERT INTO {DB}.t VALUES (4, 'new server')")
+        wait_until("the downstream equals the new primary",
+                   lambda: rows_of(downstream, DB, "t") == rows_of(replica, DB, "t"),
+                   timeout=60)
+        assert len(rows_of(downstream, DB, "t")) == 4
+        status = cluster.dmctl("query-status", "switch")["sources"][0]["subTaskStatus"][0]
+        assert (status["stage"], status["result"]) == ("Running", None), status
+    finally:
+        cluster.dmctl("stop-task", "switch", check=False)
+        cluster.dmctl("operate-source", "stop", "switch-src", check=False)
+        proxy.close()

@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dm import errors
-from dm.binlog.location import Flavor, Location, file_key, gtid_set_order, parse_gtid_set
+from dm.binlog.location import (
+    Flavor,
+    Location,
+    file_key,
+    gtid_set_order,
+    gtid_text,
+    parse_gtid_set,
+)
 
 INDEX_FILE = "server-uuid.index"
 META_FILE = "relay.meta"
@@ -65,9 +72,8 @@ class SubDir:
 
     def write_meta(self, at: Location) -> None:
         """Atomically: a kill at any moment leaves the old meta or the new one."""
-        gtid = "" if at.gtid_set is None else str(at.gtid_set)
         text = (f"binlog-name = {json.dumps(at.file)}\nbinlog-pos = {at.pos}\n"
-                f"binlog-gtid = {json.dumps(gtid)}\n")
+                f"binlog-gtid = {json.dumps(gtid_text(at))}\n")
         tmp = self.path / (META_FILE + ".tmp")
         tmp.write_text(text)
         os.replace(tmp, self.path / META_FILE)

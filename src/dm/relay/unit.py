@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from dm import errors, metrics
-from dm.binlog.location import FILE_HEADER_END, Flavor, Location, file_key, parse_gtid_set
+from dm.binlog.location import (
+    FILE_HEADER_END,
+    Flavor,
+    Location,
+    file_key,
+    gtid_text,
+    parse_gtid_set,
+)
 from dm.binlog.replica import ReplicaConfig, ReplicaConnection
 from dm.binlog.status import binlog_status
 from dm.config.source import SourceConfig
@@ -279,9 +286,9 @@ class RelayUnit:
         """DM's relayStatus."""
         master, relay = self.locations()
         return {
-            "masterBinlog": _pair(master), "masterBinlogGtid": _gtid(master),
+            "masterBinlog": _pair(master), "masterBinlogGtid": gtid_text(master),
             "relaySubDir": self._sub.name if self._sub is not None else "",
-            "relayBinlog": _pair(relay), "relayBinlogGtid": _gtid(relay),
+            "relayBinlog": _pair(relay), "relayBinlogGtid": gtid_text(relay),
             "relayCatchUpMaster": relay is not None and master is not None and
             not relay < master,
             "stage": self.stage,
@@ -357,9 +364,6 @@ class RelayUnit:
 def _pair(at: Location | None) -> str:
     return f"({at.file}, {at.pos})" if at is not None else ""
 
-
-def _gtid(at: Location | None) -> str:
-    return "" if at is None or at.gtid_set is None else str(at.gtid_set)
 
 
 def _count(exc: errors.DMError, raw: BaseException | None = None) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from dm.binlog.location import Flavor, Location, parse_gtid_set
+from dm.binlog.location import Flavor, Location, gtid_text, parse_gtid_set
 from dm.db import Connection, create_meta_table, qualified, query_all
 from dm.schema.table import TableInfo
 
@@ -66,7 +66,7 @@ class SyncerCheckpoint:
                 `update_time` TIMESTAMP DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
                 UNIQUE KEY `uk_id_schema_table` (`id`, `cp_schema`, `cp_table`)""")
 
-    def _location(self, name: str, pos: int, gtid: str | None) -> Location:
+    def _location(self, name: str, pos: int, gtid: str | None = None) -> Location:
         gset = parse_gtid_set(gtid, self.flavor) if gtid else None
         return Location(name, int(pos), gset)
 
@@ -85,7 +85,7 @@ class SyncerCheckpoint:
                 doc = json.loads(str(info)) if info else None
                 doc = doc if isinstance(doc, dict) else {}
                 point = SyncPoint(self._location(name, pos, gtid), exit_safe,
-                                  xa_prepared={str(xid): Location(str(at[0]), int(at[1]))
+                                  xa_prepared={str(xid): self._location(*at[:3])
                                                for xid, at in doc.get("xa_prepared", {}).items()},
                                   xa_ended=frozenset(map(str, doc.get("xa_ended", []))))
             else:
@@ -103,23 +103,22 @@ class SyncerCheckpoint:
     def save(self, conn: Connection, point: SyncPoint) -> None:
         """Global and per-table rows in one transaction."""
         loc, exit_safe = point.location, point.exit_safe
-        gtid = str(loc.gtid_set) if loc.gtid_set is not None else ""
+        gtid = gtid_text(loc)
         xname, xpos, xgtid = ("", 0, "") if exit_safe is None else (
-            exit_safe.file, exit_safe.pos,
-            str(exit_safe.gtid_set) if exit_safe.gtid_set is not None else "")
-        extra = json.dumps({"xa_prepared": {xid: [at.file, at.pos] for xid, at in
-                                            point.xa_prepared.items()},
+            exit_safe.file, exit_safe.pos, gtid_text(exit_safe))
+        extra = json.dumps({"xa_prepared": {xid: [at.file, at.pos, gtid_text(at)] for xid, at
+                                            in point.xa_prepared.items()},
                             "xa_ended": sorted(point.xa_ended)}) \
             if point.xa_prepared or point.xa_ended else "null"
         rows = [(self.source_id, "", "", loc.file, loc.pos, gtid, xname, xpos, xgtid, extra, 1)]
         for (s, t), info in point.tables.items():
             at = point.table_starts.get((s, t), loc)
             rows.append((self.source_id, s, t, at.file, at.pos,
-                         "" if at.gtid_set is None else str(at.gtid_set), "", 0, "",
+                         gtid_text(at), "", 0, "",
                          info.to_json(), 0))
         for (s, t), at in point.gone.items():
             rows.append((self.source_id, s, t, at.file, at.pos,
-                         "" if at.gtid_set is None else str(at.gtid_set), "", 0, "",
+                         gtid_text(at), "", 0, "",
                          "null", 0))
         with conn.cursor() as cur:
             cur.execute("BEGIN")
@@ -149,3 +148,4 @@ class SyncerCheckpoint:
     def drop(self, conn: Connection) -> None:
         with conn.cursor() as cur:
             cur.execute(f"DROP TABLE IF EXISTS {self.table}")
+

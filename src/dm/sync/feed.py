@@ -37,9 +37,10 @@ class BinlogFeed:
 
     def __init__(self, replica: ReplicaConfig, start: Location, by_gtid: bool,
                  answer: Answer, relay_dir: Path | None = None, source_id: str = "",
-                 xa_groups: tuple[Location, ...] = ()) -> None:
+                 xa_groups: tuple[tuple[Location, str], ...] = ()) -> None:
         """With `relay_dir`, the reader reads the relay log there instead of the upstream;
-        it first reads the event groups of prepared XA transactions at `xa_groups`."""
+        it first reads the event groups of prepared XA transactions at `xa_groups`
+        (where each starts, its xid)."""
         self._answer = answer
         origin = f"relay log {relay_dir}" if relay_dir is not None else replica.target
         self._where = f"{origin} from {start.short() if start.file else start}"

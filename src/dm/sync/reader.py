@@ -18,7 +18,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -28,7 +28,7 @@ from dm.binlog.events.control import HeartbeatEvent, RotateEvent, XaPrepareEvent
 from dm.binlog.events.gtid import GtidEvent, MariadbGtidEvent
 from dm.binlog.events.query import QueryEvent
 from dm.binlog.events.rows_event import RowsEvent
-from dm.binlog.location import Location, file_key, holds_gtid
+from dm.binlog.location import Location, file_key, gtid_text, holds_gtid
 from dm.binlog.replica import ReplicaConfig, ReplicaConnection
 from dm.binlog.rows.charsets import charset_of_collation
 from dm.binlog.rows.schema import TableSchema
@@ -80,8 +80,8 @@ class ReaderSetup:
     relay_dir: Path | None = None  # read this relay log instead of the upstream
     source_id: str = ""
     # where the event groups of XA transactions prepared before `start` and not ended
-    # start: read first, their rows held (dm.sync.xa)
-    xa_groups: tuple[Location, ...] = ()
+    # start, and their xids: read first, their rows held (dm.sync.xa)
+    xa_groups: tuple[tuple[Location, str], ...] = ()
 
 
 class Reader:
@@ -133,8 +133,8 @@ class Reader:
                 write_frame(self._out, (0, [(ERROR, error.to_process_error())]))
 
     def _stream(self) -> None:
-        for group in self.setup.xa_groups:
-            self._hold_again(group)
+        for group, xid in self.setup.xa_groups:
+            self._hold_again(group, xid)
         start = self.setup.start
         self._file = start.file
         if self.setup.relay_dir is not None:
@@ -151,10 +151,13 @@ class Reader:
         with replica:
             self.pump(replica.events(), replica.ready)
 
-    def _hold_again(self, group: Location) -> None:
-        """Read the event group of an XA transaction prepared before the start, from
+    def _hold_again(self, group: Location, xid: str) -> None:
+        """Read the event group of XA transaction `xid`, prepared before the start, from
         `group` to its XA_PREPARE event, holding its rows as when it was first read;
-        nothing of it is sent (its XA_PREPARED was, in an earlier run)."""
+        nothing of it is sent (its XA_PREPARED was, in an earlier run). Where the sync
+        goes by GTID, the upstream finds the group after `group`'s GTID set: it may be
+        another server now, the old one's promoted replica, whose files and positions
+        are not the old one's."""
         self._file = group.file
         self._rereading = True
         if self.setup.relay_dir is not None:
@@ -164,9 +167,13 @@ class Reader:
                 self._read_group(relay.events())
         else:
             replica = ReplicaConnection(self.setup.replica, self.schema, annotate_rows=False)
-            replica.start_at(group)
             with replica:
-                self._read_group(replica.events())
+                if self.setup.by_gtid and group.gtid_set is not None:
+                    replica.start_at_gtid(group.gtid_set, non_blocking=True)
+                    self._read_group(_xa_group(replica.events(), xid, group))
+                else:
+                    replica.start_at(group)
+                    self._read_group(replica.events())
         self._discard()
         self._gtid, self._open, self._rereading = None, False, False
 
@@ -400,6 +407,38 @@ class Reader:
                 raise SystemExit(0)  # the syncer is gone
             answer = self._answers[(schema, table)] = reply
         return answer
+
+
+def _xa_group(events: Iterable[Event], xid: str, after: Location) -> Iterator[Event]:
+    """The events of the group that prepares XA transaction `xid`, known by its GTID
+    event (MariaDB) or its XA START (MySQL), and the ROTATEs (they name the files): a
+    stream from a GTID set may bring other domains' groups first. The stream's end
+    without it is an error."""
+    opening: Event | None = None  # a MySQL group's GTID event, until its first statement
+    mine = False
+    for event in events:
+        kind = type(event)
+        if mine:
+            yield event
+            if kind is XaPrepareEvent:
+                return
+        elif kind is RotateEvent:
+            yield event
+        elif isinstance(event, MariadbGtidEvent):
+            mine = event.prepared_xa and event.xa_gtrid is not None and str(Xid(
+                event.xa_gtrid, event.xa_bqual, event.xa_format_id)) == xid
+            if mine:
+                yield event
+        elif kind is GtidEvent:
+            opening = event
+        elif opening is not None and isinstance(event, QueryEvent):
+            xa = xa_statement(event.query)
+            mine = xa is not None and xa.verb in ("START", "BEGIN") and str(xa.xid) == xid
+            if mine:
+                yield opening
+                yield event
+            opening = None
+    raise SYNC_XA_GROUP_GONE(where=f"after {gtid_text(after)}")
 
 
 def _before(a: tuple[str, int], b: tuple[str, int]) -> bool:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from dm.binlog.location import (
     DumpMetadata,
     Flavor,
     Location,
+    gtid_text,
     parse_dump_metadata,
     parse_gtid_set,
     parse_location,
@@ -249,9 +251,9 @@ class SyncUnit:
             "totalTps": int(self.total_events / elapsed),
             "recentTps": self.recent.per_second(self.total_events),
             "masterBinlog": f"({master.file}, {master.pos})" if master else "",
-            "masterBinlogGtid": _gtid_text(master),
+            "masterBinlogGtid": gtid_text(master),
             "syncerBinlog": f"({syncer.file}, {syncer.pos})" if syncer else "",
-            "syncerBinlogGtid": _gtid_text(syncer),
+            "syncerBinlogGtid": gtid_text(syncer),
             "blockingDDLs": self._shard_status[1],
             "unresolvedGroups": self._shard_status[0],
             "synced": synced,
@@ -475,8 +477,10 @@ class SyncUnit:
                                     self.cfg.server_id, heartbeat_period=1.0,
                                     ssl=ssl_params(src), allowed_cn=src.allowed_cn)
             by_gtid = self.cfg.enable_gtid and point.location.gtid_set is not None
-            xa_groups = sorted(self._xa_starts.values())  # read again first: their rows
-            relay = self._relay_for(min([point.location, *xa_groups]))
+            # the groups of prepared XA transactions: read again first, for their rows
+            xa_groups = sorted(((at, xid) for xid, at in self._xa_starts.items()),
+                               key=itemgetter(0))
+            relay = self._relay_for(min([point.location, *(at for at, _ in xa_groups)]))
             feed = BinlogFeed(replica, point.location, by_gtid, self._table_answer, relay,
                               self.cfg.source_id, tuple(xa_groups))
             cleanup.callback(feed.close)
@@ -1662,6 +1666,3 @@ def _quoting_as_upstream(cur: Cursor, ansi: bool) -> Iterator[None]:
     finally:
         cur.execute("SET SESSION sql_mode = %s", (mode,))
 
-
-def _gtid_text(loc: Location | None) -> str:
-    return "" if loc is None or loc.gtid_set is None else str(loc.gtid_set)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dm import errors
-from dm.binlog.location import parse_dump_metadata
+from dm.binlog.location import gtid_text, parse_dump_metadata
 from dm.core.schemas import Selection
 from dm.db import Endpoint, connect
 from dm.dump.dumpdir import DumpDirectory, claim_directory
@@ -81,7 +81,7 @@ class FullPhase:
             return {"metaBinlog": "", "metaBinlogGTID": ""}
         loc = parse_dump_metadata(path.read_text(), str(path)).location
         return {"metaBinlog": f"({loc.file}, {loc.pos})",
-                "metaBinlogGTID": "" if loc.gtid_set is None else str(loc.gtid_set)}
+                "metaBinlogGTID": gtid_text(loc)}
 
     def run(self, stop: threading.Event, set_unit: Callable[[str], None]) -> None:
         if self.cfg.load is None:

@@ -10,6 +10,8 @@ import io
 import os
 from typing import Any
 
+import pytest
+
 from dm.binlog.events import (
     Event,
     EventHeader,
@@ -24,8 +26,9 @@ from dm.binlog.events import (
 from dm.binlog.events.codes import EventType
 from dm.binlog.location import Location
 from dm.binlog.replica import ReplicaConfig
+from dm.errors import DMError
 from dm.sync.frames import read_frame, write_frame
-from dm.sync.reader import Reader, ReaderSetup
+from dm.sync.reader import Reader, ReaderSetup, _xa_group
 from dm.sync.records import ROWS, SCHEMA, XA_ENDED, XA_PREPARED, XID, Record, TableAnswer
 
 _SETUP = ReaderSetup(ReplicaConfig("127.0.0.1", 3306, "root", "", 1),
@@ -123,3 +126,32 @@ def test_mysql_xa_rollback_drops_the_rows() -> None:
     records = _records(log)
     assert [r[0] for r in records] == [XA_PREPARED, XA_ENDED]
     assert records[1][6:] == (False, True)
+
+
+def test_a_prepared_group_found_from_a_gtid_set_is_the_one_its_xa_start_names() -> None:
+    """Read again from a GTID set (another server's binlog after a switch), other groups
+    come first: only the group whose XA START names the transaction is read, up to its
+    XA PREPARE; a stream without it ends in 36107."""
+    log = _Binlog()
+    log.gtid(1)
+    log.query("XA START X'61',X'',1")  # another prepared transaction
+    log.rows("t", (1,))
+    log.query("XA END X'61',X'',1")
+    log.xa_prepare(b"a")
+    log.gtid(2)
+    log.query("BEGIN")
+    log.rows("t", (2,))
+    log.query("COMMIT")
+    log.gtid(3)
+    log.query("XA START X'62',X'',1")
+    log.rows("t", (3,))
+    log.query("XA END X'62',X'',1")
+    log.xa_prepare(b"b")
+    log.gtid(4)
+    log.query("XA COMMIT X'62',X'',1")
+    after = Location("binlog.000001", 4)
+    group = list(_xa_group(iter(log.events), "X'62',X'',1", after))
+    assert group == log.events[11:17]  # from its GTID event to its XA PREPARE
+    with pytest.raises(DMError) as gone:
+        list(_xa_group(iter(log.events), "X'63',X'',1", after))
+    assert gone.value.code == 36107

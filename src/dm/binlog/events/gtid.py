@@ -59,7 +59,10 @@ class MariadbGtidEvent(Event):
     domain_id: int
     flags: int
     commit_id: int | None = None
-    xid: bytes | None = None  # for XA PREPARE / XA COMMIT groups: gtrid + bqual
+    # XA PREPARE / XA COMMIT groups: their transaction's xid (gtrid None: none)
+    xa_gtrid: bytes | None = None
+    xa_bqual: bytes = b""
+    xa_format_id: int = 0
 
     @property
     def gtid(self) -> MariaDBGTID:
@@ -134,8 +137,10 @@ def parse_mariadb_gtid(header: EventHeader, buf: bytes, start: int,
         ev.commit_id = U64(buf, pos)[0]
         pos += 8
     if flags & (FL_PREPARED_XA | FL_COMPLETED_XA):
+        (ev.xa_format_id,) = U32(buf, pos)
         gtrid_len, bqual_len = buf[pos + 4], buf[pos + 5]
-        ev.xid = bytes(buf[pos + 6:pos + 6 + gtrid_len + bqual_len])
+        ev.xa_gtrid = bytes(buf[pos + 6:pos + 6 + gtrid_len])
+        ev.xa_bqual = bytes(buf[pos + 6 + gtrid_len:pos + 6 + gtrid_len + bqual_len])
     return ev
 
 

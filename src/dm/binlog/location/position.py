@@ -44,6 +44,11 @@ def empty_gtid_set(flavor: Flavor) -> AnyGTIDSet:
     return MariaDBGTIDSet() if flavor is Flavor.MARIADB else MySQLGTIDSet()
 
 
+def gtid_text(at: Location | None) -> str:
+    """A location's GTID set as text, "" when it has none (or there is no location)."""
+    return "" if at is None or at.gtid_set is None else str(at.gtid_set)
+
+
 def file_key(name: str) -> tuple[str, int]:
     """Sort key of a binlog file name: its base name, then its numeric suffix."""
     base, _, suffix = name.rpartition(".")
@@ -84,10 +89,10 @@ class Location:
     def short(self) -> str:
         """`mysql-bin.000003:1234`, for messages and logs."""
         return f"{self.file}:{self.pos}"
+
     def __str__(self) -> str:
         """DM's own rendering, also accepted by `parse_location`."""
-        gtid = "" if self.gtid_set is None else str(self.gtid_set)
-        return f"position: ({self.file}, {self.pos}), gtid-set: {gtid}"
+        return f"position: ({self.file}, {self.pos}), gtid-set: {gtid_text(self)}"
 
     def with_gtid(self, gtid: str) -> Location:
         """This location with one more executed GTID added to its set."""
