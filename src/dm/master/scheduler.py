@@ -83,7 +83,8 @@ class Scheduler:
         if self._planned is not None and self._planned[0] == revision and \
                 time.monotonic() - self._planned[1] < _REPLAN_S:
             return
-        self._planned = (revision, time.monotonic())
+        planned = (revision, time.monotonic())  # kept once the pass has done its work: a
+        # pass that failed half-way runs again at the next interval
         sources = set(await self.state.sources())
         alive = await self.state.alive_workers()
         bounds = await self.state.bounds()
@@ -98,6 +99,7 @@ class Scheduler:
         for b in new:
             if await self.state.rebind(b.source, None, b.worker):
                 log.info("bound source %s to worker %s", b.source, b.worker)
+        self._planned = planned
         if new:
             await poke_sources(self.state, [b.source for b in new])
 

@@ -712,7 +712,7 @@ class SyncUnit:
         """A transaction's group ends at `end`: a resume point (dm.sync.position)."""
         pos.commit(end, gtid)
         self._in_transaction = self._tracker_ahead = False
-        self._finished += counted  # the metric moves once a batch
+        self._finished += counted  # the metric moves once a batch (_stream)
 
     def _rows(self, schema: str, table: str, kind: str, rows: list[Any], pos: BinlogPosition,
               start: int, gtid: str | None, applier: Applier, causality: Causality,

@@ -101,6 +101,7 @@ class WorkerNode:
             await asyncio.sleep(interval)
 
     async def _keep_alive_and_follow(self, interval: float) -> None:
+        self._followed = None  # a new lease: etcd may be another (its revisions too)
         await self.store.put(keys.key(keys.WORKER_REGISTER, self.name),
                              {"name": self.name, "address": self.address})
         alive_key = keys.key(keys.WORKER_KEEPALIVE, self.name)
