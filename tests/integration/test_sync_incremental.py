@@ -107,9 +107,10 @@ def test_incremental_from_a_position_across_rotations(cluster: DMProcesses, upst
     assert status["unit"] == "Sync" and status["stage"] == "Running"
     if by == "gtid":
         assert status["sync"]["syncerBinlogGtid"]
-    else:  # at rest, the worker's and the master's passes read only etcd's revision:
-        reads = _etcd_reads(cluster)  # 5 reads a second, where every pass reading
-        time.sleep(3)  # everything made 29
+    else:  # at rest, the worker's and the master's passes read only etcd's revision
+        # (5 reads a second; reading everything at every pass made 29)
+        reads = _etcd_reads(cluster)
+        time.sleep(3)
         assert _etcd_reads(cluster) - reads < 3 * 10
     assert cluster.dmctl("stop-task", f"inc{by}")["result"]
     assert cluster.dmctl("operate-source", "stop", source)["result"]

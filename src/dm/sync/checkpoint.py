@@ -148,4 +148,3 @@ class SyncerCheckpoint:
     def drop(self, conn: Connection) -> None:
         with conn.cursor() as cur:
             cur.execute(f"DROP TABLE IF EXISTS {self.table}")
-

@@ -438,7 +438,7 @@ def _xa_group(events: Iterable[Event], xid: str, after: Location) -> Iterator[Ev
                 yield opening
                 yield event
             opening = None
-    raise SYNC_XA_GROUP_GONE(where=f"after {gtid_text(after)}")
+    raise SYNC_XA_GROUP_GONE(where=f"after {gtid_text(after)} (XA transaction {xid})")
 
 
 def _before(a: tuple[str, int], b: tuple[str, int]) -> bool:

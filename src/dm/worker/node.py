@@ -172,9 +172,8 @@ class WorkerNode:
                  ttl)
         return lease
 
-    async def _follow(self, revision: int | None) -> _Followed:
-        """etcd's view of this worker, read again only when etcd changed (`revision`
-        None: read it now)."""
+    async def _follow(self, revision: int) -> _Followed:
+        """etcd's view of this worker, read again only when etcd's `revision` changed."""
         kept = self._followed
         if kept is not None and kept.revision == revision and \
                 time.monotonic() - kept.read_at < _REREAD_S:
@@ -183,16 +182,18 @@ class WorkerNode:
         bound = await self.store.get(keys.key(keys.BOUND_WORKER, self.name))
         source: str | None = bound["source"] if bound else None
         named = (await self.state.relay_workers()).get(self.name)
-        followed = _Followed(revision or 0, read_at, source, named)
-        if source is not None and (source_doc := await self.state.source(source)) is not None:
-            followed = _Followed(
-                followed.revision, read_at, source, named, source_doc,
+        source_doc = None if source is None else await self.state.source(source)
+        if source is None or source_doc is None:
+            self._followed = _Followed(revision, read_at, source, named)
+        else:
+            self._followed = _Followed(
+                revision, read_at, source, named, source_doc,
                 {t: cfg for (s, t), cfg in (await self.state.subtasks()).items() if s == source},
                 await self.state.stages(), await self.state.all_binlog_operators(source))
-        self._followed = followed if revision is not None else None
-        return followed
+        return self._followed
 
-    async def reconcile(self, revision: int | None = None) -> None:
+    async def reconcile(self, revision: int) -> None:
+        """One pass: make the local subtasks and relay match etcd as of `revision`."""
         followed = await self._follow(revision)
         source, named = followed.source, followed.relay_named
         if source != self.source:
